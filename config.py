@@ -1,0 +1,110 @@
+"""Settings, every one read from the environment with a safe development default.
+
+`Config` is what `wsgi.py` and the `flask` CLI use; `TestConfig` is what the tests use.
+Every variable is documented in the README.
+"""
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("WEBCHAT_INSTANCE_DIR", BASE_DIR / "instance"))
+PRODUCTION = os.environ.get("WEBCHAT_ENV", "development") == "production"
+
+
+def env_bool(name, default):
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def env_int(name, default):
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def instance_secret(name):
+    """Return $name, or in development a random secret generated once and kept in the
+    instance folder; production refuses to start without it."""
+    value = os.environ.get(name)
+    if value:
+        return value
+    if PRODUCTION:
+        raise RuntimeError(f"{name} must be set when WEBCHAT_ENV=production")
+    path = INSTANCE_DIR / name.lower()
+    if not path.exists():
+        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def database_uri(url):
+    """Accept the usual `mysql://` / `mariadb://` URLs and use the pure-Python driver,
+    which cooperates with eventlet and gevent (a C driver would block the hub)."""
+    for prefix in ("mysql://", "mariadb://", "mariadb+pymysql://"):
+        if url.startswith(prefix):
+            url = "mysql+pymysql://" + url[len(prefix):]
+    if url.startswith("mysql+pymysql://") and "charset=" not in url:
+        url += ("&" if "?" in url else "?") + "charset=utf8mb4"
+    return url
+
+
+class Config:
+    WEBCHAT_ENV = "production" if PRODUCTION else "development"
+    SECRET_KEY = instance_secret("SECRET_KEY")
+    JWT_SECRET_KEY = instance_secret("JWT_SECRET_KEY")
+
+    SQLALCHEMY_DATABASE_URI = database_uri(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'webchat.db'}"
+    )
+    REDIS_URL = os.environ.get("REDIS_URL") or None
+    MESSAGE_QUEUE_URL = os.environ.get("MESSAGE_QUEUE_URL") or REDIS_URL
+    ASYNC_MODE = os.environ.get("ASYNC_MODE", "eventlet")
+    # Same-origin only unless listed (comma-separated); never "*": CSRF does not cover sockets.
+    SOCKETIO_ALLOWED_ORIGINS = [
+        o.strip() for o in os.environ.get("SOCKETIO_ALLOWED_ORIGINS", "").split(",") if o.strip()
+    ]
+    PORT = env_int("PORT", 5000)
+
+    UPLOAD_DIR = os.environ.get("UPLOAD_DIR") or str(INSTANCE_DIR / "uploads")
+    MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
+    MESSAGE_DELETE_WINDOW_SECONDS = env_int("MESSAGE_DELETE_WINDOW_SECONDS", 300)
+    MESSAGE_MAX_LENGTH = 4000
+
+    JWT_ACCESS_TOKEN_EXPIRES = timedelta(seconds=env_int("ACCESS_TOKEN_SECONDS", 15 * 60))
+    JWT_REFRESH_TOKEN_EXPIRES = timedelta(seconds=env_int("REFRESH_TOKEN_SECONDS", 30 * 86400))
+    JWT_TOKEN_LOCATION = ["headers"]
+    JWT_ALGORITHM = "HS256"
+    JWT_DECODE_ALGORITHMS = ["HS256"]
+
+    # argon2id parameters (RFC 9106's second recommended option).
+    ARGON2_TIME_COST = env_int("ARGON2_TIME_COST", 3)
+    ARGON2_MEMORY_COST = env_int("ARGON2_MEMORY_COST", 64 * 1024)
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", PRODUCTION)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_recycle": 280}
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret-key"
+    JWT_SECRET_KEY = "test-jwt-secret-key-long-enough-for-hs256"
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    REDIS_URL = None
+    MESSAGE_QUEUE_URL = None  # the Socket.IO test client refuses a message queue
+    ASYNC_MODE = "threading"
+    WTF_CSRF_ENABLED = False
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 8 * 1024
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False

@@ -1,0 +1,25 @@
+"""gunicorn settings shared by the Procfile and `make run`.
+
+One worker: Socket.IO needs sticky sessions, so scale out with more processes behind a
+load balancer and a message queue (see docs/deployment.md), not with more workers here.
+"""
+import os
+
+_mode = os.environ.get("ASYNC_MODE", "eventlet")
+# gevent-websocket's worker speaks WebSocket under gevent; gunicorn 25's eventlet worker
+# does so natively. gunicorn 26 removed the eventlet worker (requirements.txt pins 25.x).
+worker_class = {
+    "eventlet": "eventlet",
+    "gevent": "geventwebsocket.gunicorn.workers.GeventWebSocketWorker",
+    "threading": "gthread",
+}[_mode]
+workers = 1
+threads = 100 if _mode == "threading" else 1
+# The default of 1,000 silently leaves every further socket hanging.
+worker_connections = int(os.environ.get("WORKER_CONNECTIONS", "10000"))
+bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '5000')}"
+timeout = 60
+graceful_timeout = 10
+accesslog = os.environ.get("ACCESS_LOG") or None
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info")

@@ -1,0 +1,205 @@
+"""Account rules in the service layer: names, passwords, hashing, tokens, revocation."""
+import threading
+
+import pytest
+
+from webchat.errors import ChatError
+from webchat.extensions import db
+from webchat.models import User
+from webchat.services import accounts
+
+from .conftest import PASSWORD
+
+
+@pytest.mark.parametrize(
+    "username, ok",
+    [
+        ("abc", True),
+        ("a" * 32, True),
+        ("김철수", True),
+        ("émile.dupont", True),
+        ("user_name-1.x", True),
+        ("ab", False),
+        ("a" * 33, False),
+        ("has space", False),
+        ("semi;colon", False),
+        ("<script>", False),
+        ("tab\tname", False),
+        ("", False),
+        (None, False),
+        (42, False),
+    ],
+)
+def test_username_rules(username, ok):
+    assert (accounts.username_problem(username) is None) is ok
+
+
+@pytest.mark.parametrize("password, ok", [("12345678", True), ("1234567", False), ("", False), (None, False)])
+def test_password_rules(password, ok):
+    assert (accounts.password_problem(password) is None) is ok
+
+
+def test_signup_hashes_with_argon2id(app):
+    user = accounts.signup("alice", PASSWORD)
+    assert user.password_hash.startswith("$argon2id$")
+    assert PASSWORD not in user.password_hash
+
+
+def test_username_is_unique_case_insensitively(app):
+    accounts.signup("Alice", PASSWORD)
+    for other in ("alice", "ALICE", " Alice "):
+        with pytest.raises(ChatError) as excinfo:
+            accounts.signup(other, PASSWORD)
+        assert excinfo.value.code == "USERNAME_TAKEN"
+    assert not accounts.is_username_available("aLiCe")
+    assert accounts.is_username_available("alicia")
+
+
+def test_korean_username_round_trips(app):
+    user = accounts.signup("김철수", PASSWORD)
+    db.session.expire_all()
+    assert accounts.find_user("김철수").username == "김철수"
+    assert accounts.authenticate("김철수", PASSWORD).id == user.id
+
+
+def test_signup_validation_names_fields(app):
+    with pytest.raises(ChatError) as excinfo:
+        accounts.signup("x", "short")
+    assert excinfo.value.code == "VALIDATION_ERROR"
+    assert set(excinfo.value.fields) == {"username", "password"}
+
+
+def test_concurrent_signups_yield_one_account(app):
+    """The unique index is the final word: two racing signups, one account."""
+    outcomes = []
+    barrier = threading.Barrier(2)
+
+    def attempt(name):
+        with app.app_context():
+            barrier.wait()
+            try:
+                accounts.signup(name, PASSWORD)
+                outcomes.append("created")
+            except ChatError as error:
+                outcomes.append(error.code)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in ("racer", "RACER")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["USERNAME_TAKEN", "created"]
+    assert db.session.query(User).filter(User.username_key == "racer").count() == 1
+
+
+def test_authenticate(app, alice):
+    assert accounts.authenticate("ALICE", PASSWORD).id == alice.id
+    for username, password in [("alice", "wrong password"), ("nobody", PASSWORD), ("alice", None)]:
+        with pytest.raises(ChatError) as excinfo:
+            accounts.authenticate(username, password)
+        assert excinfo.value.code == "INVALID_CREDENTIALS"
+
+
+def test_access_token_identifies_user(app, alice):
+    token = accounts.issue_access_token(alice)["access_token"]
+    user, claims = accounts.user_for_access_token(token)
+    assert user.id == alice.id and claims["type"] == "access"
+
+
+@pytest.mark.parametrize("token", ["", "garbage", "a.b.c", None, 12])
+def test_malformed_access_tokens_are_invalid(app, token):
+    with pytest.raises(ChatError) as excinfo:
+        accounts.user_for_access_token(token)
+    assert excinfo.value.code == "TOKEN_INVALID"
+
+
+def test_refresh_token_is_not_an_access_token(app, alice):
+    tokens = accounts.issue_tokens(alice)
+    with pytest.raises(ChatError) as excinfo:
+        accounts.user_for_access_token(tokens["refresh_token"])
+    assert excinfo.value.code == "TOKEN_INVALID"
+
+
+def test_expired_access_token(app, alice):
+    from datetime import timedelta
+
+    from flask_jwt_extended import create_access_token
+
+    token = create_access_token(
+        identity=str(alice.id), additional_claims={"gen": 0}, expires_delta=timedelta(seconds=-5)
+    )
+    with pytest.raises(ChatError) as excinfo:
+        accounts.user_for_access_token(token)
+    assert excinfo.value.code == "TOKEN_EXPIRED"
+
+
+def test_token_signed_with_another_key_is_invalid(app, alice):
+    import jwt as pyjwt
+
+    token = pyjwt.encode({"sub": str(alice.id), "type": "access", "gen": 0}, "another key", algorithm="HS256")
+    with pytest.raises(ChatError) as excinfo:
+        accounts.user_for_access_token(token)
+    assert excinfo.value.code == "TOKEN_INVALID"
+
+
+def test_unsigned_token_is_invalid(app, alice):
+    import jwt as pyjwt
+
+    token = pyjwt.encode({"sub": str(alice.id), "type": "access", "gen": 0}, None, algorithm="none")
+    with pytest.raises(ChatError) as excinfo:
+        accounts.user_for_access_token(token)
+    assert excinfo.value.code == "TOKEN_INVALID"
+
+
+def test_refresh_rotation_and_reuse_detection(app, alice):
+    first = accounts.issue_tokens(alice)
+    second = accounts.rotate_refresh_token(first["refresh_token"])
+    assert second["refresh_token"] != first["refresh_token"]
+    third = accounts.rotate_refresh_token(second["refresh_token"])
+
+    # The first token was spent: presenting it again revokes the whole family...
+    with pytest.raises(ChatError) as excinfo:
+        accounts.rotate_refresh_token(first["refresh_token"])
+    assert excinfo.value.code == "TOKEN_REUSED"
+    # ...including the newest token, which was never used.
+    with pytest.raises(ChatError) as excinfo:
+        accounts.rotate_refresh_token(third["refresh_token"])
+    assert excinfo.value.code == "TOKEN_INVALID"
+
+
+def test_reuse_revokes_only_that_family(app, alice):
+    phone = accounts.issue_tokens(alice)
+    laptop = accounts.issue_tokens(alice)
+    accounts.rotate_refresh_token(phone["refresh_token"])
+    with pytest.raises(ChatError):
+        accounts.rotate_refresh_token(phone["refresh_token"])
+    assert accounts.rotate_refresh_token(laptop["refresh_token"])["access_token"]
+
+
+def test_logout_revokes_every_token(app, alice):
+    tokens = accounts.issue_tokens(alice)
+    accounts.logout(alice)
+    for call, token in [
+        (accounts.user_for_access_token, tokens["access_token"]),
+        (accounts.rotate_refresh_token, tokens["refresh_token"]),
+    ]:
+        with pytest.raises(ChatError) as excinfo:
+            call(token)
+        assert excinfo.value.code == "TOKEN_INVALID"
+    fresh = accounts.issue_access_token(alice)["access_token"]
+    assert accounts.user_for_access_token(fresh)[0].id == alice.id
+
+
+def test_change_password(app, alice):
+    old_token = accounts.issue_access_token(alice)["access_token"]
+    with pytest.raises(ChatError) as excinfo:
+        accounts.change_password(alice, "not it", "a new password")
+    assert excinfo.value.fields == {"current_password": "That is not your current password."}
+    accounts.change_password(alice, PASSWORD, "a new password")
+    assert accounts.authenticate("alice", "a new password").id == alice.id
+    with pytest.raises(ChatError):
+        accounts.authenticate("alice", PASSWORD)
+    with pytest.raises(ChatError):
+        accounts.user_for_access_token(old_token)

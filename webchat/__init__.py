@@ -1,0 +1,110 @@
+"""webchat: a real-time team chat on Flask and Flask-SocketIO.
+
+`create_app(config)` builds the application as a short list of named steps.
+"""
+import json
+from pathlib import Path
+
+from flask import Flask
+
+from . import realtime
+from .database import configure_sqlite, engine_options
+from .extensions import csrf, db, jwt, login_manager, migrate, socketio
+
+
+def create_app(config="config.Config"):
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.from_object(config)
+    app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_UPLOAD_BYTES"] + 64 * 1024
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
+        app.config["SQLALCHEMY_DATABASE_URI"], app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})
+    )
+    app.json.ensure_ascii = False
+    register_extensions(app)
+    register_blueprints(app)
+    register_socketio(app)
+    register_error_handlers(app)
+    register_commands(app)
+    register_security_headers(app)
+    return app
+
+
+def register_extensions(app):
+    db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            configure_sqlite(db.engine)
+    migrations = Path(__file__).resolve().parent.parent / "migrations"
+    migrate.init_app(app, db, directory=str(migrations), render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    jwt.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    realtime.init_app(app)
+
+    from .services import accounts
+
+    @login_manager.user_loader
+    def load_user(session_id):
+        user_id, _, generation = session_id.partition(":")
+        user = accounts.get_user(user_id)
+        if user is None or str(user.token_generation) != generation:
+            return None
+        return user
+
+
+def register_blueprints(app):
+    from .api import bp as api_bp
+    from .auth import bp as auth_bp
+    from .health import bp as health_bp
+    from .rooms import bp as rooms_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(rooms_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(health_bp)
+    csrf.exempt(api_bp)  # the API checks CSRF itself, for session-authenticated calls only
+
+
+def register_socketio(app):
+    from .chat import ChatNamespace
+
+    socketio.init_app(
+        app,
+        async_mode=app.config["ASYNC_MODE"],
+        message_queue=app.config["MESSAGE_QUEUE_URL"],
+        # None means same origin only: CSRF does not cover sockets, so never "*".
+        cors_allowed_origins=app.config["SOCKETIO_ALLOWED_ORIGINS"] or None,
+        json=json,
+        logger=False,
+        engineio_logger=False,
+    )
+    socketio.on_namespace(ChatNamespace(realtime.NAMESPACE))
+
+
+def register_error_handlers(app):
+    from .errors import register_handlers
+
+    register_handlers(app)
+
+
+def register_commands(app):
+    from .commands import webchat_cli
+
+    app.cli.add_command(webchat_cli)
+
+
+def register_security_headers(app):
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+            "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+            "frame-ancestors 'none'",
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response

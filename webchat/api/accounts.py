@@ -1,0 +1,45 @@
+"""API: signup, username availability, tokens."""
+from flask import g, jsonify, request
+
+from ..errors import ChatError
+from ..services import accounts
+from . import bp
+from .auth import authenticated, bearer_token, json_body
+from ..payloads import user_payload
+
+
+@bp.post("/auth/signup")
+def signup():
+    data = json_body()
+    user = accounts.signup(data.get("username"), data.get("password"))
+    return jsonify(user=user_payload(user)), 201
+
+
+@bp.get("/users/available")
+def username_available():
+    username = request.args.get("username", "")
+    problem = accounts.username_problem(username)
+    available = problem is None and accounts.is_username_available(username)
+    reason = problem or (None if available else "That username is taken.")
+    return jsonify(available=available, reason=reason)
+
+
+@bp.post("/auth/token")
+def token():
+    data = json_body()
+    user = accounts.authenticate(data.get("username"), data.get("password"))
+    return jsonify(accounts.issue_tokens(user))
+
+
+@bp.post("/auth/refresh")
+def refresh():
+    token = bearer_token()
+    if not token:
+        raise ChatError("UNAUTHENTICATED", "Send the refresh token as a Bearer token.")
+    return jsonify(accounts.rotate_refresh_token(token))
+
+
+@bp.post("/auth/socket-token")
+@authenticated
+def socket_token():
+    return jsonify(accounts.issue_access_token(g.user))

@@ -1,0 +1,53 @@
+"""Who is calling the API: `api_user()` and the `authenticated` decorator."""
+from functools import wraps
+
+from flask import current_app, g, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from ..errors import ChatError
+from ..extensions import csrf
+from ..services import accounts
+
+
+def bearer_token():
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+def api_user():
+    """The calling user, by bearer token or by session (with CSRF for unsafe methods)."""
+    if request.headers.get("Authorization"):
+        token = bearer_token()
+        if not token:
+            raise ChatError("TOKEN_INVALID")
+        user, _claims = accounts.user_for_access_token(token)
+        return user
+    if current_user.is_authenticated:
+        if request.method not in ("GET", "HEAD", "OPTIONS") and current_app.config.get("WTF_CSRF_ENABLED", True):
+            try:
+                csrf.protect()
+            except CSRFError:
+                raise ChatError("FORBIDDEN", "Missing or invalid CSRF token.") from None
+        return current_user._get_current_object()
+    raise ChatError("UNAUTHENTICATED")
+
+
+def authenticated(view):
+    """Require a user; the view finds it in `g.user`."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        g.user = api_user()
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def json_body():
+    """The request's JSON object, or VALIDATION_ERROR."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ChatError("VALIDATION_ERROR", "Send a JSON object.", fields={"body": "Expected a JSON object."})
+    return data

@@ -1,0 +1,4 @@
+"""The `/chat` Socket.IO namespace."""
+from .namespace import ChatNamespace
+
+__all__ = ["ChatNamespace"]

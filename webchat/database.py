@@ -1,0 +1,79 @@
+"""Database plumbing shared by the services: engine options per backend and the one
+way to write, `transaction()`."""
+import threading
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+from .errors import ChatError
+from .extensions import db
+
+# SQLite allows one writer at a time and waits for the lock by sleeping inside C, which
+# would block the whole eventlet/gevent hub. Writers therefore queue here first: this
+# lock is created after monkey-patching (wsgi.py patches before importing the package),
+# so under eventlet or gevent it is a green lock and waiting on it yields to other sockets.
+_sqlite_write_lock = threading.RLock()
+
+
+def engine_options(uri, options):
+    """Engine options for the configured backend, applied by create_app."""
+    options = dict(options)
+    if uri.startswith("sqlite"):
+        options.pop("pool_recycle", None)
+        options.setdefault("connect_args", {})["check_same_thread"] = False
+    elif uri.startswith("mysql"):
+        # Each statement sees what has committed: the seq allocation and idempotency
+        # checks rely on it after taking the room's row lock.
+        options.setdefault("isolation_level", "READ COMMITTED")
+    return options
+
+
+def configure_sqlite(engine):
+    """WAL lets readers go on while one writer writes; the busy timeout is a last resort."""
+
+    @sa.event.listens_for(engine, "connect")
+    def set_pragmas(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+
+def is_sqlite():
+    return db.engine.dialect.name == "sqlite"
+
+
+@contextmanager
+def transaction():
+    """Run the block as one transaction: commit at the end, roll back on any error.
+
+    Events queued with `realtime` during the block are sent only after the commit.
+    A database that cannot be reached surfaces as SERVICE_UNAVAILABLE.
+    """
+    session = db.session()
+    lock = _sqlite_write_lock if is_sqlite() else None
+    if lock:
+        lock.acquire()
+    try:
+        try:
+            # A read transaction left open by earlier queries would pin an old snapshot
+            # (SQLite then refuses to write); end it so the write starts fresh.
+            if session.in_transaction():
+                session.commit()
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+    except (OperationalError, InterfaceError) as exc:
+        raise ChatError("SERVICE_UNAVAILABLE") from exc
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise ChatError("SERVICE_UNAVAILABLE") from exc
+        raise
+    finally:
+        if lock:
+            lock.release()

@@ -1,0 +1,122 @@
+"""The schema: users and their refresh tokens, rooms, memberships and messages.
+
+Only the service layer reads and writes these; adapters go through services.
+"""
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.dialects import mysql
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+# utf8mb4 so Korean text and emoji round-trip; a binary collation so that equality and
+# uniqueness mean the same on MariaDB as on SQLite (case folding is done explicitly).
+MYSQL_TABLE = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin", "mysql_engine": "InnoDB"}
+
+# Microsecond timestamps on MariaDB too (its DATETIME defaults to whole seconds).
+Timestamp = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+
+
+def utcnow():
+    """Naive UTC, as stored; payloads add the `Z`."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (MYSQL_TABLE,)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(32))
+    # NFKC + casefold of the username: the unique key that makes "Kim" and "kim" one name.
+    username_key: Mapped[str] = mapped_column(sa.String(96), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    # Every access token carries the generation it was issued under; bumping it on
+    # logout or password change revokes all of them at once.
+    token_generation: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+    def get_id(self):
+        """The session's user id carries the generation, so revocation ends sessions too."""
+        return f"{self.id}:{self.token_generation}"
+
+    def __repr__(self):
+        return f"<User {self.id} {self.username}>"
+
+
+class RefreshToken(db.Model):
+    """One issued refresh token. Rotation spends it; a family is one login's chain."""
+
+    __tablename__ = "refresh_tokens"
+    __table_args__ = (MYSQL_TABLE,)
+
+    jti: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    family: Mapped[str] = mapped_column(sa.String(36), index=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[datetime] = mapped_column(Timestamp)
+    spent_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    revoked: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class Room(db.Model):
+    __tablename__ = "rooms"
+    __table_args__ = (MYSQL_TABLE,)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(80))
+    type: Mapped[str] = mapped_column(sa.String(10), index=True)  # public | private | direct
+    owner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    # The last allocated `seq`; incremented under the room's row lock for every message.
+    last_seq: Mapped[int] = mapped_column(default=0)
+    # For direct rooms: the sorted participant ids, unique, so one set has one room.
+    direct_key: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class Membership(db.Model):
+    __tablename__ = "memberships"
+    __table_args__ = (
+        sa.UniqueConstraint("room_id", "user_id"),
+        sa.Index("ix_memberships_user_active", "user_id", "active"),
+        MYSQL_TABLE,
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room_id: Mapped[int] = mapped_column(sa.ForeignKey("rooms.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(sa.String(10), default="member")  # owner | member
+    active: Mapped[bool] = mapped_column(default=True)
+    joined_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    left_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # The read pointer, as the message id the contract speaks of and the seq that makes
+    # the unread count a range scan on (room_id, seq).
+    last_read_message_id: Mapped[int | None] = mapped_column()
+    last_read_seq: Mapped[int] = mapped_column(default=0)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class Message(db.Model):
+    __tablename__ = "messages"
+    __table_args__ = (
+        sa.UniqueConstraint("room_id", "seq"),
+        sa.UniqueConstraint("sender_id", "client_id"),
+        MYSQL_TABLE,
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room_id: Mapped[int] = mapped_column(sa.ForeignKey("rooms.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column()
+    sender_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(sa.String(10), default="text")  # text | system | file
+    body: Mapped[str] = mapped_column(sa.Text, default="")
+    client_id: Mapped[str | None] = mapped_column(sa.String(64))
+    # System messages: {"type": "joined"|"left"|..., "user_id": n, "by_id": n|None}.
+    event: Mapped[dict | None] = mapped_column(sa.JSON)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+    sender: Mapped[User | None] = relationship(lazy="joined")

@@ -1,0 +1,228 @@
+"""Accounts: signup, authentication, access and refresh tokens, revocation."""
+import re
+import unicodedata
+import uuid
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
+from flask_jwt_extended.exceptions import JWTExtendedException
+from jwt.exceptions import ExpiredSignatureError, PyJWTError
+from sqlalchemy.exc import IntegrityError
+
+from .. import realtime
+from ..database import transaction
+from ..errors import ChatError, validation_error
+from ..extensions import db
+from ..models import RefreshToken, User, utcnow
+
+USERNAME_RE = re.compile(r"^[\w.\-]{3,32}$")
+PASSWORD_MIN, PASSWORD_MAX = 8, 1024
+
+
+def _hasher():
+    cfg = current_app.config
+    return PasswordHasher(time_cost=cfg["ARGON2_TIME_COST"], memory_cost=cfg["ARGON2_MEMORY_COST"])
+
+
+def normalize_username(username):
+    """NFC form of a username as typed, surrounding spaces removed."""
+    return unicodedata.normalize("NFC", (username or "").strip())
+
+
+def username_key(username):
+    """The case-insensitive identity of a username ("Kim" and "KIM" are one name)."""
+    return unicodedata.normalize("NFKC", normalize_username(username)).casefold()
+
+
+def username_problem(username):
+    """Why `username` is not acceptable as a new name, or None."""
+    if not isinstance(username, str) or not username.strip():
+        return "Choose a username."
+    name = normalize_username(username)
+    if not 3 <= len(name) <= 32:
+        return "Use 3 to 32 characters."
+    if not USERNAME_RE.fullmatch(name) or any(unicodedata.category(c)[0] == "C" for c in name):
+        return "Use letters, digits, '_', '.' or '-' only."
+    return None
+
+
+def password_problem(password):
+    """Why `password` is not acceptable, or None."""
+    if not isinstance(password, str) or len(password) < PASSWORD_MIN:
+        return f"Use at least {PASSWORD_MIN} characters."
+    if len(password) > PASSWORD_MAX:
+        return f"Use at most {PASSWORD_MAX} characters."
+    return None
+
+
+def find_user(username):
+    if not isinstance(username, str):
+        return None
+    return db.session.scalar(sa.select(User).where(User.username_key == username_key(username)))
+
+
+def get_user(user_id):
+    try:
+        return db.session.get(User, int(user_id))
+    except (TypeError, ValueError):
+        return None
+
+
+def is_username_available(username):
+    """The live check of the signup form: valid and not taken."""
+    return username_problem(username) is None and find_user(username) is None
+
+
+def signup(username, password):
+    """Create an account. The unique key is the final word on a race between two signups."""
+    problems = {}
+    if problem := username_problem(username):
+        problems["username"] = problem
+    if problem := password_problem(password):
+        problems["password"] = problem
+    if problems:
+        raise validation_error(**problems)
+    name = normalize_username(username)
+    if find_user(name) is not None:
+        raise ChatError("USERNAME_TAKEN", fields={"username": "That username is taken."})
+    user = User(username=name, username_key=username_key(name), password_hash=_hasher().hash(password))
+    try:
+        with transaction() as session:
+            session.add(user)
+    except IntegrityError:
+        raise ChatError("USERNAME_TAKEN", fields={"username": "That username is taken."}) from None
+    return user
+
+
+# Verified against when the username does not exist, so both failures take as long.
+_DUMMY_HASH = None
+
+
+def authenticate(username, password):
+    """The user whose credentials these are, or INVALID_CREDENTIALS."""
+    global _DUMMY_HASH
+    user = find_user(username) if isinstance(password, str) else None
+    hasher = _hasher()
+    if user is None:
+        if _DUMMY_HASH is None:
+            _DUMMY_HASH = hasher.hash("not a password")
+        try:
+            hasher.verify(_DUMMY_HASH, password if isinstance(password, str) else "")
+        except VerificationError:
+            pass
+        raise ChatError("INVALID_CREDENTIALS")
+    try:
+        hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        raise ChatError("INVALID_CREDENTIALS") from None
+    if hasher.check_needs_rehash(user.password_hash):
+        with transaction():
+            user.password_hash = hasher.hash(password)
+    return user
+
+
+def change_password(user, current_password, new_password):
+    """Set a new password and revoke every session, token and socket of the user."""
+    try:
+        _hasher().verify(user.password_hash, current_password or "")
+    except (VerificationError, InvalidHashError):
+        raise validation_error(current_password="That is not your current password.") from None
+    if problem := password_problem(new_password):
+        raise validation_error(new_password=problem)
+    with transaction():
+        user.password_hash = _hasher().hash(new_password)
+        _revoke_all(user)
+
+
+def access_token_lifetime():
+    return int(current_app.config["JWT_ACCESS_TOKEN_EXPIRES"].total_seconds())
+
+
+def issue_access_token(user):
+    """A short-lived access token for the API and the socket (no refresh token)."""
+    token = create_access_token(identity=str(user.id), additional_claims={"gen": user.token_generation})
+    return {"access_token": token, "expires_in": access_token_lifetime()}
+
+
+def issue_tokens(user):
+    """An access token and a refresh token starting a new family (one per login)."""
+    with transaction():
+        return _token_pair(user, family=str(uuid.uuid4()))
+
+
+def _token_pair(user, family):
+    """Create a token pair and record the refresh token, inside the caller's transaction."""
+    tokens = issue_access_token(user)
+    jti = str(uuid.uuid4())
+    tokens["refresh_token"] = create_refresh_token(
+        identity=str(user.id), additional_claims={"jti": jti, "fam": family, "gen": user.token_generation}
+    )
+    expires = utcnow() + current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
+    db.session.add(RefreshToken(jti=jti, family=family, user_id=user.id, expires_at=expires))
+    return tokens
+
+
+def decode(token, expected_type):
+    """The claims of a token we signed, or TOKEN_INVALID / TOKEN_EXPIRED."""
+    if not isinstance(token, str) or not token:
+        raise ChatError("TOKEN_INVALID")
+    try:
+        claims = decode_token(token)
+    except ExpiredSignatureError:
+        raise ChatError("TOKEN_EXPIRED") from None
+    except (PyJWTError, JWTExtendedException, ValueError):
+        raise ChatError("TOKEN_INVALID") from None
+    if claims.get("type") != expected_type:
+        raise ChatError("TOKEN_INVALID")
+    return claims
+
+
+def user_for_access_token(token):
+    """The user an access token speaks for, with its claims; revoked tokens are refused."""
+    claims = decode(token, "access")
+    user = get_user(claims.get("sub"))
+    if user is None or claims.get("gen") != user.token_generation:
+        raise ChatError("TOKEN_INVALID")
+    return user, claims
+
+
+def rotate_refresh_token(token):
+    """Spend a refresh token for a new pair in the same family. A token presented a
+    second time means it leaked: the whole family is revoked and TOKEN_REUSED raised."""
+    claims = decode(token, "refresh")
+    outcome = None
+    with transaction() as session:
+        row = session.scalar(
+            sa.select(RefreshToken).where(RefreshToken.jti == claims.get("jti")).with_for_update()
+        )
+        user = get_user(claims.get("sub"))
+        if row is None or row.revoked or user is None or claims.get("gen") != user.token_generation:
+            outcome = "TOKEN_INVALID"
+        elif row.spent_at is not None:
+            session.execute(
+                sa.update(RefreshToken).where(RefreshToken.family == row.family).values(revoked=True)
+            )
+            outcome = "TOKEN_REUSED"
+        else:
+            row.spent_at = utcnow()
+            tokens = _token_pair(user, family=row.family)
+    if outcome:
+        raise ChatError(outcome)
+    return tokens
+
+
+def _revoke_all(user):
+    user.token_generation += 1
+    db.session.execute(
+        sa.update(RefreshToken).where(RefreshToken.user_id == user.id).values(revoked=True)
+    )
+    realtime.queue_disconnect_user(user.id)
+
+
+def logout(user):
+    """Sign the user out everywhere: sessions, access and refresh tokens, live sockets."""
+    with transaction():
+        _revoke_all(user)

@@ -1,0 +1,39 @@
+// Signup page: tell the user whether the username is free while they type.
+const form = document.getElementById("signup-form");
+const input = document.getElementById("username");
+const help = document.getElementById("username-help");
+const url = form.dataset.availableUrl;
+let timer = null;
+let controller = null;
+
+function show(text, kind) {
+  help.replaceChildren();
+  const span = document.createElement("span");
+  span.className = kind;
+  span.textContent = text;
+  help.append(span);
+  input.setAttribute("aria-invalid", kind === "error-text" ? "true" : "false");
+}
+
+async function check() {
+  const username = input.value.trim();
+  if (!username) return;
+  controller?.abort();
+  controller = new AbortController();
+  try {
+    const response = await fetch(`${url}?username=${encodeURIComponent(username)}`, {
+      signal: controller.signal, headers: { Accept: "application/json" },
+    });
+    const data = await response.json();
+    if (input.value.trim() !== username) return;
+    if (data.available) show(`“${username}” is available.`, "ok-text");
+    else show(data.reason || "That username is taken.", "error-text");
+  } catch (error) {
+    if (error.name !== "AbortError") show("Could not check the name right now.", "hint-text");
+  }
+}
+
+input.addEventListener("input", () => {
+  clearTimeout(timer);
+  timer = setTimeout(check, 250);
+});
