@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from . import realtime
+from . import presence, realtime
 from .database import configure_sqlite, engine_options
 from .extensions import csrf, db, jwt, login_manager, migrate, socketio
 
@@ -42,6 +42,7 @@ def register_extensions(app):
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     realtime.init_app(app)
+    presence.init_app(app)
 
     from .services import accounts
 

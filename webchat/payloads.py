@@ -9,3 +9,46 @@ def iso(dt):
 
 def user_payload(user):
     return None if user is None else {"id": user.id, "username": user.username}
+
+
+def message_payload(message):
+    """A stored message as the contract's `message`; a deleted one keeps only its place."""
+    deleted = message.deleted_at is not None
+    return {
+        "id": message.id,
+        "room_id": message.room_id,
+        "seq": message.seq,
+        "sender": user_payload(message.sender),
+        "kind": message.kind,
+        "body": "" if deleted else message.body,
+        "client_id": message.client_id,
+        "created_at": iso(message.created_at),
+        "deleted": deleted,
+        "file": None,
+        "event": message.event,
+    }
+
+
+def member_payload(membership, online):
+    return {
+        "id": membership.user_id,
+        "username": membership.user.username,
+        "role": membership.role,
+        "online": online,
+        "last_read_message_id": membership.last_read_message_id,
+    }
+
+
+def room_payload(room, *, membership=None, member_count=0, online_count=0, unread_count=0, last_message=None):
+    """The contract's `room`, seen by one user (`membership` is theirs, if any)."""
+    return {
+        "id": room.id,
+        "name": room.name,
+        "type": room.type,
+        "owner_id": room.owner_id,
+        "member_count": member_count,
+        "online_count": online_count,
+        "unread_count": unread_count,
+        "last_read_message_id": membership.last_read_message_id if membership else None,
+        "last_message": message_payload(last_message) if last_message else None,
+    }

@@ -1,16 +1,138 @@
-"""`ChatNamespace`: the socket adapter over the services (see docs/protocol.md)."""
-from flask_socketio import ConnectionRefusedError, Namespace, join_room
+"""`ChatNamespace`: the /chat socket, a thin adapter over the services.
+
+Every client event is answered with an ack, `{"ok": true, ...}` or the catalogue's
+error, whatever the payload; no input can crash the connection.
+"""
+import functools
+import time
+
+from flask import current_app, request
+from flask_socketio import ConnectionRefusedError, Namespace, join_room, leave_room
 
 from .. import realtime
-from ..errors import ChatError
-from ..services import accounts
+from ..errors import ChatError, ack_error, validation_error
+from ..extensions import db
+from ..payloads import message_payload
+from ..presence import Connection, current_presence
+from ..services import accounts, messages, rooms
+
+# How often each process looks for sockets whose token expired without renewal.
+EXPIRY_SWEEP_SECONDS = 5
+
+
+def event(handler):
+    """Wrap a handler: find the caller, answer with an ack, map errors to codes."""
+
+    @functools.wraps(handler)
+    def wrapper(self, data=None):
+        try:
+            connection = current_presence().get(request.sid)
+            if connection is None:
+                raise ChatError("UNAUTHENTICATED")
+            if connection.expires_at <= time.time():
+                self.disconnect(request.sid)
+                raise ChatError("TOKEN_EXPIRED")
+            user = accounts.get_user(connection.user_id)
+            if user is None:
+                raise ChatError("UNAUTHENTICATED")
+            if not isinstance(data, dict):
+                raise validation_error(payload="Expected a JSON object.")
+            result = handler(self, connection, user, data)
+            return {"ok": True, **(result or {})}
+        except ChatError as error:
+            return ack_error(error)
+        except Exception:  # a bug must not take the connection down; it is logged
+            current_app.logger.exception("socket event %s failed", handler.__name__)
+            db.session.rollback()
+            return ack_error(ChatError("SERVICE_UNAVAILABLE", "The server could not handle this; retry is safe."))
+        finally:
+            db.session.remove()
+
+    return wrapper
 
 
 class ChatNamespace(Namespace):
     def on_connect(self, auth=None):
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
-            user, _claims = accounts.user_for_access_token(token)
+            user, claims = accounts.user_for_access_token(token)
         except ChatError as error:
             raise ConnectionRefusedError({"code": error.code, "message": error.message}) from None
+        finally:
+            db.session.remove()
+        connection = Connection(request.sid, user.id, user.username, float(claims["exp"]))
         join_room(realtime.user_channel(user.id))
+        came_online = current_presence().add(connection)
+        self._ensure_sweeper()
+        if came_online:
+            self._announce_presence(user.id)
+
+    def on_disconnect(self, reason=None):
+        connection, went_offline = current_presence().remove(request.sid)
+        if connection is not None and went_offline:
+            self._announce_presence(connection.user_id)
+
+    @event
+    def on_auth(self, connection, user, data):
+        _user, claims = accounts.user_for_access_token(data.get("token"))
+        if _user.id != user.id:
+            raise ChatError("TOKEN_INVALID", "The token belongs to another user.")
+        connection.expires_at = float(claims["exp"])
+        return {"expires_in": max(0, int(connection.expires_at - time.time()))}
+
+    @event
+    def on_open_room(self, connection, user, data):
+        room, _membership = rooms.require_member(user, data.get("room_id"))
+        page, has_more = messages.history(user, room.id)
+        join_room(realtime.room_channel(room.id))
+        connection.open_rooms.add(room.id)
+        return {
+            "room": rooms.room_view(user, room.id),
+            "members": rooms.members(room.id),
+            "messages": [message_payload(m) for m in page],
+            "has_more": has_more,
+        }
+
+    @event
+    def on_close_room(self, connection, user, data):
+        room_id = rooms.parse_id(data.get("room_id"))
+        leave_room(realtime.room_channel(room_id))
+        connection.open_rooms.discard(room_id)
+
+    @event
+    def on_send_message(self, connection, user, data):
+        message, _created = messages.send_message(user, data.get("room_id"), data.get("body"), data.get("client_id"))
+        return {"message": message_payload(message)}
+
+    @event
+    def on_typing(self, connection, user, data):
+        room, _membership = rooms.require_member(user, data.get("room_id"))
+        realtime.emit_now(
+            "typing",
+            {"room_id": room.id, "user": {"id": user.id, "username": user.username}},
+            to=realtime.room_channel(room.id),
+            skip_sid=request.sid,
+        )
+
+    def _announce_presence(self, user_id):
+        """Online counts changed: tell every room of the user that is open somewhere."""
+        try:
+            for room_id in rooms.active_room_ids(user_id):
+                realtime.emit_now("members", rooms.members_event(room_id), to=realtime.room_channel(room_id))
+        finally:
+            db.session.remove()
+
+    def _ensure_sweeper(self):
+        app = current_app._get_current_object()
+        if app.extensions.get("webchat.sweeper"):
+            return
+        app.extensions["webchat.sweeper"] = True
+        self.socketio.start_background_task(self._sweep_expired, app)
+
+    def _sweep_expired(self, app):
+        """Disconnect sockets whose token expired without an `auth` renewal."""
+        while True:
+            self.socketio.sleep(EXPIRY_SWEEP_SECONDS)
+            with app.app_context():
+                for sid in app.extensions["webchat.presence"].expired():
+                    self.socketio.server.disconnect(sid, namespace=self.namespace)

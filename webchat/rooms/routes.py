@@ -1,7 +1,10 @@
 from flask import redirect, render_template, url_for
-from flask_login import login_required
+from flask_login import current_user, login_required
 
+from ..errors import ChatError
+from ..services import rooms
 from . import bp
+from .forms import CreateRoomForm
 
 
 @bp.get("/")
@@ -9,7 +12,42 @@ def home():
     return redirect(url_for("rooms.index"))
 
 
-@bp.get("/rooms")
+@bp.route("/rooms", methods=["GET", "POST"])
 @login_required
 def index():
-    return render_template("rooms/index.html")
+    form = CreateRoomForm()
+    if form.validate_on_submit():
+        try:
+            room = rooms.create_room(current_user, form.name.data, form.type.data)
+        except ChatError as error:
+            for name, reason in (error.fields or {}).items():
+                if name in form:
+                    form[name].errors = list(form[name].errors) + [reason]
+        else:
+            return redirect(url_for("rooms.room", room_id=room["id"]))
+    return render_template(
+        "rooms/index.html",
+        form=form,
+        my_rooms=rooms.my_rooms(current_user),
+        public_rooms=rooms.public_rooms(current_user),
+    ), (400 if form.errors else 200)
+
+
+@bp.post("/rooms/<int:room_id>/join")
+@login_required
+def join(room_id):
+    rooms.join_room(current_user, room_id)
+    return redirect(url_for("rooms.room", room_id=room_id))
+
+
+@bp.get("/rooms/<int:room_id>")
+@login_required
+def room(room_id):
+    try:
+        found, _membership = rooms.require_member(current_user, room_id)
+    except ChatError as error:
+        if error.code != "USER_NOT_IN_CHAT_ROOM":
+            raise
+        # A public room seen from outside: offer to join it.
+        return render_template("rooms/join.html", room=rooms.room_view(current_user, room_id)), 403
+    return render_template("rooms/room.html", room=rooms.room_view(current_user, found.id))

@@ -1,0 +1,129 @@
+"""Messages: send (validation, idempotency, sequencing), history."""
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from .. import realtime
+from ..database import transaction
+from ..errors import ChatError, validation_error
+from ..extensions import db
+from ..models import Message
+from ..payloads import message_payload
+from . import reads
+from .rooms import lock_room, membership_of, next_seq, parse_id, require_member
+
+CLIENT_ID_MAX = 64
+PAGE_DEFAULT, PAGE_MAX = 50, 100
+
+
+def clean_body(body):
+    """The body as stored: trimmed, 1 to MESSAGE_MAX_LENGTH characters."""
+    if not isinstance(body, str):
+        raise validation_error(body="Expected text.")
+    body = body.strip()
+    if not body:
+        raise ChatError("MESSAGE_EMPTY")
+    limit = current_app.config["MESSAGE_MAX_LENGTH"]
+    if len(body) > limit:
+        raise ChatError("MESSAGE_TOO_LONG", f"Messages are limited to {limit} characters.")
+    return body
+
+
+def clean_client_id(client_id):
+    if client_id is None:
+        return None
+    if not isinstance(client_id, str) or not 0 < len(client_id) <= CLIENT_ID_MAX or not client_id.isprintable():
+        raise validation_error(client_id=f"Expected a string of 1 to {CLIENT_ID_MAX} characters.")
+    return client_id
+
+
+def _existing(sender_id, client_id, room_id):
+    """The message already stored under this client_id, for an idempotent retry."""
+    if client_id is None:
+        return None
+    message = db.session.scalar(
+        sa.select(Message).where(Message.sender_id == sender_id, Message.client_id == client_id)
+    )
+    if message is not None and message.room_id != room_id:
+        raise validation_error(client_id="This client_id was already used in another room.")
+    return message
+
+
+def send_message(user, room_id, body, client_id=None):
+    """Store a text message and announce it after commit.
+
+    Idempotent on (sender, client_id): a retry returns the stored message and announces
+    nothing. Returns (message, created).
+    """
+    room_id = parse_id(room_id)
+    body = clean_body(body)
+    client_id = clean_client_id(client_id)
+    if (existing := _existing(user.id, client_id, room_id)) is not None:
+        return existing, False
+    try:
+        with transaction():
+            room = lock_room(room_id)
+            membership = membership_of(user.id, room_id)
+            if membership is None or not membership.active:
+                require_member(user, room_id)  # raises the right code
+            # Checked again under the lock: a concurrent retry may have just committed.
+            if (existing := _existing(user.id, client_id, room_id)) is not None:
+                return existing, False
+            message = Message(room_id=room_id, seq=next_seq(room), sender_id=user.id, kind="text",
+                              body=body, client_id=client_id)
+            message.sender = user
+            db.session.add(message)
+            db.session.flush()
+            reads.advance_pointer(membership, message)
+            realtime.queue("new_message", {"message": message_payload(message)}, to=realtime.room_channel(room_id))
+            reads.queue_unread(room_id, message)
+    except IntegrityError:
+        # The same client_id raced in from another room's transaction.
+        existing = _existing(user.id, client_id, room_id)
+        if existing is None:
+            raise
+        return existing, False
+    return message, True
+
+
+def history(user, room_id, before_seq=None, after_seq=None, limit=None):
+    """A page of the room's messages, ascending by seq, and whether more lie beyond it.
+
+    Keyset paging on (room_id, seq): no cursor gives the latest page, `before_seq` pages
+    back, `after_seq` catches up after a reconnect.
+    """
+    room, _membership = require_member(user, room_id)
+    limit = _page_size(limit)
+    query = sa.select(Message).where(Message.room_id == room.id)
+    if before_seq is not None and after_seq is not None:
+        raise validation_error(before_seq="Use before_seq or after_seq, not both.")
+    if after_seq is not None:
+        after_seq = _seq(after_seq, "after_seq")
+        rows = db.session.scalars(query.where(Message.seq > after_seq).order_by(Message.seq).limit(limit + 1)).all()
+        return rows[:limit], len(rows) > limit
+    if before_seq is not None:
+        query = query.where(Message.seq < _seq(before_seq, "before_seq"))
+    rows = db.session.scalars(query.order_by(Message.seq.desc()).limit(limit + 1)).all()
+    return list(reversed(rows[:limit])), len(rows) > limit
+
+
+def _page_size(limit):
+    if limit is None or limit == "":
+        return PAGE_DEFAULT
+    try:
+        limit = int(limit)
+    except (TypeError, ValueError):
+        raise validation_error(limit="Expected an integer.") from None
+    if not 1 <= limit <= PAGE_MAX:
+        raise validation_error(limit=f"Use 1 to {PAGE_MAX}.")
+    return limit
+
+
+def _seq(value, field):
+    try:
+        value = int(value)
+    except (TypeError, ValueError):
+        raise validation_error(**{field: "Expected an integer."}) from None
+    if not 0 <= value < 2**31:
+        raise validation_error(**{field: "Out of range."})
+    return value
