@@ -57,7 +57,7 @@ class ChatNamespace(Namespace):
         try:
             user, claims = accounts.user_for_access_token(token)
         except ChatError as error:
-            raise ConnectionRefusedError({"code": error.code, "message": error.message}) from None
+            raise ConnectionRefusedError(error.message, {"code": error.code}) from None
         finally:
             db.session.remove()
         connection = Connection(request.sid, user.id, user.username, float(claims["exp"]))
@@ -70,7 +70,10 @@ class ChatNamespace(Namespace):
     def on_disconnect(self, reason=None):
         connection, went_offline = current_presence().remove(request.sid)
         if connection is not None and went_offline:
-            self._announce_presence(connection.user_id)
+            # A server-side disconnect (logout, kick) runs this inside the caller's
+            # after-commit hook; a fresh app context gives it a session of its own.
+            with current_app.app_context():
+                self._announce_presence(connection.user_id)
 
     @event
     def on_auth(self, connection, user, data):

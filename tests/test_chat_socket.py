@@ -1,0 +1,175 @@
+"""The /chat namespace through Flask-SocketIO's test client: auth, acks, live delivery."""
+from datetime import timedelta
+
+import pytest
+from flask_jwt_extended import create_access_token
+
+from webchat.services import accounts, rooms
+
+NS = "/chat"
+
+
+def emit(sock, event, data=None):
+    return sock.emit(event, data, namespace=NS, callback=True)
+
+
+def received(sock, name=None):
+    events = sock.get_received(NS)
+    return [e["args"][0] for e in events if name is None or e["name"] == name]
+
+
+@pytest.fixture
+def room(app, alice, bob):
+    room = rooms.create_room(alice, "General")
+    rooms.join_room(bob, room["id"])
+    return room
+
+
+def test_connect_needs_a_valid_token(app, alice, connect):
+    assert connect(alice).is_connected(NS)
+    for auth in ({}, {"token": "garbage"}, {"token": None}, {"tok": "x"}):
+        assert not connect(auth=auth).is_connected(NS)
+
+
+def test_refusal_codes(app, alice):
+    """The refusal's data names the reason: TOKEN_INVALID or TOKEN_EXPIRED."""
+    from webchat.chat.namespace import ChatNamespace
+    from flask_socketio import ConnectionRefusedError
+
+    expired = create_access_token(identity=str(alice.id), additional_claims={"gen": 0}, expires_delta=timedelta(seconds=-1))
+    namespace = ChatNamespace(NS)
+    for token, code in (("garbage", "TOKEN_INVALID"), (expired, "TOKEN_EXPIRED")):
+        with app.test_request_context():
+            with pytest.raises(ConnectionRefusedError) as excinfo:
+                namespace.on_connect({"token": token})
+        assert excinfo.value.error_args["data"] == {"code": code}
+
+
+def test_open_room_returns_room_members_and_latest_page(app, alice, bob, room, connect):
+    sock = connect(alice)
+    ack = emit(sock, "open_room", {"room_id": room["id"]})
+    assert ack["ok"] and ack["room"]["id"] == room["id"] and ack["has_more"] is False
+    assert [m["seq"] for m in ack["messages"]] == [1, 2]
+    assert {m["username"]: m["online"] for m in ack["members"]} == {"alice": True, "bob": False}
+
+
+def test_live_delivery_to_room_and_unread_to_personal_channel(app, alice, bob, room, connect):
+    a, b = connect(alice), connect(bob)
+    emit(a, "open_room", {"room_id": room["id"]})
+    emit(b, "open_room", {"room_id": room["id"]})
+    b_elsewhere = connect(bob)  # another tab on the room list
+    received(a), received(b), received(b_elsewhere)
+    ack = emit(a, "send_message", {"room_id": room["id"], "body": "안녕 👋", "client_id": "c1"})
+    assert ack["ok"] and ack["message"]["body"] == "안녕 👋" and ack["message"]["seq"] == 3
+    assert [e["message"]["id"] for e in received(b, "new_message")] == [ack["message"]["id"]]
+    unread = received(b_elsewhere)
+    assert unread == [{"room_id": room["id"], "unread_count": 1, "last_message": ack["message"]}]
+
+
+def test_retry_with_same_client_id_broadcasts_nothing_new(app, alice, bob, room, connect):
+    a, b = connect(alice), connect(bob)
+    emit(b, "open_room", {"room_id": room["id"]})
+    received(b)
+    first = emit(a, "send_message", {"room_id": room["id"], "body": "once", "client_id": "same"})
+    again = emit(a, "send_message", {"room_id": room["id"], "body": "once", "client_id": "same"})
+    assert first["message"] == again["message"]
+    assert len(received(b, "new_message")) == 1
+
+
+def test_only_sockets_that_opened_the_room_get_its_messages(app, alice, bob, room, connect):
+    a, b = connect(alice), connect(bob)
+    emit(a, "open_room", {"room_id": room["id"]})
+    emit(a, "send_message", {"room_id": room["id"], "body": "hi"})
+    assert received(b, "new_message") == []
+    emit(b, "open_room", {"room_id": room["id"]})
+    emit(b, "close_room", {"room_id": room["id"]})
+    received(b)
+    emit(a, "send_message", {"room_id": room["id"], "body": "hi again"})
+    assert received(b, "new_message") == []
+
+
+def test_typing_reaches_others_not_the_typist(app, alice, bob, room, connect):
+    a, b = connect(alice), connect(bob)
+    emit(a, "open_room", {"room_id": room["id"]})
+    emit(b, "open_room", {"room_id": room["id"]})
+    received(a), received(b)
+    assert emit(a, "typing", {"room_id": room["id"]}) == {"ok": True}
+    assert received(b, "typing") == [{"room_id": room["id"], "user": {"id": alice.id, "username": "alice"}}]
+    assert received(a, "typing") == []
+
+
+def test_open_room_refused_for_outsiders(app, alice, make_user, connect):
+    carol = make_user("carol")
+    private = rooms.create_room(alice, "Secret", "private")
+    public = rooms.create_room(alice, "Open")
+    sock = connect(carol)
+    assert emit(sock, "open_room", {"room_id": private["id"]})["error"]["code"] == "ROOM_NOT_FOUND"
+    assert emit(sock, "open_room", {"room_id": public["id"]})["error"]["code"] == "USER_NOT_IN_CHAT_ROOM"
+    assert emit(sock, "typing", {"room_id": private["id"]})["error"]["code"] == "ROOM_NOT_FOUND"
+
+
+@pytest.mark.parametrize("event", ["open_room", "close_room", "send_message", "typing", "auth"])
+@pytest.mark.parametrize("payload", [None, "text", 42, [], [1, 2], {}, {"room_id": "x"}, {"room_id": None, "body": 5},
+                                     {"room_id": [1], "body": {"nested": [1]}}, {"token": 12}])
+def test_every_malformed_payload_is_answered(app, alice, room, connect, event, payload):
+    sock = connect(alice)
+    ack = emit(sock, event, payload)
+    assert ack["ok"] is False
+    assert ack["error"]["code"] in {"VALIDATION_ERROR", "TOKEN_INVALID", "ROOM_NOT_FOUND", "MESSAGE_EMPTY"}
+    assert sock.is_connected(NS)
+    assert emit(sock, "open_room", {"room_id": room["id"]})["ok"]
+
+
+def test_members_event_tracks_presence(app, alice, bob, room, connect):
+    a = connect(alice)
+    emit(a, "open_room", {"room_id": room["id"]})
+    received(a)
+    b = connect(bob)
+    online = received(a, "members")[-1]
+    assert online["online_count"] == 2 and online["member_count"] == 2
+    b.disconnect(NS)
+    offline = received(a, "members")[-1]
+    assert offline["online_count"] == 1
+
+
+def test_join_broadcasts_notice_and_members(app, alice, bob, make_user, connect):
+    room = rooms.create_room(alice, "General")
+    a = connect(alice)
+    emit(a, "open_room", {"room_id": room["id"]})
+    carol = make_user("carol")
+    carol_tab = connect(carol)
+    received(a), received(carol_tab)
+    rooms.join_room(carol, room["id"])
+    events = a.get_received(NS)
+    names = [e["name"] for e in events]
+    assert names.index("new_message") < names.index("members")
+    notice = next(e["args"][0]["message"] for e in events if e["name"] == "new_message")
+    assert notice["kind"] == "system" and notice["event"]["type"] == "joined"
+    assert notice["event"]["user"]["username"] == "carol"
+    assert [e["room"]["id"] for e in received(carol_tab, "room_added")] == [room["id"]]
+
+
+def test_auth_renews_and_rejects_other_users_token(app, alice, bob, connect):
+    sock = connect(alice)
+    ack = emit(sock, "auth", {"token": accounts.issue_access_token(alice)["access_token"]})
+    assert ack["ok"] and ack["expires_in"] > 0
+    ack = emit(sock, "auth", {"token": accounts.issue_access_token(bob)["access_token"]})
+    assert ack["error"]["code"] == "TOKEN_INVALID"
+
+
+def test_expired_connection_is_refused_and_disconnected(app, alice, room, connect):
+    from webchat.presence import current_presence
+
+    sock = connect(alice)
+    sid = next(iter(current_presence()._by_sid))
+    current_presence().get(sid).expires_at = 0
+    ack = emit(sock, "open_room", {"room_id": room["id"]})
+    assert ack["error"]["code"] == "TOKEN_EXPIRED"
+    assert not sock.is_connected(NS)
+
+
+def test_logout_disconnects_the_users_sockets(app, alice, bob, connect):
+    a1, a2, b = connect(alice), connect(alice), connect(bob)
+    accounts.logout(alice)
+    assert not a1.is_connected(NS) and not a2.is_connected(NS)
+    assert b.is_connected(NS)
