@@ -5,7 +5,7 @@ shared; see docs/deployment.md.)
 """
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass
@@ -14,7 +14,6 @@ class Connection:
     user_id: int
     username: str
     expires_at: float
-    open_rooms: set = field(default_factory=set)
 
 
 class LocalPresence:

@@ -1,9 +1,11 @@
 """The one place that emits Socket.IO events from the server.
 
-Services call `queue(...)` while their transaction is open; the events leave only after
-that transaction commits, in the order they were queued, and a rollback drops them. So
-nothing is announced that a reload could not find, and nothing is announced twice.
+Services call the `queue*` functions while their transaction is open; the actions run
+only after that transaction commits, in the order they were queued, and a rollback drops
+them. So nothing is announced that a reload could not find, and nothing twice.
 """
+from functools import partial
+
 import sqlalchemy as sa
 
 from .extensions import db, socketio
@@ -22,14 +24,23 @@ def user_channel(user_id):
     return f"user:{user_id}"
 
 
+def _after_commit(action):
+    db.session.info.setdefault(_PENDING, []).append(action)
+
+
 def queue(event, data, *, to, skip_sid=None):
     """Send `event` to channel `to` once the current transaction commits."""
-    db.session.info.setdefault(_PENDING, []).append(("emit", event, data, to, skip_sid))
+    _after_commit(partial(emit_now, event, data, to=to, skip_sid=skip_sid))
 
 
 def queue_disconnect_user(user_id):
     """Disconnect every socket of `user_id` once the current transaction commits."""
-    db.session.info.setdefault(_PENDING, []).append(("disconnect", None, None, user_id, None))
+    _after_commit(partial(disconnect_user, user_id))
+
+
+def queue_leave_room(user_id, room_id):
+    """Once committed, stop every socket of `user_id` receiving room `room_id`."""
+    _after_commit(partial(leave_room, user_id, room_id))
 
 
 def emit_now(event, data, *, to, skip_sid=None):
@@ -37,22 +48,28 @@ def emit_now(event, data, *, to, skip_sid=None):
     socketio.emit(event, data, to=to, skip_sid=skip_sid, namespace=NAMESPACE)
 
 
-def disconnect_user(user_id):
-    """Disconnect this process's sockets of `user_id`."""
+def _user_sids(user_id):
     server = socketio.server
     if server is None:
-        return
-    channel = user_channel(user_id)
-    for sid, _eio_sid in list(server.manager.get_participants(NAMESPACE, channel)):
-        server.disconnect(sid, namespace=NAMESPACE)
+        return []
+    return [sid for sid, _eio_sid in list(server.manager.get_participants(NAMESPACE, user_channel(user_id)))]
+
+
+def disconnect_user(user_id):
+    """Disconnect this process's sockets of `user_id`."""
+    for sid in _user_sids(user_id):
+        socketio.server.disconnect(sid, namespace=NAMESPACE)
+
+
+def leave_room(user_id, room_id):
+    """Take this process's sockets of `user_id` out of the room's channel."""
+    for sid in _user_sids(user_id):
+        socketio.server.leave_room(sid, room_channel(room_id), namespace=NAMESPACE)
 
 
 def _flush(session):
-    for action, event, data, to, skip_sid in session.info.pop(_PENDING, []):
-        if action == "emit":
-            emit_now(event, data, to=to, skip_sid=skip_sid)
-        else:
-            disconnect_user(to)
+    for action in session.info.pop(_PENDING, []):
+        action()
 
 
 def _discard(session, *_args):
@@ -60,7 +77,7 @@ def _discard(session, *_args):
 
 
 def init_app(app):
-    """Hook the session so queued events follow the transaction's outcome."""
+    """Hook the session so queued actions follow the transaction's outcome."""
     if not sa.event.contains(db.session, "after_commit", _flush):
         sa.event.listen(db.session, "after_commit", _flush)
         sa.event.listen(db.session, "after_soft_rollback", _discard)

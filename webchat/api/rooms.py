@@ -2,7 +2,7 @@
 from flask import g, jsonify, request
 
 from ..payloads import message_payload
-from ..services import messages, rooms
+from ..services import messages, reads, rooms
 from . import bp
 from .auth import authenticated, json_body
 
@@ -44,3 +44,55 @@ def room_messages(room_id):
         limit=request.args.get("limit"),
     )
     return jsonify(messages=[message_payload(m) for m in page], has_more=has_more)
+
+
+@bp.post("/rooms/direct")
+@authenticated
+def create_direct_room():
+    room = rooms.create_direct(g.user, json_body().get("usernames"))
+    return jsonify(room=room), 201
+
+
+@bp.post("/rooms/<int:room_id>/members")
+@authenticated
+def invite_member(room_id):
+    return jsonify(room=rooms.invite(g.user, room_id, json_body().get("username")))
+
+
+@bp.delete("/rooms/<int:room_id>/members/<username>")
+@authenticated
+def kick_member(room_id, username):
+    return jsonify(room=rooms.kick(g.user, room_id, username))
+
+
+@bp.get("/rooms/<int:room_id>/members")
+@authenticated
+def room_members(room_id):
+    return jsonify(members=rooms.member_list(g.user, room_id))
+
+
+@bp.post("/rooms/<int:room_id>/leave")
+@authenticated
+def leave_room(room_id):
+    rooms.leave(g.user, room_id)
+    return jsonify({})
+
+
+@bp.post("/rooms/<int:room_id>/read")
+@authenticated
+def mark_read(room_id):
+    last_read = reads.mark_read(g.user, room_id, json_body().get("message_id"))
+    return jsonify(last_read_message_id=last_read)
+
+
+@bp.delete("/messages/<int:message_id>")
+@authenticated
+def delete_message(message_id):
+    messages.delete_message(g.user, message_id)
+    return jsonify({})
+
+
+@bp.get("/users")
+@authenticated
+def search_users():
+    return jsonify(users=rooms.search_users(g.user, request.args.get("q", "")))

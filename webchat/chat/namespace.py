@@ -14,7 +14,7 @@ from ..errors import ChatError, ack_error, validation_error
 from ..extensions import db
 from ..payloads import message_payload
 from ..presence import Connection, current_presence
-from ..services import accounts, messages, rooms
+from ..services import accounts, messages, reads, rooms
 
 # How often each process looks for sockets whose token expired without renewal.
 EXPIRY_SWEEP_SECONDS = 5
@@ -85,22 +85,13 @@ class ChatNamespace(Namespace):
 
     @event
     def on_open_room(self, connection, user, data):
-        room, _membership = rooms.require_member(user, data.get("room_id"))
-        page, has_more = messages.history(user, room.id)
-        join_room(realtime.room_channel(room.id))
-        connection.open_rooms.add(room.id)
-        return {
-            "room": rooms.room_view(user, room.id),
-            "members": rooms.members(room.id),
-            "messages": [message_payload(m) for m in page],
-            "has_more": has_more,
-        }
+        opened = rooms.open_room(user, data.get("room_id"))
+        join_room(realtime.room_channel(opened["room"]["id"]))
+        return opened
 
     @event
     def on_close_room(self, connection, user, data):
-        room_id = rooms.parse_id(data.get("room_id"))
-        leave_room(realtime.room_channel(room_id))
-        connection.open_rooms.discard(room_id)
+        leave_room(realtime.room_channel(rooms.parse_id(data.get("room_id"))))
 
     @event
     def on_send_message(self, connection, user, data):
@@ -108,14 +99,17 @@ class ChatNamespace(Namespace):
         return {"message": message_payload(message)}
 
     @event
+    def on_delete_message(self, connection, user, data):
+        messages.delete_message(user, data.get("message_id"))
+
+    @event
+    def on_mark_read(self, connection, user, data):
+        last_read = reads.mark_read(user, data.get("room_id"), data.get("message_id"))
+        return {"last_read_message_id": last_read}
+
+    @event
     def on_typing(self, connection, user, data):
-        room, _membership = rooms.require_member(user, data.get("room_id"))
-        realtime.emit_now(
-            "typing",
-            {"room_id": room.id, "user": {"id": user.id, "username": user.username}},
-            to=realtime.room_channel(room.id),
-            skip_sid=request.sid,
-        )
+        rooms.typing(user, data.get("room_id"), skip_sid=request.sid)
 
     def _announce_presence(self, user_id):
         """Online counts changed: tell every room of the user that is open somewhere."""

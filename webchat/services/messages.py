@@ -7,10 +7,10 @@ from .. import realtime
 from ..database import transaction
 from ..errors import ChatError, validation_error
 from ..extensions import db
-from ..models import Message
+from ..models import Message, Room, utcnow
 from ..payloads import message_payload
 from . import reads
-from .rooms import lock_room, membership_of, next_seq, parse_id, require_member
+from .access import lock_room, membership_of, next_seq, parse_id, require_member
 
 CLIENT_ID_MAX = 64
 PAGE_DEFAULT, PAGE_MAX = 50, 100
@@ -127,3 +127,32 @@ def _seq(value, field):
     if not 0 <= value < 2**31:
         raise validation_error(**{field: "Out of range."})
     return value
+
+
+def delete_message(user, message_id):
+    """The sender deletes their message within the window: a tombstone keeps its place
+    in history (no body), and everyone in the room is told."""
+    message_id = parse_id(message_id, "message_id")
+    window = current_app.config["MESSAGE_DELETE_WINDOW_SECONDS"]
+    with transaction():
+        message = db.session.get(Message, message_id)
+        if message is None:
+            raise ChatError("MESSAGE_NOT_FOUND")
+        try:
+            require_member(user, message.room_id)
+        except ChatError:
+            raise ChatError("MESSAGE_NOT_FOUND") from None
+        if message.sender_id != user.id or message.kind == "system":
+            raise ChatError("FORBIDDEN", "You can only delete your own messages.")
+        if message.deleted_at is not None:
+            return message
+        if (utcnow() - message.created_at).total_seconds() > window:
+            raise ChatError("MESSAGE_DELETE_TIME_EXPIRED",
+                            f"Messages can only be deleted within {window // 60} minutes of sending.")
+        message.deleted_at, message.body = utcnow(), ""
+        realtime.queue("message_deleted", {"room_id": message.room_id, "message_id": message.id},
+                       to=realtime.room_channel(message.room_id))
+        room = db.session.get(Room, message.room_id)
+        reads.queue_unread(room.id, reads.last_message(room))
+    return message
+

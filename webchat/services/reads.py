@@ -2,9 +2,12 @@
 import sqlalchemy as sa
 
 from .. import realtime
+from ..database import transaction
+from ..errors import ChatError
 from ..extensions import db
 from ..models import Membership, Message
 from ..payloads import message_payload
+from .access import parse_id, require_member
 
 
 def _unread_query():
@@ -53,12 +56,41 @@ def advance_pointer(membership, message):
     return True
 
 
-def queue_unread(room_id, last_message):
+def last_message(room):
+    return db.session.scalar(sa.select(Message).where(Message.room_id == room.id, Message.seq == room.last_seq))
+
+
+def queue_unread(room_id, last):
     """`unread` to every member's personal channel, so every tab's badges stay right."""
-    payload = message_payload(last_message) if last_message is not None else None
+    payload = message_payload(last) if last is not None else None
     for user_id, count in room_unread_counts(room_id).items():
         realtime.queue(
             "unread",
             {"room_id": room_id, "unread_count": count, "last_message": payload},
             to=realtime.user_channel(user_id),
         )
+
+
+def mark_read(user, room_id, message_id):
+    """Move the user's read pointer forward to `message_id` (a lower id changes nothing);
+    announce the receipt to the room and the new count to the user's tabs."""
+    message_id = parse_id(message_id, "message_id")
+    with transaction():
+        room, membership = require_member(user, room_id)
+        message = db.session.get(Message, message_id)
+        if message is None or message.room_id != room.id:
+            raise ChatError("MESSAGE_NOT_FOUND")
+        if advance_pointer(membership, message):
+            realtime.queue(
+                "read_receipt",
+                {"room_id": room.id, "user_id": user.id, "last_read_message_id": membership.last_read_message_id},
+                to=realtime.room_channel(room.id),
+            )
+            count = unread_counts(user.id, [room.id]).get(room.id, 0)
+            last = last_message(room)
+            realtime.queue(
+                "unread",
+                {"room_id": room.id, "unread_count": count, "last_message": last and message_payload(last)},
+                to=realtime.user_channel(user.id),
+            )
+    return membership.last_read_message_id

@@ -1,78 +1,22 @@
-"""Rooms and membership: create, join, list, see members; the access rule for a room."""
+"""Rooms and membership: create, join, invite, kick, leave, direct rooms, room lists."""
 from collections import Counter
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from .. import realtime
 from ..database import transaction
 from ..errors import ChatError, validation_error
 from ..extensions import db
-from ..models import Membership, Message, Room, utcnow
+from ..models import Membership, Message, Room, User, utcnow
 from ..payloads import member_payload, message_payload, room_payload, user_payload
 from ..presence import current_presence
 from . import accounts
+from .access import lock_room, membership_of, next_seq, parse_id, require_member
+from .reads import unread_counts
 
 ROOM_TYPES = ("public", "private")
 NAME_MAX = 80
-
-
-def parse_id(value, field="room_id"):
-    """An integer id from user input, or VALIDATION_ERROR naming the field."""
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise validation_error(**{field: "Expected an integer id."})
-    try:
-        number = int(value)
-    except ValueError:
-        raise validation_error(**{field: "Expected an integer id."}) from None
-    if not 0 < number < 2**31:
-        raise validation_error(**{field: "Expected a positive integer id."})
-    return number
-
-
-def membership_of(user_id, room_id):
-    return db.session.scalar(
-        sa.select(Membership).where(Membership.room_id == room_id, Membership.user_id == user_id)
-    )
-
-
-def require_member(user, room_id):
-    """The room and the user's active membership, or the error the contract names:
-    ROOM_NOT_FOUND for a room the user may not see, USER_NOT_IN_CHAT_ROOM for one they see
-    but are not (or no longer) in."""
-    room_id = parse_id(room_id)
-    room = db.session.get(Room, room_id)
-    if room is None:
-        raise ChatError("ROOM_NOT_FOUND")
-    membership = membership_of(user.id, room_id)
-    if membership is None:
-        if room.type != "public":
-            raise ChatError("ROOM_NOT_FOUND")
-        raise ChatError("USER_NOT_IN_CHAT_ROOM")
-    if not membership.active:
-        raise ChatError("USER_NOT_IN_CHAT_ROOM")
-    return room, membership
-
-
-def lock_room(room_id):
-    """The room, re-read under its row lock (held until commit), or ROOM_NOT_FOUND.
-
-    Every write that depends on a room's state (a message's `seq`, membership changes)
-    takes this lock first, so writers to one room queue here and `seq` follows commit
-    order with no gap. SQLite ignores FOR UPDATE; there the write lock of
-    `transaction()` serialises writers instead.
-    """
-    room = db.session.scalar(
-        sa.select(Room).where(Room.id == room_id).with_for_update().execution_options(populate_existing=True)
-    )
-    if room is None:
-        raise ChatError("ROOM_NOT_FOUND")
-    return room
-
-
-def next_seq(room):
-    """Allocate the next `seq` of a room locked with `lock_room`."""
-    room.last_seq += 1
-    return room.last_seq
 
 
 def post_system_message(room, event_type, user, by=None):
@@ -159,6 +103,12 @@ def members(room_id):
     return [member_payload(m, m.user_id in online) for m in memberships]
 
 
+def member_list(user, room_id):
+    """The members of a room the user is in."""
+    room, _membership = require_member(user, room_id)
+    return members(room.id)
+
+
 def members_event(room_id):
     """The `members` broadcast: who is in the room and who is online."""
     listed = members(room_id)
@@ -235,8 +185,6 @@ def _member_counts(room_ids):
 
 def room_views(user, room_ids):
     """The contract's `room` for each of `room_ids` the user is an active member of."""
-    from .reads import unread_counts
-
     if not room_ids:
         return []
     rows = db.session.execute(
@@ -278,3 +226,184 @@ def active_room_ids(user_id):
     return db.session.scalars(
         sa.select(Membership.room_id).where(Membership.user_id == user_id, Membership.active.is_(True))
     ).all()
+
+
+def _require_locked_member(user, room_id):
+    """Lock the room, then check the user's membership under the lock."""
+    room_id = parse_id(room_id)
+    require_member(user, room_id)
+    room = lock_room(room_id)
+    membership = membership_of(user.id, room_id)
+    if membership is None or not membership.active:
+        raise ChatError("USER_NOT_IN_CHAT_ROOM")
+    return room, membership
+
+
+def _target_user(username, field="username"):
+    user = accounts.find_user(username) if isinstance(username, str) else None
+    if user is None:
+        raise validation_error(**{field: "No user by that name."})
+    return user
+
+
+def _activate(room_id, user_id, role="member"):
+    """Create or reactivate a membership; returns it."""
+    membership = membership_of(user_id, room_id)
+    if membership is None:
+        membership = Membership(room_id=room_id, user_id=user_id, role=role)
+        db.session.add(membership)
+    else:
+        membership.active, membership.role = True, role
+        membership.joined_at, membership.left_at = utcnow(), None
+    return membership
+
+
+def invite(actor, room_id, username):
+    """Any active member adds someone to a public or private room (not a direct one)."""
+    with transaction():
+        room, _membership = _require_locked_member(actor, room_id)
+        if room.type == "direct":
+            raise ChatError("FORBIDDEN", "Direct rooms keep their participants; start a new one instead.")
+        target = _target_user(username)
+        existing = membership_of(target.id, room.id)
+        if existing is None or not existing.active:
+            membership = _activate(room.id, target.id)
+            message = post_system_message(room, "invited", target, by=actor)
+            membership.last_read_seq, membership.last_read_message_id = message.seq, message.id
+            queue_room_changed(room, added_user_ids=[target.id])
+    return room_view(actor, room.id)
+
+
+def _remove_member(room, membership, reason):
+    """Deactivate a membership and stop the user's sockets receiving the room."""
+    membership.active, membership.left_at = False, utcnow()
+    membership.role = "member"
+    realtime.queue_leave_room(membership.user_id, room.id)
+    realtime.queue("room_removed", {"room_id": room.id, "reason": reason}, to=realtime.user_channel(membership.user_id))
+
+
+def kick(actor, room_id, username):
+    """The owner removes a member; their sockets stop receiving the room at once."""
+    with transaction():
+        room, membership = _require_locked_member(actor, room_id)
+        if room.type == "direct":
+            raise ChatError("FORBIDDEN", "Nobody can be removed from a direct room.")
+        if membership.role != "owner":
+            raise ChatError("FORBIDDEN", "Only the room's owner can remove members.")
+        target = _target_user(username)
+        if target.id == actor.id:
+            raise ChatError("FORBIDDEN", "Leave the room instead of removing yourself.")
+        target_membership = membership_of(target.id, room.id)
+        if target_membership is None or not target_membership.active:
+            raise ChatError("USER_NOT_IN_CHAT_ROOM", "That user is not a member of this room.")
+        _remove_member(room, target_membership, "kicked")
+        post_system_message(room, "kicked", target, by=actor)
+        queue_room_changed(room)
+    return room_view(actor, room.id)
+
+
+def leave(user, room_id):
+    """Leave a room. An owner hands ownership to the longest-standing member; the last
+    member out deletes the room with its messages (and their files), in one transaction."""
+    with transaction() as session:
+        room, membership = _require_locked_member(user, room_id)
+        was_owner = membership.role == "owner"
+        _remove_member(room, membership, "left")
+        remaining = active_memberships(room.id)
+        if not remaining:
+            session.delete(room)  # memberships and messages go with it (ON DELETE CASCADE)
+            realtime.queue("room_removed", {"room_id": room.id, "reason": "deleted"}, to=realtime.room_channel(room.id))
+            return
+        if was_owner:
+            heir = remaining[0]  # ordered by joined_at: the longest-standing member
+            heir.role, room.owner_id = "owner", heir.user_id
+        post_system_message(room, "left", user)
+        queue_room_changed(room)
+
+
+def direct_key(user_ids):
+    return ",".join(str(uid) for uid in sorted(set(user_ids)))
+
+
+def create_direct(user, usernames):
+    """A direct room with one or more others. One set of participants has one room:
+    asking again answers DUPLICATE_DIRECT_ROOM with its id (rejoining it if the caller
+    had left)."""
+    if not isinstance(usernames, list) or not usernames or len(usernames) > 20:
+        raise validation_error(usernames="Name 1 to 20 people.")
+    others = {}
+    for name in usernames:
+        target = _target_user(name, field="usernames")
+        if target.id != user.id:
+            others[target.id] = target
+    if not others:
+        raise validation_error(usernames="Name someone other than yourself.")
+    participants = [user, *others.values()]
+    key = direct_key(p.id for p in participants)
+    _raise_if_direct_exists(user, key)
+    try:
+        with transaction() as session:
+            names = sorted((p.username for p in participants), key=str.casefold)
+            room = Room(name=", ".join(names)[:NAME_MAX], type="direct", owner_id=None, direct_key=key, last_seq=0)
+            session.add(room)
+            session.flush()
+            memberships = [_activate(room.id, p.id) for p in participants]
+            message = post_system_message(room, "created", user)
+            for membership in memberships:
+                membership.last_read_seq, membership.last_read_message_id = message.seq, message.id
+            queue_room_changed(room, added_user_ids=[p.id for p in participants])
+    except IntegrityError:
+        db.session.rollback()
+        _raise_if_direct_exists(user, key)  # another request created it a moment ago
+        raise
+    return room_view(user, room.id)
+
+
+def _raise_if_direct_exists(user, key):
+    room_id = db.session.scalar(sa.select(Room.id).where(Room.direct_key == key))
+    if room_id is None:
+        return
+    membership = membership_of(user.id, room_id)
+    if membership is not None and not membership.active:
+        with transaction():
+            room = lock_room(room_id)
+            membership = _activate(room.id, user.id)
+            message = post_system_message(room, "joined", user)
+            membership.last_read_seq, membership.last_read_message_id = message.seq, message.id
+            queue_room_changed(room, added_user_ids=[user.id])
+    raise ChatError("DUPLICATE_DIRECT_ROOM", room_id=room_id)
+
+
+def search_users(user, query, limit=10):
+    """Users whose name starts with `query` (for invite suggestions and direct messages)."""
+    if not isinstance(query, str) or not query.strip():
+        return []
+    prefix = accounts.username_key(query)
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    found = db.session.scalars(
+        sa.select(User).where(User.username_key.like(escaped + "%", escape="\\"), User.id != user.id)
+        .order_by(User.username_key).limit(limit)
+    ).all()
+    return [user_payload(u) for u in found]
+
+
+def open_room(user, room_id):
+    """What a socket needs to start showing a room: the room, its members and the
+    latest page of messages (the `open_room` ack)."""
+    from .messages import history
+
+    room, _membership = require_member(user, room_id)
+    page, has_more = history(user, room.id)
+    return {
+        "room": room_view(user, room.id),
+        "members": members(room.id),
+        "messages": [message_payload(m) for m in page],
+        "has_more": has_more,
+    }
+
+
+def typing(user, room_id, skip_sid=None):
+    """Tell the room's other sockets that `user` is typing (not stored)."""
+    room, _membership = require_member(user, room_id)
+    realtime.emit_now("typing", {"room_id": room.id, "user": user_payload(user)},
+                      to=realtime.room_channel(room.id), skip_sid=skip_sid)

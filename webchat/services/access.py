@@ -1,0 +1,66 @@
+"""Access to rooms: parse ids from user input, find memberships, enforce who may touch a
+room, and take the room's row lock. Every other service builds on these."""
+import sqlalchemy as sa
+
+from ..errors import ChatError, validation_error
+from ..extensions import db
+from ..models import Membership, Room
+
+
+def parse_id(value, field="room_id"):
+    """An integer id from user input, or VALIDATION_ERROR naming the field."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise validation_error(**{field: "Expected an integer id."})
+    try:
+        number = int(value)
+    except ValueError:
+        raise validation_error(**{field: "Expected an integer id."}) from None
+    if not 0 < number < 2**31:
+        raise validation_error(**{field: "Expected a positive integer id."})
+    return number
+
+
+def membership_of(user_id, room_id):
+    return db.session.scalar(
+        sa.select(Membership).where(Membership.room_id == room_id, Membership.user_id == user_id)
+    )
+
+
+def require_member(user, room_id):
+    """The room and the user's active membership, or the error the contract names:
+    ROOM_NOT_FOUND for a room the user may not see, USER_NOT_IN_CHAT_ROOM for one they see
+    but are not (or no longer) in."""
+    room_id = parse_id(room_id)
+    room = db.session.get(Room, room_id)
+    if room is None:
+        raise ChatError("ROOM_NOT_FOUND")
+    membership = membership_of(user.id, room_id)
+    if membership is None:
+        if room.type != "public":
+            raise ChatError("ROOM_NOT_FOUND")
+        raise ChatError("USER_NOT_IN_CHAT_ROOM")
+    if not membership.active:
+        raise ChatError("USER_NOT_IN_CHAT_ROOM")
+    return room, membership
+
+
+def lock_room(room_id):
+    """The room, re-read under its row lock (held until commit), or ROOM_NOT_FOUND.
+
+    Every write that depends on a room's state (a message's `seq`, membership changes)
+    takes this lock first, so writers to one room queue here and `seq` follows commit
+    order with no gap. SQLite ignores FOR UPDATE; there the write lock of
+    `transaction()` serialises writers instead.
+    """
+    room = db.session.scalar(
+        sa.select(Room).where(Room.id == room_id).with_for_update().execution_options(populate_existing=True)
+    )
+    if room is None:
+        raise ChatError("ROOM_NOT_FOUND")
+    return room
+
+
+def next_seq(room):
+    """Allocate the next `seq` of a room locked with `lock_room`."""
+    room.last_seq += 1
+    return room.last_seq
