@@ -173,3 +173,39 @@ def test_logout_disconnects_the_users_sockets(app, alice, bob, connect):
     accounts.logout(alice)
     assert not a1.is_connected(NS) and not a2.is_connected(NS)
     assert b.is_connected(NS)
+
+
+def test_unknown_events_and_extra_arguments_are_answered(app, alice, room, connect):
+    sock = connect(alice)
+    ack = emit(sock, "no_such_event", {"room_id": room["id"]})
+    assert ack["ok"] is False and ack["error"]["code"] == "VALIDATION_ERROR"
+    ack = sock.emit("open_room", {"room_id": room["id"]}, "extra", namespace=NS, callback=True)
+    assert ack["ok"] is False and ack["error"]["code"] == "VALIDATION_ERROR"
+    assert sock.is_connected(NS)
+
+
+def test_mark_read_and_delete_over_the_socket(app, alice, bob, room, connect):
+    a, b = connect(alice), connect(bob)
+    emit(a, "open_room", {"room_id": room["id"]})
+    emit(b, "open_room", {"room_id": room["id"]})
+    sent = emit(a, "send_message", {"room_id": room["id"], "body": "read me"})["message"]
+    received(a), received(b)
+    ack = emit(b, "mark_read", {"room_id": room["id"], "message_id": sent["id"]})
+    assert ack == {"ok": True, "last_read_message_id": sent["id"]}
+    assert received(a, "read_receipt") == [{"room_id": room["id"], "user_id": bob.id, "last_read_message_id": sent["id"]}]
+    assert emit(b, "delete_message", {"message_id": sent["id"]})["error"]["code"] == "FORBIDDEN"
+    assert emit(a, "delete_message", {"message_id": sent["id"]}) == {"ok": True}
+    assert received(b, "message_deleted") == [{"room_id": room["id"], "message_id": sent["id"]}]
+
+
+def test_kicked_socket_stops_receiving_the_room_at_once(app, alice, bob, room, connect):
+    a, b = connect(alice), connect(bob)
+    emit(a, "open_room", {"room_id": room["id"]})
+    emit(b, "open_room", {"room_id": room["id"]})
+    received(b)
+    rooms.kick(alice, room["id"], "bob")
+    assert received(b, "room_removed") == [{"room_id": room["id"], "reason": "kicked"}]
+    emit(a, "send_message", {"room_id": room["id"], "body": "after the kick"})
+    assert received(b, "new_message") == []
+    assert emit(b, "send_message", {"room_id": room["id"], "body": "x"})["error"]["code"] == "USER_NOT_IN_CHAT_ROOM"
+    assert emit(b, "open_room", {"room_id": room["id"]})["error"]["code"] == "USER_NOT_IN_CHAT_ROOM"

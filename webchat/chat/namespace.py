@@ -24,7 +24,7 @@ def event(handler):
     """Wrap a handler: find the caller, answer with an ack, map errors to codes."""
 
     @functools.wraps(handler)
-    def wrapper(self, data=None):
+    def wrapper(self, data=None, *extra):
         try:
             connection = current_presence().get(request.sid)
             if connection is None:
@@ -35,8 +35,8 @@ def event(handler):
             user = accounts.get_user(connection.user_id)
             if user is None:
                 raise ChatError("UNAUTHENTICATED")
-            if not isinstance(data, dict):
-                raise validation_error(payload="Expected a JSON object.")
+            if not isinstance(data, dict) or extra:
+                raise validation_error(payload="Expected one JSON object.")
             result = handler(self, connection, user, data)
             return {"ok": True, **(result or {})}
         except ChatError as error:
@@ -52,6 +52,12 @@ def event(handler):
 
 
 class ChatNamespace(Namespace):
+    def trigger_event(self, event, *args):
+        """Unknown events are answered too, rather than left without an ack."""
+        if event not in ("connect", "disconnect") and not hasattr(self, f"on_{event}"):
+            return ack_error(validation_error(event=f"Unknown event {event!r}."[:100]))
+        return super().trigger_event(event, *args)
+
     def on_connect(self, auth=None):
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
