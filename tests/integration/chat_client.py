@@ -1,0 +1,70 @@
+"""A python-socketio client for the real server: connects to /chat with a token, records
+every server event, and calls client events with acks."""
+import threading
+import time
+
+import requests
+import socketio
+
+NS = "/chat"
+PASSWORD = "correct horse battery"
+EVENTS = ("new_message", "message_deleted", "members", "read_receipt", "unread", "room_added", "room_removed", "typing")
+
+
+def api_user(server, username):
+    """Sign up through the API and return (user, access token)."""
+    response = requests.post(f"{server.url}/api/v1/auth/signup", json={"username": username, "password": PASSWORD}, timeout=10)
+    assert response.status_code == 201, response.text
+    tokens = requests.post(f"{server.url}/api/v1/auth/token", json={"username": username, "password": PASSWORD}, timeout=10).json()
+    return response.json()["user"], tokens["access_token"]
+
+
+def api(server, token, method, path, **kwargs):
+    response = requests.request(method, f"{server.url}/api/v1{path}", headers={"Authorization": f"Bearer {token}"},
+                                timeout=10, **kwargs)
+    return response
+
+
+class ChatClient:
+    """One socket of one user. `events[name]` lists the payloads received, in order."""
+
+    def __init__(self, server, token, *, headers=None):
+        self.server, self.token = server, token
+        self.events = {name: [] for name in EVENTS}
+        self.connect_errors = []
+        self.lock = threading.Lock()
+        self.sio = socketio.Client(reconnection=False)
+        for name in EVENTS:
+            self.sio.on(name, self._recorder(name), namespace=NS)
+        self.sio.on("connect_error", lambda data=None: self.connect_errors.append(data), namespace=NS)
+        self.headers = headers or {}
+
+    def _recorder(self, name):
+        def record(data):
+            with self.lock:
+                self.events[name].append(data)
+        return record
+
+    def connect(self):
+        self.sio.connect(self.server.url, namespaces=[NS], auth={"token": self.token}, transports=["websocket"],
+                         headers=self.headers, wait_timeout=10)
+        return self
+
+    def call(self, event, data=None, timeout=15):
+        return self.sio.call(event, data, namespace=NS, timeout=timeout)
+
+    def messages(self, room_id):
+        with self.lock:
+            return [e["message"] for e in self.events["new_message"] if e["message"]["room_id"] == room_id]
+
+    def wait_for(self, predicate, timeout=15, what="events"):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return
+            time.sleep(0.02)
+        raise AssertionError(f"timed out waiting for {what}")
+
+    def close(self):
+        if self.sio.connected:
+            self.sio.disconnect()
