@@ -36,8 +36,19 @@ def instance_secret(name):
     path = INSTANCE_DIR / name.lower()
     if not path.exists():
         INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
+        # Written aside, private from the start, then linked into place: a process
+        # starting at the same moment never reads a half-written (empty) secret, and
+        # when two race, the first link wins and both use that secret.
+        draft = INSTANCE_DIR / f".{path.name}.{os.getpid()}"
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return path.read_text().strip()
 
 
@@ -62,7 +73,12 @@ class Config:
     )
     REDIS_URL = os.environ.get("REDIS_URL") or None
     MESSAGE_QUEUE_URL = os.environ.get("MESSAGE_QUEUE_URL") or REDIS_URL
+    # Names this deployment's Redis keys and message-queue channel, so that several
+    # deployments (or test clusters) can share one Redis without seeing each other.
+    CLUSTER_NAME = os.environ.get("CLUSTER_NAME", "webchat")
     ASYNC_MODE = os.environ.get("ASYNC_MODE", "eventlet")
+    # A node silent for this long is taken for dead and its sockets for offline.
+    PRESENCE_NODE_TIMEOUT_SECONDS = env_int("PRESENCE_NODE_TIMEOUT_SECONDS", 20)
     # Same-origin only unless listed (comma-separated); never "*": CSRF does not cover sockets.
     SOCKETIO_ALLOWED_ORIGINS = [
         o.strip() for o in os.environ.get("SOCKETIO_ALLOWED_ORIGINS", "").split(",") if o.strip()

@@ -5,14 +5,17 @@ locks and the database driver all cooperate with its hub. `ASYNC_MODE` chooses i
 """
 import os
 
+# The `flask` CLI (migrations, maintenance, announcements) sets WEBCHAT_NO_PATCH=1 and
+# runs on plain threads: it serves no sockets, so patching would buy nothing.
+if os.environ.get("WEBCHAT_NO_PATCH"):
+    os.environ["ASYNC_MODE"] = "threading"
 ASYNC_MODE = os.environ.get("ASYNC_MODE", "eventlet")
 
-# The `flask` CLI (migrations, maintenance) runs plain threads: patching it buys nothing.
-if ASYNC_MODE == "eventlet" and not os.environ.get("WEBCHAT_NO_PATCH"):
+if ASYNC_MODE == "eventlet":
     import eventlet
 
     eventlet.monkey_patch()
-elif ASYNC_MODE == "gevent" and not os.environ.get("WEBCHAT_NO_PATCH"):
+elif ASYNC_MODE == "gevent":
     from gevent import monkey
 
     monkey.patch_all()

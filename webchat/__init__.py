@@ -75,6 +75,7 @@ def register_socketio(app):
         app,
         async_mode=app.config["ASYNC_MODE"],
         message_queue=app.config["MESSAGE_QUEUE_URL"],
+        channel=f"{app.config['CLUSTER_NAME']}-socketio",
         # None means same origin only: CSRF does not cover sockets, so never "*".
         cors_allowed_origins=app.config["SOCKETIO_ALLOWED_ORIGINS"] or None,
         json=json,

@@ -1,10 +1,13 @@
-"""Who is connected: this process's sockets and, from them, who is online.
+"""Who is connected: every socket's user and token expiry, and from that who is online.
 
-The single-process default keeps it in memory. (With several nodes, presence must be
-shared; see docs/deployment.md.)
+`LocalPresence` keeps it in memory for a single process (the embedded default).
+`RedisPresence` shares it between nodes when `REDIS_URL` is set: each node registers its
+sockets under its own id and refreshes a heartbeat; a node that stops heartbeating (it
+crashed) is swept by the others, so its sockets do not stay online forever.
 """
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 
 
@@ -17,7 +20,7 @@ class Connection:
 
 
 class LocalPresence:
-    """Sockets of this process, by sid and by user."""
+    """This process's sockets, by sid and by user."""
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -25,7 +28,7 @@ class LocalPresence:
         self._by_user = {}
 
     def add(self, connection):
-        """Register a socket; True when it is the user's first (they came online)."""
+        """Register a socket; True when the user just came online."""
         with self._lock:
             self._by_sid[connection.sid] = connection
             sids = self._by_user.setdefault(connection.user_id, set())
@@ -33,41 +36,121 @@ class LocalPresence:
             return len(sids) == 1
 
     def remove(self, sid):
-        """Forget a socket; returns (connection, True if it was the user's last)."""
+        """Forget a socket; returns (connection or None, True if the user went offline)."""
         with self._lock:
             connection = self._by_sid.pop(sid, None)
             if connection is None:
                 return None, False
             sids = self._by_user.get(connection.user_id, set())
             sids.discard(sid)
-            if not sids:
-                self._by_user.pop(connection.user_id, None)
-                return connection, True
-            return connection, False
+            if sids:
+                return connection, False
+            self._by_user.pop(connection.user_id, None)
+            return connection, True
 
     def get(self, sid):
+        """A socket of this process."""
         return self._by_sid.get(sid)
 
-    def is_online(self, user_id):
-        return user_id in self._by_user
+    def sids_of(self, user_id):
+        """Every socket of the user, on every node."""
+        return list(self._by_user.get(user_id, ()))
 
     def online_among(self, user_ids):
         """The subset of `user_ids` with at least one socket."""
         return {uid for uid in user_ids if uid in self._by_user}
 
     def expired(self, now=None):
-        """Sockets whose token has expired without renewal."""
+        """This process's sockets whose token expired without renewal."""
         now = now or time.time()
         return [c.sid for c in list(self._by_sid.values()) if c.expires_at <= now]
 
-    def clear(self):
-        with self._lock:
-            self._by_sid.clear()
-            self._by_user.clear()
+    def heartbeat(self):
+        """Nothing to share in a single process."""
+
+
+class RedisPresence(LocalPresence):
+    """Presence shared by every node through Redis.
+
+    Keys, under the cluster's prefix: `user:<id>` hash sid -> node id (all sockets of a
+    user, cluster-wide); `node:<id>` hash sid -> user id (one node's sockets); `nodes`
+    sorted set of node ids scored by their last heartbeat.
+    """
+
+    def __init__(self, url, prefix="webchat", node_timeout=20):
+        import redis
+
+        super().__init__()
+        self.redis = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        self.node_id = uuid.uuid4().hex[:12]
+        self.prefix = prefix
+        self.node_timeout = node_timeout
+
+    def _user(self, user_id):
+        return f"{self.prefix}:user:{user_id}"
+
+    def _node(self, node_id):
+        return f"{self.prefix}:node:{node_id}"
+
+    @property
+    def _nodes(self):
+        return f"{self.prefix}:nodes"
+
+    def add(self, connection):
+        super().add(connection)
+        key = self._user(connection.user_id)
+        pipe = self.redis.pipeline()
+        pipe.zadd(self._nodes, {self.node_id: time.time()})
+        pipe.hset(key, connection.sid, self.node_id)
+        pipe.hset(self._node(self.node_id), connection.sid, connection.user_id)
+        pipe.hlen(key)
+        return pipe.execute()[-1] == 1
+
+    def remove(self, sid):
+        connection, _local_last = super().remove(sid)
+        if connection is None:
+            return None, False
+        key = self._user(connection.user_id)
+        pipe = self.redis.pipeline()
+        pipe.hdel(key, sid)
+        pipe.hdel(self._node(self.node_id), sid)
+        pipe.hlen(key)
+        return connection, pipe.execute()[-1] == 0
+
+    def sids_of(self, user_id):
+        return [sid.decode() for sid in self.redis.hkeys(self._user(user_id))]
+
+    def online_among(self, user_ids):
+        user_ids = list(user_ids)
+        if not user_ids:
+            return set()
+        pipe = self.redis.pipeline()
+        for uid in user_ids:
+            pipe.exists(self._user(uid))
+        return {uid for uid, present in zip(user_ids, pipe.execute()) if present}
+
+    def heartbeat(self):
+        """Refresh this node's heartbeat and sweep nodes that stopped (crashed)."""
+        now = time.time()
+        self.redis.zadd(self._nodes, {self.node_id: now})
+        for dead in self.redis.zrangebyscore(self._nodes, "-inf", now - self.node_timeout):
+            dead = dead.decode()
+            sockets = self.redis.hgetall(self._node(dead))
+            pipe = self.redis.pipeline()
+            for sid, user_id in sockets.items():
+                pipe.hdel(self._user(user_id.decode()), sid)
+            pipe.delete(self._node(dead))
+            pipe.zrem(self._nodes, dead)
+            pipe.execute()
 
 
 def init_app(app):
-    app.extensions["webchat.presence"] = LocalPresence()
+    url = app.config.get("REDIS_URL")
+    app.extensions["webchat.presence"] = (
+        RedisPresence(url, prefix=f"{app.config['CLUSTER_NAME']}:presence",
+                      node_timeout=app.config["PRESENCE_NODE_TIMEOUT_SECONDS"])
+        if url else LocalPresence()
+    )
 
 
 def current_presence():

@@ -9,6 +9,7 @@ from functools import partial
 import sqlalchemy as sa
 
 from .extensions import db, socketio
+from .presence import current_presence
 
 NAMESPACE = "/chat"
 _PENDING = "webchat.pending_events"
@@ -48,22 +49,16 @@ def emit_now(event, data, *, to, skip_sid=None):
     socketio.emit(event, data, to=to, skip_sid=skip_sid, namespace=NAMESPACE)
 
 
-def _user_sids(user_id):
-    server = socketio.server
-    if server is None:
-        return []
-    return [sid for sid, _eio_sid in list(server.manager.get_participants(NAMESPACE, user_channel(user_id)))]
-
-
 def disconnect_user(user_id):
-    """Disconnect this process's sockets of `user_id`."""
-    for sid in _user_sids(user_id):
+    """Disconnect every socket of `user_id`; sockets on other nodes are reached through
+    the message queue."""
+    for sid in current_presence().sids_of(user_id):
         socketio.server.disconnect(sid, namespace=NAMESPACE)
 
 
 def leave_room(user_id, room_id):
-    """Take this process's sockets of `user_id` out of the room's channel."""
-    for sid in _user_sids(user_id):
+    """Take every socket of `user_id`, on any node, out of the room's channel."""
+    for sid in current_presence().sids_of(user_id):
         socketio.server.leave_room(sid, room_channel(room_id), namespace=NAMESPACE)
 
 

@@ -16,8 +16,9 @@ from ..payloads import message_payload
 from ..presence import Connection, current_presence
 from ..services import accounts, messages, reads, rooms
 
-# How often each process looks for sockets whose token expired without renewal.
-EXPIRY_SWEEP_SECONDS = 5
+# How often each process disconnects sockets whose token expired without renewal and
+# refreshes its presence heartbeat.
+HOUSEKEEPING_SECONDS = 5
 
 
 def event(handler):
@@ -69,7 +70,7 @@ class ChatNamespace(Namespace):
         connection = Connection(request.sid, user.id, user.username, float(claims["exp"]))
         join_room(realtime.user_channel(user.id))
         came_online = current_presence().add(connection)
-        self._ensure_sweeper()
+        self._ensure_housekeeping()
         if came_online:
             self._announce_presence(user.id)
 
@@ -125,17 +126,23 @@ class ChatNamespace(Namespace):
         finally:
             db.session.remove()
 
-    def _ensure_sweeper(self):
+    def _ensure_housekeeping(self):
         app = current_app._get_current_object()
-        if app.extensions.get("webchat.sweeper"):
+        if app.extensions.get("webchat.housekeeping"):
             return
-        app.extensions["webchat.sweeper"] = True
-        self.socketio.start_background_task(self._sweep_expired, app)
+        app.extensions["webchat.housekeeping"] = True
+        self.socketio.start_background_task(self._housekeeping, app)
 
-    def _sweep_expired(self, app):
-        """Disconnect sockets whose token expired without an `auth` renewal."""
+    def _housekeeping(self, app):
+        """Disconnect sockets whose token expired without an `auth` renewal; keep this
+        node's presence alive. Runs for the life of the process."""
         while True:
-            self.socketio.sleep(EXPIRY_SWEEP_SECONDS)
+            self.socketio.sleep(HOUSEKEEPING_SECONDS)
             with app.app_context():
-                for sid in app.extensions["webchat.presence"].expired():
-                    self.socketio.server.disconnect(sid, namespace=self.namespace)
+                presence = app.extensions["webchat.presence"]
+                try:
+                    for sid in presence.expired():
+                        self.socketio.server.disconnect(sid, namespace=self.namespace)
+                    presence.heartbeat()
+                except Exception:  # a Redis hiccup must not end the loop
+                    app.logger.exception("housekeeping failed; retrying")

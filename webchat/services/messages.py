@@ -156,3 +156,18 @@ def delete_message(user, message_id):
         reads.queue_unread(room.id, reads.last_message(room))
     return message
 
+
+
+def announce(room_id, text):
+    """Post an announcement from outside any user (an operator's CLI, a worker): a
+    system message with the text as its body, broadcast like any other."""
+    room_id = parse_id(room_id)
+    body = clean_body(text)
+    with transaction():
+        room = lock_room(room_id)
+        message = Message(room_id=room.id, seq=next_seq(room), sender_id=None, kind="system", body=body,
+                          event={"type": "announcement", "user": None, "by": None})
+        db.session.add(message)
+        db.session.flush()
+        realtime.queue("new_message", {"message": message_payload(message)}, to=realtime.room_channel(room.id))
+    return message

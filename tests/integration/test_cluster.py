@@ -1,0 +1,182 @@
+"""Scale-out: two real server processes on one MariaDB database and one message queue
+behave as one. Redis (default) and RabbitMQ carry the events; gevent mode is tested too."""
+import os
+import subprocess
+import threading
+import uuid
+
+import pytest
+
+from ..support import port_open, require, require_mariadb, require_redis
+from .chat_client import ChatClient, api, api_user
+from .live import BIN, ROOT, unique_name
+
+pytestmark = [pytest.mark.integration, pytest.mark.mariadb, pytest.mark.redis]
+
+REDIS = "redis://127.0.0.1:6379/14"
+AMQP = "amqp://guest:guest@127.0.0.1:5672//"
+
+
+def require_rabbitmq():
+    require(port_open("127.0.0.1", 5672), "RabbitMQ at 127.0.0.1:5672")
+
+
+@pytest.fixture
+def cluster(live_server):
+    """Start N nodes sharing a fresh MariaDB database, Redis state and a queue."""
+    require_mariadb()
+    require_redis()
+
+    def start(queue=REDIS, nodes=2, async_mode="eventlet"):
+        env = {"CLUSTER_NAME": f"test-{uuid.uuid4().hex[:8]}", "PRESENCE_NODE_TIMEOUT_SECONDS": "6"}
+        first = live_server("mariadb", redis_url=REDIS, message_queue_url=queue, async_mode=async_mode, env=env)
+        return [first] + [live_server(peer=first) for _ in range(nodes - 1)]
+
+    return start
+
+
+@pytest.fixture
+def clients():
+    opened = []
+
+    def open_client(server, token):
+        client = ChatClient(server, token).connect()
+        opened.append(client)
+        return client
+
+    yield open_client
+    for client in opened:
+        client.close()
+
+
+def room_with(node, users):
+    """A public room on `node` that every (user, token) in `users` has joined."""
+    room = api(node, users[0][1], "POST", "/rooms", json={"name": "cluster"}).json()["room"]
+    for _, token in users[1:]:
+        assert api(node, token, "POST", f"/rooms/{room['id']}/join").status_code == 200
+    return room
+
+
+def crossing(nodes, clients):
+    """A user on each node, in one room: messages cross both ways, once each."""
+    a_user, b_user = api_user(nodes[0], unique_name("x")), api_user(nodes[1], unique_name("y"))
+    room = room_with(nodes[0], [a_user, b_user])
+    a, b = clients(nodes[0], a_user[1]), clients(nodes[1], b_user[1])
+    assert a.call("open_room", {"room_id": room["id"]})["ok"] and b.call("open_room", {"room_id": room["id"]})["ok"]
+    from_a = a.call("send_message", {"room_id": room["id"], "body": "from node one", "client_id": "a1"})["message"]
+    from_b = b.call("send_message", {"room_id": room["id"], "body": "from node two", "client_id": "b1"})["message"]
+    for client in (a, b):
+        client.wait_for(lambda c=client: len(c.messages(room["id"])) >= 2, what="both messages on both nodes")
+        assert [m["id"] for m in client.messages(room["id"])] == [from_a["id"], from_b["id"]]
+    return room, (a_user, a), (b_user, b)
+
+
+def test_messages_cross_nodes_over_redis(cluster, clients):
+    room, (a_user, a), (b_user, b) = crossing(cluster(), clients)
+    members = b.call("open_room", {"room_id": room["id"]})["members"]
+    assert all(m["online"] for m in members), "presence is shared between nodes"
+
+
+def test_messages_cross_nodes_over_rabbitmq(cluster, clients):
+    require_rabbitmq()
+    crossing(cluster(queue=AMQP), clients)
+
+
+def test_gevent_nodes_cross(cluster, clients):
+    crossing(cluster(async_mode="gevent"), clients)
+
+
+def test_concurrent_senders_on_both_nodes(cluster, clients):
+    """4 senders over 2 nodes send 60 messages each at once: seq is 1..N with no gap or
+    duplicate, and every message reaches every client exactly once."""
+    nodes = cluster()
+    users = [api_user(nodes[i % 2], unique_name("s")) for i in range(4)]
+    room = room_with(nodes[0], users)
+    socks = [clients(nodes[i % 2], token) for i, (_, token) in enumerate(users)]
+    for sock in socks:
+        assert sock.call("open_room", {"room_id": room["id"]})["ok"]
+    start, failures = threading.Barrier(len(socks)), []
+
+    def send_all(index, sock):
+        start.wait()
+        for i in range(60):
+            ack = sock.call("send_message", {"room_id": room["id"], "body": f"{index}/{i}", "client_id": f"{index}-{i}"})
+            if not ack["ok"]:
+                failures.append(ack)
+
+    threads = [threading.Thread(target=send_all, args=(i, s)) for i, s in enumerate(socks)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(180)
+    assert failures == []
+    seqs = [r[0] for r in nodes[0].database.query("SELECT seq FROM messages WHERE room_id = ? ORDER BY seq", room["id"])]
+    assert seqs == list(range(1, 1 + 3 + 240 + 1))
+    for sock in socks:
+        sock.wait_for(lambda s=sock: len([m for m in s.messages(room["id"]) if m["kind"] == "text"]) >= 240,
+                      timeout=60, what="240 messages on every client")
+        texts = [m for m in sock.messages(room["id"]) if m["kind"] == "text"]
+        assert len(texts) == 240 and len({m["id"] for m in texts}) == 240, "each message exactly once"
+
+
+def test_killed_node_user_reconnects_elsewhere_and_catches_up(cluster, clients):
+    nodes = cluster()
+    room, (a_user, a), (b_user, b) = crossing(nodes, clients)
+    last_seen = max(m["seq"] for m in b.messages(room["id"]))
+    nodes[1].kill()  # SIGKILL: no goodbye
+    b.wait_for(lambda: not b.sio.connected, what="b to notice the dead node")
+    sent = [a.call("send_message", {"room_id": room["id"], "body": f"while b was away {i}"})["message"] for i in range(5)]
+    b2 = clients(nodes[0], b_user[1])
+    assert b2.call("open_room", {"room_id": room["id"]})["ok"]
+    page = api(nodes[0], b_user[1], "GET", f"/rooms/{room['id']}/messages", params={"after_seq": last_seen}).json()
+    assert [m["id"] for m in page["messages"]] == [m["id"] for m in sent]
+
+
+def test_a_crashed_nodes_users_go_offline(cluster, clients):
+    nodes = cluster()
+    room, (a_user, a), (b_user, b) = crossing(nodes, clients)
+    nodes[1].kill()
+    # The surviving node's heartbeat (every 5 s) sweeps the dead node after its timeout (6 s here).
+    a.wait_for(lambda: any(e["room_id"] == room["id"] and e["online_count"] == 1 for e in a.events["members"])
+               or a.call("open_room", {"room_id": room["id"]})["room"]["online_count"] == 1,
+               timeout=30, what="b to be shown offline")
+    online = {m["username"]: m["online"] for m in a.call("open_room", {"room_id": room["id"]})["members"]}
+    assert online == {a_user[0]["username"]: True, b_user[0]["username"]: False}
+
+
+def test_kick_and_logout_reach_sockets_on_the_other_node(cluster, clients):
+    nodes = cluster()
+    room, (a_user, a), (b_user, b) = crossing(nodes, clients)
+    assert api(nodes[0], a_user[1], "DELETE", f"/rooms/{room['id']}/members/{b_user[0]['username']}").status_code == 200
+    b.wait_for(lambda: b.events["room_removed"], what="room_removed on the other node")
+    a.call("send_message", {"room_id": room["id"], "body": "after the kick", "client_id": "after"})
+    a.call("typing", {"room_id": room["id"]})
+    b.call("typing", {"room_id": room["id"]})  # a round trip through node two
+    assert "after the kick" not in [m["body"] for m in b.messages(room["id"])]
+    # Revocation: tokens are checked against the database every node shares.
+    c_user = api_user(nodes[0], unique_name("z"))
+    c = clients(nodes[1], c_user[1])
+    import requests
+
+    from .live import csrf_token
+
+    session = requests.Session()
+    token = csrf_token(session, f"{nodes[0].url}/auth/login")
+    session.post(f"{nodes[0].url}/auth/login", data={"csrf_token": token, "username": c_user[0]["username"],
+                                                      "password": "correct horse battery"}, timeout=10)
+    session.post(f"{nodes[0].url}/auth/logout", data={"csrf_token": csrf_token(session, f"{nodes[0].url}/rooms")},
+                 timeout=10)
+    c.wait_for(lambda: not c.sio.connected, what="logout on node one to disconnect the socket on node two")
+
+
+def test_announce_from_the_cli_reaches_every_node(cluster, clients):
+    nodes = cluster()
+    room, (a_user, a), (b_user, b) = crossing(nodes, clients)
+    env = nodes[0].environment()
+    env["WEBCHAT_NO_PATCH"] = "1"
+    result = subprocess.run([str(BIN / "flask"), "webchat", "announce", str(room["id"]), "Maintenance at 18:00"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    for client in (a, b):
+        client.wait_for(lambda c=client: any(m["body"] == "Maintenance at 18:00" for m in c.messages(room["id"])),
+                        what="the announcement")
