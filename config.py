@@ -80,6 +80,7 @@ class Config:
     # A node silent for this long is taken for dead and its sockets for offline.
     PRESENCE_NODE_TIMEOUT_SECONDS = env_int("PRESENCE_NODE_TIMEOUT_SECONDS", 20)
     # Same-origin only unless listed (comma-separated); never "*": CSRF does not cover sockets.
+    RATELIMIT_KEY_PREFIX = CLUSTER_NAME
     SOCKETIO_ALLOWED_ORIGINS = [
         o.strip() for o in os.environ.get("SOCKETIO_ALLOWED_ORIGINS", "").split(",") if o.strip()
     ]
@@ -87,6 +88,12 @@ class Config:
 
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR") or str(INSTANCE_DIR / "uploads")
     MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
+    # Where attachments live: "local" (under UPLOAD_DIR) or "s3" (S3_BUCKET on AWS or any
+    # S3-compatible server at S3_ENDPOINT_URL; credentials from the standard AWS_* variables).
+    STORAGE_BACKEND = os.environ.get("STORAGE_BACKEND", "local").strip().lower()
+    S3_BUCKET = os.environ.get("S3_BUCKET") or None
+    S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL") or None
+    S3_REGION = os.environ.get("S3_REGION") or None
     MESSAGE_DELETE_WINDOW_SECONDS = env_int("MESSAGE_DELETE_WINDOW_SECONDS", 300)
     MESSAGE_MAX_LENGTH = 4000
 
@@ -99,6 +106,21 @@ class Config:
     # argon2id parameters (RFC 9106's second recommended option).
     ARGON2_TIME_COST = env_int("ARGON2_TIME_COST", 3)
     ARGON2_MEMORY_COST = env_int("ARGON2_MEMORY_COST", 64 * 1024)
+
+    # Rate limits (Flask-Limiter syntax). RATELIMIT_ENABLED=false switches all of them off,
+    # as load tests and benchmarks need; with REDIS_URL the counters hold across nodes.
+    RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
+    RATELIMIT_STRATEGY = "moving-window"
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True  # a Redis outage must not take logins down
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_LOGIN_PER_IP = os.environ.get("RATELIMIT_LOGIN_PER_IP", "30 per minute")
+    RATELIMIT_LOGIN_PER_USERNAME = os.environ.get("RATELIMIT_LOGIN_PER_USERNAME", "10 per 5 minutes")
+    RATELIMIT_SIGNUP_PER_IP = os.environ.get("RATELIMIT_SIGNUP_PER_IP", "20 per hour")
+    RATELIMIT_REFRESH_PER_IP = os.environ.get("RATELIMIT_REFRESH_PER_IP", "60 per minute")
+    RATELIMIT_MESSAGES_PER_USER = os.environ.get("RATELIMIT_MESSAGES_PER_USER", "10 per 5 seconds")
+    RATELIMIT_UPLOADS_PER_USER = os.environ.get("RATELIMIT_UPLOADS_PER_USER", "20 per minute")
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -113,6 +135,8 @@ class Config:
 
 class TestConfig(Config):
     TESTING = True
+    RATELIMIT_ENABLED = False  # the rate-limit tests switch it on
+    RATELIMIT_STORAGE_URI = "memory://"
     SECRET_KEY = "test-secret-key"
     JWT_SECRET_KEY = "test-jwt-secret-key-long-enough-for-hs256"
     SQLALCHEMY_DATABASE_URI = "sqlite://"

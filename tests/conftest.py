@@ -88,12 +88,28 @@ def backend(request, tmp_path_factory):
 
 
 @pytest.fixture
-def app(backend, tmp_path):
-    app = create_app(_config(backend.fresh(tmp_path), tmp_path))
-    with app.app_context():
-        yield app
+def app_with(backend, tmp_path):
+    """Build the test app with config overrides: `app_with(RATELIMIT_ENABLED=True)`."""
+    apps = []
+
+    def build(**overrides):
+        config = type("OverriddenConfig", (_config(backend.fresh(tmp_path), tmp_path),), overrides)
+        app = create_app(config)
+        context = app.app_context()
+        context.push()
+        apps.append((app, context))
+        return app
+
+    yield build
+    for app, context in reversed(apps):
         db.session.remove()
         db.engine.dispose()
+        context.pop()
+
+
+@pytest.fixture
+def app(app_with):
+    return app_with()
 
 
 @pytest.fixture

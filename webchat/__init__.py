@@ -9,7 +9,7 @@ from flask import Flask
 
 from . import presence, realtime
 from .database import configure_sqlite, engine_options
-from .extensions import csrf, db, jwt, login_manager, migrate, socketio
+from .extensions import csrf, db, jwt, limiter, login_manager, migrate, socketio
 
 
 def create_app(config="config.Config"):
@@ -38,6 +38,7 @@ def register_extensions(app):
     migrate.init_app(app, db, directory=str(migrations), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     jwt.init_app(app)
+    limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
@@ -58,6 +59,7 @@ def register_extensions(app):
 def register_blueprints(app):
     from .api import bp as api_bp
     from .auth import bp as auth_bp
+    from .files import bp as files_bp
     from .health import bp as health_bp
     from .rooms import bp as rooms_bp
 
@@ -65,12 +67,16 @@ def register_blueprints(app):
     app.register_blueprint(rooms_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(files_bp)
     csrf.exempt(api_bp)  # the API checks CSRF itself, for session-authenticated calls only
 
 
 def register_socketio(app):
     from .chat import ChatNamespace
 
+    # Flask-SocketIO keeps the previous app's queue manager in its options; an app built
+    # without a queue (tests, after one built with it) must not inherit it.
+    socketio.server_options.pop("client_manager", None)
     socketio.init_app(
         app,
         async_mode=app.config["ASYNC_MODE"],

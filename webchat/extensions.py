@@ -1,6 +1,8 @@
 """Flask extensions, created unbound here and bound to the app in `create_app`."""
 import sqlalchemy as sa
 from flask_jwt_extended import JWTManager
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_socketio import SocketIO
@@ -29,3 +31,4 @@ login_manager = LoginManager()
 jwt = JWTManager()
 csrf = CSRFProtect()
 socketio = SocketIO()
+limiter = Limiter(key_func=get_remote_address)

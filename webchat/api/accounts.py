@@ -2,6 +2,7 @@
 from flask import g, jsonify, request
 
 from ..errors import ChatError
+from ..ratelimit import per_ip
 from ..services import accounts
 from . import bp
 from .auth import authenticated, bearer_token, json_body
@@ -9,6 +10,7 @@ from ..payloads import user_payload
 
 
 @bp.post("/auth/signup")
+@per_ip("RATELIMIT_SIGNUP_PER_IP")
 def signup():
     data = json_body()
     user = accounts.signup(data.get("username"), data.get("password"))
@@ -25,6 +27,7 @@ def username_available():
 
 
 @bp.post("/auth/token")
+@per_ip("RATELIMIT_LOGIN_PER_IP")
 def token():
     data = json_body()
     user = accounts.authenticate(data.get("username"), data.get("password"))
@@ -32,11 +35,12 @@ def token():
 
 
 @bp.post("/auth/refresh")
+@per_ip("RATELIMIT_REFRESH_PER_IP")
 def refresh():
-    token = bearer_token()
-    if not token:
+    if not request.headers.get("Authorization"):
         raise ChatError("UNAUTHENTICATED", "Send the refresh token as a Bearer token.")
-    return jsonify(accounts.rotate_refresh_token(token))
+    # A header that is not a Bearer token is a malformed token, as for every other call.
+    return jsonify(accounts.rotate_refresh_token(bearer_token()))
 
 
 @bp.post("/auth/socket-token")

@@ -1,9 +1,11 @@
+import unicodedata
 from urllib.parse import urlsplit
 
 from flask import redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..errors import ChatError
+from ..ratelimit import per_ip
 from ..services import accounts
 from . import bp
 from .forms import LoginForm, PasswordForm, SignupForm
@@ -12,6 +14,10 @@ from .forms import LoginForm, PasswordForm, SignupForm
 def safe_next(target):
     """`next` only when it is a path on this site (no scheme, no host, no `//`)."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    # Browsers drop tabs and newlines from URLs, and a newline cannot go into the
+    # Location header at all: a target with any control character or space is refused.
+    if any(c.isspace() or unicodedata.category(c)[0] == "C" for c in target):
         return None
     parts = urlsplit(target)
     return target if not parts.scheme and not parts.netloc else None
@@ -27,6 +33,7 @@ def show_errors(form, error):
 
 
 @bp.route("/signup", methods=["GET", "POST"])
+@per_ip("RATELIMIT_SIGNUP_PER_IP")
 def signup():
     if current_user.is_authenticated:
         return redirect(url_for("rooms.index"))
@@ -44,6 +51,7 @@ def signup():
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@per_ip("RATELIMIT_LOGIN_PER_IP")
 def login():
     target = safe_next(request.args.get("next"))
     if current_user.is_authenticated:

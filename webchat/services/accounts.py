@@ -12,7 +12,7 @@ from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt.exceptions import ExpiredSignatureError, PyJWTError
 from sqlalchemy.exc import IntegrityError
 
-from .. import realtime
+from .. import ratelimit, realtime
 from ..database import transaction
 from ..errors import ChatError, validation_error
 from ..extensions import db
@@ -102,7 +102,18 @@ _DUMMY_HASH = None
 
 
 def authenticate(username, password):
-    """The user whose credentials these are, or INVALID_CREDENTIALS."""
+    """The user whose credentials these are, or INVALID_CREDENTIALS. Failed attempts
+    per username are limited (RATE_LIMITED), whichever address they come from."""
+    key = username_key(username) if isinstance(username, str) else ""
+    ratelimit.refuse_if_over("RATELIMIT_LOGIN_PER_USERNAME", key)
+    try:
+        return _verify_credentials(username, password)
+    except ChatError:
+        ratelimit.count("RATELIMIT_LOGIN_PER_USERNAME", key)
+        raise
+
+
+def _verify_credentials(username, password):
     global _DUMMY_HASH
     user = find_user(username) if isinstance(password, str) else None
     hasher = _hasher()

@@ -3,7 +3,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from .. import realtime
+from .. import ratelimit, realtime
 from ..database import transaction
 from ..errors import ChatError, validation_error
 from ..extensions import db
@@ -60,6 +60,7 @@ def send_message(user, room_id, body, client_id=None):
     client_id = clean_client_id(client_id)
     if (existing := _existing(user.id, client_id, room_id)) is not None:
         return existing, False
+    ratelimit.check("RATELIMIT_MESSAGES_PER_USER", user.id)  # retries above never count
     try:
         with transaction():
             room = lock_room(room_id)
@@ -131,7 +132,8 @@ def _seq(value, field):
 
 def delete_message(user, message_id):
     """The sender deletes their message within the window: a tombstone keeps its place
-    in history (no body), and everyone in the room is told."""
+    in history (no body, no file: its stored objects go after commit), and everyone in
+    the room is told."""
     message_id = parse_id(message_id, "message_id")
     window = current_app.config["MESSAGE_DELETE_WINDOW_SECONDS"]
     with transaction():
@@ -150,6 +152,9 @@ def delete_message(user, message_id):
             raise ChatError("MESSAGE_DELETE_TIME_EXPIRED",
                             f"Messages can only be deleted within {window // 60} minutes of sending.")
         message.deleted_at, message.body = utcnow(), ""
+        from .files import discard_message_file  # here: files builds on this module
+
+        discard_message_file(message)
         realtime.queue("message_deleted", {"room_id": message.room_id, "message_id": message.id},
                        to=realtime.room_channel(message.room_id))
         room = db.session.get(Room, message.room_id)
