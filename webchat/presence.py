@@ -5,10 +5,14 @@
 sockets under its own id and refreshes a heartbeat; a node that stops heartbeating (it
 crashed) is swept by the others, so its sockets do not stay online forever.
 """
+import logging
 import threading
 import time
 import uuid
 from dataclasses import dataclass
+
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -75,13 +79,17 @@ class RedisPresence(LocalPresence):
     Keys, under the cluster's prefix: `user:<id>` hash sid -> node id (all sockets of a
     user, cluster-wide); `node:<id>` hash sid -> user id (one node's sockets); `nodes`
     sorted set of node ids scored by their last heartbeat.
+
+    When Redis is unreachable the node keeps serving on what it knows locally, and its
+    heartbeat writes its sockets back once Redis returns (Redis may have lost them).
     """
 
     def __init__(self, url, prefix="webchat", node_timeout=20):
         import redis
 
         super().__init__()
-        self.redis = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        self.redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self.errors = (redis.RedisError, OSError)
         self.node_id = uuid.uuid4().hex[:12]
         self.prefix = prefix
         self.node_timeout = node_timeout
@@ -96,42 +104,76 @@ class RedisPresence(LocalPresence):
     def _nodes(self):
         return f"{self.prefix}:nodes"
 
+    def _shared(self, action, fallback):
+        """Run a Redis action; on an outage, log it and answer from local knowledge."""
+        try:
+            return action()
+        except self.errors:
+            logger.warning("presence: Redis unavailable, using this node's view", exc_info=True)
+            return fallback()
+
     def add(self, connection):
-        super().add(connection)
-        key = self._user(connection.user_id)
-        pipe = self.redis.pipeline()
-        pipe.zadd(self._nodes, {self.node_id: time.time()})
-        pipe.hset(key, connection.sid, self.node_id)
-        pipe.hset(self._node(self.node_id), connection.sid, connection.user_id)
-        pipe.hlen(key)
-        return pipe.execute()[-1] == 1
+        came_online_here = super().add(connection)
+
+        def register():
+            key = self._user(connection.user_id)
+            pipe = self.redis.pipeline()
+            pipe.zadd(self._nodes, {self.node_id: time.time()})
+            pipe.hset(key, connection.sid, self.node_id)
+            pipe.hset(self._node(self.node_id), connection.sid, connection.user_id)
+            pipe.hlen(key)
+            return pipe.execute()[-1] == 1
+
+        return self._shared(register, lambda: came_online_here)
 
     def remove(self, sid):
-        connection, _local_last = super().remove(sid)
+        connection, went_offline_here = super().remove(sid)
         if connection is None:
             return None, False
-        key = self._user(connection.user_id)
-        pipe = self.redis.pipeline()
-        pipe.hdel(key, sid)
-        pipe.hdel(self._node(self.node_id), sid)
-        pipe.hlen(key)
-        return connection, pipe.execute()[-1] == 0
+
+        def unregister():
+            key = self._user(connection.user_id)
+            pipe = self.redis.pipeline()
+            pipe.hdel(key, sid)
+            pipe.hdel(self._node(self.node_id), sid)
+            pipe.hlen(key)
+            return pipe.execute()[-1] == 0
+
+        return connection, self._shared(unregister, lambda: went_offline_here)
 
     def sids_of(self, user_id):
-        return [sid.decode() for sid in self.redis.hkeys(self._user(user_id))]
+        return self._shared(
+            lambda: [sid.decode() for sid in self.redis.hkeys(self._user(user_id))],
+            lambda: super(RedisPresence, self).sids_of(user_id),
+        )
 
     def online_among(self, user_ids):
         user_ids = list(user_ids)
         if not user_ids:
             return set()
-        pipe = self.redis.pipeline()
-        for uid in user_ids:
-            pipe.exists(self._user(uid))
-        return {uid for uid, present in zip(user_ids, pipe.execute()) if present}
+
+        def lookup():
+            pipe = self.redis.pipeline()
+            for uid in user_ids:
+                pipe.exists(self._user(uid))
+            return {uid for uid, present in zip(user_ids, pipe.execute()) if present}
+
+        return self._shared(lookup, lambda: super(RedisPresence, self).online_among(user_ids))
 
     def heartbeat(self):
-        """Refresh this node's heartbeat and sweep nodes that stopped (crashed)."""
+        """Refresh this node's heartbeat, write its sockets back if Redis lost them, and
+        sweep nodes that stopped heartbeating (they crashed)."""
+        self._shared(self._heartbeat, lambda: None)
+
+    def _heartbeat(self):
         now = time.time()
+        local = list(self._by_sid.values())
+        if local and not self.redis.exists(self._node(self.node_id)):
+            pipe = self.redis.pipeline()
+            for c in local:
+                pipe.hset(self._user(c.user_id), c.sid, self.node_id)
+                pipe.hset(self._node(self.node_id), c.sid, c.user_id)
+            pipe.execute()
         self.redis.zadd(self._nodes, {self.node_id: now})
         for dead in self.redis.zrangebyscore(self._nodes, "-inf", now - self.node_timeout):
             dead = dead.decode()

@@ -7,6 +7,7 @@ import functools
 import time
 
 from flask import current_app, request
+from sqlalchemy.exc import InterfaceError, OperationalError
 from flask_socketio import ConnectionRefusedError, Namespace, join_room, leave_room
 
 from .. import realtime
@@ -42,6 +43,10 @@ def event(handler):
             return {"ok": True, **(result or {})}
         except ChatError as error:
             return ack_error(error)
+        except (OperationalError, InterfaceError):
+            # The database is unreachable: nothing was stored, a retry is safe.
+            current_app.logger.warning("socket event %s: database unavailable", handler.__name__)
+            return ack_error(ChatError("SERVICE_UNAVAILABLE"))
         except Exception:  # a bug must not take the connection down; it is logged
             current_app.logger.exception("socket event %s failed", handler.__name__)
             db.session.rollback()
@@ -64,6 +69,9 @@ class ChatNamespace(Namespace):
         try:
             user, claims = accounts.user_for_access_token(token)
         except ChatError as error:
+            raise ConnectionRefusedError(error.message, {"code": error.code}) from None
+        except (OperationalError, InterfaceError):
+            error = ChatError("SERVICE_UNAVAILABLE")
             raise ConnectionRefusedError(error.message, {"code": error.code}) from None
         finally:
             db.session.remove()
