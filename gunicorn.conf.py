@@ -23,3 +23,6 @@ graceful_timeout = 10
 accesslog = os.environ.get("ACCESS_LOG") or None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
+# gunicorn 25's control socket lives at one path per user, so several nodes on one host
+# would take each other's; webchat does not use it.
+control_socket_disable = True

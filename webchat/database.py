@@ -15,6 +15,26 @@ from .extensions import db
 # so under eventlet or gevent it is a green lock and waiting on it yields to other sockets.
 _sqlite_write_lock = threading.RLock()
 
+# Room locks within this process, striped by room id. Held from the room's row lock until
+# after the commit's events are sent, so one node emits a room's messages in seq order
+# (the row lock alone is released at COMMIT, before the events leave).
+_ROOM_STRIPES = [threading.Lock() for _ in range(64)]
+_HELD = "webchat.held_room_stripes"
+
+
+def hold_room_stripe(room_id):
+    """Take this process's lock for `room_id` until the current `transaction()` ends."""
+    held = db.session.info.setdefault(_HELD, [])
+    stripe = _ROOM_STRIPES[room_id % len(_ROOM_STRIPES)]
+    if stripe not in held:
+        stripe.acquire()
+        held.append(stripe)
+
+
+def _release_room_stripes(session):
+    for stripe in session.info.pop(_HELD, []):
+        stripe.release()
+
 
 def engine_options(uri, options):
     """Engine options for the configured backend, applied by create_app."""
@@ -75,5 +95,6 @@ def transaction():
             raise ChatError("SERVICE_UNAVAILABLE") from exc
         raise
     finally:
+        _release_room_stripes(session)
         if lock:
             lock.release()

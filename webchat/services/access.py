@@ -2,6 +2,7 @@
 room, and take the room's row lock. Every other service builds on these."""
 import sqlalchemy as sa
 
+from ..database import hold_room_stripe
 from ..errors import ChatError, validation_error
 from ..extensions import db
 from ..models import Membership, Room
@@ -50,8 +51,10 @@ def lock_room(room_id):
     Every write that depends on a room's state (a message's `seq`, membership changes)
     takes this lock first, so writers to one room queue here and `seq` follows commit
     order with no gap. SQLite ignores FOR UPDATE; there the write lock of
-    `transaction()` serialises writers instead.
+    `transaction()` serialises writers instead. The process-local stripe keeps this
+    node's broadcasts of the room in seq order too.
     """
+    hold_room_stripe(room_id)
     room = db.session.scalar(
         sa.select(Room).where(Room.id == room_id).with_for_update().execution_options(populate_existing=True)
     )
