@@ -3,6 +3,7 @@ const form = document.getElementById("signup-form");
 const input = document.getElementById("username");
 const help = document.getElementById("username-help");
 const url = form.dataset.availableUrl;
+const hint = form.dataset.usernameHint;
 let timer = null;
 let controller = null;
 
@@ -17,8 +18,11 @@ function show(text, kind) {
 
 async function check() {
   const username = input.value.trim();
-  if (!username) return;
   controller?.abort();
+  if (!username) {
+    show(hint, "hint-text");
+    return;
+  }
   controller = new AbortController();
   try {
     const response = await fetch(`${url}?username=${encodeURIComponent(username)}`, {
