@@ -3,12 +3,15 @@
 Every test that uses `app` runs twice, on SQLite and on MariaDB, against a schema built
 by the project's own migrations.
 """
+import contextvars
 import shutil
 import uuid
 
 import pymysql
 import pytest
 import sqlalchemy as sa
+
+from flask.testing import FlaskClient
 
 from config import TestConfig, database_uri
 from webchat import create_app
@@ -87,6 +90,17 @@ def backend(request, tmp_path_factory):
     backend.drop()
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose every request gets its own app context, as under a real server.
+
+    The `app` fixture keeps an app context pushed for the whole test, and Flask would reuse
+    it for requests: `g` (where Flask-Login caches the current user) would then carry one
+    client's login into any other client's next request."""
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture
 def app_with(backend, tmp_path):
     """Build the test app with config overrides: `app_with(RATELIMIT_ENABLED=True)`."""
@@ -95,6 +109,7 @@ def app_with(backend, tmp_path):
     def build(**overrides):
         config = type("OverriddenConfig", (_config(backend.fresh(tmp_path), tmp_path),), overrides)
         app = create_app(config)
+        app.test_client_class = IsolatedClient
         context = app.app_context()
         context.push()
         apps.append((app, context))
