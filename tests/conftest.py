@@ -23,7 +23,7 @@ from .support import MARIADB_SERVER_URL, require_mariadb
 PASSWORD = "correct horse battery"
 
 
-def _config(uri, tmp_path):
+def config_for(uri, tmp_path):
     class Config(TestConfig):
         SQLALCHEMY_DATABASE_URI = uri
         UPLOAD_DIR = str(tmp_path / "uploads")
@@ -34,7 +34,7 @@ def _config(uri, tmp_path):
 def _migrate(uri, tmp_path):
     from flask_migrate import upgrade
 
-    app = create_app(_config(uri, tmp_path))
+    app = create_app(config_for(uri, tmp_path))
     with app.app_context():
         upgrade()
         db.engine.dispose()
@@ -107,7 +107,7 @@ def app_with(backend, tmp_path):
     apps = []
 
     def build(**overrides):
-        config = type("OverriddenConfig", (_config(backend.fresh(tmp_path), tmp_path),), overrides)
+        config = type("OverriddenConfig", (config_for(backend.fresh(tmp_path), tmp_path),), overrides)
         app = create_app(config)
         app.test_client_class = IsolatedClient
         context = app.app_context()
