@@ -27,3 +27,34 @@ def announce(room_id, text):
     except ChatError as error:
         raise click.ClickException(f"{error.code}: {error.message}") from None
     click.echo(f"announced as message {message.id} (seq {message.seq}) in room {room_id}")
+
+
+@webchat_cli.group("files")
+def files_cli():
+    """Attachments: storage maintenance."""
+
+
+@files_cli.command("gc")
+@click.option("--dry-run", is_flag=True, help="Report only; remove nothing.")
+@click.option("--grace", type=click.IntRange(min=0), default=3600, show_default=True,
+              help="Leave objects younger than this many seconds (uploads about to commit).")
+def files_gc(dry_run, grace):
+    """Remove stored objects that no attachment refers to, and report attachments whose
+    object is missing (those rows are left for a person to look at)."""
+    from .services import files
+    from .storage import StorageError
+
+    try:
+        report = files.collect_garbage(grace_seconds=grace, dry_run=dry_run)
+    except StorageError as error:
+        raise click.ClickException(f"the storage failed: {error}") from None
+    verb = "would remove" if dry_run else "removed"
+    for key in report.orphans:
+        click.echo(f"orphan object {key}: {'could not remove' if key in report.failed else verb}")
+    for file_id, key in report.missing:
+        click.echo(f"file {file_id}: object {key} is missing")
+    removed = len(report.orphans) - len(report.failed)
+    click.echo(f"{len(report.orphans)} orphan object(s), {0 if dry_run else removed} removed; "
+               f"{len(report.missing)} attachment(s) with a missing object")
+    if report.failed:
+        raise click.ClickException(f"{len(report.failed)} orphan object(s) could not be removed")

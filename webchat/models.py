@@ -118,5 +118,30 @@ class Message(db.Model):
     event: Mapped[dict | None] = mapped_column(sa.JSON)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # Kind `file`: the attachment; cleared when the message is deleted.
+    file_id: Mapped[int | None] = mapped_column(sa.ForeignKey("attachments.id", ondelete="SET NULL"))
 
     sender: Mapped[User | None] = relationship(lazy="joined")
+    # Joined like the sender, so a page of history stays one query however many files it shows.
+    file: Mapped["Attachment | None"] = relationship(lazy="joined")
+
+
+class Attachment(db.Model):
+    """An uploaded file: the stored object (under a random key) and what we know about it."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (MYSQL_TABLE,)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room_id: Mapped[int] = mapped_column(sa.ForeignKey("rooms.id", ondelete="CASCADE"), index=True)
+    uploader_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    storage_key: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # The sanitised original name, shown and offered as the download's name.
+    name: Mapped[str] = mapped_column(sa.String(255))
+    size: Mapped[int] = mapped_column(sa.BigInteger)
+    # Detected from the bytes, never taken from the client.
+    content_type: Mapped[str] = mapped_column(sa.String(100))
+    thumbnail_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    width: Mapped[int | None] = mapped_column()
+    height: Mapped[int | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)

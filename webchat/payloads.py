@@ -1,5 +1,6 @@
 """One function per wire shape of the contract, so the API, the socket and the pages
 can never disagree on what a user, room, member or message looks like."""
+from urllib.parse import quote
 
 
 def iso(dt):
@@ -24,8 +25,24 @@ def message_payload(message):
         "client_id": message.client_id,
         "created_at": iso(message.created_at),
         "deleted": deleted,
-        "file": None,
+        "file": None if deleted or message.file is None else file_payload(message.file),
         "event": message.event,
+    }
+
+
+def file_payload(attachment):
+    """A message's attachment; `url` ends in the (percent-encoded) name so that a saved
+    link still says what it is."""
+    url = f"/files/{attachment.id}/{quote(attachment.name, safe='')}"
+    return {
+        "id": attachment.id,
+        "name": attachment.name,
+        "size": attachment.size,
+        "content_type": attachment.content_type,
+        "url": url,
+        "thumbnail_url": f"{url}?thumb=1" if attachment.thumbnail_key else None,
+        "width": attachment.width,
+        "height": attachment.height,
     }
 
 

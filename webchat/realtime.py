@@ -25,23 +25,26 @@ def user_channel(user_id):
     return f"user:{user_id}"
 
 
-def _after_commit(action):
+def after_commit(action):
+    """Run `action()` once the current transaction commits; a rollback drops it. For side
+    effects outside the database (events, removing stored files). It must not raise:
+    the commit has already happened."""
     db.session.info.setdefault(_PENDING, []).append(action)
 
 
 def queue(event, data, *, to, skip_sid=None):
     """Send `event` to channel `to` once the current transaction commits."""
-    _after_commit(partial(emit_now, event, data, to=to, skip_sid=skip_sid))
+    after_commit(partial(emit_now, event, data, to=to, skip_sid=skip_sid))
 
 
 def queue_disconnect_user(user_id):
     """Disconnect every socket of `user_id` once the current transaction commits."""
-    _after_commit(partial(disconnect_user, user_id))
+    after_commit(partial(disconnect_user, user_id))
 
 
 def queue_leave_room(user_id, room_id):
     """Once committed, stop every socket of `user_id` receiving room `room_id`."""
-    _after_commit(partial(leave_room, user_id, room_id))
+    after_commit(partial(leave_room, user_id, room_id))
 
 
 def emit_now(event, data, *, to, skip_sid=None):

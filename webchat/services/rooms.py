@@ -11,7 +11,7 @@ from ..extensions import db
 from ..models import Membership, Message, Room, User, utcnow
 from ..payloads import member_payload, message_payload, room_payload, user_payload
 from ..presence import current_presence
-from . import accounts
+from . import accounts, files
 from .access import lock_room, membership_of, next_seq, parse_id, require_member
 from .reads import unread_counts
 
@@ -311,6 +311,7 @@ def leave(user, room_id):
         _remove_member(room, membership, "left")
         remaining = active_memberships(room.id)
         if not remaining:
+            files.discard_room_files(room.id)
             session.delete(room)  # memberships and messages go with it (ON DELETE CASCADE)
             realtime.queue("room_removed", {"room_id": room.id, "reason": "deleted"}, to=realtime.room_channel(room.id))
             return

@@ -1,0 +1,712 @@
+"""Attachments: upload, type detection, thumbnails, download rules, removal with messages
+and rooms, and `files gc`. Every test that uses `app` runs on both storage backends (a
+local folder, and S3 served by a real moto server over HTTP) and both databases.
+
+What is stored is observed independently of webchat's storage code: by walking the
+upload folder, or by listing the bucket with a client of our own.
+"""
+import io
+import os
+import struct
+import threading
+import time
+import uuid
+import zlib
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import unquote
+
+import boto3
+import pytest
+import sqlalchemy as sa
+from PIL import Image
+
+from webchat.commands import webchat_cli
+from webchat.database import transaction
+from webchat.extensions import db
+from webchat.models import Attachment, Message, utcnow
+from webchat.services import files, messages, rooms
+from webchat.storage import get_storage
+
+from .conftest import bearer, login
+from .support import free_port
+
+NS = "/chat"
+LIMIT = 10 * 1024 * 1024  # the default MAX_UPLOAD_BYTES
+KOREAN = "보고서 2026.pdf"
+PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
+HTML = b"<!doctype html><html><body><script>alert(document.cookie)</script></body></html>"
+
+
+# --- the two storage backends ------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A real S3 API on 127.0.0.1 (moto in server mode), for the whole session."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+class LocalObjects:
+    """The upload folder, read directly."""
+
+    def __init__(self, root):
+        self.root = Path(root)
+
+    def all(self):
+        if not self.root.exists():
+            return {}
+        return {p.name: p.read_bytes() for p in self.root.rglob("*") if p.is_file()}
+
+    def put(self, key, data):
+        path = self.root / key[:2] / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+    def remove(self, key):
+        (self.root / key[:2] / key).unlink()
+
+
+class BucketObjects:
+    """The bucket, read with a boto3 client of the test's own."""
+
+    def __init__(self, endpoint, bucket):
+        self.bucket = bucket
+        self.client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+
+    def all(self):
+        listed = self.client.list_objects_v2(Bucket=self.bucket).get("Contents", [])
+        return {o["Key"]: self.client.get_object(Bucket=self.bucket, Key=o["Key"])["Body"].read() for o in listed}
+
+    def put(self, key, data):
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=data)
+
+    def remove(self, key):
+        self.client.delete_object(Bucket=self.bucket, Key=key)
+
+
+@pytest.fixture(params=["local", "s3"])
+def app(app_with, request, monkeypatch):
+    """The test app, storing attachments in a folder or in a fresh S3 bucket."""
+    if request.param == "s3":
+        endpoint = request.getfixturevalue("s3_server")
+        for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
+                            ("AWS_CONFIG_FILE", os.devnull), ("AWS_SHARED_CREDENTIALS_FILE", os.devnull)):
+            monkeypatch.setenv(name, value)
+        monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+        bucket = f"webchat-{uuid.uuid4().hex[:16]}"
+        observed = BucketObjects(endpoint, bucket)
+        observed.client.create_bucket(Bucket=bucket)
+        app = app_with(STORAGE_BACKEND="s3", S3_BUCKET=bucket, S3_ENDPOINT_URL=endpoint, S3_REGION="us-east-1")
+    else:
+        app = app_with()
+        observed = LocalObjects(app.config["UPLOAD_DIR"])
+    app.extensions["test.objects"] = observed
+    return app
+
+
+@pytest.fixture
+def objects(app):
+    return app.extensions["test.objects"]
+
+
+# --- helpers -------------------------------------------------------------------------
+
+
+def upload(client, user, room_id, data, name="file.bin", client_id=None, headers=None):
+    form = {"file": (io.BytesIO(data), name)}
+    if client_id is not None:
+        form["client_id"] = client_id
+    return client.post(f"/api/v1/rooms/{room_id}/files", data=form,
+                       headers=bearer(user) if headers is None else headers)
+
+
+def uploaded(client, user, room_id, data, name="file.bin", **kwargs):
+    response = upload(client, user, room_id, data, name, **kwargs)
+    assert response.status_code == 201, response.text
+    return response.json["message"]
+
+
+def get(client, url, user=None, **headers):
+    if user is not None:
+        headers.update(bearer(user))
+    return client.get(url, headers=headers)
+
+
+def session_client(app, user):
+    """A client signed in through the login form."""
+    return login(app.test_client(), user)
+
+
+def error_of(response):
+    return response.json["error"]["code"]
+
+
+def image_bytes(fmt, size=(640, 480), color="red", **save):
+    buf = io.BytesIO()
+    Image.new("RGB", size, color).save(buf, fmt, **save)
+    return buf.getvalue()
+
+
+def png_claiming(width, height):
+    """A tiny PNG whose header claims `width` x `height`: what a decompression bomb looks like
+    before it is decoded."""
+    data = bytearray(image_bytes("PNG", (1, 1)))
+    ihdr = struct.pack(">II", width, height) + bytes(data[24:29])
+    data[16:29] = ihdr
+    data[29:33] = struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+    return bytes(data)
+
+
+def file_rows():
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Attachment))
+
+
+def received(sock, name):
+    return [e["args"][0] for e in sock.get_received(NS) if e["name"] == name]
+
+
+@pytest.fixture
+def room(app, alice, bob):
+    room = rooms.create_room(alice, "General")
+    rooms.join_room(bob, room["id"])
+    return room
+
+
+@pytest.fixture
+def carol(make_user):
+    return make_user("carol")
+
+
+# --- upload ----------------------------------------------------------------------------
+
+
+def test_member_uploads_and_the_room_hears_it_after_commit(app, client, alice, bob, room, connect, objects):
+    b, b_list = connect(bob), connect(bob)
+    b.emit("open_room", {"room_id": room["id"]}, namespace=NS, callback=True)
+    b.get_received(NS), b_list.get_received(NS)
+
+    message = uploaded(client, alice, room["id"], PDF, "minutes.pdf")
+
+    assert message["kind"] == "file" and message["body"] == "" and message["seq"] == 3
+    assert message["sender"]["username"] == "alice" and message["deleted"] is False
+    attachment = message["file"]
+    assert attachment == {
+        "id": attachment["id"], "name": "minutes.pdf", "size": len(PDF), "content_type": "application/pdf",
+        "url": f"/files/{attachment['id']}/minutes.pdf", "thumbnail_url": None, "width": None, "height": None,
+    }
+    assert received(b, "new_message") == [{"message": message}]
+    assert received(b_list, "unread") == [{"room_id": room["id"], "unread_count": 1, "last_message": message}]
+    assert rooms.room_view(alice, room["id"])["last_read_message_id"] == message["id"]
+    assert rooms.room_view(alice, room["id"])["unread_count"] == 0
+    assert list(objects.all().values()) == [PDF]
+    # History and the room list carry the same shape.
+    history = client.get(f"/api/v1/rooms/{room['id']}/messages", headers=bearer(bob)).json["messages"]
+    assert history[-1] == message
+    assert rooms.room_view(bob, room["id"])["last_message"] == message
+
+
+def test_seq_is_shared_with_text_messages(app, client, alice, room):
+    first, _ = messages.send_message(alice, room["id"], "before")
+    message = uploaded(client, alice, room["id"], PDF, "a.pdf")
+    after, _ = messages.send_message(alice, room["id"], "after")
+    assert (first.seq, message["seq"], after.seq) == (3, 4, 5)
+
+
+def test_session_authenticated_upload(app, alice, room):
+    response = upload(session_client(app, alice), alice, room["id"], PDF, "a.pdf", headers={})
+    assert response.status_code == 201 and response.json["message"]["sender"]["username"] == "alice"
+    response = upload(app.test_client(), alice, room["id"], PDF, "a.pdf", headers={})
+    assert (response.status_code, error_of(response)) == (401, "UNAUTHENTICATED")
+
+
+@pytest.mark.parametrize("who, kind, code, status", [
+    ("bob", "public", "USER_NOT_IN_CHAT_ROOM", 403),
+    ("bob", "private", "ROOM_NOT_FOUND", 404),
+    ("kicked", "public", "USER_NOT_IN_CHAT_ROOM", 403),
+    ("left", "public", "USER_NOT_IN_CHAT_ROOM", 403),
+    ("bob", "missing", "ROOM_NOT_FOUND", 404),
+    ("anonymous", "public", "UNAUTHENTICATED", 401),
+])
+def test_only_members_upload(app, client, alice, bob, carol, objects, who, kind, code, status):
+    room = rooms.create_room(alice, "Room", "private" if kind == "private" else "public")
+    room_id = 999999 if kind == "missing" else room["id"]
+    user, headers = bob, None
+    if who in ("kicked", "left"):
+        rooms.join_room(carol, room["id"])
+        if who == "kicked":
+            rooms.kick(alice, room["id"], "carol")
+        else:
+            rooms.leave(carol, room["id"])
+        user = carol
+    if who == "anonymous":
+        headers = {}
+    response = upload(client, user, room_id, PDF, "a.pdf", headers=headers)
+    assert (response.status_code, error_of(response)) == (status, code)
+    assert objects.all() == {} and file_rows() == 0
+
+
+def test_missing_file_field_is_a_validation_error(app, client, alice, room):
+    response = client.post(f"/api/v1/rooms/{room['id']}/files", data={"attachment": (io.BytesIO(PDF), "a.pdf")},
+                           headers=bearer(alice))
+    assert response.status_code == 400 and error_of(response) == "VALIDATION_ERROR"
+    assert "file" in response.json["error"]["fields"]
+    response = client.post(f"/api/v1/rooms/{room['id']}/files", json={"file": "x"}, headers=bearer(alice))
+    assert response.status_code == 400 and error_of(response) == "VALIDATION_ERROR"
+
+
+def test_empty_file_is_refused(app, client, alice, room, objects):
+    response = upload(client, alice, room["id"], b"", "empty.txt")
+    assert (response.status_code, error_of(response)) == (400, "FILE_EMPTY")
+    assert objects.all() == {} and file_rows() == 0
+
+
+def test_retry_with_the_same_client_id_stores_one_message_and_one_object(app, client, alice, bob, room,
+                                                                          connect, objects):
+    b = connect(bob)
+    b.emit("open_room", {"room_id": room["id"]}, namespace=NS, callback=True)
+    b.get_received(NS)
+    first = uploaded(client, alice, room["id"], PDF, "a.pdf", client_id="upload-1")
+    again = uploaded(client, alice, room["id"], PDF, "a.pdf", client_id="upload-1")
+    assert again == first and first["client_id"] == "upload-1"
+    assert len(objects.all()) == 1 and file_rows() == 1
+    assert len(received(b, "new_message")) == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Message).where(Message.kind == "file")) == 1
+    # A new client_id is a new message.
+    assert uploaded(client, alice, room["id"], PDF, "a.pdf", client_id="upload-2")["id"] != first["id"]
+
+
+def test_racing_retries_store_one_message_and_one_object(app, alice, room, objects):
+    """Retries that all pass the first check before any commits: the check under the room's
+    lock finds the winner, and the losers remove what they stored."""
+    data, racers, headers = image_bytes("PNG"), 6, bearer(alice)
+    start, responses = threading.Barrier(racers), []
+
+    def retry():
+        client = app.test_client()
+        start.wait()
+        responses.append(upload(client, alice, room["id"], data, "a.png", client_id="race", headers=headers))
+
+    threads = [threading.Thread(target=retry) for _ in range(racers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [r.status_code for r in responses] == [201] * racers
+    assert len({r.json["message"]["id"] for r in responses}) == 1
+    assert file_rows() == 1
+    assert len(objects.all()) == 2  # the image and its thumbnail, once
+
+
+def test_client_id_rules_are_those_of_send_message(app, client, alice, room, objects):
+    other = rooms.create_room(alice, "Other")
+    uploaded(client, alice, room["id"], PDF, "a.pdf", client_id="used")
+    messages.send_message(alice, room["id"], "text", client_id="text-1")
+    stored = objects.all()
+    for room_id, client_id in ((other["id"], "used"), (room["id"], "text-1"), (room["id"], ""),
+                               (room["id"], "x" * 65)):
+        response = upload(client, alice, room_id, PDF, "a.pdf", client_id=client_id)
+        assert (response.status_code, error_of(response)) == (400, "VALIDATION_ERROR"), client_id
+        assert "client_id" in response.json["error"]["fields"]
+    assert objects.all() == stored
+
+
+def test_a_storage_failure_stores_nothing_and_says_retry(app, client, alice, room):
+    if app.config["STORAGE_BACKEND"] == "s3":
+        app.config["S3_BUCKET"] = f"missing-{uuid.uuid4().hex[:12]}"
+    else:
+        blocker = Path(app.config["UPLOAD_DIR"])
+        blocker.parent.mkdir(parents=True, exist_ok=True)
+        blocker.write_text("a file where the upload folder should be")
+    response = upload(client, alice, room["id"], image_bytes("PNG"), "a.png")
+    assert (response.status_code, error_of(response)) == (503, "SERVICE_UNAVAILABLE")
+    assert file_rows() == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Message).where(Message.kind == "file")) == 0
+
+
+# --- size limits ---------------------------------------------------------------------------
+
+
+def test_the_limit_is_exact(app, client, alice, room, objects):
+    assert app.config["MAX_UPLOAD_BYTES"] == LIMIT
+    at_limit = b"\0" * LIMIT
+    assert uploaded(client, alice, room["id"], at_limit, "big.bin")["file"]["size"] == LIMIT
+    # One byte over still fits MAX_CONTENT_LENGTH (multipart overhead): the service refuses it.
+    response = upload(client, alice, room["id"], at_limit + b"\0", "bigger.bin")
+    assert (response.status_code, error_of(response)) == (413, "FILE_TOO_LARGE")
+    assert response.content_type == "application/json"
+    assert len(objects.all()) == 1 and file_rows() == 1
+
+
+class CountingStream(io.RawIOBase):
+    """A request body of `size` bytes that counts how much of it the server read."""
+
+    def __init__(self, size):
+        self.size, self.consumed = size, 0
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        n = min(len(buffer), self.size - self.consumed)
+        buffer[:n] = b"\0" * n
+        self.consumed += n
+        return n
+
+
+def oversize_request(client, alice, room_id, body_size, streamed):
+    boundary = "----webchat-test"
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"huge.bin\"\r\n"
+            "Content-Type: application/octet-stream\r\n\r\n").encode()
+    body = CountingStream(body_size)
+    stream = io.BufferedReader(body)
+    headers = {**bearer(alice), "Content-Type": f"multipart/form-data; boundary={boundary}"}
+    environ = {"wsgi.input": io.BufferedReader(_Chain(head, stream))}
+    if streamed:
+        environ["wsgi.input_terminated"] = True  # what a server sets for a chunked body
+    else:
+        environ["CONTENT_LENGTH"] = str(len(head) + body_size)
+    response = client.post(f"/api/v1/rooms/{room_id}/files", headers=headers, environ_overrides=environ)
+    return response, body.consumed
+
+
+class _Chain(io.RawIOBase):
+    def __init__(self, head, rest):
+        self.head, self.rest = io.BytesIO(head), rest
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        data = self.head.read(len(buffer)) or self.rest.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["content-length", "chunked"])
+def test_an_oversize_body_is_refused_before_it_is_read_whole(app, client, alice, room, objects, streamed):
+    size = 64 * 1024 * 1024
+    response, consumed = oversize_request(client, alice, room["id"], size, streamed)
+    assert (response.status_code, error_of(response)) == (413, "FILE_TOO_LARGE")
+    if streamed:
+        # Read up to the limit, not beyond.
+        assert consumed <= app.config["MAX_CONTENT_LENGTH"] + 1024 * 1024
+    else:
+        assert consumed == 0  # refused on the declared length, before reading anything
+    assert objects.all() == {} and file_rows() == 0
+
+
+# --- type detection and thumbnails -------------------------------------------------------
+
+
+def corrupt_png():
+    data = image_bytes("PNG", (200, 200), "blue")
+    return data[:60] + b"\0" * 200 + data[60:]
+
+
+@pytest.mark.parametrize("name, data, content_type, thumbnail", [
+    ("photo.png", HTML, "text/plain; charset=utf-8", False),
+    ("page.html", HTML, "text/plain; charset=utf-8", False),
+    ("drawing.svg", b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>', "text/plain; charset=utf-8", False),
+    ("notes.txt", "회의록: 다음 주 월요일\n".encode(), "text/plain; charset=utf-8", False),
+    ("photo.txt", image_bytes("PNG"), "image/png", True),
+    ("photo.jpg", image_bytes("JPEG"), "image/jpeg", True),
+    ("anim.gif", image_bytes("GIF"), "image/gif", True),
+    ("pic.webp", image_bytes("WEBP"), "image/webp", True),
+    ("report.pdf", PDF, "application/pdf", False),
+    ("page.html", "<html>".encode("utf-16"), "application/octet-stream", False),
+    ("data.bin", bytes(range(256)) * 4, "application/octet-stream", False),
+    ("broken.png", corrupt_png(), "application/octet-stream", False),
+    ("cut.png", image_bytes("PNG", (400, 400), "green")[:100], "application/octet-stream", False),
+], ids=["html-named-png", "html", "svg", "korean-text", "png-named-txt", "jpeg", "gif", "webp", "pdf",
+        "utf16-html", "binary", "corrupt-png", "truncated-png"])
+def test_the_type_comes_from_the_bytes(app, client, alice, room, name, data, content_type, thumbnail):
+    message = uploaded(client, alice, room["id"], data, name)
+    attachment = message["file"]
+    assert attachment["content_type"] == content_type and attachment["name"] == name
+    assert (attachment["thumbnail_url"] is not None) == thumbnail
+    response = get(client, attachment["url"], alice)
+    assert response.status_code == 200 and response.data == data
+    served = response.headers["Content-Type"]
+    assert served == content_type
+    assert "html" not in served and "svg" not in served and "xml" not in served and "javascript" not in served
+    disposition = response.headers["Content-Disposition"]
+    assert disposition.startswith("inline;" if thumbnail else "attachment;")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in response.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+
+
+def test_png_and_jpeg_thumbnails_are_bounded_and_follow_exif_orientation(app, client, alice, room):
+    # Left half red, right half blue, stored sideways: EXIF orientation 6 says "turn 90°
+    # clockwise to view", which puts the left (red) edge on top.
+    sideways = Image.new("RGB", (800, 400), "blue")
+    sideways.paste((255, 0, 0), (0, 0, 400, 400))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buf = io.BytesIO()
+    sideways.save(buf, "JPEG", exif=exif, quality=95)
+    jpeg = uploaded(client, alice, room["id"], buf.getvalue(), "sideways.jpg")["file"]
+    assert (jpeg["width"], jpeg["height"]) == (400, 800)
+    response = get(client, jpeg["thumbnail_url"], alice)
+    assert response.status_code == 200 and response.headers["Content-Type"] == "image/webp"
+    assert response.headers["Content-Disposition"].startswith("inline;")
+    thumb = Image.open(io.BytesIO(response.data)).convert("RGB")
+    assert thumb.size == (160, 320)
+    top, bottom = thumb.getpixel((80, 10)), thumb.getpixel((80, 310))
+    assert top[0] > 200 and top[2] < 60, top
+    assert bottom[2] > 200 and bottom[0] < 60, bottom
+
+    png = uploaded(client, alice, room["id"], image_bytes("PNG", (1000, 500)), "wide.png")["file"]
+    assert (png["width"], png["height"]) == (1000, 500)
+    thumb = Image.open(io.BytesIO(get(client, png["thumbnail_url"], alice).data))
+    assert thumb.format == "WEBP" and thumb.size == (320, 160)
+    assert not thumb.getexif()  # no metadata (location, camera) copied into thumbnails
+
+
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+@pytest.mark.parametrize("width, height", [(8000, 6000), (20000, 20000)], ids=["over-bound", "pillow-error"])
+def test_decompression_bombs_are_refused(app, client, alice, room, objects, width, height):
+    response = upload(client, alice, room["id"], png_claiming(width, height), "bomb.png")
+    assert (response.status_code, error_of(response)) == (400, "VALIDATION_ERROR")
+    assert "file" in response.json["error"]["fields"]
+    assert objects.all() == {} and file_rows() == 0
+
+
+def test_an_image_at_the_pixel_bound_is_accepted(app, client, alice, room):
+    attachment = uploaded(client, alice, room["id"], image_bytes("PNG", (8000, 5000)), "big.png")["file"]
+    assert attachment["content_type"] == "image/png" and attachment["thumbnail_url"]
+
+
+# --- names --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("given, kept", [
+    (KOREAN, KOREAN),
+    ("\u1107\u1169\u1100\u1169\u1109\u1165.txt", "보고서.txt"),  # NFD (as macOS sends it) becomes NFC
+    ("../../etc/passwd", "passwd"),
+    ("C:\\Users\\kim\\문서\\계획.docx", "계획.docx"),
+    ("evil\u202egnp.exe", "evilgnp.exe"),
+    ("line\nbreak\ttab\x00.txt", "line break tab.txt"),
+    ("  spaced   out  .txt ", "spaced out .txt"),
+    ("...", "file"),
+    ("", "file"),
+    (None, "file"),
+    ("😀 emoji.png", "😀 emoji.png"),
+])
+def test_names_are_sanitised(given, kept):
+    assert files.clean_name(given) == kept
+
+
+def test_long_names_are_cut_keeping_the_extension():
+    name = files.clean_name("가" * 300 + ".pdf")
+    assert len(name) == files.NAME_MAX and name.endswith("가.pdf")
+
+
+def test_a_korean_name_round_trips(app, client, alice, room):
+    attachment = uploaded(client, alice, room["id"], PDF, KOREAN)["file"]
+    assert attachment["name"] == KOREAN
+    assert attachment["url"] == f"/files/{attachment['id']}/%EB%B3%B4%EA%B3%A0%EC%84%9C%202026.pdf"
+    response = get(client, attachment["url"], alice)
+    disposition = response.headers["Content-Disposition"]
+    kind, ascii_part, star_part = [p.strip() for p in disposition.split(";")]
+    assert kind == "attachment" and ascii_part == 'filename="2026.pdf"'
+    assert star_part.startswith("filename*=UTF-8''")
+    assert unquote(star_part[len("filename*=UTF-8''"):], encoding="utf-8", errors="strict") == KOREAN
+    assert disposition.isascii()
+    # The name in the URL is for people; the id decides.
+    assert get(client, f"/files/{attachment['id']}/whatever.bin", alice).data == PDF
+
+
+# --- download ------------------------------------------------------------------------------
+
+
+def test_who_may_download(app, client, alice, bob, carol, room, make_user):
+    attachment = uploaded(client, alice, room["id"], image_bytes("PNG"), "a.png")["file"]
+    for url in (attachment["url"], attachment["thumbnail_url"]):
+        assert get(client, url, alice).status_code == 200
+        assert get(client, url, bob).status_code == 200
+        assert get(session_client(app, bob), url).status_code == 200  # by session
+    outsider = make_user("dave")
+    anonymous = get(app.test_client(), attachment["url"])
+    assert anonymous.status_code == 404 and "Location" not in anonymous.headers
+    assert get(client, attachment["url"], outsider).status_code == 404
+    assert get(session_client(app, outsider), attachment["url"]).status_code == 404
+    response = get(client, attachment["url"], Authorization="Bearer not-a-token")
+    assert response.status_code == 401
+    rooms.kick(alice, room["id"], "bob")
+    assert get(client, attachment["url"], bob).status_code == 404
+    assert get(client, attachment["thumbnail_url"], bob).status_code == 404
+    rooms.join_room(carol, room["id"])
+    assert get(client, attachment["url"], carol).status_code == 200  # history is the room's
+    rooms.leave(carol, room["id"])
+    assert get(client, attachment["url"], carol).status_code == 404
+    assert get(client, f"/files/{attachment['id'] + 1000}/a.png", alice).status_code == 404
+    pdf = uploaded(client, alice, room["id"], PDF, "a.pdf")["file"]
+    assert get(client, pdf["url"] + "?thumb=1", alice).status_code == 404  # no thumbnail
+
+
+def test_private_room_files_are_invisible_to_outsiders(app, client, alice, bob):
+    secret = rooms.create_room(alice, "Secret", "private")
+    attachment = uploaded(client, alice, secret["id"], PDF, "plan.pdf")["file"]
+    assert get(client, attachment["url"], bob).status_code == 404
+    rooms.invite(alice, secret["id"], "bob")
+    assert get(client, attachment["url"], bob).status_code == 200
+
+
+def test_ranges_and_caching(app, client, alice, room):
+    data = os.urandom(300 * 1024)
+    attachment = uploaded(client, alice, room["id"], data, "blob.bin")["file"]
+    full = get(client, attachment["url"], alice)
+    assert full.status_code == 200 and full.headers["Accept-Ranges"] == "bytes"
+    assert int(full.headers["Content-Length"]) == len(data)
+    cache = full.headers["Cache-Control"]
+    assert "private" in cache and "max-age=" in cache and "public" not in cache
+    etag = full.headers["ETag"]
+
+    part = get(client, attachment["url"], alice, Range="bytes=200000-200099")
+    assert part.status_code == 206 and part.data == data[200000:200100]
+    assert part.headers["Content-Range"] == f"bytes 200000-200099/{len(data)}"
+    tail = get(client, attachment["url"], alice, Range="bytes=-10")
+    assert tail.status_code == 206 and tail.data == data[-10:]
+    assert get(client, attachment["url"], alice, Range=f"bytes={len(data)}-").status_code == 416
+
+    assert get(client, attachment["url"], alice, **{"If-None-Match": etag}).status_code == 304
+    assert get(client, attachment["url"], alice, **{"If-None-Match": '"other"'}).status_code == 200
+    resumed = get(client, attachment["url"], alice, Range="bytes=100-", **{"If-Range": etag})
+    assert resumed.status_code == 206 and resumed.data == data[100:]
+    head = client.head(attachment["url"], headers=bearer(alice))
+    assert head.status_code == 200 and head.data == b"" and head.headers["Content-Length"] == str(len(data))
+    # Conditional requests are authorised like any other.
+    assert get(client, attachment["url"], **{"If-None-Match": etag}).status_code == 404
+
+
+# --- removal -------------------------------------------------------------------------------
+
+
+def test_deleting_the_message_removes_its_file(app, client, alice, bob, room, objects):
+    keep = uploaded(client, alice, room["id"], PDF, "keep.pdf")
+    message = uploaded(client, alice, room["id"], image_bytes("PNG"), "gone.png")
+    assert len(objects.all()) == 3  # two originals and a thumbnail
+    response = client.delete(f"/api/v1/messages/{message['id']}", headers=bearer(alice))
+    assert response.status_code == 200
+    assert list(objects.all().values()) == [PDF]
+    assert file_rows() == 1
+    history = client.get(f"/api/v1/rooms/{room['id']}/messages", headers=bearer(bob)).json["messages"]
+    tombstone = next(m for m in history if m["id"] == message["id"])
+    assert tombstone["deleted"] is True and tombstone["file"] is None and tombstone["kind"] == "file"
+    assert get(client, message["file"]["url"], alice).status_code == 404
+    assert get(client, keep["file"]["url"], alice).status_code == 200
+
+
+def test_files_survive_a_rolled_back_delete(app, client, alice, room, objects):
+    message = uploaded(client, alice, room["id"], image_bytes("PNG"), "a.png")
+    stored = objects.all()
+    with pytest.raises(RuntimeError):
+        with transaction():
+            files.discard_message_file(db.session.get(Message, message["id"]))
+            raise RuntimeError("rolled back")
+    assert objects.all() == stored and file_rows() == 1
+    assert get(client, message["file"]["url"], alice).status_code == 200
+
+
+def test_a_message_past_the_window_keeps_its_file(app, client, alice, room, objects):
+    message = uploaded(client, alice, room["id"], PDF, "a.pdf")
+    with transaction():
+        db.session.get(Message, message["id"]).created_at = utcnow() - timedelta(minutes=6)
+    response = client.delete(f"/api/v1/messages/{message['id']}", headers=bearer(alice))
+    assert error_of(response) == "MESSAGE_DELETE_TIME_EXPIRED"
+    assert list(objects.all().values()) == [PDF]
+
+
+def test_the_last_member_leaving_removes_the_rooms_files(app, client, alice, bob, room, objects):
+    other = rooms.create_room(alice, "Other")
+    elsewhere = uploaded(client, alice, other["id"], PDF, "other.pdf")
+    uploaded(client, alice, room["id"], image_bytes("PNG"), "a.png")
+    uploaded(client, bob, room["id"], b"bob's notes", "b.txt")
+    assert len(objects.all()) == 4
+    rooms.leave(alice, room["id"])
+    assert len(objects.all()) == 4  # bob is still there
+    rooms.leave(bob, room["id"])
+    assert list(objects.all().values()) == [PDF]
+    assert file_rows() == 1
+    assert get(client, elsewhere["file"]["url"], alice).status_code == 200
+
+
+# --- files gc ------------------------------------------------------------------------------
+
+
+def gc(app, *args):
+    result = app.test_cli_runner().invoke(webchat_cli, ["files", "gc", *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_files_gc_removes_orphans_and_reports_missing_objects(app, client, alice, room, objects):
+    kept = uploaded(client, alice, room["id"], image_bytes("PNG"), "kept.png")["file"]
+    lost = uploaded(client, alice, room["id"], PDF, "lost.pdf")["file"]
+    lost_key = db.session.get(Attachment, lost["id"]).storage_key
+    objects.remove(lost_key)
+    orphan = uuid.uuid4().hex
+    objects.put(orphan, b"left behind by a crash")
+    before = objects.all()
+
+    output = gc(app, "--dry-run", "--grace", "0")
+    assert orphan in output and lost_key in output and f"file {lost['id']}" in output
+    assert objects.all() == before
+
+    output = gc(app, "--grace", "0")
+    assert orphan in output and lost_key in output
+    after = objects.all()
+    assert orphan not in after and len(after) == 2  # the kept image and its thumbnail
+    assert get(client, kept["url"], alice).status_code == 200
+    assert get(client, kept["thumbnail_url"], alice).status_code == 200
+    assert file_rows() == 2  # rows are reported, never removed
+
+
+def test_files_gc_leaves_young_objects_alone(app, objects):
+    young = uuid.uuid4().hex
+    objects.put(young, b"an upload about to commit")
+    assert young not in gc(app) and young in objects.all()  # the default grace: an hour
+    time.sleep(2.5)
+    assert young in gc(app, "--grace", "1") and young not in objects.all()
+
+
+def test_files_gc_ignores_objects_that_are_not_ours(app, objects):
+    objects.put("README", b"somebody else's")
+    gc(app, "--grace", "0")
+    assert "README" in objects.all()
+
+
+# --- queries -------------------------------------------------------------------------------
+
+
+def test_a_page_of_history_costs_the_same_whatever_its_files(app, client, alice, room):
+    statements = []
+
+    def count(*_args):
+        statements.append(1)
+
+    def cost():
+        statements.clear()
+        sa.event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            response = client.get(f"/api/v1/rooms/{room['id']}/messages", headers=bearer(alice))
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", count)
+        assert response.status_code == 200
+        return len(statements), sum(1 for m in response.json["messages"] if m["file"])
+
+    uploaded(client, alice, room["id"], PDF, "1.pdf")
+    few = cost()
+    for n in range(5):
+        uploaded(client, alice, room["id"], image_bytes("PNG", (50, 50)), f"{n}.png")
+    many = cost()
+    assert (few[1], many[1]) == (1, 6)
+    assert few[0] == many[0]

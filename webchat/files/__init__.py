@@ -1,0 +1,14 @@
+"""Downloads of attachments: `GET /files/<id>/<name>`, for active members of the room.
+
+Not behind `login_required` (which would redirect): the caller may use the session or a
+Bearer token, and whoever may not see a file gets 404, signed in or not.
+"""
+from flask import Blueprint
+
+from ..storage import check_config
+
+bp = Blueprint("files", __name__)
+# A bad storage setting fails at start, not at the first upload.
+bp.record_once(lambda state: check_config(state.app.config))
+
+from . import routes  # noqa: E402,F401  (routes attach themselves to bp)

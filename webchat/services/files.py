@@ -1,0 +1,359 @@
+"""Attachments: upload (size, type from the bytes, thumbnails), who may download what and
+how it is served, removal with messages and rooms, and the storage garbage collector.
+
+The bytes live in `webchat.storage`; the rows in `Attachment`. An object is stored before
+its row commits (a failed transaction removes it at once) and removed only after the
+commit that drops its row, so a rollback never loses a file. What a crash leaves behind,
+`collect_garbage` (`flask webchat files gc`) finds.
+"""
+import codecs
+import io
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import partial
+
+import sqlalchemy as sa
+from flask import current_app
+from PIL import Image, ImageOps
+from sqlalchemy.exc import IntegrityError
+
+from .. import realtime
+from ..database import transaction
+from ..errors import ChatError, validation_error
+from ..extensions import db
+from ..models import Attachment, Message, utcnow
+from ..payloads import message_payload
+from ..storage import MissingObject, StorageError, get_storage, new_key
+from . import reads
+from .access import lock_room, membership_of, next_seq, parse_id, require_member
+from .messages import _existing as existing_message
+from .messages import clean_client_id
+
+# Larger images are refused rather than decoded: a small file can unpack into gigabytes
+# (a decompression bomb). Pillow's own check is set to the same bound.
+MAX_IMAGE_PIXELS = 40_000_000
+Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+THUMBNAIL_BOX = (320, 320)
+THUMBNAIL_TYPE = "image/webp"
+NAME_MAX = 200
+OCTET_STREAM = "application/octet-stream"
+TEXT_PLAIN = "text/plain; charset=utf-8"
+# Served inline; every other type is served as a download, whatever it claims to be.
+INLINE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
+# Magic numbers: the type comes from the first bytes, never from the client.
+SIGNATURES = [
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"%PDF-", "application/pdf"),
+    (b"PK\x03\x04", "application/zip"),
+]
+PILLOW_FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG", "image/gif": "GIF", "image/webp": "WEBP"}
+# Text is UTF-8 without control characters other than tab, newline, form feed and CR.
+_BINARY_CHARS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+# Bidirectional overrides can disguise a name ("txt.exe" shown as "exe.txt").
+_BIDI_CONTROLS = dict.fromkeys(map(ord, "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+CHUNK = 64 * 1024
+
+
+def clean_name(filename):
+    """The name kept for display and download: the last path part only, NFC, without
+    control or bidi-override characters, whitespace collapsed, at most NAME_MAX
+    characters (the extension kept). Any script survives."""
+    name = unicodedata.normalize("NFC", filename or "")
+    name = re.split(r"[\\/]", name)[-1]
+    # Line breaks and tabs become spaces; other control characters go.
+    name = "".join(" " if c.isspace() else c for c in name.translate(_BIDI_CONTROLS))
+    name = "".join(c for c in name if unicodedata.category(c) not in ("Cc", "Cs", "Co", "Cn"))
+    name = " ".join(name.split()).strip(" .")
+    if not name:
+        return "file"
+    if len(name) > NAME_MAX:
+        stem, dot, extension = name.rpartition(".")
+        if dot and stem and 0 < len(extension) <= 16:
+            name = stem[: NAME_MAX - len(extension) - 1].rstrip(" .") + "." + extension
+        else:
+            name = name[:NAME_MAX].rstrip(" .")
+    return name
+
+
+def sniff(head):
+    """The type the first bytes announce, or None."""
+    for signature, content_type in SIGNATURES:
+        if head.startswith(signature):
+            return content_type
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+@dataclass
+class Inspected:
+    size: int
+    content_type: str
+    thumbnail: bytes | None = None
+    width: int | None = None
+    height: int | None = None
+
+
+def inspect(stream, limit):
+    """Measure and identify an upload: FILE_EMPTY, FILE_TOO_LARGE, VALIDATION_ERROR for an
+    image too large to decode; a thumbnail for images. A corrupt image is a plain file."""
+    stream.seek(0, io.SEEK_END)
+    size = stream.tell()
+    if size > limit:
+        raise ChatError("FILE_TOO_LARGE", f"Files are limited to {_megabytes(limit)}.")
+    if size == 0:
+        raise ChatError("FILE_EMPTY")
+    stream.seek(0)
+    head = stream.read(16)
+    content_type = sniff(head)
+    if content_type in PILLOW_FORMATS:
+        return _inspect_image(stream, size, content_type)
+    if content_type is None:
+        content_type = TEXT_PLAIN if _is_text(stream) else OCTET_STREAM
+    return Inspected(size, content_type)
+
+
+def _megabytes(limit):
+    return f"{limit / (1024 * 1024):g} MiB"
+
+
+def _is_text(stream):
+    stream.seek(0)
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        while chunk := stream.read(CHUNK):
+            if _BINARY_CHARS.search(decoder.decode(chunk)):
+                return False
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _inspect_image(stream, size, content_type):
+    stream.seek(0)
+    try:
+        image = Image.open(stream, formats=[PILLOW_FORMATS[content_type]])
+    except Image.DecompressionBombError:
+        raise _too_many_pixels() from None
+    except Exception:  # Pillow parses hostile input; any failure means "not an image"
+        return Inspected(size, OCTET_STREAM)
+    with image:
+        width, height = image.size
+        if width * height > MAX_IMAGE_PIXELS:
+            raise _too_many_pixels()
+        try:
+            if image.getexif().get(ImageOps.ExifTags.Base.Orientation) in (5, 6, 7, 8):
+                width, height = height, width  # as displayed
+            thumbnail = _thumbnail(image)
+        except Image.DecompressionBombError:
+            raise _too_many_pixels() from None
+        except Exception:  # truncated or corrupt past the header: keep it as a plain file
+            return Inspected(size, OCTET_STREAM)
+    return Inspected(size, content_type, thumbnail, width, height)
+
+
+def _too_many_pixels():
+    return validation_error(file=f"Images are limited to {MAX_IMAGE_PIXELS // 1_000_000} megapixels.")
+
+
+def _thumbnail(image):
+    """A WebP at most THUMBNAIL_BOX, turned as the EXIF orientation says, without metadata."""
+    if image.format == "JPEG":
+        image.draft("RGB", (THUMBNAIL_BOX[0] * 2, THUMBNAIL_BOX[1] * 2))  # decode at a reduced scale
+    image = ImageOps.exif_transpose(image)
+    image.thumbnail(THUMBNAIL_BOX, Image.Resampling.LANCZOS)
+    image = image.convert("RGBA" if image.has_transparency_data else "RGB")
+    out = io.BytesIO()
+    image.save(out, "WEBP", quality=80)
+    return out.getvalue()
+
+
+def _existing(user, client_id, room_id):
+    """The file message already stored under this client_id (an idempotent retry)."""
+    message = existing_message(user.id, client_id, room_id)
+    if message is not None and message.kind != "file":
+        raise validation_error(client_id="This client_id was already used for a text message.")
+    return message
+
+
+def upload(user, room_id, stream, filename, client_id=None):
+    """Store an uploaded file and post it to the room as a `file` message, announced after
+    commit like any message. Idempotent on (sender, client_id) as send_message is: a retry
+    returns the stored message and stores nothing. Returns (message, created).
+    """
+    room_id = parse_id(room_id)
+    client_id = clean_client_id(client_id)
+    if stream is None:
+        raise validation_error(file="Attach a file.")
+    require_member(user, room_id)
+    if (existing := _existing(user, client_id, room_id)) is not None:
+        return existing, False
+    info = inspect(stream, current_app.config["MAX_UPLOAD_BYTES"])
+    storage = get_storage()
+    keys = [new_key()]
+    stream.seek(0)
+    try:
+        storage.save(keys[0], stream, info.content_type)
+        if info.thumbnail is not None:
+            keys.append(new_key())
+            storage.save(keys[1], io.BytesIO(info.thumbnail), THUMBNAIL_TYPE)
+        message, created = _post(user, room_id, client_id, clean_name(filename), info, keys)
+    except IntegrityError:
+        # A concurrent upload with the same client_id committed first (in another room, or
+        # past the check above); the unique key on (sender, client_id) caught it.
+        storage.delete_quietly(keys)
+        if (existing := _existing(user, client_id, room_id)) is None:
+            raise
+        return existing, False
+    except StorageError as error:
+        current_app.logger.error("could not store an upload: %s", error)
+        storage.delete_quietly(keys)
+        raise ChatError("SERVICE_UNAVAILABLE") from error
+    except BaseException:
+        storage.delete_quietly(keys)
+        raise
+    if not created:
+        storage.delete_quietly(keys)
+    return message, created
+
+
+def _post(user, room_id, client_id, name, info, keys):
+    with transaction():
+        room = lock_room(room_id)
+        membership = membership_of(user.id, room_id)
+        if membership is None or not membership.active:
+            require_member(user, room_id)  # raises the right code
+        # Checked again under the lock: a concurrent retry may have just committed.
+        if (existing := _existing(user, client_id, room_id)) is not None:
+            return existing, False
+        attachment = Attachment(
+            room_id=room_id, uploader_id=user.id, storage_key=keys[0], name=name, size=info.size,
+            content_type=info.content_type, thumbnail_key=keys[1] if len(keys) > 1 else None,
+            width=info.width, height=info.height,
+        )
+        message = Message(room_id=room_id, seq=next_seq(room), sender_id=user.id, kind="file", body="",
+                          client_id=client_id, file=attachment)
+        message.sender = user
+        db.session.add(message)
+        db.session.flush()
+        reads.advance_pointer(membership, message)
+        realtime.queue("new_message", {"message": message_payload(message)}, to=realtime.room_channel(room_id))
+        reads.queue_unread(room_id, message)
+    return message, True
+
+
+@dataclass
+class Download:
+    """What the download route sends: a stream of `size` bytes and how to present it."""
+
+    stream: object
+    size: int
+    content_type: str
+    inline: bool
+    name: str
+    etag: str
+    last_modified: datetime
+
+
+def download(user, file_id, thumbnail=False):
+    """An attachment (or its thumbnail) for an active member of its room. Anyone else,
+    signed in or not, is told NOT_FOUND: whether a file exists is not theirs to know."""
+    file_id = parse_id(file_id, "file_id")
+    attachment = db.session.get(Attachment, file_id) if user is not None else None
+    if attachment is None:
+        raise ChatError("NOT_FOUND")
+    try:
+        require_member(user, attachment.room_id)
+    except ChatError:
+        raise ChatError("NOT_FOUND") from None
+    key = attachment.thumbnail_key if thumbnail else attachment.storage_key
+    if key is None:
+        raise ChatError("NOT_FOUND")
+    try:
+        stream, size = get_storage().open(key)
+    except MissingObject:
+        current_app.logger.warning("attachment %s: stored object %s is missing", attachment.id, key)
+        raise ChatError("NOT_FOUND") from None
+    except StorageError as error:
+        current_app.logger.error("could not open stored object %s: %s", key, error)
+        raise ChatError("SERVICE_UNAVAILABLE") from error
+    content_type = THUMBNAIL_TYPE if thumbnail else attachment.content_type
+    name = attachment.name
+    if thumbnail:
+        name = name.rpartition(".")[0] or name
+        name += ".webp"
+    return Download(stream=stream, size=size, content_type=content_type, inline=content_type in INLINE_TYPES,
+                    name=name, etag=key, last_modified=attachment.created_at)
+
+
+def discard_message_file(message):
+    """Drop a deleted message's attachment: the row now, the stored objects after commit.
+    Called by `messages.delete_message` inside its transaction."""
+    attachment = message.file
+    if attachment is None:
+        return
+    message.file = None
+    # A plain DELETE: a concurrent delete of the same message finding no row is fine.
+    db.session.execute(sa.delete(Attachment).where(Attachment.id == attachment.id))
+    _remove_after_commit([attachment.storage_key, attachment.thumbnail_key])
+
+
+def discard_room_files(room_id):
+    """Before a room is deleted (its rows go by ON DELETE CASCADE): remove its stored
+    objects after commit. Called by `rooms.leave` under the room's lock."""
+    rows = db.session.execute(
+        sa.select(Attachment.storage_key, Attachment.thumbnail_key).where(Attachment.room_id == room_id)
+    ).all()
+    _remove_after_commit([key for row in rows for key in row])
+
+
+def _remove_after_commit(keys):
+    keys = [key for key in keys if key]
+    if keys:
+        realtime.after_commit(partial(get_storage().delete_quietly, keys))
+
+
+@dataclass
+class GarbageReport:
+    orphans: list = field(default_factory=list)  # keys of stored objects no row refers to
+    missing: list = field(default_factory=list)  # (file id, key) of rows whose object is gone
+    failed: list = field(default_factory=list)  # orphans that could not be removed
+
+
+def collect_garbage(grace_seconds=3600, dry_run=False):
+    """Find (and unless `dry_run`, remove) stored objects no attachment refers to, and
+    report attachments whose object is missing. Objects younger than `grace_seconds` are
+    left alone: an upload stores its object a moment before its row commits."""
+    storage = get_storage()
+    started = utcnow()
+    cutoff = started - timedelta(seconds=grace_seconds)
+    # Objects are listed before rows are read, so an upload committing in between is
+    # seen as referenced, never as an orphan.
+    stored = dict(storage.list())
+    rows = db.session.execute(
+        sa.select(Attachment.id, Attachment.storage_key, Attachment.thumbnail_key, Attachment.created_at)
+        .order_by(Attachment.id)
+    ).all()
+    db.session.rollback()  # end the read transaction; nothing below touches the database
+    report = GarbageReport()
+    referenced = set()
+    for file_id, *keys, created_at in rows:
+        for key in filter(None, keys):
+            referenced.add(key)
+            if key not in stored and created_at < started:
+                report.missing.append((file_id, key))
+    report.orphans = sorted(key for key, modified in stored.items() if key not in referenced and modified <= cutoff)
+    if not dry_run:
+        for key in report.orphans:
+            try:
+                storage.delete(key)
+            except StorageError:  # report it and go on with the rest
+                current_app.logger.warning("could not delete stored object %s", key, exc_info=True)
+                report.failed.append(key)
+    return report
