@@ -100,9 +100,16 @@ class ChatNamespace(Namespace):
 
     @event
     def on_open_room(self, connection, user, data):
-        opened = rooms.open_room(user, data.get("room_id"))
-        join_room(realtime.room_channel(opened["room"]["id"]))
-        return opened
+        room_id = rooms.parse_id(data.get("room_id"))
+        rooms.require_member(user, room_id)
+        # Join before reading the latest page: a message committed in between is then
+        # delivered live rather than missed by both.
+        join_room(realtime.room_channel(room_id))
+        try:
+            return rooms.open_room(user, room_id)
+        except Exception:
+            leave_room(realtime.room_channel(room_id))
+            raise
 
     @event
     def on_close_room(self, connection, user, data):
