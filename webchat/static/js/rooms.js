@@ -1,0 +1,152 @@
+// Room list page: live unread badges and previews, rooms added and removed without a reload.
+import { apiFetch, csrfToken } from "./lib/api.js";
+import { announce, h, srOnly } from "./lib/dom.js";
+import { fullTime, parseTime, plural, previewText, shortTime } from "./lib/format.js";
+import { connectChat } from "./lib/socket.js";
+
+const page = document.getElementById("rooms-page");
+const myRooms = document.getElementById("my-rooms");
+const emptyNote = document.getElementById("my-rooms-empty");
+const publicRooms = document.getElementById("public-rooms");
+const announcer = document.getElementById("rooms-announcer");
+const roomsUrl = page.dataset.roomsUrl.replace(/\/$/, "");
+const TYPE_LABELS = { public: "Public", private: "Private", direct: "Direct" };
+
+const roomUrl = (id) => `${roomsUrl}/${id}`;
+const findMine = (id) => myRooms.querySelector(`.room-item[data-room-id="${Number(id)}"]`);
+const findPublic = (id) => publicRooms?.querySelector(`.public-room[data-room-id="${Number(id)}"]`);
+
+function setTime(node, iso) {
+  const date = parseTime(iso);
+  if (date) {
+    node.dateTime = iso;
+    node.textContent = shortTime(date);
+    node.title = fullTime(date);
+  } else {
+    node.removeAttribute("datetime");
+    node.textContent = "";
+    node.title = "";
+  }
+}
+
+function setUnread(item, count) {
+  const badge = item.querySelector(".unread-badge");
+  badge.querySelector(".unread-count").textContent = count > 99 ? "99+" : String(count);
+  badge.hidden = !count;
+  item.classList.toggle("has-unread", count > 0);
+}
+
+function setMemberCount(item, count) {
+  item.querySelector(".room-members").textContent = plural(count ?? 0, "member");
+}
+
+function setLastMessage(item, message) {
+  const preview = item.querySelector(".room-preview");
+  preview.textContent = previewText(message);
+  preview.classList.toggle("is-notice", Boolean(message && (message.kind === "system" || message.deleted)));
+  setTime(item.querySelector(".room-time"), message?.created_at);
+}
+
+/** The same markup as the template's room_item macro. */
+function roomItem(room) {
+  const item = h("li", { className: "room-item", dataset: { roomId: room.id } },
+    h("a", { className: "room-link", attrs: { href: roomUrl(room.id) } },
+      h("span", { className: "room-line" },
+        h("span", { className: "room-name", text: room.name }),
+        h("span", { className: `room-type type-${room.type}`, text: TYPE_LABELS[room.type] ?? room.type }),
+        h("span", { className: "unread-badge", hidden: true },
+          h("span", { className: "unread-count", text: "0" }), srOnly(" unread"))),
+      h("span", { className: "room-line" },
+        h("span", { className: "room-preview" }),
+        h("time", { className: "room-time" })),
+      h("span", { className: "room-members", text: plural(room.member_count ?? 0, "member") })));
+  setUnread(item, room.unread_count ?? 0);
+  setLastMessage(item, room.last_message);
+  return item;
+}
+
+function updateEmpty() {
+  emptyNote.hidden = myRooms.children.length > 0;
+}
+
+/** Show a public room as joined ("Open") or not ("Join" form). */
+function setPublicJoined(id, joined) {
+  const entry = findPublic(id);
+  if (!entry || (entry.dataset.joined === "true") === joined) return;
+  const name = entry.querySelector(".room-name").textContent;
+  const action = entry.querySelector(".public-action");
+  entry.dataset.joined = String(joined);
+  if (joined) {
+    action.replaceChildren(h("a", { className: "button", attrs: { href: roomUrl(id) } }, "Open", srOnly(` ${name}`)));
+  } else {
+    action.replaceChildren(
+      h("form", { className: "inline-form", attrs: { method: "post", action: `${roomUrl(id)}/join` } },
+        h("input", { attrs: { type: "hidden", name: "csrf_token", value: csrfToken() } }),
+        h("button", { className: "button primary", attrs: { type: "submit" } }, "Join", srOnly(` ${name}`))));
+  }
+}
+
+function onUnread({ room_id: roomId, unread_count: count, last_message: message } = {}) {
+  const item = findMine(roomId);
+  if (!item) return;
+  setUnread(item, count ?? 0);
+  if (message !== undefined) setLastMessage(item, message);
+  // Most recent activity first, as the server orders the list.
+  if (message && myRooms.firstElementChild !== item) myRooms.prepend(item);
+}
+
+function onRoomAdded({ room } = {}) {
+  if (!room || findMine(room.id)) return;
+  myRooms.prepend(roomItem(room));
+  updateEmpty();
+  setPublicJoined(room.id, true);
+  announce(announcer, `You were added to ${room.name}.`);
+}
+
+const REMOVED = { kicked: "You were removed from", left: "You left", deleted: "This room was deleted:" };
+
+function onRoomRemoved({ room_id: roomId, reason } = {}) {
+  const item = findMine(roomId);
+  if (!item) return;
+  const name = item.querySelector(".room-name").textContent;
+  item.remove();
+  updateEmpty();
+  if (reason === "deleted") findPublic(roomId)?.remove();
+  else setPublicJoined(roomId, false);
+  announce(announcer, `${REMOVED[reason] ?? "You are no longer in"} ${name}.`);
+}
+
+/** After (re)connecting, events may have been missed: take the list from the API. */
+async function resync() {
+  let rooms;
+  try {
+    ({ rooms } = await apiFetch(page.dataset.apiRoomsUrl));
+  } catch {
+    return;
+  }
+  const items = rooms.map((room) => {
+    const item = findMine(room.id);
+    if (!item) return roomItem(room);
+    setUnread(item, room.unread_count ?? 0);
+    setLastMessage(item, room.last_message);
+    setMemberCount(item, room.member_count);
+    return item;
+  });
+  const current = [...myRooms.children];
+  if (items.length !== current.length || items.some((item, i) => item !== current[i])) {
+    myRooms.replaceChildren(...items);
+  }
+  updateEmpty();
+}
+
+for (const time of document.querySelectorAll(".room-time[datetime]")) setTime(time, time.getAttribute("datetime"));
+
+const socket = connectChat({
+  tokenUrl: page.dataset.tokenUrl,
+  loginUrl: page.dataset.loginUrl,
+  onStatus: (state) => { page.dataset.connection = state; },
+});
+socket.on("connect", resync);
+socket.on("unread", onUnread);
+socket.on("room_added", onRoomAdded);
+socket.on("room_removed", onRoomRemoved);
