@@ -1,4 +1,4 @@
-from flask import redirect, render_template, url_for
+from flask import current_app, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from ..errors import ChatError
@@ -50,4 +50,9 @@ def room(room_id):
             raise
         # A public room seen from outside: offer to join it.
         return render_template("rooms/join.html", room=rooms.room_view(current_user, room_id)), 403
-    return render_template("rooms/room.html", room=rooms.room_view(current_user, found.id))
+    return render_template(
+        "rooms/room.html",
+        room=rooms.room_view(current_user, found.id),
+        delete_window_seconds=current_app.config["MESSAGE_DELETE_WINDOW_SECONDS"],
+        max_upload_bytes=current_app.config["MAX_UPLOAD_BYTES"],
+    )
