@@ -1,0 +1,240 @@
+"""The authorization matrix: every API endpoint, room page and socket event, for each of
+anonymous, outsider, non-member, member, owner, kicked and departed users, with the exact
+status and code. A route or socket event without a row here fails the completeness tests.
+
+The cast, in a private room and a public room built the same way: `owner` created it,
+`member` and `member2` are in it, `kicked` was removed by the owner, `departed` left.
+`outsider` has never been in the private room; `non_member` is the same user seen from
+the public room (which they may see but have not joined)."""
+import io
+import re
+import shutil
+
+import pytest
+
+from webchat.chat.namespace import ChatNamespace
+from webchat.services import accounts, messages, rooms
+
+from webchat import create_app
+from webchat.extensions import db
+
+from .conftest import PASSWORD, Backend, bearer, config_for, login
+
+ROLES = ["anonymous", "outsider", "non_member", "member", "owner", "kicked", "departed"]
+OK, NOT_FOUND, NOT_IN = (200, None), (404, "ROOM_NOT_FOUND"), (403, "USER_NOT_IN_CHAT_ROOM")
+ANON = (401, "UNAUTHENTICATED")
+
+
+def room_rule(member=OK, owner=OK, *, outsider=NOT_FOUND, non_member=NOT_IN, kicked=NOT_IN, departed=NOT_IN):
+    return {"anonymous": ANON, "outsider": outsider, "non_member": non_member, "member": member, "owner": owner,
+            "kicked": kicked, "departed": departed}
+
+
+def everyone(status, anonymous=ANON):
+    return {role: (anonymous if role == "anonymous" else (status, None)) for role in ROLES}
+
+
+MSG_GONE = (404, "MESSAGE_NOT_FOUND")
+# (method, rule) -> (how to call it, {role: (status, code)})
+API = {
+    ("GET", "/api/v1/rooms"): ("/api/v1/rooms", None, everyone(200)),
+    ("GET", "/api/v1/rooms/public"): ("/api/v1/rooms/public", None, everyone(200)),
+    ("POST", "/api/v1/rooms"): ("/api/v1/rooms", {"name": "new"}, everyone(201)),
+    ("POST", "/api/v1/rooms/direct"): ("/api/v1/rooms/direct", {"usernames": ["member2"]},
+                                       {**everyone(201), "member": (409, "DUPLICATE_DIRECT_ROOM")}),
+    ("GET", "/api/v1/users"): ("/api/v1/users?q=mem", None, everyone(200)),
+    ("POST", "/api/v1/auth/socket-token"): ("/api/v1/auth/socket-token", {}, everyone(200)),
+    ("GET", "/api/v1/rooms/<int:room_id>/messages"): ("/api/v1/rooms/{room}/messages", None, room_rule()),
+    ("GET", "/api/v1/rooms/<int:room_id>/members"): ("/api/v1/rooms/{room}/members", None, room_rule()),
+    ("POST", "/api/v1/rooms/<int:room_id>/join"): (
+        "/api/v1/rooms/{room}/join", {}, room_rule(non_member=OK, kicked=NOT_FOUND, departed=NOT_FOUND)),
+    ("POST", "/api/v1/rooms/<int:room_id>/members"): ("/api/v1/rooms/{room}/members", {"username": "newcomer"},
+                                                      room_rule()),
+    ("DELETE", "/api/v1/rooms/<int:room_id>/members/<username>"): (
+        "/api/v1/rooms/{room}/members/member2", None, room_rule(member=(403, "FORBIDDEN"))),
+    ("POST", "/api/v1/rooms/<int:room_id>/leave"): ("/api/v1/rooms/{room}/leave", {}, room_rule()),
+    ("POST", "/api/v1/rooms/<int:room_id>/read"): ("/api/v1/rooms/{room}/read", {"message_id": "{message}"},
+                                                   room_rule()),
+    ("POST", "/api/v1/rooms/<int:room_id>/files"): ("/api/v1/rooms/{room}/files", "FILE",
+                                                    room_rule(member=(201, None), owner=(201, None))),
+    # The message was sent by `member`: only they may delete it.
+    ("DELETE", "/api/v1/messages/<int:message_id>"): (
+        "/api/v1/messages/{message}", None,
+        room_rule(owner=(403, "FORBIDDEN"), outsider=MSG_GONE, non_member=MSG_GONE, kicked=MSG_GONE,
+                  departed=MSG_GONE)),
+}
+# Open to anyone: the way in, and the API's own description.
+PUBLIC_API = {
+    ("POST", "/api/v1/auth/signup"), ("GET", "/api/v1/users/available"), ("POST", "/api/v1/auth/token"),
+    ("POST", "/api/v1/auth/refresh"), ("GET", "/api/v1/openapi.json"),
+}
+# Pages: anonymous users are sent to the login page.
+LOGIN = (302, "login")
+PAGES = {
+    ("GET", "/rooms/<int:room_id>"): ("/rooms/{room}", None, {
+        **room_rule(non_member=(403, None), kicked=(403, None), departed=(403, None)), "anonymous": LOGIN}),
+    ("POST", "/rooms/<int:room_id>/join"): ("/rooms/{room}/join", {}, {
+        **room_rule(member=(302, None), owner=(302, None), non_member=(302, None), kicked=NOT_FOUND,
+                    departed=NOT_FOUND), "anonymous": LOGIN}),
+    ("GET", "/files/<int:file_id>/<path:name>"): ("/files/{file}/a.txt", None, {
+        **room_rule(outsider=(404, None), non_member=(404, None), kicked=(404, None), departed=(404, None)),
+        "anonymous": (404, None)}),
+}
+# Pages open to anyone or only about the caller themselves (tested in test_auth_pages).
+OTHER_PAGES = {("GET", "/"), ("GET", "/rooms"), ("POST", "/rooms"), ("GET", "/auth/signup"), ("POST", "/auth/signup"),
+               ("GET", "/auth/login"), ("POST", "/auth/login"), ("POST", "/auth/logout"), ("GET", "/auth/password"),
+               ("POST", "/auth/password"), ("GET", "/healthz"), ("GET", "/static/<path:filename>")}
+
+SOCKET = {
+    "open_room": ({"room_id": "{room}"}, room_rule()),
+    "send_message": ({"room_id": "{room}", "body": "hi"}, room_rule()),
+    "typing": ({"room_id": "{room}"}, room_rule()),
+    "mark_read": ({"room_id": "{room}", "message_id": "{message}"}, room_rule()),
+    "delete_message": ({"message_id": "{message}"}, room_rule(
+        owner=(403, "FORBIDDEN"), outsider=MSG_GONE, non_member=MSG_GONE, kicked=MSG_GONE, departed=MSG_GONE)),
+    "close_room": ({"room_id": "{room}"}, everyone(200)),  # only stops this socket's stream
+    "auth": ({"token": "{token}"}, everyone(200)),
+}
+
+
+NAMES = ("owner", "member", "member2", "kicked", "departed", "outsider", "newcomer")
+
+
+def build_cast():
+    """Both rooms with their people and a message and a file in each; returns the ids."""
+    from webchat.services import files
+
+    people = {name: accounts.signup(name, PASSWORD) for name in NAMES}
+    world = {}
+    for kind in ("private", "public"):
+        room = rooms.create_room(people["owner"], f"{kind} room", kind)
+        for name in ("member", "member2", "kicked", "departed"):
+            rooms.invite(people["owner"], room["id"], name)
+        message, _ = messages.send_message(people["member"], room["id"], "a message to read and delete")
+        file_message, _ = files.upload(people["owner"], room["id"], io.BytesIO(b"hello"), "a.txt")
+        rooms.kick(people["owner"], room["id"], "kicked")
+        rooms.leave(people["departed"], room["id"])
+        world[kind] = {"room": room["id"], "message": message.id, "file": file_message.file_id}
+    rooms.create_direct(people["member"], ["member2"])  # so that `member` asking again is a duplicate
+    return world
+
+
+@pytest.fixture(scope="module")
+def backend(tmp_path_factory):
+    """SQLite only, with the cast built once into the database every test starts from.
+    The matrix checks the service layer's rules, which do not depend on the database, and
+    its 340 cells would double the suite's time on MariaDB (where the same rules are
+    tested in test_membership and test_api_rooms)."""
+    backend = Backend("sqlite", tmp_path_factory)
+    app = create_app(config_for(f"sqlite:///{backend.template}", backend.tmp))
+    with app.app_context():
+        backend.world = build_cast()
+        db.session.remove()
+        db.engine.dispose()
+    backend.uploads = backend.tmp / "uploads"
+    return backend
+
+
+@pytest.fixture
+def cast(app, backend, tmp_path):
+    """{role: user or None} and the rooms' ids, from a copy of the module's database."""
+    shutil.copytree(backend.uploads, tmp_path / "uploads", dirs_exist_ok=True)
+    people = {name: accounts.find_user(name) for name in NAMES}
+    people["non_member"] = people["outsider"]
+    people["anonymous"] = None
+    return people, backend.world
+
+
+def target(world, role):
+    return world["public" if role == "non_member" else "private"]
+
+
+def fill(template, values):
+    if isinstance(template, str):
+        filled = template.format(**values)
+        return int(filled) if template.startswith("{") and filled.isdigit() else filled
+    if isinstance(template, dict):
+        return {k: fill(v, values) for k, v in template.items()}
+    return template
+
+
+def call_http(app, people, world, role, method, path, body):
+    user = people[role]
+    client = app.test_client()
+    headers = {}
+    if user is not None:
+        if path.startswith("/api/") and not path.startswith("/api/v1/auth/socket-token"):
+            headers = bearer(user)
+        else:
+            login(client, user)
+    values = target(world, role)
+    url = fill(path, values)
+    if body == "FILE":
+        return client.open(url, method=method, headers=headers, data={"file": (io.BytesIO(b"data"), "x.txt")})
+    return client.open(url, method=method, headers=headers, json=fill(body, values) if body is not None else None)
+
+
+def check(response, expected):
+    status, code = expected
+    assert response.status_code == status, (response.status_code, response.get_data(as_text=True)[:300])
+    if code == "login":
+        assert "/auth/login" in response.headers["Location"]
+    elif code is not None:
+        assert response.get_json()["error"]["code"] == code
+
+
+CASES = [(key, role) for key in API for role in ROLES]
+
+
+@pytest.mark.parametrize("key, role", CASES, ids=[f"{m} {r} as {role}" for (m, r), role in CASES])
+def test_api(app, cast, key, role):
+    people, world = cast
+    path, body, expected = API[key]
+    check(call_http(app, people, world, role, key[0], path, body), expected[role])
+
+
+PAGE_CASES = [(key, role) for key in PAGES for role in ROLES]
+
+
+@pytest.mark.parametrize("key, role", PAGE_CASES, ids=[f"{m} {r} as {role}" for (m, r), role in PAGE_CASES])
+def test_pages(app, cast, key, role):
+    people, world = cast
+    path, body, expected = PAGES[key]
+    response = call_http(app, people, world, role, key[0], path, body)
+    status, code = expected[role]
+    assert response.status_code == status, response.status_code
+    if code == "login":
+        assert "/auth/login" in response.headers["Location"]
+
+
+SOCKET_CASES = [(event, role) for event in SOCKET for role in ROLES if role != "anonymous"]
+
+
+@pytest.mark.parametrize("event, role", SOCKET_CASES, ids=[f"{e} as {r}" for e, r in SOCKET_CASES])
+def test_socket(app, cast, connect, event, role):
+    people, world = cast
+    payload, expected = SOCKET[event]
+    values = {**target(world, role), "token": accounts.issue_access_token(people[role])["access_token"]}
+    sock = connect(people[role])
+    ack = sock.emit(event, fill(payload, values), namespace="/chat", callback=True)
+    status, code = expected[role]
+    if status < 400:
+        assert ack["ok"] is True, ack
+    else:
+        assert ack["error"]["code"] == code, ack
+
+
+def test_anonymous_sockets_are_refused(app, connect):
+    assert not connect(auth={}).is_connected("/chat")
+
+
+def test_every_route_has_a_row(app):
+    routes = {(m, rule.rule) for rule in app.url_map.iter_rules() for m in rule.methods - {"HEAD", "OPTIONS"}}
+    covered = set(API) | PUBLIC_API | set(PAGES) | OTHER_PAGES
+    assert routes - covered == set(), "add these routes to the authorization matrix"
+    assert covered - routes == set(), "the matrix names routes that no longer exist"
+
+
+def test_every_socket_event_has_a_row():
+    events = {name[3:] for name in dir(ChatNamespace) if re.match(r"on_[a-z_]+$", name)} - {"connect", "disconnect"}
+    assert events == set(SOCKET)
