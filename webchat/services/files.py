@@ -20,16 +20,13 @@ from PIL import Image, ImageOps
 from sqlalchemy.exc import IntegrityError
 
 from .. import realtime
-from ..database import transaction
 from ..errors import ChatError, validation_error
 from ..extensions import db
-from ..models import Attachment, Message, utcnow
-from ..payloads import message_payload
+from ..models import Attachment, utcnow
 from ..storage import MissingObject, StorageError, get_storage, new_key
-from . import reads
-from .access import lock_room, membership_of, next_seq, parse_id, require_member
+from .access import parse_id, require_member
 from .messages import _existing as existing_message
-from .messages import clean_client_id
+from .messages import clean_client_id, post_message
 
 # Larger images are refused rather than decoded: a small file can unpack into gigabytes
 # (a decompression bomb). Pillow's own check is set to the same bound.
@@ -224,28 +221,13 @@ def upload(user, room_id, stream, filename, client_id=None):
 
 
 def _post(user, room_id, client_id, name, info, keys):
-    with transaction():
-        room = lock_room(room_id)
-        membership = membership_of(user.id, room_id)
-        if membership is None or not membership.active:
-            require_member(user, room_id)  # raises the right code
-        # Checked again under the lock: a concurrent retry may have just committed.
-        if (existing := _existing(user, client_id, room_id)) is not None:
-            return existing, False
-        attachment = Attachment(
-            room_id=room_id, uploader_id=user.id, storage_key=keys[0], name=name, size=info.size,
-            content_type=info.content_type, thumbnail_key=keys[1] if len(keys) > 1 else None,
-            width=info.width, height=info.height,
-        )
-        message = Message(room_id=room_id, seq=next_seq(room), sender_id=user.id, kind="file", body="",
-                          client_id=client_id, file=attachment)
-        message.sender = user
-        db.session.add(message)
-        db.session.flush()
-        reads.advance_pointer(membership, message)
-        realtime.queue("new_message", {"message": message_payload(message)}, to=realtime.room_channel(room_id))
-        reads.queue_unread(room_id, message)
-    return message, True
+    attachment = Attachment(
+        room_id=room_id, uploader_id=user.id, storage_key=keys[0], name=name, size=info.size,
+        content_type=info.content_type, thumbnail_key=keys[1] if len(keys) > 1 else None,
+        width=info.width, height=info.height,
+    )
+    return post_message(user, room_id, client_id, lambda: _existing(user, client_id, room_id),
+                        kind="file", body="", file=attachment)
 
 
 @dataclass

@@ -62,28 +62,35 @@ def send_message(user, room_id, body, client_id=None):
         return existing, False
     ratelimit.check("RATELIMIT_MESSAGES_PER_USER", user.id)  # retries above never count
     try:
-        with transaction():
-            room = lock_room(room_id)
-            membership = membership_of(user.id, room_id)
-            if membership is None or not membership.active:
-                require_member(user, room_id)  # raises the right code
-            # Checked again under the lock: a concurrent retry may have just committed.
-            if (existing := _existing(user.id, client_id, room_id)) is not None:
-                return existing, False
-            message = Message(room_id=room_id, seq=next_seq(room), sender_id=user.id, kind="text",
-                              body=body, client_id=client_id)
-            message.sender = user
-            db.session.add(message)
-            db.session.flush()
-            reads.advance_pointer(membership, message)
-            realtime.queue("new_message", {"message": message_payload(message)}, to=realtime.room_channel(room_id))
-            reads.queue_unread(room_id, message)
+        return post_message(user, room_id, client_id, lambda: _existing(user.id, client_id, room_id),
+                            kind="text", body=body)
     except IntegrityError:
         # The same client_id raced in from another room's transaction.
         existing = _existing(user.id, client_id, room_id)
         if existing is None:
             raise
         return existing, False
+
+
+def post_message(user, room_id, client_id, find_existing, **fields):
+    """Store a message of `user` in the room and announce it after commit; the one way
+    text and file messages are posted. Under the room's lock: the membership check, the
+    idempotency re-check (`find_existing()`: a concurrent retry may have just committed),
+    the next `seq`, and the sender's read pointer. Returns (message, created)."""
+    with transaction():
+        room = lock_room(room_id)
+        membership = membership_of(user.id, room_id)
+        if membership is None or not membership.active:
+            require_member(user, room_id)  # raises the right code
+        if (existing := find_existing()) is not None:
+            return existing, False
+        message = Message(room_id=room_id, seq=next_seq(room), sender_id=user.id, client_id=client_id, **fields)
+        message.sender = user
+        db.session.add(message)
+        db.session.flush()
+        reads.advance_pointer(membership, message)
+        realtime.queue("new_message", {"message": message_payload(message)}, to=realtime.room_channel(room_id))
+        reads.queue_unread(room_id, message)
     return message, True
 
 
