@@ -85,3 +85,19 @@ def test_disabled_means_no_limits(app_with):
     room = rooms.create_room(alice, "General")
     for i in range(3):
         messages.send_message(alice, room["id"], f"m{i}")
+
+
+def test_uploads_per_user(limited, alice):
+    import io
+
+    from webchat.services import files
+
+    limited.config["RATELIMIT_UPLOADS_PER_USER"] = "2 per minute"
+    room = rooms.create_room(alice, "General")
+    for i in range(2):
+        files.upload(alice, room["id"], io.BytesIO(b"data"), f"f{i}.txt", client_id=f"u{i}")
+    with pytest.raises(ChatError) as excinfo:
+        files.upload(alice, room["id"], io.BytesIO(b"data"), "f2.txt", client_id="u2")
+    assert excinfo.value.code == "RATE_LIMITED"
+    retry, created = files.upload(alice, room["id"], io.BytesIO(b"data"), "f0.txt", client_id="u0")
+    assert not created  # a retry of a stored upload is answered, not limited

@@ -19,7 +19,7 @@ from flask import current_app
 from PIL import Image, ImageOps
 from sqlalchemy.exc import IntegrityError
 
-from .. import realtime
+from .. import ratelimit, realtime
 from ..errors import ChatError, validation_error
 from ..extensions import db
 from ..models import Attachment, utcnow
@@ -191,6 +191,7 @@ def upload(user, room_id, stream, filename, client_id=None):
     require_member(user, room_id)
     if (existing := _existing(user, client_id, room_id)) is not None:
         return existing, False
+    ratelimit.check("RATELIMIT_UPLOADS_PER_USER", user.id)  # retries above never count
     info = inspect(stream, current_app.config["MAX_UPLOAD_BYTES"])
     storage = get_storage()
     keys = [new_key()]
