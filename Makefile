@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test install dev-install migrate clean
+.PHONY: run test install dev-install migrate clean bench
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "webchat needs Python 3.11 or newer")'
@@ -35,5 +35,18 @@ run: migrate
 test: dev-install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Benchmarks (issue 7): webchat beside its peers, results in bench/results/, tables and
+# plots in BENCHMARKS.md. Needs MariaDB and Redis on 127.0.0.1, Node 18+ and npm.
+# `BENCH_QUICK=1 make bench` is a smoke run of a few minutes; bench/run.py lists the knobs.
+# Not part of `make test`.
+bench: $(VENV)/.dev-installed bench/node_modules/.installed
+	$(BIN)/pip install -q -r bench/requirements.txt
+	$(BIN)/python bench/run.py > bench/.last-results
+	$(BIN)/python bench/report.py $$(cat bench/.last-results)
+
+bench/node_modules/.installed: bench/package.json bench/package-lock.json
+	cd bench && npm ci --no-audit --no-fund
+	@touch $@
+
 clean:
-	rm -rf $(VENV) .pytest_cache test-artifacts
+	rm -rf $(VENV) .pytest_cache test-artifacts bench/node_modules

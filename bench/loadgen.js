@@ -1,0 +1,480 @@
+#!/usr/bin/env node
+// The load generator of `make bench`: one Node process driving thousands of Socket.IO
+// clients (the official socket.io-client, WebSocket transport only).
+//
+//   node bench/loadgen.js CONFIG.json
+//
+// CONFIG: {target, url, kind: "webchat"|"bare", worker_pid, run_tag, scenarios: [...]}
+// Each scenario writes one JSON object per result line to stdout (logs go to stderr).
+// Against webchat it uses only the public contract: POST /api/v1/auth/signup, /auth/token,
+// /rooms, /rooms/<id>/join, then the /chat socket with auth {token}: open_room and
+// send_message with a client_id. Against the peers ("bare") it connects without auth.
+//
+// Every delivery is checked by room, seq and client_id: `lost` (an expected delivery that
+// never came), `duplicated` (a socket got the same message twice), `misrouted` (a message
+// on a socket that did not open its room, an unknown client_id, or a seq other than the
+// one the sender's ack carried). Every result line carries the three counts.
+"use strict";
+const fs = require("fs");
+const { io } = require("socket.io-client");
+
+const cfg = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
+const BASE = cfg.url.replace(/\/$/, "");
+const KIND = cfg.kind;
+const TAG = cfg.run_tag || Math.random().toString(36).slice(2, 8);
+const PASSWORD = "bench-password-1";
+const BODY = "The quick brown fox jumps over the lazy dog; benchmark message 0123";
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const now = () => performance.now();
+const log = (...a) => console.error(`[loadgen ${cfg.target}]`, ...a);
+
+function out(obj) {
+  process.stdout.write(JSON.stringify({ target: cfg.target, ...obj }) + "\n");
+}
+
+function pct(sorted, p) {
+  if (!sorted.length) return null;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return +sorted[i].toFixed(3);
+}
+
+function latencyStats(values) {
+  const s = Float64Array.from(values).sort();
+  return { p50_ms: pct(s, 50), p90_ms: pct(s, 90), p99_ms: pct(s, 99), max_ms: s.length ? +s[s.length - 1].toFixed(3) : null };
+}
+
+// CPU seconds (user + system) of the server's worker process so far, from /proc.
+function serverCpuS(pid) {
+  if (!pid) return null;
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return null;
+  }
+}
+
+// Own CPU (and the server worker's), as a fraction of one core, over a measured interval.
+function cpuMeter() {
+  const c0 = process.cpuUsage();
+  const s0 = serverCpuS(cfg.worker_pid);
+  const t0 = now();
+  return () => {
+    const c = process.cpuUsage(c0);
+    const wall = (now() - t0) * 1000; // µs
+    const s1 = serverCpuS(cfg.worker_pid);
+    return {
+      client_cpu: +((c.user + c.system) / wall).toFixed(3), client_cpu_s: +((c.user + c.system) / 1e6).toFixed(3),
+      server_cpu: s0 !== null && s1 !== null ? +(((s1 - s0) * 1e6) / wall).toFixed(3) : null,
+    };
+  };
+}
+
+function rssKb(pid) {
+  if (!pid) return null;
+  try {
+    const m = /VmRSS:\s+(\d+)\s+kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+// Wait (bounded) until the server worker is nearly idle: an overloaded step leaves a
+// backlog that must not be billed to the next one.
+async function waitServerIdle(maxS = 60, below = 0.15) {
+  if (!cfg.worker_pid) return 0;
+  const t0 = now();
+  while (now() - t0 < maxS * 1000) {
+    const a = serverCpuS(cfg.worker_pid);
+    await sleep(1000);
+    const b = serverCpuS(cfg.worker_pid);
+    if (a === null || b === null || b - a < below) break;
+  }
+  return +((now() - t0) / 1000).toFixed(1);
+}
+
+// ---------------------------------------------------------------- HTTP (webchat only)
+
+async function api(method, path, body, token) {
+  const headers = { "content-type": "application/json" };
+  if (token) headers.authorization = `Bearer ${token}`;
+  for (let attempt = 0; ; attempt++) {
+    const res = await fetch(`${BASE}/api/v1${path}`, { method, headers, body: body ? JSON.stringify(body) : undefined });
+    const text = await res.text();
+    if (res.ok) return text ? JSON.parse(text) : {};
+    if (res.status >= 500 && attempt < 3) { await sleep(200); continue; }
+    throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 200)}`);
+  }
+}
+
+async function pool(items, concurrency, fn) {
+  let i = 0;
+  const results = new Array(items.length);
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+    while (i < items.length) { const k = i++; results[k] = await fn(items[k], k); }
+  }));
+  return results;
+}
+
+const users = []; // {username, id, token, rooms:Set}
+
+async function ensureUsers(n) {
+  if (KIND !== "webchat" || users.length >= n) return;
+  const t0 = now();
+  const fresh = Array.from({ length: n - users.length }, (_, k) => `b${TAG}u${users.length + k}`);
+  const made = await pool(fresh, 4, async (username) => {
+    const { user } = await api("POST", "/auth/signup", { username, password: PASSWORD });
+    const { access_token } = await api("POST", "/auth/token", { username, password: PASSWORD });
+    return { username, id: user.id, token: access_token, rooms: new Set() };
+  });
+  users.push(...made);
+  log(`signed up ${made.length} users in ${((now() - t0) / 1000).toFixed(1)}s`);
+}
+
+let roomCounter = 0;
+// Rooms of `size` members each, disjoint sets of users. Returns [{id, members:[userIdx]}].
+async function makeRooms(count, size) {
+  if (KIND !== "webchat") {
+    return Array.from({ length: count }, (_, r) => ({ id: ++roomCounter, members: Array.from({ length: size }, (_, m) => r * size + m) }));
+  }
+  await ensureUsers(count * size);
+  const rooms = [];
+  for (let r = 0; r < count; r++) {
+    const members = Array.from({ length: size }, (_, m) => r * size + m);
+    const owner = users[members[0]];
+    const { room } = await api("POST", "/rooms", { name: `bench ${TAG} ${++roomCounter}`, type: "public" }, owner.token);
+    owner.rooms.add(room.id);
+    await pool(members.slice(1), 4, async (u) => {
+      await api("POST", `/rooms/${room.id}/join`, null, users[u].token);
+      users[u].rooms.add(room.id);
+    });
+    rooms.push({ id: room.id, members });
+  }
+  return rooms;
+}
+
+// ---------------------------------------------------------------- sockets
+
+function connect(userIdx, timeoutMs = 30000) {
+  const opts = { transports: ["websocket"], forceNew: true, reconnection: false, timeout: timeoutMs };
+  if (KIND === "webchat") opts.auth = { token: users[userIdx].token };
+  const socket = io(`${BASE}/chat`, opts);
+  socket.userIdx = userIdx;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { socket.close(); reject(new Error("connect timeout")); }, timeoutMs);
+    socket.once("connect", () => { clearTimeout(timer); resolve(socket); });
+    socket.once("connect_error", (err) => { clearTimeout(timer); socket.close(); reject(err); });
+  });
+}
+
+function call(socket, event, data, timeoutMs = 30000) {
+  return new Promise((resolve, reject) => {
+    socket.timeout(timeoutMs).emit(event, data, (err, ack) => (err ? reject(err) : resolve(ack)));
+  });
+}
+
+async function closeAll(sockets) {
+  for (const s of sockets) s.disconnect();
+  await sleep(500);
+}
+
+// ---------------------------------------------------------------- (1) idle connections
+
+async function scenarioIdle(sc) {
+  const counts = sc.counts;
+  const concurrency = sc.concurrency || 100;
+  const nUsers = KIND === "webchat" ? Math.min(sc.users || 200, counts[counts.length - 1]) : 0;
+  await ensureUsers(nUsers);
+  await waitServerIdle(60);
+  // Warm-up: the first sockets load code and fill caches; the baseline comes after them.
+  const warm = await pool(Array.from({ length: 20 }, (_, i) => i % Math.max(1, nUsers)), 10, (u) => connect(u));
+  await closeAll(warm);
+  await sleep(1500);
+  const rss0 = rssKb(cfg.worker_pid);
+  const sockets = [];
+  let failed = 0;
+  let dropped = 0;
+  for (const n of counts) {
+    const add = n - sockets.length;
+    const cpu = cpuMeter();
+    const t0 = now();
+    const idxs = Array.from({ length: add }, (_, i) => (sockets.length + i) % Math.max(1, nUsers));
+    await pool(idxs, concurrency, async (u) => {
+      try {
+        const s = await connect(u);
+        s.on("disconnect", () => { dropped++; });
+        sockets.push(s);
+      } catch (e) {
+        failed++;
+        if (failed <= 3) log(`connect failed: ${e.message}`);
+      }
+    });
+    const elapsed = (now() - t0) / 1000;
+    const c = cpu();
+    await sleep((sc.settle_s || 3) * 1000);
+    const rss = rssKb(cfg.worker_pid);
+    await sleep((sc.hold_s || 5) * 1000);
+    const held = sockets.filter((s) => s.connected).length;
+    const rssHeld = rssKb(cfg.worker_pid);
+    out({
+      scenario: "idle", n, connected: held, failed, dropped, users: nUsers,
+      connect_s: +elapsed.toFixed(3), connect_rate: +(add / elapsed).toFixed(1),
+      rss_base_kb: rss0, rss_kb: rssHeld, rss_after_connect_kb: rss,
+      rss_per_socket_kb: rss0 && rssHeld ? +((rssHeld - rss0) / n).toFixed(2) : null,
+      lost: 0, duplicated: 0, misrouted: 0, ...c,
+    });
+    if (failed || held < n) { log(`idle: stopping at ${n} (${held} held, ${failed} failed)`); break; }
+  }
+  await closeAll(sockets);
+  await sleep(2000);
+}
+
+// ---------------------------------------------------------------- delivery checking
+
+// One room set-up for fan-out or round trip: sockets connected, rooms opened, handlers on.
+async function openRooms(rooms) {
+  const sockets = [];
+  const ctx = { handler: null, unread: 0, other: 0, misroutedIdle: 0 };
+  await pool(rooms.flatMap((room) => room.members.map((u, pos) => ({ room, u, pos }))), 50, async ({ room, u, pos }) => {
+    const s = await connect(u);
+    s.roomId = room.id;
+    s.pos = pos;
+    s.lastSeq = 0;
+    const ack = await call(s, "open_room", { room_id: room.id });
+    if (!ack || !ack.ok) throw new Error(`open_room ${room.id}: ${JSON.stringify(ack)}`);
+    const msgs = ack.messages || [];
+    if (msgs.length) s.lastSeq = msgs[msgs.length - 1].seq;
+    s.on("new_message", (p) => (ctx.handler ? ctx.handler(s, p && p.message) : ctx.other++));
+    s.on("unread", (p) => {
+      ctx.unread++;
+      // The personal channel: only rooms this user is a member of.
+      if (KIND === "webchat" && !(p && users[s.userIdx].rooms.has(p.room_id))) ctx.misroutedIdle++;
+    });
+    sockets.push(s);
+  });
+  return { sockets, ctx };
+}
+
+// The bookkeeping of one measured window: every send, every delivery.
+function tracker(rooms, sockets) {
+  const size = new Map(rooms.map((r) => [r.id, sockets.filter((s) => s.roomId === r.id).length]));
+  const sent = new Map();
+  const st = { lat: [], dup: 0, mis: 0, ooo: 0, errors: 0, acked: 0, delivered: 0, firstSend: null, lastDelivery: null, ackLat: [] };
+  const expected = () => { let e = 0; for (const rec of sent.values()) e += size.get(rec.room); return e; };
+  const received = () => st.delivered;
+  function onDelivery(s, msg) {
+    const t = now();
+    if (!msg || typeof msg !== "object") { st.mis++; return; }
+    if (msg.kind === "system") return; // joins etc.: not ours, not counted
+    const rec = sent.get(msg.client_id);
+    if (!rec || rec.room !== msg.room_id || s.roomId !== msg.room_id) { st.mis++; return; }
+    if (rec.seq !== null && rec.seq !== msg.seq) { st.mis++; return; }
+    if (rec.recv[s.pos]) { st.dup++; return; }
+    rec.recv[s.pos] = 1;
+    rec.seenSeq = msg.seq;
+    if (msg.seq <= s.lastSeq) st.ooo++;
+    else s.lastSeq = msg.seq;
+    st.delivered++;
+    st.lat.push(t - rec.t0);
+    st.lastDelivery = t;
+  }
+  function send(s, cid) {
+    const rec = { room: s.roomId, t0: now(), seq: null, recv: new Uint8Array(size.get(s.roomId)) };
+    if (st.firstSend === null) st.firstSend = rec.t0;
+    sent.set(cid, rec);
+    return new Promise((resolve) => {
+      s.timeout(30000).emit("send_message", { room_id: s.roomId, body: BODY, client_id: cid }, (err, ack) => {
+        if (err || !ack || !ack.ok || !ack.message || ack.message.client_id !== cid || ack.message.room_id !== rec.room) {
+          st.errors++;
+          if (st.errors <= 3) log(`send failed: ${err ? err.message : JSON.stringify(ack).slice(0, 200)}`);
+        } else {
+          // A delivery may come before the ack: check it against the ack now.
+          if (rec.seenSeq !== undefined && rec.seenSeq !== ack.message.seq) st.mis++;
+          rec.seq = ack.message.seq;
+          st.acked++;
+          st.ackLat.push(now() - rec.t0);
+        }
+        resolve();
+      });
+    });
+  }
+  function result() {
+    const exp = expected();
+    let lost = 0;
+    for (const rec of sent.values()) for (const v of rec.recv) if (!v) lost++;
+    const span = st.lastDelivery && st.firstSend !== null ? (st.lastDelivery - st.firstSend) / 1000 : null;
+    return {
+      sent: sent.size, acked: st.acked, errors: st.errors, expected: exp, delivered: st.delivered,
+      lost, duplicated: st.dup, misrouted: st.mis, out_of_order: st.ooo,
+      deliveries_per_s: span ? +(st.delivered / span).toFixed(1) : 0,
+      ...latencyStats(st.lat),
+      ack: latencyStats(st.ackLat),
+    };
+  }
+  return { onDelivery, send, result, expected, received, sent, st };
+}
+
+async function drain(tr, maxMs) {
+  const t0 = now();
+  while (now() - t0 < maxMs) {
+    if (tr.received() >= tr.expected() && tr.st.acked + tr.st.errors >= tr.sent.size) return;
+    await sleep(50);
+  }
+}
+
+// ---------------------------------------------------------------- (2) fan-out
+
+async function scenarioFanout(sc) {
+  const [nRooms, size] = sc.layout;
+  const layout = `${nRooms}x${size}`;
+  await waitServerIdle(60);
+  const rooms = await makeRooms(nRooms, size);
+  const { sockets, ctx } = await openRooms(rooms);
+  await sleep(1500); // presence broadcasts of the connects settle
+  const senders = rooms.map((r) => sockets.filter((s) => s.roomId === r.id));
+  const stepS = sc.step_s || 5;
+  const drainMs = (sc.drain_s || 5) * 1000;
+  const lostWaitMs = (sc.lost_wait_s || 20) * 1000;
+  const ladder = sc.rates;
+  const fixed = sc.fixed_rates || [];
+  const done = new Map();
+  let maxSustained = null;
+  let failedAt = null;
+  let stepNo = 0;
+
+  async function step(rate, why) {
+    stepNo++;
+    const idleWait = await waitServerIdle(sc.idle_wait_s || 60);
+    const tr = tracker(rooms, sockets);
+    ctx.handler = tr.onDelivery;
+    const unread0 = ctx.unread;
+    const cpu = cpuMeter();
+    const rss0 = rssKb(cfg.worker_pid);
+    const total = Math.max(1, Math.round(rate * stepS));
+    const t0 = now();
+    let n = 0;
+    const pending = [];
+    const rr = new Array(rooms.length).fill(0);
+    while (n < total && now() - t0 < stepS * 1000 * 3) {
+      const due = Math.min(total, Math.floor(((now() - t0) / 1000) * rate) + 1);
+      while (n < due) {
+        const r = n % rooms.length;
+        const s = senders[r][rr[r]++ % senders[r].length];
+        pending.push(tr.send(s, `${TAG}-${layout}-${stepNo}-${n}`));
+        n++;
+      }
+      await sleep(1);
+    }
+    const sendS = (now() - t0) / 1000;
+    await drain(tr, drainMs);
+    // Late deliveries are slow, not lost: wait longer (bounded) before calling them lost.
+    const onTime = tr.st.delivered;
+    if (tr.received() < tr.expected()) await drain(tr, lostWaitMs);
+    const res = tr.result();
+    res.late = tr.st.delivered - onTime;
+    const c = cpu();
+    const achieved = n / sendS;
+    const pass = res.p99_ms !== null && res.p99_ms <= 200 && res.lost === 0 && res.duplicated === 0 &&
+      res.misrouted === 0 && res.errors === 0 && achieved >= 0.9 * rate;
+    const line = {
+      scenario: "fanout", layout, rooms: nRooms, members: size, why, offered_rate: rate,
+      achieved_rate: +achieved.toFixed(1), offered_deliveries_per_s: rate * size,
+      ...res, unread_events: ctx.unread - unread0, pass, idle_wait_s: idleWait, rss_kb: rssKb(cfg.worker_pid), rss_before_kb: rss0, ...c,
+    };
+    ctx.handler = null;
+    out(line);
+    log(`fanout ${layout} @${rate}/s: p50 ${res.p50_ms} p99 ${res.p99_ms} lost ${res.lost} dup ${res.duplicated} mis ${res.misrouted} err ${res.errors} ${pass ? "PASS" : "FAIL"} (client cpu ${c.client_cpu})`);
+    done.set(rate, line);
+    await sleep(500);
+    return line;
+  }
+
+  // Warm-up at the lowest rate, not recorded: first sends load code and fill caches.
+  {
+    const tr = tracker(rooms, sockets);
+    ctx.handler = tr.onDelivery;
+    for (let i = 0; i < 20; i++) {
+      const r = i % rooms.length;
+      tr.send(senders[r][i % senders[r].length], `${TAG}-${layout}-warm-${i}`);
+      await sleep(1000 / ladder[0]);
+    }
+    await drain(tr, drainMs + lostWaitMs);
+    ctx.handler = null;
+    await sleep(500);
+  }
+  for (const rate of ladder) {
+    const line = await step(rate, "ladder");
+    if (!line.pass) { failedAt = rate; break; }
+    if (maxSustained === null || line.deliveries_per_s > maxSustained.deliveries_per_s) maxSustained = line;
+  }
+  for (const rate of fixed) if (!done.has(rate)) await step(rate, "fixed");
+  out({
+    scenario: "fanout_max", layout, rooms: nRooms, members: size,
+    max_sends_per_s: maxSustained ? maxSustained.offered_rate : 0,
+    max_deliveries_per_s: maxSustained ? maxSustained.deliveries_per_s : 0,
+    failed_at_rate: failedAt, ladder_exhausted: failedAt === null,
+    lost: [...done.values()].reduce((a, l) => a + l.lost, 0),
+    duplicated: [...done.values()].reduce((a, l) => a + l.duplicated, 0),
+    misrouted: [...done.values()].reduce((a, l) => a + l.misrouted, 0) + ctx.misroutedIdle,
+    stray_new_messages: ctx.other,
+  });
+  await closeAll(sockets);
+  await sleep(1500);
+}
+
+// ---------------------------------------------------------------- (3) send-ack round trip
+
+async function scenarioRtt(sc) {
+  await waitServerIdle(60);
+  const rooms = await makeRooms(1, 1);
+  const { sockets, ctx } = await openRooms(rooms);
+  await sleep(500);
+  const s = sockets[0];
+  // Warm-up, not measured (its deliveries arrive before the tracker starts).
+  for (let i = 0; i < 20; i++) await call(s, "send_message", { room_id: s.roomId, body: BODY, client_id: `${TAG}-w-${i}` });
+  await sleep(500);
+  const tr = tracker(rooms, sockets);
+  ctx.handler = tr.onDelivery;
+  const cpu = cpuMeter();
+  const t0 = now();
+  let n = 0;
+  while (n < sc.count && now() - t0 < sc.max_s * 1000) {
+    await tr.send(s, `${TAG}-rtt-${n}`);
+    n++;
+  }
+  const elapsed = (now() - t0) / 1000;
+  await drain(tr, 3000);
+  const res = tr.result();
+  ctx.handler = null;
+  out({
+    scenario: "rtt", n, elapsed_s: +elapsed.toFixed(3), acks_per_s: +(n / elapsed).toFixed(1),
+    p50_ms: res.ack.p50_ms, p90_ms: res.ack.p90_ms, p99_ms: res.ack.p99_ms, max_ms: res.ack.max_ms,
+    delivery_p50_ms: res.p50_ms, delivery_p99_ms: res.p99_ms,
+    errors: res.errors, lost: res.lost, duplicated: res.duplicated, misrouted: res.misrouted, ...cpu(),
+  });
+  log(`rtt: ${(n / elapsed).toFixed(1)} acks/s p50 ${res.ack.p50_ms} p99 ${res.ack.p99_ms}`);
+  await closeAll(sockets);
+}
+
+// ---------------------------------------------------------------- main
+
+(async () => {
+  const deadline = setTimeout(() => { log("deadline reached: exiting"); process.exit(3); }, (cfg.deadline_s || 1800) * 1000);
+  deadline.unref();
+  for (const sc of cfg.scenarios) {
+    const t0 = now();
+    try {
+      if (sc.name === "idle") await scenarioIdle(sc);
+      else if (sc.name === "fanout") await scenarioFanout(sc);
+      else if (sc.name === "rtt") await scenarioRtt(sc);
+      else throw new Error(`unknown scenario ${sc.name}`);
+    } catch (e) {
+      log(`scenario ${sc.name} failed: ${e.stack || e}`);
+      out({ scenario: sc.name, error: String(e.message || e), layout: sc.layout ? sc.layout.join("x") : undefined });
+    }
+    log(`${sc.name} took ${((now() - t0) / 1000).toFixed(1)}s`);
+  }
+  process.exit(0);
+})();

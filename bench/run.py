@@ -1,0 +1,633 @@
+"""`make bench`: start webchat and its peers one after another, drive each with the Node
+load generator (bench/loadgen.js), measure history and room-list queries on MariaDB, and
+write one JSON line per result to bench/results/<run>.jsonl. `bench/report.py` turns a
+results file into BENCHMARKS.md's tables and bench/plots/*.png.
+
+Every server runs in its own process group and is killed (SIGTERM, then SIGKILL) when its
+turn ends, on any error, on Ctrl-C and at exit. Everything listens on 127.0.0.1, on free
+ports. Sizes and repetitions come from the environment (see `Settings`);
+`BENCH_QUICK=1` is a smoke run of a few minutes.
+"""
+import atexit
+import json
+import os
+import platform
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pymysql
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "bench"
+BIN = Path(sys.executable).parent
+NODE = shutil.which("node") or "node"
+MARIADB = dict(host="127.0.0.1", port=3306, user="root", password="")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def env_list(name, default, cast=int):
+    value = os.environ.get(name)
+    return [cast(v) for v in value.split(",") if v.strip()] if value else default
+
+
+def env_int(name, default):
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+def env_float(name, default):
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
+class Settings:
+    quick = os.environ.get("BENCH_QUICK", "") not in ("", "0", "false")
+    reps = env_int("BENCH_REPS", 1 if quick else 3)
+    targets = env_list("BENCH_TARGETS", [
+        "bare-eventlet", "bare-gevent", "node", "webchat-eventlet", "webchat-gevent", "webchat-sqlite",
+    ], str)
+    idle_counts = env_list("BENCH_IDLE_N", [1000] if quick else [1000, 5000, 10000])
+    idle_users = env_int("BENCH_IDLE_USERS", 200)
+    layouts = [tuple(int(x) for x in v.split("x")) for v in env_list("BENCH_LAYOUTS", ["1x100"] if quick else ["1x100", "10x20"], str)]
+    step_s = env_float("BENCH_STEP_S", 1.5 if quick else 4)
+    drain_s = env_float("BENCH_DRAIN_S", 3 if quick else 5)
+    # After a step, what has not arrived within drain_s + lost_wait_s counts as lost.
+    lost_wait_s = env_float("BENCH_LOST_WAIT_S", 10 if quick else 20)
+    # Offered sends/s, stepped up until p99 > 200 ms or anything is lost.
+    rates = {
+        100: env_list("BENCH_RATES_100", [10, 25, 50, 75, 100, 150, 200, 300, 400, 600, 800, 1200]),
+        20: env_list("BENCH_RATES_20", [25, 50, 100, 200, 300, 400, 600, 800, 1200, 1600, 2400, 3200, 4800]),
+    }
+    fixed_rates = env_list("BENCH_FIXED_RATES", [50, 200])
+    rtt_count = env_int("BENCH_RTT_COUNT", 300 if quick else 2000)
+    rtt_max_s = env_float("BENCH_RTT_MAX_S", 5 if quick else 15)
+    history_sizes = env_list("BENCH_HISTORY_SIZES", [1000, 100_000] if quick else [1000, 1_000_000])
+    roomlist_sizes = env_list("BENCH_ROOMLIST_SIZES", [10, 200])
+    http_repeats = env_int("BENCH_HTTP_REPEATS", 20 if quick else 100)
+    scenarios = env_list("BENCH_SCENARIOS", ["idle", "fanout", "rtt", "history", "roomlist"], str)
+    # py-spy record the webchat worker during its fan-out (BENCH_PROFILE=1): bench/profiles/.
+    profile = os.environ.get("BENCH_PROFILE", "") not in ("", "0", "false")
+    out = os.environ.get("BENCH_OUT")
+    # No single target may run longer than this (a wedged server must not hang the run).
+    target_deadline_s = env_int("BENCH_TARGET_DEADLINE_S", 900 if quick else 2400)
+
+
+S = Settings
+RUNNING = []
+
+
+def log(*args):
+    print("[bench]", *args, file=sys.stderr, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def raise_nofile():
+    """Enough descriptors for 10,000 sockets on each side (the servers inherit this)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = hard if hard != resource.RLIM_INFINITY else 65536
+    if soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+class Server:
+    """One server process (a gunicorn master and its worker, or node) in its own group."""
+
+    def __init__(self, name, cmd, env, workdir, cwd=ROOT):
+        self.name, self.cmd, self.env, self.workdir, self.cwd = name, cmd, env, Path(workdir), cwd
+        self.port = int(env["PORT"])
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = self.workdir / f"{name}.log"
+        self.process = None
+
+    def start(self, timeout=60):
+        self.log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(self.cmd, cwd=self.cwd, env=self.env, stdout=self.log,
+                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                        start_new_session=True)
+        RUNNING.append(self)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.process.returncode}\n{self.tail()}")
+            try:
+                if requests.get(f"{self.url}/healthz", timeout=2).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"{self.name}: /healthz not 200 within {timeout}s\n{self.tail()}")
+
+    @property
+    def worker_pid(self):
+        """The process that holds the sockets: gunicorn's one worker, or node itself."""
+        pid = self.process.pid
+        try:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            children = []
+        return int(children[0]) if children else pid
+
+    def stop(self, timeout=15):
+        if self.process is None:
+            return
+        for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 10)):
+            try:
+                os.killpg(self.process.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                self.process.wait(wait)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        # The group may outlive its leader (a worker still exiting): make sure it is gone.
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.log.close()
+        if self in RUNNING:
+            RUNNING.remove(self)
+        self.process = None
+
+    def tail(self, lines=40):
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+@atexit.register
+def _kill_all():
+    for server in list(RUNNING):
+        server.stop(timeout=5)
+
+
+def _on_signal(signum, _frame):
+    _kill_all()
+    sys.exit(128 + signum)
+
+
+# ------------------------------------------------------------------ databases and queues
+
+def mariadb(db=None):
+    return pymysql.connect(**MARIADB, database=db, charset="utf8mb4", autocommit=True)
+
+
+class Resources:
+    """The MariaDB schemas and Redis key prefixes a run creates, dropped at its end."""
+
+    def __init__(self):
+        self.schemas, self.prefixes = [], []
+
+    def schema(self):
+        name = f"webchat_bench_{uuid.uuid4().hex[:10]}"
+        with mariadb() as conn, conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+        self.schemas.append(name)
+        return name
+
+    def prefix(self):
+        name = f"bench{uuid.uuid4().hex[:8]}"
+        self.prefixes.append(name)
+        return name
+
+    def drop(self):
+        for name in self.schemas:
+            try:
+                with mariadb() as conn, conn.cursor() as cur:
+                    cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+            except pymysql.MySQLError as exc:
+                log(f"could not drop {name}: {exc}")
+        self.schemas.clear()
+        try:
+            import redis
+
+            r = redis.Redis.from_url(REDIS_URL)
+            for prefix in self.prefixes:
+                keys = list(r.scan_iter(f"{prefix}*", count=1000))
+                for i in range(0, len(keys), 500):
+                    r.delete(*keys[i:i + 500])
+        except Exception as exc:  # noqa: BLE001 - cleanup is best effort
+            log(f"could not clean Redis keys: {exc}")
+        self.prefixes.clear()
+
+
+# ------------------------------------------------------------------ targets
+
+WEBCHAT = {
+    # name: (ASYNC_MODE, backend, message queue)
+    "webchat-eventlet": ("eventlet", "mariadb", True),
+    "webchat-gevent": ("gevent", "mariadb", True),
+    "webchat-sqlite": ("eventlet", "sqlite", False),
+}
+PEER_WORKERS = {
+    "bare-eventlet": ("eventlet", "eventlet"),
+    "bare-gevent": ("gevent", "geventwebsocket.gunicorn.workers.GeventWebSocketWorker"),
+}
+DESCRIPTIONS = {
+    "bare-eventlet": "bare Flask-SocketIO app, gunicorn eventlet worker, 1 worker, 10,000 worker connections",
+    "bare-gevent": "bare Flask-SocketIO app, gunicorn GeventWebSocketWorker, 1 worker, 10,000 worker connections",
+    "node": "Node socket.io 4 server, one process",
+    "webchat-eventlet": "webchat full stack: gunicorn -c gunicorn.conf.py (eventlet), MariaDB, Redis queue",
+    "webchat-gevent": "webchat full stack, ASYNC_MODE=gevent (GeventWebSocketWorker), MariaDB, Redis queue",
+    "webchat-sqlite": "webchat as `make run` serves it: gunicorn -c gunicorn.conf.py (eventlet), SQLite, no Redis",
+}
+
+
+def base_env(port, workdir):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BENCH_", "GUNICORN_"))}
+    for k in ("DATABASE_URL", "REDIS_URL", "MESSAGE_QUEUE_URL", "ASYNC_MODE", "WEBCHAT_NO_PATCH",
+              "WEBCHAT_INSTANCE_DIR", "CLUSTER_NAME", "FLASK_APP"):
+        env.pop(k, None)
+    env.update(HOST="127.0.0.1", PORT=str(port), PYTHONUNBUFFERED="1", XDG_RUNTIME_DIR=str(workdir))
+    return env
+
+
+def make_server(name, workdir, res):
+    port = free_port()
+    env = base_env(port, workdir)
+    if name == "node":
+        return Server(name, [NODE, str(BENCH / "peers" / "node_server.js")], env, workdir)
+    if name in PEER_WORKERS:
+        mode, worker = PEER_WORKERS[name]
+        env["ASYNC_MODE"] = mode
+        cmd = [str(BIN / "gunicorn"), "-k", worker, "-w", "1", "--worker-connections", "10000",
+               "-b", f"127.0.0.1:{port}", "--chdir", str(BENCH / "peers"), "--log-level", "warning",
+               "bare_app:app"]
+        return Server(name, cmd, env, workdir)
+    mode, backend, queue = WEBCHAT[name]
+    instance = Path(workdir) / f"instance-{name}"
+    instance.mkdir(parents=True, exist_ok=True)
+    env.update(
+        FLASK_APP="wsgi", ASYNC_MODE=mode, WEBCHAT_INSTANCE_DIR=str(instance),
+        # Load tests switch rate limits off (config.py); cheap password hashing, as the
+        # integration tests do; tokens that outlive the run.
+        RATELIMIT_ENABLED="false", ARGON2_TIME_COST="1", ARGON2_MEMORY_COST="8192",
+        ACCESS_TOKEN_SECONDS="7200", CLUSTER_NAME=res.prefix(),
+    )
+    if backend == "mariadb":
+        env["DATABASE_URL"] = f"mysql://root@127.0.0.1:3306/{res.schema()}"
+    if queue:
+        env["REDIS_URL"] = env["MESSAGE_QUEUE_URL"] = REDIS_URL
+    migrate = dict(env, WEBCHAT_NO_PATCH="1")
+    subprocess.run([str(BIN / "flask"), "db", "upgrade"], cwd=ROOT, env=migrate, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=180)
+    server = Server(name, [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], env, workdir)
+    server.database = env.get("DATABASE_URL", f"sqlite:///{instance}/webchat.db").rsplit("/", 1)[-1]
+    return server
+
+
+# ------------------------------------------------------------------ socket scenarios (Node)
+
+def socket_scenarios(name):
+    wanted = set(S.scenarios)
+    # Round trips before fan-out: an overloaded fan-out step leaves a backlog behind it.
+    kinds = ["rtt", "fanout"] if name == "webchat-sqlite" else ["idle", "rtt", "fanout"]
+    scenarios = []
+    for kind in kinds:
+        if kind not in wanted:
+            continue
+        if kind == "idle":
+            scenarios.append({"name": "idle", "counts": S.idle_counts, "users": S.idle_users,
+                              "settle_s": 2 if S.quick else 3, "hold_s": 2 if S.quick else 5})
+        elif kind == "fanout":
+            for rooms, members in S.layouts:
+                if name == "webchat-sqlite" and (rooms, members) != (1, 100):
+                    continue
+                scenarios.append({"name": "fanout", "layout": [rooms, members], "rates": S.rates.get(members, S.rates[20]),
+                                  "fixed_rates": S.fixed_rates, "step_s": S.step_s, "drain_s": S.drain_s,
+                                  "lost_wait_s": S.lost_wait_s})
+        elif kind == "rtt":
+            scenarios.append({"name": "rtt", "count": S.rtt_count, "max_s": S.rtt_max_s})
+    return scenarios
+
+
+def run_loadgen(server, kind, scenarios, workdir, emit):
+    config = {
+        "target": server.name, "url": server.url, "kind": kind, "worker_pid": server.worker_pid,
+        "run_tag": uuid.uuid4().hex[:6], "scenarios": scenarios, "deadline_s": S.target_deadline_s,
+    }
+    path = Path(workdir) / f"loadgen-{server.name}.json"
+    path.write_text(json.dumps(config))
+    proc = subprocess.Popen([NODE, str(BENCH / "loadgen.js"), str(path)], cwd=BENCH, stdout=subprocess.PIPE,
+                            stderr=None, text=True, start_new_session=True)
+    try:
+        for line in proc.stdout:
+            line = line.strip()
+            if line.startswith("{"):
+                emit(json.loads(line))
+        proc.wait(timeout=S.target_deadline_s)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    if proc.returncode:
+        log(f"loadgen for {server.name} exited with {proc.returncode}")
+
+
+# ------------------------------------------------------------------ HTTP scenarios (MariaDB)
+
+PASSWORD = "bench-password-1"
+
+
+class Api:
+    def __init__(self, url, username):
+        self.url, self.http = f"{url}/api/v1", requests.Session()
+        self.http.post(f"{self.url}/auth/signup", json={"username": username, "password": PASSWORD}, timeout=30).raise_for_status()
+        token = self.http.post(f"{self.url}/auth/token", json={"username": username, "password": PASSWORD}, timeout=30)
+        token.raise_for_status()
+        self.http.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+
+    def call(self, method, path, **kw):
+        response = self.http.request(method, f"{self.url}{path}", timeout=60, **kw)
+        response.raise_for_status()
+        return response.json()
+
+
+def seed_messages(cur, room_id, sender_id, total):
+    """Fill a room up to `total` messages with INSERT ... SELECT batches from MariaDB's
+    sequence engine, and move rooms.last_seq with them (seq stays gap-free)."""
+    cur.execute("SELECT last_seq FROM rooms WHERE id = %s FOR UPDATE", (room_id,))
+    (last,) = cur.fetchone()
+    batch = 200_000
+    start = last + 1
+    while start <= total:
+        end = min(total, start + batch - 1)
+        cur.execute(
+            f"INSERT INTO messages (room_id, seq, sender_id, kind, body, created_at) "
+            f"SELECT %s, seq, %s, 'text', CONCAT('seeded message ', seq), "
+            f"TIMESTAMPADD(MICROSECOND, seq, UTC_TIMESTAMP(6) - INTERVAL 1 DAY) FROM seq_{start}_to_{end}",
+            (room_id, sender_id),
+        )
+        start = end + 1
+    cur.execute("UPDATE rooms SET last_seq = %s WHERE id = %s", (max(last, total), room_id))
+
+
+def timed(fn, repeats, check):
+    for _ in range(3):
+        check(fn())
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        result = fn()
+        times.append((time.perf_counter() - t0) * 1000)
+        check(result)
+    times.sort()
+    return {"p50_ms": round(statistics.median(times), 3), "p99_ms": round(times[min(len(times) - 1, int(len(times) * 0.99))], 3),
+            "mean_ms": round(statistics.fmean(times), 3), "repeats": repeats}
+
+
+def http_setup(server):
+    """Users and rooms for the history and room-list scenarios: made through the API,
+    messages seeded with SQL."""
+    tag = uuid.uuid4().hex[:6]
+    setup = {"history": {}, "roomlist": {}}
+    reader = Api(server.url, f"h{tag}reader")
+    writer = Api(server.url, f"h{tag}writer")
+    with mariadb(server.database) as conn, conn.cursor() as cur:
+        cur.execute("SELECT id FROM users WHERE username = %s", (f"h{tag}writer",))
+        (writer_id,) = cur.fetchone()
+    if "history" in S.scenarios:
+        for size in S.history_sizes:
+            room = reader.call("POST", "/rooms", json={"name": f"history {size}", "type": "public"})["room"]
+            t0 = time.perf_counter()
+            with mariadb(server.database) as conn, conn.cursor() as cur:
+                conn.begin()
+                seed_messages(cur, room["id"], writer_id, size)
+                conn.commit()
+            seeded = time.perf_counter() - t0
+            log(f"seeded a room of {size} messages in {seeded:.1f}s")
+            setup["history"][size] = {"room_id": room["id"], "seed_s": round(seeded, 2)}
+    if "roomlist" in S.scenarios:
+        for size in S.roomlist_sizes:
+            member = Api(server.url, f"h{tag}list{size}")
+            ids = []
+            for i in range(size):
+                room = member.call("POST", "/rooms", json={"name": f"list {size} #{i}", "type": "public"})["room"]
+                writer.call("POST", f"/rooms/{room['id']}/join")
+                ids.append(room["id"])
+            # 20 unread messages from the other member in every room, as SQL.
+            with mariadb(server.database) as conn, conn.cursor() as cur:
+                conn.begin()
+                marks = ",".join(["%s"] * len(ids))
+                cur.execute(f"SELECT id FROM rooms WHERE id IN ({marks}) FOR UPDATE", ids)
+                cur.execute(
+                    f"INSERT INTO messages (room_id, seq, sender_id, kind, body, created_at) "
+                    f"SELECT r.id, r.last_seq + s.seq, %s, 'text', CONCAT('unread ', s.seq), UTC_TIMESTAMP(6) "
+                    f"FROM rooms r JOIN seq_1_to_20 s WHERE r.id IN ({marks})", [writer_id, *ids])
+                cur.execute(f"UPDATE rooms SET last_seq = last_seq + 20 WHERE id IN ({marks})", ids)
+                conn.commit()
+            setup["roomlist"][size] = {"api": member, "rooms": ids}
+    return reader, setup
+
+
+def http_measure(reader, setup, emit):
+    for size, info in setup["history"].items():
+        room_id = info["room_id"]
+
+        def check_page(body, first=None, last=None):
+            seqs = [m["seq"] for m in body["messages"]]
+            assert len(seqs) == 50 and seqs == sorted(seqs), seqs[:5]
+            assert first is None or seqs[0] == first, (seqs[0], first)
+            assert last is None or seqs[-1] == last, (seqs[-1], last)
+
+        latest = timed(lambda: reader.call("GET", f"/rooms/{room_id}/messages"), S.http_repeats,
+                       lambda b: check_page(b, last=size))
+        emit({"target": "webchat-eventlet", "scenario": "history", "page": "latest", "messages": size, **latest,
+              "seed_s": info["seed_s"], "lost": 0, "duplicated": 0, "misrouted": 0})
+        deep = timed(lambda: reader.call("GET", f"/rooms/{room_id}/messages", params={"before_seq": 101}),
+                     S.http_repeats, lambda b: check_page(b, first=51, last=100))
+        emit({"target": "webchat-eventlet", "scenario": "history", "page": "deep", "before_seq": 101, "messages": size,
+              **deep, "lost": 0, "duplicated": 0, "misrouted": 0})
+    for size, info in setup["roomlist"].items():
+        api, ids = info["api"], set(info["rooms"])
+
+        def check_list(body):
+            rooms = body["rooms"]
+            assert {r["id"] for r in rooms} == ids, len(rooms)
+            assert all(r["unread_count"] == 20 for r in rooms), [r["unread_count"] for r in rooms][:5]
+
+        listed = timed(lambda: api.call("GET", "/rooms"), S.http_repeats, check_list)
+        emit({"target": "webchat-eventlet", "scenario": "roomlist", "rooms": size, **listed,
+              "lost": 0, "duplicated": 0, "misrouted": 0})
+
+
+# ------------------------------------------------------------------ the run
+
+def machine():
+    def cmd(*args):
+        try:
+            return subprocess.run(args, capture_output=True, text=True, timeout=10).stdout.strip()
+        except Exception:  # noqa: BLE001
+            return None
+
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    mem = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+    versions = {}
+    for pkg in ("flask", "flask-socketio", "python-socketio", "python-engineio", "eventlet", "gevent",
+                "gevent-websocket", "gunicorn", "sqlalchemy", "pymysql", "redis"):
+        try:
+            from importlib.metadata import version
+
+            versions[pkg] = version(pkg)
+        except Exception:  # noqa: BLE001
+            pass
+    for pkg in ("socket.io", "socket.io-client"):
+        try:
+            versions[pkg] = json.loads((BENCH / "node_modules" / pkg / "package.json").read_text())["version"]
+        except OSError:
+            pass
+    with mariadb() as conn, conn.cursor() as cur:
+        cur.execute("SELECT VERSION()")
+        mariadb_version = cur.fetchone()[0]
+    try:
+        import redis
+
+        redis_version = redis.Redis.from_url(REDIS_URL).info()["redis_version"]
+    except Exception:  # noqa: BLE001
+        redis_version = None
+    return {
+        "nproc": os.cpu_count(), "mem_gib": round(mem / 1024 / 1024, 1), "cpu": cpu,
+        "kernel": platform.release(), "python": platform.python_version(), "node": cmd(NODE, "-v"),
+        "mariadb": mariadb_version, "redis": redis_version, "versions": versions,
+    }
+
+
+def loadavg():
+    """The machine's 1-minute load when a result was written: it is shared, so say so."""
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except OSError:
+        return None
+
+
+def commit():
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "webchat"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        return rev + ("+dirty" if dirty else "")
+    except OSError:
+        return None
+
+
+def main():
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    nofile = raise_nofile()
+    run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    out = Path(S.out) if S.out else BENCH / "results" / f"{run_id}{'-quick' if S.quick else ''}.jsonl"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="webchat-bench-"))
+    res = Resources()
+    t_start = time.monotonic()
+    rev = commit()
+    meta = {"scenario": "meta", "run_id": run_id, "commit": rev, "quick": S.quick, "reps": S.reps, "nofile": nofile,
+            "settings": {k: (v if not isinstance(v, dict) else {str(a): b for a, b in v.items()})
+                         for k, v in vars(Settings).items() if not k.startswith("_")},
+            "targets": {t: DESCRIPTIONS[t] for t in S.targets}, "machine": machine(),
+            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    log(f"results -> {out}  (logs in {workdir})")
+    with open(out, "w") as results:
+        def emit(record, rep=None):
+            record = {"run_id": run_id, "rep": rep, **record, "loadavg": loadavg()}
+            results.write(json.dumps(record) + "\n")
+            results.flush()
+
+        emit(meta)
+        try:
+            for rep in range(1, S.reps + 1):
+                for name in S.targets:
+                    scenarios = socket_scenarios(name)
+                    if not scenarios:
+                        continue
+                    log(f"rep {rep}/{S.reps}: {name}")
+                    server = make_server(name, workdir, res)
+                    try:
+                        server.start()
+                        profiler = start_profiler(server, workdir, rep) if S.profile and name.startswith("webchat") else None
+                        run_loadgen(server, "webchat" if name.startswith("webchat") else "bare", scenarios, workdir,
+                                    lambda r: emit(r, rep))
+                        if profiler:
+                            stop_profiler(profiler)
+                    except Exception as exc:  # noqa: BLE001 - one target failing must not end the run
+                        log(f"{name} failed: {exc}")
+                        emit({"target": name, "scenario": "error", "error": str(exc)[:2000]}, rep)
+                    finally:
+                        server.stop()
+                    time.sleep(2)
+            if {"history", "roomlist"} & set(S.scenarios):
+                log("history and room list on MariaDB (webchat-eventlet)")
+                server = make_server("webchat-eventlet", workdir, res)
+                try:
+                    server.start()
+                    reader, setup = http_setup(server)
+                    for rep in range(1, S.reps + 1):
+                        http_measure(reader, setup, lambda r: emit(r, rep))
+                except Exception as exc:  # noqa: BLE001
+                    log(f"http scenarios failed: {exc}")
+                    emit({"target": "webchat-eventlet", "scenario": "error", "error": str(exc)[:2000]})
+                finally:
+                    server.stop()
+        finally:
+            _kill_all()
+            res.drop()
+            emit({"scenario": "end", "elapsed_s": round(time.monotonic() - t_start, 1)})
+    log(f"done in {time.monotonic() - t_start:.0f}s: {out}")
+    shutil.rmtree(workdir, ignore_errors=True) if not os.environ.get("BENCH_KEEP_LOGS") else None
+    print(out)
+
+
+def start_profiler(server, workdir, rep):
+    """py-spy records the worker for the whole socket run (collapsed stacks, raw format)."""
+    path = BENCH / "profiles" / f"{server.name}-rep{rep}.txt"
+    path.parent.mkdir(exist_ok=True)
+    proc = subprocess.Popen([str(BIN / "py-spy"), "record", "-p", str(server.worker_pid), "-r", "50", "-f", "raw",
+                             "-o", str(path), "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    RUNNING.append(_Profiler(proc))
+    return proc
+
+
+class _Profiler:
+    name = "py-spy"
+
+    def __init__(self, proc):
+        self.process = proc
+
+    def stop(self, timeout=10):
+        stop_profiler(self.process)
+        if self in RUNNING:
+            RUNNING.remove(self)
+
+
+def stop_profiler(proc):
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+if __name__ == "__main__":
+    main()
