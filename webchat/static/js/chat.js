@@ -5,12 +5,23 @@
 // broadcast) brings the stored copy, which replaces it. After every (re)connect the
 // room is opened again and the history after the last contiguous seq is fetched, and
 // pending messages are resent with the same client_id (the server is idempotent on it).
-import { ApiError, apiFetch, goToLogin } from "./lib/api.js";
+//
+// Read state: the newest message on screen is marked read (`mark_read`, throttled,
+// forward only) while the tab is visible and focused; the old pointer puts a "New
+// messages" divider in the first page; other members' pointers become receipts.
+// Features with their own module: chat/membership.js (invite, leave, kick),
+// chat/uploads.js (files in), chat/attachments.js (files shown), chat/receipts.js.
+import { ApiError, apiFetch, goToLogin, serverNow } from "./lib/api.js";
+import { confirmDialog } from "./lib/dialog.js";
 import { announce, h, srOnly } from "./lib/dom.js";
 import {
-  charCount, fullTime, linkify, parseTime, plural, shortTime, systemText, truncate,
+  charCount, fullTime, linkify, parseTime, plural, roomDisplayName, shortTime, systemText, truncate,
 } from "./lib/format.js";
 import { connectChat } from "./lib/socket.js";
+import { fileNode } from "./chat/attachments.js";
+import { createMembership } from "./chat/membership.js";
+import { createReceipts } from "./chat/receipts.js";
+import { createUploads } from "./chat/uploads.js";
 
 const root = document.getElementById("chat");
 const ROOM_ID = Number(root.dataset.roomId);
@@ -20,6 +31,10 @@ const MAX_LENGTH = Number(root.dataset.maxLength) || 4000;
 const MESSAGES_URL = root.dataset.messagesUrl;
 const LOGIN_URL = root.dataset.loginUrl;
 const ROOMS_URL = root.dataset.roomsUrl;
+const ROOM_TYPE = root.dataset.roomType;
+// The server's MESSAGE_DELETE_WINDOW_SECONDS, passed by the page (300 if it is missing).
+const DELETE_WINDOW_MS = (Number(root.dataset.deleteWindow) || 300) * 1000;
+const MAX_UPLOAD_BYTES = Number(root.dataset.maxUpload) || 0;
 
 const PAGE_SIZE = 50;            // older history, one scroll-to-top at a time
 const CATCH_UP_PAGE = 100;       // the API's maximum
@@ -29,6 +44,8 @@ const TYPING_SHOW_MS = 3000;     // show "x is typing…" this long after their 
 const BOTTOM_SLACK_PX = 48;      // this close to the bottom counts as "at the bottom"
 const OLDER_TRIGGER_PX = 120;    // this close to the top loads older messages
 const GROUP_MS = 5 * 60 * 1000;  // one sender's messages this close together share a header
+const MARK_READ_MS = 1000;       // emit `mark_read` at most this often
+const DELETE_MARGIN_MS = 2000;   // offer delete a little less long than the server allows
 
 const el = {
   scroller: document.getElementById("message-scroller"),
@@ -50,30 +67,36 @@ const el = {
   memberCount: document.getElementById("member-count"),
   onlineCount: document.getElementById("online-count"),
   memberSummary: document.getElementById("member-summary-counts"),
+  memberStatus: document.getElementById("member-status"),
+  uploads: document.getElementById("upload-list"),
+  main: document.querySelector(".chat-main"),
   status: document.getElementById("connection-status"),
   notice: document.getElementById("chat-notice"),
   announcer: document.getElementById("chat-announcer"),
 };
 
 // ---------------------------------------------------------------------------
-// Hooks for the features that come next. Each is called where its feature plugs
-// in; the DOM slots they fill are marked data-slot="..." in room.html and below.
+// Where the features plug in; the DOM slots they fill are marked data-slot="..." in
+// room.html and below. The feature objects are made further down, once the socket is.
 // ---------------------------------------------------------------------------
 const hooks = {
-  /** Read receipts: the newest message from someone else that the user has seen. */
-  messageSeen(_message) {},
+  /** Read state: the newest stored message on screen. */
+  messageSeen(message) { markRead(message); },
   /** Read receipts: a `read_receipt` event ({room_id, user_id, last_read_message_id}). */
-  readReceipt(_data) {},
+  readReceipt(data) {
+    if (Number(data.user_id) === ME) notePointer(data.last_read_message_id);
+    else receipts.update(data.user_id, data.last_read_message_id);
+  },
   /** Read receipts: fill a message's [data-slot=receipts]. */
-  receipts(_slot, _message) {},
-  /** Delete own message within 5 minutes: fill a message's [data-slot=actions]. */
-  messageActions(_slot, _message) {},
+  receipts(slot, message) { receipts.fillSlot(slot, message); },
+  /** Delete own message within the window: fill a message's [data-slot=actions]. */
+  messageActions(slot, message) { deleteAction(slot, message); },
   /** Invite and leave: fill the header's [data-slot=room-actions]. */
-  roomActions(_slot, _room) {},
+  roomActions(slot) { membership.roomActions(slot); },
   /** Kick (owner only): fill a member's [data-slot=member-actions]. */
-  memberActions(_slot, _member) {},
+  memberActions(slot, member) { membership.memberActions(slot, member); },
   /** File upload: fill the composer's [data-slot=composer-tools]. */
-  composerTools(_slot) {},
+  composerTools(slot) { uploads.composerTools(slot); },
 };
 
 // ---------------------------------------------------------------------------
@@ -95,6 +118,8 @@ let stickToBottom = true;
 let unseen = 0;               // new messages below the view
 let lastTypingSent = 0;
 const typers = new Map();     // user id -> {username, timer}
+let myPointer = 0;            // my read pointer (a message id) as far as this page knows
+let divider = null;           // the "New messages" <li>, placed once, on the first open
 
 // ---------------------------------------------------------------------------
 // Rendering messages (text only: never HTML from user data)
@@ -113,20 +138,9 @@ function senderNode(sender) {
   return h("span", { className: "msg-sender" }, sender?.username ?? "Unknown", own ? srOnly(" (you)") : null);
 }
 
-/** A file message's attachment: a link to same-origin downloads only. */
-function fileNode(file) {
-  if (!file) return null;
-  const slot = h("div", { className: "msg-file", dataset: { slot: "file" } });
-  let url = null;
-  try {
-    const parsed = new URL(file.url, location.origin);
-    if (parsed.origin === location.origin) url = parsed.href;
-  } catch {
-    url = null;
-  }
-  const name = file.name || "file";
-  slot.append(url ? h("a", { attrs: { href: url, download: name }, text: name }) : h("span", { text: name }));
-  return slot;
+/** A thumbnail that finishes loading must not leave a pinned view short of the bottom. */
+function imageLoaded() {
+  if (stickToBottom) scrollToBottom();
 }
 
 function extrasNode(message) {
@@ -155,7 +169,7 @@ function fillMessage(li, message) {
   }
   let body;
   if (message.deleted) body = h("p", { className: "msg-body is-deleted", text: "message deleted" });
-  else if (message.kind === "file") body = h("div", { className: "msg-body" }, fileNode(message.file));
+  else if (message.kind === "file") body = h("div", { className: "msg-body" }, fileNode(message.file, { onLoad: imageLoaded }));
   else body = h("div", { className: "msg-body" }, linkify(message.body));
   li.replaceChildren(h("div", { className: "msg-bubble" },
     h("p", { className: "msg-head" }, senderNode(message.sender), " ", timeNode(message.created_at)),
@@ -279,6 +293,9 @@ function mergeOne(message) {
   insertNode(message.seq, fillMessage(h("li"), message));
   advanceTop();
   if (message.sender) stopTyping(message.sender.id);
+  // Sending moves the sender's read pointer to the message (no receipt says so).
+  if (message.sender?.id === ME) notePointer(message.id);
+  else if (message.sender) receipts.update(message.sender.id, message.id);
   return true;
 }
 
@@ -293,6 +310,10 @@ function mergeMessages(batch, { live = false } = {}) {
   const added = [];
   const pinned = keepingPosition(() => {
     for (const message of batch) if (mergeOne(message)) added.push(message);
+    if (added.length) {
+      positionDivider();
+      receipts.refresh();
+    }
   });
   const fresh = added.filter((m) => m.seq > previousMax && m.sender?.id !== ME);
   if (!pinned && initialized && fresh.length) showNewMessages(fresh.length);
@@ -305,7 +326,7 @@ function mergeMessages(batch, { live = false } = {}) {
 
 function spoken(message) {
   if (message.kind === "system") return systemText(message);
-  if (message.kind === "file") return `${message.sender?.username ?? "Someone"} sent a file`;
+  if (message.kind === "file") return `${message.sender?.username ?? "Someone"} sent a file: ${message.file?.name ?? "file"}`;
   return `${message.sender?.username ?? "Someone"}: ${truncate(message.body, 200)}`;
 }
 
@@ -359,16 +380,171 @@ function hideNewMessages() {
   el.newMessages.hidden = true;
 }
 
-/** The reader is at the bottom of a visible page: everything loaded has been seen. */
-function noteSeen() {
-  if (document.visibilityState !== "visible") return;
+/** The newest stored message with its node on screen, or null. */
+function newestVisible() {
+  const box = el.scroller.getBoundingClientRect();
   for (let i = seqs.length - 1; i >= 0; i -= 1) {
-    const message = messages.get(seqs[i]);
-    if (message.sender && message.sender.id !== ME) {
-      hooks.messageSeen(message);
+    const rect = nodes.get(seqs[i]).getBoundingClientRect();
+    if (rect.bottom <= box.top) return null;   // this one and all older are above the view
+    if (rect.top < box.bottom && rect.height > 0) return messages.get(seqs[i]);
+  }
+  return null;
+}
+
+/** The reader may have seen something new: mark the newest message on screen read. */
+function noteSeen() {
+  if (!initialized || removed || document.visibilityState !== "visible" || !document.hasFocus()) return;
+  const message = newestVisible();
+  if (message) hooks.messageSeen(message);
+}
+
+let seenFrame = 0;
+function noteSeenSoon() {
+  if (!seenFrame) seenFrame = requestAnimationFrame(() => { seenFrame = 0; noteSeen(); });
+}
+
+// ---------------------------------------------------------------------------
+// Read pointer: `mark_read` forward only, at most once a second
+// ---------------------------------------------------------------------------
+let readWanted = 0;
+let readTimer = null;
+let readInFlight = false;
+let lastReadSentAt = 0;
+
+function notePointer(id) {
+  const value = Number(id);
+  if (Number.isFinite(value) && value > myPointer) myPointer = value;
+}
+
+function markRead(message) {
+  if (!message || message.id <= myPointer || message.id <= readWanted) return;
+  readWanted = message.id;
+  flushRead();
+}
+
+function flushRead() {
+  if (readTimer || readInFlight || readWanted <= myPointer) return;
+  if (!opened || !socket.connected || removed) return;   // the next open or look tries again
+  const wait = lastReadSentAt + MARK_READ_MS - Date.now();
+  if (wait > 0) {
+    readTimer = setTimeout(() => { readTimer = null; flushRead(); }, wait);
+    return;
+  }
+  const id = readWanted;
+  readInFlight = true;
+  lastReadSentAt = Date.now();
+  socket.timeout(ACK_TIMEOUT_MS).emit("mark_read", { room_id: ROOM_ID, message_id: id }, (err, ack) => {
+    readInFlight = false;
+    if (!err && ack?.ok) notePointer(ack.last_read_message_id ?? id);
+    // A failure is not retried in a loop: the next message seen asks again.
+    else if (readWanted === id) readWanted = myPointer;
+    flushRead();
+  });
+}
+
+// ---------------------------------------------------------------------------
+// "New messages" divider at the pointer the room was opened with
+// ---------------------------------------------------------------------------
+let dividerPointer = 0;
+
+/** Put the divider before the first loaded message after the old pointer. */
+function positionDivider() {
+  if (!divider) return;
+  const firstUnread = seqs.find((seq) => messages.get(seq).id > dividerPointer);
+  const node = firstUnread === undefined ? null : nodes.get(firstUnread);
+  if (!node || divider.nextElementSibling === node) return;
+  const after = divider.nextElementSibling;
+  el.list.insertBefore(divider, node);
+  regroup(node);
+  regroup(after);
+}
+
+/** On the first open: a divider if others wrote after `pointer`; true if placed. */
+function placeDivider(pointer) {
+  dividerPointer = Number(pointer) || 0;
+  if (!dividerPointer) return false;
+  const unread = seqs.map((seq) => messages.get(seq))
+    .filter((m) => m.id > dividerPointer && m.kind !== "system" && !m.deleted && m.sender?.id !== ME);
+  if (!unread.length) return false;
+  divider = h("li", { className: "unread-divider", attrs: { role: "separator", "aria-label": "New messages" } },
+    h("span", { className: "unread-divider-label", text: "New messages" }));
+  el.list.append(divider);
+  positionDivider();
+  return true;
+}
+
+/** Scroll the divider to the top of the view; offer the rest with the button. */
+function revealDivider() {
+  const box = el.scroller.getBoundingClientRect();
+  el.scroller.scrollTop += divider.getBoundingClientRect().top - box.top - 8;
+  stickToBottom = atBottom();
+  if (stickToBottom) return;
+  const newest = newestVisible();
+  const below = seqs.map((seq) => messages.get(seq)).filter((m) => m.id > dividerPointer && (!newest || m.seq > newest.seq)
+    && m.kind !== "system" && !m.deleted && m.sender?.id !== ME).length;
+  if (below) showNewMessages(below);
+}
+
+// ---------------------------------------------------------------------------
+// Deleting one's own message within the window
+// ---------------------------------------------------------------------------
+function windowText() {
+  const seconds = Math.round(DELETE_WINDOW_MS / 1000);
+  if (seconds % 60) return plural(seconds, "second");
+  return plural(seconds / 60, "minute");
+}
+
+const DELETE_ERRORS = {
+  MESSAGE_DELETE_TIME_EXPIRED: () => `Too late to delete: messages can only be deleted within ${windowText()} of sending.`,
+  FORBIDDEN: () => "You can only delete your own messages.",
+  MESSAGE_NOT_FOUND: () => "This message no longer exists.",
+  USER_NOT_IN_CHAT_ROOM: () => "You are no longer a member of this room.",
+  RATE_LIMITED: () => "Too many requests; wait a moment and try again.",
+  SERVICE_UNAVAILABLE: () => "The server is busy; try again.",
+};
+
+function deleteAction(slot, message) {
+  if (removed || message.sender?.id !== ME || message.kind === "system" || message.deleted) return;
+  const created = parseTime(message.created_at)?.getTime();
+  if (!created) return;
+  const left = created + DELETE_WINDOW_MS - DELETE_MARGIN_MS - serverNow();
+  if (left <= 0) return;
+  const button = h("button", { className: "link-button msg-delete", attrs: { type: "button" } },
+    "Delete", srOnly(" this message"));
+  button.addEventListener("click", () => deleteMessage(message, button));
+  slot.append(button);
+  // The window closes: the offer goes (the node may have been redrawn since; then it is gone already).
+  setTimeout(() => { if (button.isConnected) keepingPosition(() => button.remove()); }, left);
+}
+
+async function deleteMessage(message, button) {
+  const ok = await confirmDialog({
+    title: "Delete this message?",
+    text: "Everyone in the room will see “message deleted” in its place. This cannot be undone.",
+    confirm: "Delete",
+    danger: true,
+  });
+  if (!ok || removed || !button.isConnected) return;
+  button.disabled = true;
+  socket.timeout(ACK_TIMEOUT_MS).emit("delete_message", { message_id: message.id }, (err, ack) => {
+    if (!err && ack?.ok) {
+      applyDeletion(message.id);
+      announce(el.announcer, "Message deleted.");
       return;
     }
-  }
+    const code = ack?.error?.code;
+    const text = err ? "No answer from the server; try again."
+      : (DELETE_ERRORS[code]?.() ?? `Not deleted: ${errorText(ack?.error)}`);
+    const slot = nodes.get(seqById.get(message.id))?.querySelector("[data-slot=actions]");
+    if (!slot) return;
+    keepingPosition(() => {
+      slot.querySelector(".msg-error")?.remove();
+      const current = slot.querySelector(".msg-delete");
+      if (code === "MESSAGE_DELETE_TIME_EXPIRED" || code === "FORBIDDEN" || code === "MESSAGE_NOT_FOUND") current?.remove();
+      else if (current) current.disabled = false;
+      slot.append(h("span", { className: "msg-error", attrs: { role: "alert" }, text }));
+    });
+  });
 }
 
 function updateHistoryControls() {
@@ -665,6 +841,9 @@ function applyCounts(memberCount, onlineCount) {
 /** A `members` event or the members of an open_room ack. */
 function applyMembers(members, memberCount, onlineCount) {
   if (Array.isArray(members)) {
+    membership.setMembers(members);
+    notePointer(members.find((m) => m.id === ME)?.last_read_message_id);
+    keepingPosition(() => receipts.setMembers(members));
     // Online first; otherwise the server's order (owner, then by join time).
     const sorted = members.map((m, i) => [m, i]).sort(([a, i], [b, j]) => (b.online - a.online) || (i - j));
     el.memberList.replaceChildren(...sorted.map(([m]) => memberNode(m)));
@@ -692,9 +871,15 @@ function showStatus(state) {
 function showRemoved(text) {
   if (removed) return;
   removed = true;
+  root.classList.add("is-removed");
   el.notice.replaceChildren(h("span", { text }), " ", h("a", { attrs: { href: ROOMS_URL }, text: "Back to your rooms" }));
   el.notice.hidden = false;
   el.input.disabled = true;
+  el.input.placeholder = "You can no longer write in this room";
+  for (const button of el.list.querySelectorAll(".msg-delete")) button.remove();
+  for (const entry of pending.values()) if (entry.state !== "failed") setPendingState(entry, "failed", "you are no longer a member of this room.");
+  membership.disable();
+  uploads.disable();
   updateComposer();
 }
 
@@ -733,13 +918,17 @@ function openRoom() {
       advanceTop();
       hasOlder = Boolean(ack.has_more);
       scrollToBottom();
+      if (placeDivider(ack.room?.last_read_message_id)) revealDivider();
       updateHistoryControls();
     }
+    notePointer(ack.room?.last_read_message_id);
     // Always, not only after a reconnect: it also covers a message committed between
     // the server reading this page and adding the socket to the room's stream.
     catchUp();
     refreshPendingLabels();
     flushOutbox();
+    noteSeen();
+    flushRead();
   });
 }
 
@@ -785,10 +974,8 @@ socket.on("room_removed", ({ room_id: roomId, reason } = {}) => {
 // ---------------------------------------------------------------------------
 el.scroller.addEventListener("scroll", () => {
   stickToBottom = atBottom();
-  if (stickToBottom) {
-    hideNewMessages();
-    noteSeen();
-  }
+  if (stickToBottom) hideNewMessages();
+  noteSeenSoon();
   if (el.scroller.scrollTop < OLDER_TRIGGER_PX) loadOlder();
 }, { passive: true });
 
@@ -802,9 +989,8 @@ el.newMessages.addEventListener("click", () => {
 
 el.loadOlder.addEventListener("click", loadOlder);
 
-document.addEventListener("visibilitychange", () => {
-  if (stickToBottom) noteSeen();
-});
+document.addEventListener("visibilitychange", noteSeen);
+window.addEventListener("focus", noteSeen);
 
 // On a narrow screen the member list starts folded under the chat.
 const narrow = window.matchMedia("(max-width: 760px)");
@@ -812,6 +998,38 @@ const fitMembers = () => { el.memberPanel.open = !narrow.matches; };
 narrow.addEventListener("change", fitMembers);
 fitMembers();
 
-hooks.roomActions(el.roomActions, { id: ROOM_ID, type: root.dataset.roomType, owner_id: Number(root.dataset.ownerId) });
+const roomName = roomDisplayName({ name: root.dataset.roomName, type: ROOM_TYPE }, MY_NAME);
+const membership = createMembership({
+  roomType: ROOM_TYPE,
+  me: ME,
+  roomName,
+  membersUrl: root.dataset.membersUrl,
+  leaveUrl: root.dataset.leaveUrl,
+  usersUrl: root.dataset.usersUrl,
+  roomsUrl: ROOMS_URL,
+  status: el.memberStatus,
+  announcer: el.announcer,
+});
+const receipts = createReceipts({
+  me: ME,
+  messagesDesc: () => seqs.slice().reverse().map((seq) => messages.get(seq)),
+  slotOf: (seq) => nodes.get(seq)?.querySelector("[data-slot=receipts]") ?? null,
+});
+const uploads = createUploads({
+  url: root.dataset.uploadUrl,
+  maxBytes: MAX_UPLOAD_BYTES,
+  list: el.uploads,
+  dropZone: el.main,
+  pasteTarget: el.input,
+  newClientId,
+  canUpload: () => !removed,
+  announce: (text) => announce(el.announcer, text),
+  onUploaded: (message) => {
+    mergeMessages([message]);
+    scrollToBottom();
+  },
+});
+
+hooks.roomActions(el.roomActions, { id: ROOM_ID, type: ROOM_TYPE, owner_id: Number(root.dataset.ownerId) });
 hooks.composerTools(el.tools);
 updateComposer();

@@ -1,8 +1,10 @@
-// Room list page: live unread badges and previews, rooms added and removed without a reload.
-import { apiFetch, csrfToken } from "./lib/api.js";
+// Room list page: live unread badges and previews, rooms added and removed without a
+// reload, and starting a direct message from a user search.
+import { ApiError, apiFetch, csrfToken } from "./lib/api.js";
 import { announce, h, srOnly } from "./lib/dom.js";
-import { fullTime, parseTime, plural, previewText, shortTime } from "./lib/format.js";
+import { fullTime, parseTime, plural, previewText, roomDisplayName, shortTime } from "./lib/format.js";
 import { connectChat } from "./lib/socket.js";
+import { userSearch } from "./lib/usersearch.js";
 
 const page = document.getElementById("rooms-page");
 const myRooms = document.getElementById("my-rooms");
@@ -11,6 +13,7 @@ const publicRooms = document.getElementById("public-rooms");
 const announcer = document.getElementById("rooms-announcer");
 const roomsUrl = page.dataset.roomsUrl.replace(/\/$/, "");
 const TYPE_LABELS = { public: "Public", private: "Private", direct: "Direct" };
+const MY_NAME = page.dataset.username || document.querySelector(".whoami")?.textContent.trim() || "";
 
 const roomUrl = (id) => `${roomsUrl}/${id}`;
 const findMine = (id) => myRooms.querySelector(`.room-item[data-room-id="${Number(id)}"]`);
@@ -52,7 +55,7 @@ function roomItem(room) {
   const item = h("li", { className: "room-item", dataset: { roomId: room.id } },
     h("a", { className: "room-link", attrs: { href: roomUrl(room.id) } },
       h("span", { className: "room-line" },
-        h("span", { className: "room-name", text: room.name }),
+        h("span", { className: "room-name", text: roomDisplayName(room, MY_NAME) }),
         h("span", { className: `room-type type-${room.type}`, text: TYPE_LABELS[room.type] ?? room.type }),
         h("span", { className: "unread-badge", hidden: true },
           h("span", { className: "unread-count", text: "0" }), srOnly(" unread"))),
@@ -100,7 +103,7 @@ function onRoomAdded({ room } = {}) {
   myRooms.prepend(roomItem(room));
   updateEmpty();
   setPublicJoined(room.id, true);
-  announce(announcer, `You were added to ${room.name}.`);
+  announce(announcer, `You were added to ${roomDisplayName(room, MY_NAME)}.`);
 }
 
 const REMOVED = { kicked: "You were removed from", left: "You left", deleted: "This room was deleted:" };
@@ -150,3 +153,98 @@ socket.on("connect", resync);
 socket.on("unread", onUnread);
 socket.on("room_added", onRoomAdded);
 socket.on("room_removed", onRoomRemoved);
+
+// ---------------------------------------------------------------------------
+// Start a direct message: choose people, then POST /rooms/direct. The same people
+// again answer 409 DUPLICATE_DIRECT_ROOM with the room to open instead.
+// ---------------------------------------------------------------------------
+const directForm = document.getElementById("direct-form");
+const directInput = document.getElementById("direct-input");
+const directChosen = document.getElementById("direct-chosen");
+const directStatus = document.getElementById("direct-status");
+const directStart = document.getElementById("direct-start");
+const chosen = new Map();   // lower-cased username -> username
+
+function sayDirect(text, error = false) {
+  directStatus.replaceChildren(text ? h("span", { className: error ? "error-text" : "hint-text", text }) : "");
+}
+
+function renderChosen() {
+  directChosen.replaceChildren(...[...chosen.values()].map((name) => h("li", { className: "chip" },
+    h("span", { className: "chip-name", text: name }),
+    h("button", {
+      className: "chip-remove",
+      attrs: { type: "button", "aria-label": `Remove ${name}`, title: `Remove ${name}` },
+      text: "×",
+      on: {
+        click: () => {
+          chosen.delete(name.toLowerCase());
+          renderChosen();
+          directInput.focus();
+        },
+      },
+    }))));
+  directChosen.hidden = chosen.size === 0;
+  directStart.disabled = chosen.size === 0 && !directInput.value.trim();
+}
+
+function choose(name) {
+  chosen.set(name.toLowerCase(), name);
+  directInput.value = "";
+  renderChosen();
+  sayDirect(`${name} added.${chosen.size === 1 ? " Add more people, or start the conversation." : ""}`);
+}
+
+if (directForm) {
+  const search = userSearch({
+    input: directInput,
+    usersUrl: page.dataset.usersUrl,
+    status: directStatus,
+    exclude: () => new Set(chosen.keys()),
+    onChoose: (user) => choose(user.username),
+  });
+
+  directInput.addEventListener("input", () => {
+    directStart.disabled = chosen.size === 0 && !directInput.value.trim();
+  });
+  directInput.addEventListener("keydown", (event) => {
+    // Backspace in an empty box takes the last person back out.
+    if (event.key === "Backspace" && !directInput.value && chosen.size) {
+      const last = [...chosen.keys()].pop();
+      chosen.delete(last);
+      renderChosen();
+    }
+  });
+
+  directForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const typed = directInput.value.trim();
+    const usernames = [...chosen.values()];
+    if (typed && !chosen.has(typed.toLowerCase())) usernames.push(typed);
+    if (!usernames.length) {
+      sayDirect("Choose at least one person.", true);
+      directInput.focus();
+      return;
+    }
+    directStart.disabled = true;
+    search.close();
+    sayDirect("Opening the conversation…");
+    try {
+      const { room } = await apiFetch(page.dataset.directUrl, { method: "POST", json: { usernames } });
+      location.assign(roomUrl(room.id));
+    } catch (error) {
+      if (error instanceof ApiError && error.code === "DUPLICATE_DIRECT_ROOM" && error.details.room_id) {
+        location.assign(roomUrl(error.details.room_id));
+        return;
+      }
+      directStart.disabled = false;
+      let text = "The conversation could not be started.";
+      if (error instanceof ApiError) {
+        const field = error.details.fields?.usernames;
+        if (field === "No user by that name.") text = `No user by that name${usernames.length > 1 ? " among those chosen" : ""}.`;
+        else text = field ?? error.message ?? text;
+      }
+      sayDirect(text, true);
+    }
+  });
+}

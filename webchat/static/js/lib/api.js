@@ -1,12 +1,27 @@
 // Same-origin calls to the JSON API with the page's session and CSRF token.
 
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  /** `details` is the whole `error` object: `fields`, `room_id`, `retry_after`, ... */
+  constructor(status, code, message, details = {}) {
     super(message);
     this.name = "ApiError";
     this.status = status;
     this.code = code;
+    this.details = details ?? {};
   }
+}
+
+let clockOffset = 0;   // server time minus local time, in ms, from the last Date header
+
+/** The server's clock as far as we know it (from response `Date` headers), in ms. */
+export function serverNow() {
+  return Date.now() + clockOffset;
+}
+
+/** Note a response's `Date` header (1-second resolution: assume the middle of it). */
+export function noteServerDate(header) {
+  const date = Date.parse(header ?? "");
+  if (Number.isFinite(date)) clockOffset = date + 500 - Date.now();
 }
 
 /** The CSRF token base.html puts in <meta name="csrf-token">. */
@@ -33,6 +48,7 @@ export async function apiFetch(url, { method = "GET", json, signal } = {}) {
     if (error.name === "AbortError") throw error;
     throw new ApiError(0, "NETWORK_ERROR", "The server could not be reached.");
   }
+  noteServerDate(response.headers.get("Date"));
   let data = null;
   try {
     data = await response.json();
@@ -41,7 +57,7 @@ export async function apiFetch(url, { method = "GET", json, signal } = {}) {
   }
   if (!response.ok) {
     const error = data?.error ?? {};
-    throw new ApiError(response.status, error.code ?? `HTTP_${response.status}`, error.message ?? response.statusText);
+    throw new ApiError(response.status, error.code ?? `HTTP_${response.status}`, error.message ?? response.statusText, error);
   }
   return data;
 }

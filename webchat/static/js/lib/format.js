@@ -58,14 +58,42 @@ export function systemText(message) {
   }
 }
 
-/** One line for a room list: "alice: hello…", "alice joined", "alice: file". */
+/** One line for a room list: "alice: hello…", "alice joined", "alice: 보고서.pdf". */
 export function previewText(message, max = 80) {
   if (!message) return "No messages yet";
   if (message.deleted) return "message deleted";
   if (message.kind === "system") return systemText(message);
   const sender = message.sender?.username ?? "Someone";
-  if (message.kind === "file") return `${sender}: file`;
+  if (message.kind === "file") return `${sender}: ${truncate(message.file?.name || "file", max)}`;
   return `${sender}: ${truncate(message.body, max)}`;
+}
+
+/**
+ * The name to show for a room. A direct room is named after all its participants
+ * ("alice, bob, carol"); the viewer sees the others only. Usernames have no commas.
+ */
+export function roomDisplayName(room, myName) {
+  const name = String(room?.name ?? "");
+  if (room?.type !== "direct") return name;
+  const others = name.split(", ").filter((part) => part && part !== myName);
+  return others.length ? others.join(", ") : name;
+}
+
+const sizeFormat = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 });
+const SIZE_UNITS = ["KB", "MB", "GB", "TB"];
+
+/** A byte count for people: "532 B", "12.4 KB", "3 MB" (units of 1024). */
+export function fileSize(bytes) {
+  const count = Number(bytes);
+  if (!Number.isFinite(count) || count < 0) return "";
+  if (count < 1024) return `${count} B`;
+  let value = count / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < SIZE_UNITS.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${sizeFormat.format(value)} ${SIZE_UNITS[unit]}`;
 }
 
 const URL_PATTERN = /\bhttps?:\/\/[^\s<>"]+/gi;

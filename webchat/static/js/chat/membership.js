@@ -1,0 +1,198 @@
+// Membership on the chat page: invite (public and private rooms), leave, and the
+// owner's Remove button on each member.
+import { ApiError, apiFetch } from "../lib/api.js";
+import { confirmDialog } from "../lib/dialog.js";
+import { announce, h, srOnly } from "../lib/dom.js";
+import { userSearch } from "../lib/usersearch.js";
+
+const INVITE_ERRORS = {
+  FORBIDDEN: "Direct rooms keep their participants.",
+  USER_NOT_IN_CHAT_ROOM: "You are no longer a member of this room.",
+  ROOM_NOT_FOUND: "This room no longer exists.",
+  RATE_LIMITED: "Too many requests; wait a moment.",
+  NETWORK_ERROR: "The server could not be reached. Try again.",
+};
+
+function problem(error, table) {
+  if (error instanceof ApiError) {
+    const field = error.details?.fields && Object.values(error.details.fields)[0];
+    return table[error.code] ?? field ?? error.message ?? "Something went wrong.";
+  }
+  return "Something went wrong.";
+}
+
+/**
+ * `options`: roomType, me (user id), roomName, membersUrl (POST to invite, /<name> to
+ * DELETE), leaveUrl, usersUrl, roomsUrl, status (an element for short results),
+ * announcer (a polite live region).
+ */
+export function createMembership(options) {
+  const { roomType, me, roomName, membersUrl, leaveUrl, usersUrl, roomsUrl, status, announcer } = options;
+  let members = [];
+  let amOwner = false;
+  let disabled = false;
+  let inviteMenu = null;
+  let statusTimer = null;
+
+  function showStatus(text, { error = false } = {}) {
+    clearTimeout(statusTimer);
+    status.textContent = text;
+    status.classList.toggle("is-error", error);
+    status.hidden = !text;
+    if (text && !error) statusTimer = setTimeout(() => { status.textContent = ""; status.hidden = true; }, 6000);
+  }
+
+  // ------------------------------------------------------------------ invite
+  function inviteBox() {
+    const input = h("input", {
+      attrs: { type: "text", id: "invite-input", name: "username", maxlength: 32, placeholder: "Username",
+        "aria-describedby": "invite-status" },
+    });
+    const note = h("p", { className: "invite-status", attrs: { id: "invite-status", "aria-live": "polite" } });
+    const submit = h("button", { className: "button primary small", attrs: { type: "submit" }, text: "Invite" });
+    const form = h("form", { className: "invite-form", attrs: { novalidate: true, "aria-label": "Invite someone" } },
+      h("label", { attrs: { for: "invite-input" }, text: "Invite someone to this room" }),
+      h("div", { className: "invite-row" },
+        h("div", { className: "combo" }, input),
+        submit),
+      note);
+    const search = userSearch({
+      input,
+      usersUrl,
+      status: note,
+      exclude: () => new Set(members.map((m) => m.username.toLowerCase())),
+      onChoose: (user) => {
+        input.value = user.username;
+        note.textContent = `${user.username} chosen. Press Enter or Invite.`;
+        note.classList.remove("is-error");
+      },
+    });
+
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const username = input.value.trim();
+      note.classList.remove("is-error");
+      if (!username) {
+        note.textContent = "Type a username first.";
+        note.classList.add("is-error");
+        input.focus();
+        return;
+      }
+      if (members.some((m) => m.username.toLowerCase() === username.toLowerCase())) {
+        note.textContent = `${username} is already a member.`;
+        note.classList.add("is-error");
+        return;
+      }
+      submit.disabled = true;
+      try {
+        await apiFetch(membersUrl, { method: "POST", json: { username } });
+        search.clear();
+        note.textContent = `${username} was invited.`;
+        announce(announcer, `${username} was invited.`);
+        input.focus();
+      } catch (error) {
+        note.textContent = problem(error, INVITE_ERRORS);
+        note.classList.add("is-error");
+      } finally {
+        submit.disabled = disabled;
+      }
+    });
+
+    const details = h("details", { className: "invite-menu" },
+      h("summary", { className: "button small" }, "Invite"),
+      h("div", { className: "popover" }, form));
+    details.addEventListener("toggle", () => {
+      if (details.open) input.focus();
+    });
+    details.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && details.open) {
+        details.open = false;
+        details.querySelector("summary").focus();
+      }
+    });
+    document.addEventListener("click", (event) => {
+      if (details.open && !details.contains(event.target)) details.open = false;
+    });
+    return details;
+  }
+
+  // ------------------------------------------------------------------ leave
+  async function leave(button) {
+    const others = members.filter((m) => m.id !== me).length;
+    let text = "You will stop receiving its messages.";
+    if (roomType !== "direct" && others === 0) text = "You are the last member: the room, its messages and files will be deleted.";
+    else if (amOwner && others > 0) text = "Ownership passes to the member who has been here longest. You can be invited back.";
+    else if (roomType === "private") text = "You will need an invitation to come back.";
+    const ok = await confirmDialog({ title: `Leave ${roomName}?`, text, confirm: "Leave room", danger: true });
+    if (!ok) return;
+    button.disabled = true;
+    try {
+      await apiFetch(leaveUrl, { method: "POST" });
+      location.assign(roomsUrl);
+    } catch (error) {
+      button.disabled = disabled;
+      showStatus(`Could not leave: ${problem(error, INVITE_ERRORS)}`, { error: true });
+    }
+  }
+
+  // ------------------------------------------------------------------ kick
+  async function kick(member, button) {
+    const ok = await confirmDialog({
+      title: `Remove ${member.username}?`,
+      text: `${member.username} will no longer see ${roomName}. They can be invited again.`,
+      confirm: "Remove",
+      danger: true,
+    });
+    if (!ok) return;
+    button.disabled = true;
+    try {
+      await apiFetch(`${membersUrl}/${encodeURIComponent(member.username)}`, { method: "DELETE" });
+      showStatus(`${member.username} was removed.`);
+      announce(announcer, `${member.username} was removed.`);
+    } catch (error) {
+      button.disabled = false;
+      showStatus(`Could not remove ${member.username}: ${problem(error, {
+        ...INVITE_ERRORS,
+        FORBIDDEN: "only the owner can remove members.",
+        USER_NOT_IN_CHAT_ROOM: "they are no longer a member.",
+      })}`, { error: true });
+    }
+  }
+
+  return {
+    /** The header's [data-slot=room-actions]: Invite (not in direct rooms) and Leave. */
+    roomActions(slot) {
+      if (roomType !== "direct") {
+        inviteMenu = inviteBox();
+        slot.append(inviteMenu);
+      }
+      const leaveButton = h("button", { className: "button small danger", attrs: { type: "button", id: "leave-button" }, text: "Leave" });
+      leaveButton.addEventListener("click", () => leave(leaveButton));
+      slot.append(leaveButton);
+    },
+
+    /** A member's [data-slot=member-actions]: Remove, for the owner, on everyone else. */
+    memberActions(slot, member) {
+      if (disabled || !amOwner || roomType === "direct" || member.id === me) return;
+      const button = h("button", { className: "link-button danger kick-button", attrs: { type: "button" } },
+        "Remove", srOnly(` ${member.username}`));
+      button.addEventListener("click", () => kick(member, button));
+      slot.append(button);
+    },
+
+    /** Called with each members list before it is rendered. */
+    setMembers(list) {
+      members = Array.isArray(list) ? list : [];
+      amOwner = members.some((m) => m.id === me && m.role === "owner");
+    },
+
+    /** No longer a member: nothing more to do here. */
+    disable() {
+      disabled = true;
+      if (inviteMenu) inviteMenu.open = false;
+      for (const control of document.querySelectorAll(".room-actions button, .room-actions input, .member-actions button")) {
+        control.disabled = true;
+      }
+    },
+  };
+}

@@ -1,0 +1,77 @@
+// Modal dialogs built on <dialog>: focus is trapped and restored by the browser, Escape
+// cancels, and nothing blocks the page's scripts the way window.confirm() would.
+import { h } from "./dom.js";
+
+let counter = 0;
+
+/**
+ * Ask before doing something that cannot be undone. Resolves true when `confirm` is
+ * chosen, false on Cancel, Escape or a click on the backdrop. Cancel has the focus.
+ */
+export function confirmDialog({ title, text = "", confirm = "OK", cancel = "Cancel", danger = false }) {
+  counter += 1;
+  const titleId = `dialog-title-${counter}`;
+  const textId = `dialog-text-${counter}`;
+  const opener = document.activeElement;
+  return new Promise((resolve) => {
+    const cancelButton = h("button", { className: "button", attrs: { type: "button", autofocus: true }, text: cancel });
+    const confirmButton = h("button", {
+      className: `button ${danger ? "danger-solid" : "primary"}`, attrs: { type: "button" }, text: confirm,
+    });
+    const dialog = h("dialog", {
+      className: "modal confirm-dialog",
+      attrs: { "aria-labelledby": titleId, "aria-describedby": text ? textId : null },
+    },
+    h("h2", { className: "modal-title", attrs: { id: titleId }, text: title }),
+    text ? h("p", { className: "modal-text", attrs: { id: textId }, text }) : null,
+    h("div", { className: "modal-buttons" }, cancelButton, confirmButton));
+
+    cancelButton.addEventListener("click", () => dialog.close("cancel"));
+    confirmButton.addEventListener("click", () => dialog.close("confirm"));
+    // A click on the backdrop lands on the <dialog> itself, outside its box.
+    dialog.addEventListener("click", (event) => {
+      if (event.target !== dialog) return;
+      const box = dialog.getBoundingClientRect();
+      const inside = event.clientX >= box.left && event.clientX <= box.right
+        && event.clientY >= box.top && event.clientY <= box.bottom;
+      if (!inside) dialog.close("cancel");
+    });
+    dialog.addEventListener("close", () => {
+      resolve(dialog.returnValue === "confirm");
+      dialog.remove();
+      if (opener?.isConnected && typeof opener.focus === "function") opener.focus();
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+  });
+}
+
+/** A modal showing a picture full size, with links to open and download the original. */
+export function imageViewer({ src, name, caption = "" }) {
+  counter += 1;
+  const titleId = `dialog-title-${counter}`;
+  const close = h("button", { className: "button small viewer-close", attrs: { type: "button" }, text: "Close" });
+  const image = h("img", { className: "viewer-image", attrs: { src, alt: name } });
+  const dialog = h("dialog", { className: "modal image-viewer", attrs: { "aria-labelledby": titleId } },
+    h("div", { className: "viewer-bar" },
+      h("h2", { className: "viewer-title", attrs: { id: titleId, title: name }, text: name }),
+      caption ? h("span", { className: "viewer-caption", text: caption }) : null,
+      h("span", { className: "viewer-links" },
+        h("a", { className: "button small", attrs: { href: src, target: "_blank", rel: "noopener" }, text: "Open" }),
+        h("a", { className: "button small", attrs: { href: src, download: name }, text: "Download" }),
+        close)),
+    h("div", { className: "viewer-stage" }, image));
+  const opener = document.activeElement;
+  close.addEventListener("click", () => dialog.close());
+  dialog.addEventListener("click", (event) => {
+    if (event.target === dialog || event.target.classList.contains("viewer-stage")) dialog.close();
+  });
+  dialog.addEventListener("close", () => {
+    dialog.remove();
+    if (opener?.isConnected && typeof opener.focus === "function") opener.focus();
+  });
+  document.body.append(dialog);
+  dialog.showModal();
+  close.focus();
+  return dialog;
+}

@@ -1,0 +1,170 @@
+// A username box with suggestions from GET /api/v1/users?q=<prefix>: the ARIA 1.2
+// combobox pattern (input + listbox), debounced, with arrow keys, Enter and Escape.
+import { ApiError, apiFetch } from "./api.js";
+import { h } from "./dom.js";
+
+const DEBOUNCE_MS = 200;
+let counter = 0;
+
+/**
+ * Wire `input` (an <input type="text">) to a listbox of suggestions placed after it.
+ * `onChoose(user)` is called when a suggestion is picked; `exclude()` returns a Set of
+ * lower-cased usernames not to suggest (members already, people already chosen).
+ * `status` is an element that says "No one by that name" and such (polite live region).
+ */
+export function userSearch({ input, usersUrl, onChoose, exclude = () => new Set(), status = null }) {
+  counter += 1;
+  const listId = `user-suggestions-${counter}`;
+  const list = h("ul", { className: "suggestions", attrs: { id: listId, role: "listbox", "aria-label": "Suggestions" }, hidden: true });
+  // How many suggestions there are is for screen readers; the list shows it to everyone else.
+  const spoken = h("span", { className: "sr-only", attrs: { "aria-live": "polite" } });
+  input.after(list, spoken);
+  input.setAttribute("role", "combobox");
+  input.setAttribute("aria-autocomplete", "list");
+  input.setAttribute("aria-expanded", "false");
+  input.setAttribute("aria-controls", listId);
+  input.setAttribute("autocomplete", "off");
+  input.setAttribute("autocapitalize", "none");
+  input.setAttribute("spellcheck", "false");
+
+  let users = [];
+  let active = -1;
+  let timer = null;
+  let controller = null;
+  let lastQuery = "";
+
+  function say(text) {
+    if (status) status.textContent = text;
+  }
+
+  function speak(text) {
+    spoken.textContent = text;
+  }
+
+  function optionId(index) {
+    return `${listId}-${index}`;
+  }
+
+  function setActive(index) {
+    active = index;
+    list.querySelectorAll("[role=option]").forEach((option, i) => {
+      option.setAttribute("aria-selected", String(i === index));
+      option.classList.toggle("is-active", i === index);
+      if (i === index) option.scrollIntoView({ block: "nearest" });
+    });
+    if (index >= 0) input.setAttribute("aria-activedescendant", optionId(index));
+    else input.removeAttribute("aria-activedescendant");
+  }
+
+  function close() {
+    clearTimeout(timer);
+    controller?.abort();
+    list.hidden = true;
+    input.setAttribute("aria-expanded", "false");
+    setActive(-1);
+  }
+
+  function render(found) {
+    const skip = exclude();
+    users = found.filter((user) => !skip.has(user.username.toLowerCase()));
+    list.replaceChildren(...users.map((user, index) => h("li", {
+      className: "suggestion",
+      attrs: { id: optionId(index), role: "option", "aria-selected": "false" },
+      dataset: { username: user.username },
+      text: user.username,
+      on: {
+        // Keep the focus in the input; the click then picks.
+        mousedown: (event) => event.preventDefault(),
+        click: () => choose(index),
+      },
+    })));
+    const open = users.length > 0;
+    list.hidden = !open;
+    input.setAttribute("aria-expanded", String(open));
+    setActive(open ? 0 : -1);
+    if (open) {
+      say("");
+      speak(users.length === 1 ? "1 suggestion. Use the arrow keys and Enter to choose." : `${users.length} suggestions. Use the arrow keys and Enter to choose.`);
+    } else {
+      speak("");
+      say(found.length ? "Everyone by that name is already here." : "No one by that name.");
+    }
+  }
+
+  async function search(query) {
+    controller?.abort();
+    controller = new AbortController();
+    try {
+      const data = await apiFetch(`${usersUrl}?q=${encodeURIComponent(query)}`, { signal: controller.signal });
+      if (input.value.trim() !== query) return;
+      render(data.users ?? []);
+    } catch (error) {
+      if (error.name === "AbortError") return;
+      close();
+      say(error instanceof ApiError && error.code === "RATE_LIMITED" ? "Too many searches; wait a moment." : "Suggestions are unavailable right now.");
+    }
+  }
+
+  function choose(index) {
+    const user = users[index];
+    if (!user) return;
+    close();
+    say("");
+    onChoose(user);
+  }
+
+  input.addEventListener("input", () => {
+    clearTimeout(timer);
+    const query = input.value.trim();
+    lastQuery = query;
+    if (!query) {
+      controller?.abort();
+      close();
+      say("");
+      return;
+    }
+    timer = setTimeout(() => search(query), DEBOUNCE_MS);
+  });
+
+  input.addEventListener("keydown", (event) => {
+    if (event.isComposing || event.keyCode === 229) return;
+    const open = !list.hidden && users.length > 0;
+    if (event.key === "ArrowDown") {
+      event.preventDefault();
+      if (open) setActive((active + 1) % users.length);
+      else if (users.length && input.value.trim() === lastQuery) {
+        list.hidden = false;
+        input.setAttribute("aria-expanded", "true");
+        setActive(0);
+      }
+    } else if (event.key === "ArrowUp") {
+      if (!open) return;
+      event.preventDefault();
+      setActive((active - 1 + users.length) % users.length);
+    } else if (event.key === "Enter") {
+      if (open && active >= 0) {
+        event.preventDefault();
+        choose(active);
+      }
+    } else if (event.key === "Escape") {
+      if (open) {
+        event.preventDefault();
+        event.stopPropagation();
+        close();
+      }
+    } else if (event.key === "Tab") {
+      close();
+    }
+  });
+
+  input.addEventListener("blur", () => setTimeout(close, 120));
+
+  return {
+    close,
+    clear() {
+      input.value = "";
+      users = [];
+      close();
+    },
+  };
+}
