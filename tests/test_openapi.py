@@ -2,7 +2,6 @@
 responses of the API match it (Schemathesis checks the running server in CI too)."""
 import re
 
-import pytest
 from jsonschema import Draft202012Validator
 
 from webchat.api.openapi import SPEC

@@ -68,3 +68,23 @@ class ChatClient:
     def close(self):
         if self.sio.connected:
             self.sio.disconnect()
+
+
+def send_concurrently(socks, room_id, per_sender):
+    """Every socket sends `per_sender` messages at the same moment, each in its own
+    thread; returns the failed acks (none, when all went well)."""
+    start, failures = threading.Barrier(len(socks)), []
+
+    def send_all(index, sock):
+        start.wait()
+        for i in range(per_sender):
+            ack = sock.call("send_message", {"room_id": room_id, "body": f"{index}/{i}", "client_id": f"{index}-{i}"})
+            if not ack["ok"]:
+                failures.append(ack)
+
+    threads = [threading.Thread(target=send_all, args=(i, s)) for i, s in enumerate(socks)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(180)
+    return failures

@@ -1,14 +1,12 @@
 """Scale-out: two real server processes on one MariaDB database and one message queue
 behave as one. Redis (default) and RabbitMQ carry the events; gevent mode is tested too."""
-import os
 import subprocess
-import threading
 import uuid
 
 import pytest
 
 from ..support import port_open, require, require_mariadb, require_redis
-from .chat_client import ChatClient, api, api_user
+from .chat_client import ChatClient, api, api_user, send_concurrently
 from .live import BIN, ROOT, unique_name
 
 pytestmark = [pytest.mark.integration, pytest.mark.mariadb, pytest.mark.redis]
@@ -95,20 +93,7 @@ def test_concurrent_senders_on_both_nodes(cluster, clients):
     socks = [clients(nodes[i % 2], token) for i, (_, token) in enumerate(users)]
     for sock in socks:
         assert sock.call("open_room", {"room_id": room["id"]})["ok"]
-    start, failures = threading.Barrier(len(socks)), []
-
-    def send_all(index, sock):
-        start.wait()
-        for i in range(60):
-            ack = sock.call("send_message", {"room_id": room["id"], "body": f"{index}/{i}", "client_id": f"{index}-{i}"})
-            if not ack["ok"]:
-                failures.append(ack)
-
-    threads = [threading.Thread(target=send_all, args=(i, s)) for i, s in enumerate(socks)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(180)
+    failures = send_concurrently(socks, room["id"], 60)
     assert failures == []
     seqs = [r[0] for r in nodes[0].database.query("SELECT seq FROM messages WHERE room_id = ? ORDER BY seq", room["id"])]
     assert seqs == list(range(1, 1 + 3 + 240 + 1))

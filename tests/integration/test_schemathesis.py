@@ -5,7 +5,7 @@ import subprocess
 import pytest
 
 from .chat_client import api, api_user
-from .live import BIN, ROOT, unique_name
+from .live import BIN, unique_name
 
 pytestmark = pytest.mark.integration
 

@@ -1,13 +1,12 @@
 """Chat against the real server (gunicorn + eventlet) with python-socketio clients, on
 SQLite and on MariaDB: live delivery, idempotent retry, malformed payloads, paging back to
 seq 1, catch-up after a disconnect, concurrent senders, refusals."""
-import threading
 import uuid
 
 import pytest
 import socketio
 
-from .chat_client import ChatClient, api, api_user
+from .chat_client import ChatClient, api, api_user, send_concurrently
 from .live import unique_name
 
 pytestmark = pytest.mark.integration
@@ -105,21 +104,7 @@ def test_concurrent_senders_gap_free_and_delivered_once(server, clients):
     socks = [clients(server, token) for _, token in users]
     for sock in socks:
         assert sock.call("open_room", {"room_id": room["id"]})["ok"]
-    start = threading.Barrier(len(socks))
-    failures = []
-
-    def send_all(index, sock):
-        start.wait()
-        for i in range(25):
-            ack = sock.call("send_message", {"room_id": room["id"], "body": f"{index}:{i}", "client_id": f"{index}-{i}"})
-            if not ack["ok"]:
-                failures.append(ack)
-
-    threads = [threading.Thread(target=send_all, args=(i, s)) for i, s in enumerate(socks)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
+    failures = send_concurrently(socks, room["id"], 25)
     assert failures == []
     rows = server.database.query("SELECT seq FROM messages WHERE room_id = ? ORDER BY seq", room["id"])
     assert [r[0] for r in rows] == list(range(1, len(rows) + 1)) and len(rows) == 1 + 3 + 100  # created, 3 joins, 100 sent

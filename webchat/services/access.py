@@ -45,6 +45,15 @@ def require_member(user, room_id):
     return room, membership
 
 
+def require_member_or_hide(user, room_id, code):
+    """`require_member` for something inside a room (a message, a file): anyone outside
+    the room is told only `code`, a not-found: whether it exists is not theirs to know."""
+    try:
+        return require_member(user, room_id)
+    except ChatError:
+        raise ChatError(code) from None
+
+
 def lock_room(room_id):
     """The room, re-read under its row lock (held until commit), or ROOM_NOT_FOUND.
 

@@ -24,7 +24,7 @@ from ..errors import ChatError, validation_error
 from ..extensions import db
 from ..models import Attachment, utcnow
 from ..storage import MissingObject, StorageError, get_storage, new_key
-from .access import parse_id, require_member
+from .access import parse_id, require_member, require_member_or_hide
 from .messages import _existing as existing_message
 from .messages import clean_client_id, post_message
 
@@ -251,10 +251,7 @@ def download(user, file_id, thumbnail=False):
     attachment = db.session.get(Attachment, file_id) if user is not None else None
     if attachment is None:
         raise ChatError("NOT_FOUND")
-    try:
-        require_member(user, attachment.room_id)
-    except ChatError:
-        raise ChatError("NOT_FOUND") from None
+    require_member_or_hide(user, attachment.room_id, "NOT_FOUND")
     key = attachment.thumbnail_key if thumbnail else attachment.storage_key
     if key is None:
         raise ChatError("NOT_FOUND")

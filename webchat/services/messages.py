@@ -10,7 +10,7 @@ from ..extensions import db
 from ..models import Message, Room, utcnow
 from ..payloads import message_payload
 from . import reads
-from .access import lock_room, membership_of, next_seq, parse_id, require_member
+from .access import lock_room, membership_of, next_seq, parse_id, require_member, require_member_or_hide
 
 CLIENT_ID_MAX = 64
 PAGE_DEFAULT, PAGE_MAX = 50, 100
@@ -147,10 +147,7 @@ def delete_message(user, message_id):
         message = db.session.get(Message, message_id)
         if message is None:
             raise ChatError("MESSAGE_NOT_FOUND")
-        try:
-            require_member(user, message.room_id)
-        except ChatError:
-            raise ChatError("MESSAGE_NOT_FOUND") from None
+        require_member_or_hide(user, message.room_id, "MESSAGE_NOT_FOUND")
         if message.sender_id != user.id or message.kind == "system":
             raise ChatError("FORBIDDEN", "You can only delete your own messages.")
         if message.deleted_at is not None:
