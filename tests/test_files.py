@@ -26,7 +26,6 @@ from webchat.database import transaction
 from webchat.extensions import db
 from webchat.models import Attachment, Message, utcnow
 from webchat.services import files, messages, rooms
-from webchat.storage import get_storage
 
 from .conftest import bearer, login
 from .support import free_port
