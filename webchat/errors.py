@@ -1,6 +1,7 @@
 """The error catalogue: every code of the wire contract, its HTTP status and default
 message. Services raise `ChatError(code)`; the API, pages and socket acks render it
 through `ChatError.to_dict()`, so a code means the same thing everywhere."""
+from flask import jsonify, render_template, request
 
 ERRORS = {
     "UNAUTHENTICATED": (401, "Sign in first."),
@@ -22,8 +23,10 @@ ERRORS = {
     "FILE_EMPTY": (400, "The file is empty."),
     "RATE_LIMITED": (429, "Too many attempts; wait a moment."),
     "SERVICE_UNAVAILABLE": (503, "The service is temporarily unavailable; retry is safe."),
-    # Not in the contract's table: a path that does not exist at all.
+    # Not in the contract's table: a path that does not exist at all (or a method it does
+    # not take, with status 405), and a server bug.
     "NOT_FOUND": (404, "Not found."),
+    "INTERNAL_ERROR": (500, "Something went wrong; it was logged."),
 }
 
 
@@ -54,30 +57,27 @@ def validation_error(**fields):
     return ChatError("VALIDATION_ERROR", fields=fields)
 
 
-def wants_json(request):
+def wants_json():
     """API calls and JSON clients get JSON errors; browsers get pages."""
-    return request.path.startswith("/api/") or (
-        request.accept_mimetypes.best == "application/json"
-    )
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
-def error_response(error):
+def error_response(error, status=None):
     """The HTTP response for a ChatError: JSON for the API, a page for browsers."""
-    from flask import jsonify, render_template, request
-
-    if wants_json(request):
-        response = jsonify(error=error.to_dict())
+    if wants_json():
+        body = jsonify(error=error.to_dict())
     else:
-        response = render_template("errors/error.html", error=error)
-    response = (response, error.status)
-    if error.code == "RATE_LIMITED" and "retry_after" in error.extra:
-        response = (*response, {"Retry-After": str(error.extra["retry_after"])})
-    return response
+        body = render_template("errors/error.html", error=error)
+    headers = {}
+    if "retry_after" in error.extra:
+        headers["Retry-After"] = str(error.extra["retry_after"])
+    return body, status or error.status, headers
 
 
 def register_handlers(app):
     """Map ChatError and Flask's own HTTP errors onto the catalogue."""
     from flask_wtf.csrf import CSRFError
+    from sqlalchemy.exc import InterfaceError, OperationalError
     from werkzeug.exceptions import HTTPException
 
     http_codes = {
@@ -104,26 +104,16 @@ def register_handlers(app):
         code = http_codes.get(error.code)
         if code is None:
             return error
-        message = error.description if error.code == 400 else None
         if error.code == 405:
-            message = "Method not allowed."
-        response = error_response(ChatError(code, message))
-        if error.code == 405:
-            response = (response[0], 405)
-        return response
+            return error_response(ChatError(code, "Method not allowed."), status=405)
+        return error_response(ChatError(code, error.description if error.code == 400 else None))
 
     @app.errorhandler(Exception)
     def unexpected_error(error):
-        from sqlalchemy.exc import InterfaceError, OperationalError
-
         if isinstance(error, (OperationalError, InterfaceError)):
             return error_response(ChatError("SERVICE_UNAVAILABLE"))
         app.logger.exception("unhandled error")
-        from flask import jsonify, render_template, request
-
-        if wants_json(request):
-            return jsonify(error={"code": "INTERNAL_ERROR", "message": "Something went wrong."}), 500
-        return render_template("errors/error.html", error=None), 500
+        return error_response(ChatError("INTERNAL_ERROR"))
 
 
 def ack_error(error):

@@ -46,7 +46,7 @@ SCHEMAS = {
                   last_read_message_id=nullable(ID)),
     "Tokens": obj(["access_token", "expires_in"], access_token={"type": "string"}, refresh_token={"type": "string"},
                   expires_in={"type": "integer"}),
-    "Error": obj(error=obj(["code", "message"], code={"enum": sorted(ERRORS) + ["INTERNAL_ERROR"]},
+    "Error": obj(error=obj(["code", "message"], code={"enum": sorted(ERRORS)},
                            message={"type": "string"}, fields={"type": "object"}, room_id=ID,
                            retry_after={"type": "integer"})),
 }
