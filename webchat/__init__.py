@@ -73,6 +73,7 @@ def register_blueprints(app):
 
 def register_socketio(app):
     from .chat import ChatNamespace
+    from .chat.origins import origin_check
 
     # Flask-SocketIO keeps the previous app's queue manager in its options; an app built
     # without a queue (tests, after one built with it) must not inherit it.
@@ -82,8 +83,8 @@ def register_socketio(app):
         async_mode=app.config["ASYNC_MODE"],
         message_queue=app.config["MESSAGE_QUEUE_URL"],
         channel=f"{app.config['CLUSTER_NAME']}-socketio",
-        # None means same origin only: CSRF does not cover sockets, so never "*".
-        cors_allowed_origins=app.config["SOCKETIO_ALLOWED_ORIGINS"] or None,
+        # Same origin plus the configured ones: CSRF does not cover sockets, so never "*".
+        cors_allowed_origins=origin_check(app.config["SOCKETIO_ALLOWED_ORIGINS"]),
         json=json,
         logger=False,
         engineio_logger=False,

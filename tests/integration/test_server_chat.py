@@ -134,11 +134,24 @@ def test_bad_tokens_are_refused_with_a_code(server, pair):
         assert [e["data"] for e in client.connect_errors] == [{"code": code}]
 
 
-def test_cross_site_socket_is_refused(server, pair):
-    _room, (_alice, a_token), _ = pair
-    client = ChatClient(server, a_token, headers={"Origin": "http://evil.example"})
-    with pytest.raises(socketio.exceptions.ConnectionError):
-        client.connect()
+def engineio_accepts(server, origin):
+    """Whether the server completes a WebSocket handshake sent with this Origin header."""
+    import websocket
+
+    try:
+        conn = websocket.create_connection(
+            f"ws://127.0.0.1:{server.port}/socket.io/?EIO=4&transport=websocket", origin=origin, timeout=10)
+    except websocket.WebSocketBadStatusException:
+        return False
+    try:
+        return conn.recv().startswith("0{")  # Engine.IO's open packet
+    finally:
+        conn.close()
+
+
+def test_cross_site_socket_is_refused(server):
+    assert engineio_accepts(server, server.url)
+    assert not engineio_accepts(server, "http://evil.example")
 
 
 def test_logout_disconnects_sockets(server, clients):
@@ -157,3 +170,10 @@ def test_logout_disconnects_sockets(server, clients):
     session.post(f"{server.url}/auth/logout", data={"csrf_token": page_token}, timeout=10)
     sock.wait_for(lambda: not sock.sio.connected, what="the socket to be disconnected")
     assert api(server, token, "GET", "/rooms").json()["error"]["code"] == "TOKEN_INVALID"
+
+
+def test_configured_origins_are_the_only_cross_site_ones_allowed(live_server):
+    node = live_server("sqlite", env={"SOCKETIO_ALLOWED_ORIGINS": "https://chat.example.com"})
+    assert engineio_accepts(node, "https://chat.example.com")
+    assert engineio_accepts(node, node.url), "our own pages must still connect"
+    assert not engineio_accepts(node, "https://evil.example")
