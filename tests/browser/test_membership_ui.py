@@ -240,3 +240,60 @@ def test_direct_message_from_the_room_list(pages, server):
     people.fill(friend)
     start.click()
     expect(page).to_have_url(re.compile(rf"/rooms/{room_id}$"))
+
+
+def test_delete_offer_ends_with_the_window_and_leave(browser, live_server):
+    """With a 6-second delete window the Delete action goes away by itself; a page that
+    believes the window is longer (its data-delete-window rewritten to 600 before the
+    page's script reads it) gets the server's MESSAGE_DELETE_TIME_EXPIRED shown inline.
+    Then the user leaves the room."""
+    server = live_server("sqlite", env={"MESSAGE_DELETE_WINDOW_SECONDS": "6"})
+    pages = Pages(browser, server)
+    try:
+        name = unique_name("window")
+        create_user(server, name)
+        _context, page = pages.open("window")
+        log_in(page, name)
+        page.get_by_label("Room name").fill("Short window")
+        page.get_by_role("button", name="Create room").click()
+        expect(page).to_have_url(re.compile(r"/rooms/\d+$"))
+        room_id = room_id_of(page)
+        wait_connected(page)
+        expect(page.locator("#chat")).to_have_attribute("data-delete-window", "6")
+
+        send(page, "Gone from the menu soon")
+        own = message(page, "Gone from the menu soon")
+        expect(own.get_by_role("button", name="Delete this message")).to_be_visible()
+        # The offer ends a little before the server's window does, without a reload.
+        expect(own.get_by_role("button", name="Delete this message")).to_have_count(0, timeout=8_000)
+        page.wait_for_timeout(3_000)   # and now the server's window has surely passed too
+
+        # A page that thinks the window is longer: the server's refusal is shown inline.
+        # (The attribute is rewritten once the document is parsed, before chat.js runs.)
+        page.add_init_script("""document.addEventListener('readystatechange', () => {
+            const chat = document.getElementById('chat');
+            if (document.readyState === 'interactive' && chat) chat.dataset.deleteWindow = '600';
+        });""")
+        page.reload()
+        wait_connected(page)
+        expect(page.locator("#chat")).to_have_attribute("data-delete-window", "600")
+        own = message(page, "Gone from the menu soon")
+        own.get_by_role("button", name="Delete this message").click()
+        confirm(page, "Delete")
+        error = own.locator(".msg-error")
+        expect(error).to_have_text("Too late to delete: messages can only be deleted within 10 minutes of sending.")
+        expect(own.get_by_role("button", name="Delete this message")).to_have_count(0)
+        expect(own.locator(".msg-body")).to_have_text("Gone from the menu soon")
+        shot(page, "membership-delete-expired-desktop")
+
+        # Leave, confirmed: back on the room list, without the room.
+        page.get_by_role("button", name="Leave").click()
+        dialog = page.locator("dialog.confirm-dialog")
+        expect(dialog).to_contain_text("You are the last member")
+        confirm(page, "Leave room")
+        expect(page).to_have_url(re.compile(r"/rooms/?$"))
+        wait_list_connected(page)
+        expect(page.locator(f"#my-rooms .room-item[data-room-id='{room_id}']")).to_have_count(0)
+    finally:
+        pages.close()
+    assert not pages.problems, "\n".join(pages.problems)

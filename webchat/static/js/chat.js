@@ -824,7 +824,7 @@ function memberNode(member) {
   hooks.memberActions(actions, member);
   return h("li", { className: `member${member.online ? " is-online" : ""}`, dataset: { userId: member.id } },
     h("span", { className: "presence-dot", attrs: { "aria-hidden": "true" } }),
-    h("span", { className: "member-name", text: member.username }),
+    h("span", { className: "member-name", attrs: { title: member.username }, text: member.username }),
     member.id === ME ? h("span", { className: "member-tag", text: "you" }) : null,
     member.role === "owner" ? h("span", { className: "member-tag is-owner", text: "owner" }) : null,
     srOnly(member.online ? ", online" : ", offline"),

@@ -95,7 +95,7 @@ export function createUploads(options) {
         className: "link-button", attrs: { type: "button" }, on: { click: () => remove(upload) },
       }, "Dismiss", srOnly(` ${file.name}`)));
     }
-    node.replaceChildren(
+    node.replaceChildren(...[
       h("div", { className: "upload-line" },
         h("span", { className: "upload-name", attrs: { title: file.name }, text: file.name }),
         h("span", { className: "upload-size", text: fileSize(file.size) }),
@@ -105,7 +105,8 @@ export function createUploads(options) {
         className: `upload-status${state === "failed" ? " is-error" : ""}`,
         attrs: state === "failed" ? { role: "alert" } : {},
         text: status,
-      }));
+      }),
+    ].filter(Boolean));
   }
 
   /** Update the bar and the percentage without rebuilding the row (keeps focus on Cancel). */

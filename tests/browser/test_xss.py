@@ -1,0 +1,181 @@
+"""Script payloads in everything a user controls (room names, message bodies, file names)
+render as inert text for another user, on the room list and on the chat page, whether
+they were in the page when it loaded or arrived live. The test fails on any dialog, on
+any element made from a payload, and on any console or script error (the `pages`
+fixture). Usernames cannot carry such characters at all: signup refuses them.
+"""
+import io
+import re
+
+import pytest
+import requests
+from PIL import Image
+from playwright.sync_api import expect
+
+from ..integration.chat_client import ChatClient, api, api_user
+from ..integration.live import unique_name
+from .helpers import MOBILE, PASSWORD, create_user, shot
+from .test_chat_live import Pages, log_in, pages, wait_connected, wait_list_connected  # noqa: F401
+
+pytestmark = pytest.mark.browser
+
+PAYLOADS = [
+    "<img src=x onerror=alert(1)>",
+    "<script>alert(1)</script>",
+    '"><svg onload=alert(1)>',
+    "javascript:alert(1)",
+    "<iframe src=javascript:alert(1)></iframe>",
+    "{{7*7}} ${alert(1)} <b onmouseover=alert(1)>bold</b>",
+]
+# What no page of ours ever contains inside a room list or a message list.
+INJECTED = "img[src='x'], img[src='x' i], svg, script, iframe, b, a[href^='javascript' i], [onerror], [onload], [onmouseover]"
+
+
+def png_bytes():
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (10, 160, 90)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def upload(server, token, room_id, name, data, content_type="text/plain"):
+    response = requests.post(
+        f"{server.url}/api/v1/rooms/{room_id}/files", headers={"Authorization": f"Bearer {token}"},
+        files={"file": (name, data, content_type)}, timeout=10,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["message"]
+
+
+def assert_inert(page, scope):
+    """Nothing under `scope` was made from markup (a script that ran would have opened a
+    dialog, which the `pages` fixture fails on)."""
+    found = page.eval_on_selector_all(f"{scope} :is({INJECTED})", "nodes => nodes.map(n => n.outerHTML)")
+    assert found == [], f"elements from payloads under {scope}: {found}"
+
+
+def test_payloads_render_as_text(pages, server):
+    attacker, attacker_token = api_user(server, unique_name("mallory"))
+    victim_name = unique_name("victim")
+    create_user(server, victim_name)
+
+    # Rooms named with payloads: public ones for the public list, a private one the
+    # victim is invited into (their own list), and one where the payloads are posted.
+    public_rooms = []
+    for payload in PAYLOADS[:3]:
+        response = api(server, attacker_token, "POST", "/rooms", json={"name": payload, "type": "public"})
+        assert response.status_code == 201, response.text
+        public_rooms.append(response.json()["room"])
+    chat_room = api(server, attacker_token, "POST", "/rooms",
+                    json={"name": '<img src=x onerror=alert(1)> chat', "type": "private"}).json()["room"]
+    assert api(server, attacker_token, "POST", f"/rooms/{chat_room['id']}/members",
+               json={"username": victim_name}).status_code == 200
+
+    client = ChatClient(server, attacker_token).connect()
+    try:
+        for i, payload in enumerate(PAYLOADS):
+            ack = client.call("send_message", {"room_id": chat_room["id"], "body": payload, "client_id": f"x{i}"})
+            assert ack["ok"], ack
+        # File names: slashes are cut away as folders, the rest survives; one is an image.
+        file_names = []
+        for payload in PAYLOADS[:3]:
+            stored = upload(server, attacker_token, chat_room["id"], f"{payload}.txt", b"plain text")
+            file_names.append(stored["file"]["name"])
+        image = upload(server, attacker_token, chat_room["id"], '"><svg onload=alert(1)>.png', png_bytes(), "image/png")
+        assert image["file"]["thumbnail_url"], image
+        file_names.append(image["file"]["name"])
+        assert any("<img src=x onerror=alert(1)>" in name for name in file_names), file_names
+
+        _context, page = pages.open("victim")
+        log_in(page, victim_name)
+        wait_list_connected(page)
+
+        # The room list, as rendered by the server.
+        for room in public_rooms:
+            expect(page.locator(f".public-room[data-room-id='{room['id']}'] .room-name")).to_have_text(room["name"])
+        mine = page.locator(f"#my-rooms .room-item[data-room-id='{chat_room['id']}']")
+        expect(mine.locator(".room-name")).to_have_text(chat_room["name"])
+        expect(mine.locator(".room-preview")).to_have_text(f"{attacker['username']}: {file_names[-1]}")
+        assert_inert(page, "#my-rooms")
+        assert_inert(page, "#public-rooms")
+
+        # Live: a new room with a payload name arrives (room_added) and a payload message
+        # updates the preview (unread).
+        live_room = api(server, attacker_token, "POST", "/rooms",
+                        json={"name": "<script>alert(1)</script> live", "type": "private"}).json()["room"]
+        api(server, attacker_token, "POST", f"/rooms/{live_room['id']}/members", json={"username": victim_name})
+        live_item = page.locator(f"#my-rooms .room-item[data-room-id='{live_room['id']}']")
+        expect(live_item.locator(".room-name")).to_have_text("<script>alert(1)</script> live")
+        ack = client.call("send_message", {"room_id": live_room["id"], "body": '"><svg onload=alert(1)>', "client_id": "live1"})
+        assert ack["ok"], ack
+        expect(live_item.locator(".room-preview")).to_have_text(f'{attacker["username"]}: "><svg onload=alert(1)>')
+        expect(live_item.locator(".unread-count")).to_have_text("1")
+        assert_inert(page, "#my-rooms")
+        shot(page, "xss-room-list-desktop")
+
+        # The chat page: the title, every body and every file name are text.
+        page.goto(f"/rooms/{chat_room['id']}")
+        wait_connected(page)
+        expect(page.locator("#room-name")).to_have_text(chat_room["name"])
+        assert page.title().startswith(chat_room["name"])
+        bodies = page.locator("#message-list .msg.kind-text .msg-body")
+        expect(bodies).to_have_count(len(PAYLOADS))
+        assert bodies.all_text_contents() == PAYLOADS
+        names = page.locator("#message-list .msg.kind-file .file-name")
+        expect(names).to_have_count(len(file_names))
+        assert names.all_text_contents() == file_names
+        thumb = page.locator("#message-list .msg-image")
+        expect(thumb).to_have_attribute("alt", file_names[-1])
+        assert_inert(page, "#message-list")
+
+        # Live on the chat page: a payload message and a payload file arrive by socket.
+        ack = client.call("send_message", {"room_id": chat_room["id"], "body": "<img src=x onerror=alert(1)> live",
+                                           "client_id": "live2"})
+        assert ack["ok"], ack
+        live_file = upload(server, attacker_token, chat_room["id"], "<svg onload=alert(1)> live.pdf", b"%PDF-1.4\n%%EOF\n")
+        expect(page.locator(".msg-body", has_text="<img src=x onerror=alert(1)> live")).to_have_count(1)
+        expect(page.locator(".file-name", has_text=live_file["file"]["name"])).to_have_count(1)
+        assert_inert(page, "#message-list")
+        assert_inert(page, "#member-list")
+
+        # The full-size viewer and the leave confirmation show names as text too.
+        thumb.click()
+        viewer = page.locator("dialog.image-viewer")
+        expect(viewer.locator(".viewer-title")).to_have_text(file_names[-1])
+        assert_inert(page, "dialog.image-viewer .viewer-bar")
+        viewer.get_by_role("button", name="Close").click()
+        page.get_by_role("button", name="Leave").click()
+        confirm = page.locator("dialog.confirm-dialog")
+        expect(confirm.locator(".modal-title")).to_have_text(f"Leave {chat_room['name']}?")
+        assert_inert(page, "dialog.confirm-dialog")
+        confirm.get_by_role("button", name="Cancel").click()
+        shot(page, "xss-chat-desktop")
+
+        _phone_context, phone = pages.open("victim-phone", **MOBILE)
+        log_in(phone, victim_name)
+        phone.goto(f"/rooms/{chat_room['id']}")
+        wait_connected(phone)
+        expect(phone.locator("#message-list .msg.kind-text")).to_have_count(len(PAYLOADS) + 1)
+        assert_inert(phone, "#message-list")
+        shot(phone, "xss-chat-mobile")
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize("username", ["<script>", "<img src=x>", '"><svg', "a&b;c"])
+def test_usernames_cannot_carry_markup(new_page, server, username):
+    response = requests.post(f"{server.url}/api/v1/auth/signup", json={"username": username, "password": PASSWORD},
+                             timeout=10)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+    assert "username" in response.json()["error"]["fields"]
+
+    page = new_page()
+    page.on("dialog", lambda dialog: pytest.fail(f"dialog opened: {dialog.message}"))
+    page.goto("/auth/signup")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Confirm password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign up").click()
+    expect(page).to_have_url(re.compile(r"/auth/signup$"))
+    expect(page.locator("#username-help .error-text")).to_be_visible()
+    expect(page.locator("main :is(script, svg, img[src='x'])")).to_have_count(0)
