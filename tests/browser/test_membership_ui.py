@@ -79,6 +79,8 @@ def test_invite_unread_receipt_delete_kick(pages, server):
     expect(owner.locator(".invite-status")).to_have_text(f"{guest_name} was invited.")
     expect(owner_members).to_have_count(2)
     expect(owner.locator(".msg.kind-system", has_text=f"{owner_name} invited {guest_name}")).to_have_count(1)
+    # Being invited marks what came before as read, but nobody is shown to have read it.
+    expect(message(owner, "Before you came").locator(".msg-receipts")).to_have_text("")
     owner.keyboard.press("Escape")
     expect(owner.locator(".invite-menu .popover")).to_be_hidden()
 

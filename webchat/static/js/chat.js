@@ -972,8 +972,14 @@ socket.on("room_removed", ({ room_id: roomId, reason } = {}) => {
 // ---------------------------------------------------------------------------
 // Page wiring
 // ---------------------------------------------------------------------------
+let lastScrollTop = 0;
 el.scroller.addEventListener("scroll", () => {
-  stickToBottom = atBottom();
+  const top = el.scroller.scrollTop;
+  // Only the reader scrolling up unpins the view. A scroll event that is dispatched
+  // after the view got shorter (the composer grew) but before the ResizeObserver has
+  // scrolled down again must not: scrollTop did not move, the bottom did.
+  if (top < lastScrollTop - 1 || !stickToBottom) stickToBottom = atBottom();
+  lastScrollTop = top;
   if (stickToBottom) hideNewMessages();
   noteSeenSoon();
   if (el.scroller.scrollTop < OLDER_TRIGGER_PX) loadOlder();

@@ -33,15 +33,21 @@ export function createReceipts({ me, messagesDesc, slotOf }) {
       .filter(([id, p]) => id !== me && Number.isFinite(p.lastRead))
       .sort(([, a], [, b]) => b.lastRead - a.lastRead);
     if (!readers.length) return next;
-    const list = messagesDesc().filter((m) => m.kind !== "system");
+    const list = messagesDesc();
     let index = 0;
     for (const [id, pointer] of readers) {
       // Pointers are sorted newest first, so the scan only moves down the list.
       while (index < list.length && list[index].id > pointer.lastRead) index += 1;
       if (index >= list.length) break;
-      const target = list[index];
-      // Their own message: that they have read it goes without saying.
-      if (target.sender?.id === id) continue;
+      const at = list[index];
+      // A pointer left on their own "joined", "invited" or "created" notice was set by
+      // the server when they came in: they have not read what came before.
+      if (at.id === pointer.lastRead && at.kind === "system" && at.event?.user?.id === id) continue;
+      let targetIndex = index;
+      while (targetIndex < list.length && list[targetIndex].kind === "system") targetIndex += 1;
+      const target = list[targetIndex];
+      // Nothing to show it under, or their own message: that they read it goes without saying.
+      if (!target || target.sender?.id === id) continue;
       if (!next.has(target.seq)) next.set(target.seq, []);
       next.get(target.seq).push(pointer.username);
     }
