@@ -22,6 +22,7 @@ const cfg = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
 const BASE = cfg.url.replace(/\/$/, "");
 const KIND = cfg.kind;
 const TAG = cfg.run_tag || Math.random().toString(36).slice(2, 8);
+let RUN = TAG; // prefix of client_ids: changes with every attempt of a scenario
 const PASSWORD = "bench-password-1";
 const BODY = "The quick brown fox jumps over the lazy dog; benchmark message 0123";
 
@@ -362,7 +363,7 @@ async function scenarioFanout(sc) {
       while (n < due) {
         const r = n % rooms.length;
         const s = senders[r][rr[r]++ % senders[r].length];
-        pending.push(tr.send(s, `${TAG}-${layout}-${stepNo}-${n}`));
+        pending.push(tr.send(s, `${RUN}-${layout}-${stepNo}-${n}`));
         n++;
       }
       await sleep(1);
@@ -397,7 +398,7 @@ async function scenarioFanout(sc) {
     ctx.handler = tr.onDelivery;
     for (let i = 0; i < 20; i++) {
       const r = i % rooms.length;
-      tr.send(senders[r][i % senders[r].length], `${TAG}-${layout}-warm-${i}`);
+      tr.send(senders[r][i % senders[r].length], `${RUN}-${layout}-warm-${i}`);
       await sleep(1000 / ladder[0]);
     }
     await drain(tr, drainMs + lostWaitMs);
@@ -405,7 +406,10 @@ async function scenarioFanout(sc) {
     await sleep(500);
   }
   for (const rate of ladder) {
-    const line = await step(rate, "ladder");
+    let line = await step(rate, "ladder");
+    // The machine is shared: one noisy step (another process, a GC pause) is retried once
+    // before the rate is called unsustainable. Both attempts are recorded.
+    if (!line.pass && line.lost === 0 && line.duplicated === 0 && line.misrouted === 0) line = await step(rate, "retry");
     if (!line.pass) { failedAt = rate; break; }
     if (maxSustained === null || line.deliveries_per_s > maxSustained.deliveries_per_s) maxSustained = line;
   }
@@ -433,7 +437,7 @@ async function scenarioRtt(sc) {
   await sleep(500);
   const s = sockets[0];
   // Warm-up, not measured (its deliveries arrive before the tracker starts).
-  for (let i = 0; i < 20; i++) await call(s, "send_message", { room_id: s.roomId, body: BODY, client_id: `${TAG}-w-${i}` });
+  for (let i = 0; i < 20; i++) await call(s, "send_message", { room_id: s.roomId, body: BODY, client_id: `${RUN}-w-${i}` }, 10000);
   await sleep(500);
   const tr = tracker(rooms, sockets);
   ctx.handler = tr.onDelivery;
@@ -441,7 +445,7 @@ async function scenarioRtt(sc) {
   const t0 = now();
   let n = 0;
   while (n < sc.count && now() - t0 < sc.max_s * 1000) {
-    await tr.send(s, `${TAG}-rtt-${n}`);
+    await tr.send(s, `${RUN}-rtt-${n}`);
     n++;
   }
   const elapsed = (now() - t0) / 1000;
@@ -465,14 +469,20 @@ async function scenarioRtt(sc) {
   deadline.unref();
   for (const sc of cfg.scenarios) {
     const t0 = now();
-    try {
-      if (sc.name === "idle") await scenarioIdle(sc);
-      else if (sc.name === "fanout") await scenarioFanout(sc);
-      else if (sc.name === "rtt") await scenarioRtt(sc);
-      else throw new Error(`unknown scenario ${sc.name}`);
-    } catch (e) {
-      log(`scenario ${sc.name} failed: ${e.stack || e}`);
-      out({ scenario: sc.name, error: String(e.message || e), layout: sc.layout ? sc.layout.join("x") : undefined });
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      RUN = `${TAG}${sc.name[0]}${attempt}`;
+      try {
+        if (sc.name === "idle") await scenarioIdle(sc);
+        else if (sc.name === "fanout") await scenarioFanout(sc);
+        else if (sc.name === "rtt") await scenarioRtt(sc);
+        else throw new Error(`unknown scenario ${sc.name}`);
+        break;
+      } catch (e) {
+        // A set-up failure (a connect or an ack timing out) is reported and tried once more.
+        log(`scenario ${sc.name} failed (attempt ${attempt}): ${e.stack || e}`);
+        out({ scenario: "error", failed_scenario: sc.name, attempt, error: String(e.message || e), layout: sc.layout ? sc.layout.join("x") : undefined });
+        await waitServerIdle(30);
+      }
     }
     log(`${sc.name} took ${((now() - t0) / 1000).toFixed(1)}s`);
   }

@@ -33,6 +33,9 @@ BIN = Path(sys.executable).parent
 NODE = shutil.which("node") or "node"
 MARIADB = dict(host="127.0.0.1", port=3306, user="root", password="")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+# The webchat checkout to serve (default: this one). Another worktree (same venv) measures
+# a proposed change before it lands: BENCH_WEBCHAT_DIR=/tmp/wc-fix make bench.
+WEBCHAT_DIR = Path(os.environ.get("BENCH_WEBCHAT_DIR") or ROOT).resolve()
 
 
 def env_list(name, default, cast=int):
@@ -288,9 +291,9 @@ def make_server(name, workdir, res):
     if queue:
         env["REDIS_URL"] = env["MESSAGE_QUEUE_URL"] = REDIS_URL
     migrate = dict(env, WEBCHAT_NO_PATCH="1")
-    subprocess.run([str(BIN / "flask"), "db", "upgrade"], cwd=ROOT, env=migrate, check=True,
+    subprocess.run([str(BIN / "flask"), "db", "upgrade"], cwd=WEBCHAT_DIR, env=migrate, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=180)
-    server = Server(name, [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], env, workdir)
+    server = Server(name, [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], env, workdir, cwd=WEBCHAT_DIR)
     server.database = env.get("DATABASE_URL", f"sqlite:///{instance}/webchat.db").rsplit("/", 1)[-1]
     return server
 
@@ -521,9 +524,10 @@ def loadavg():
 
 
 def commit():
+    """The commit of the webchat served, `+dirty` if webchat/ has uncommitted changes."""
     try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "webchat"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=WEBCHAT_DIR, capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "webchat"], cwd=WEBCHAT_DIR, capture_output=True, text=True).stdout.strip()
         return rev + ("+dirty" if dirty else "")
     except OSError:
         return None
@@ -540,7 +544,7 @@ def main():
     res = Resources()
     t_start = time.monotonic()
     rev = commit()
-    meta = {"scenario": "meta", "run_id": run_id, "commit": rev, "quick": S.quick, "reps": S.reps, "nofile": nofile,
+    meta = {"scenario": "meta", "run_id": run_id, "commit": rev, "webchat_dir": str(WEBCHAT_DIR), "quick": S.quick, "reps": S.reps, "nofile": nofile,
             "settings": {k: (v if not isinstance(v, dict) else {str(a): b for a, b in v.items()})
                          for k, v in vars(Settings).items() if not k.startswith("_")},
             "targets": {t: DESCRIPTIONS[t] for t in S.targets}, "machine": machine(),
