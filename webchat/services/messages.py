@@ -153,8 +153,8 @@ def delete_message(user, message_id):
         if message.deleted_at is not None:
             return message
         if (utcnow() - message.created_at).total_seconds() > window:
-            raise ChatError("MESSAGE_DELETE_TIME_EXPIRED",
-                            f"Messages can only be deleted within {window // 60} minutes of sending.")
+            span = f"{window // 60} minutes" if window >= 120 else f"{window} seconds"
+            raise ChatError("MESSAGE_DELETE_TIME_EXPIRED", f"Messages can only be deleted within {span} of sending.")
         message.deleted_at, message.body = utcnow(), ""
         from .files import discard_message_file  # here: files builds on this module
 
