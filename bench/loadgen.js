@@ -177,7 +177,7 @@ function call(socket, event, data, timeoutMs = 30000) {
 }
 
 async function closeAll(sockets) {
-  for (const s of sockets) s.disconnect();
+  for (const s of sockets) { s.closing = true; s.disconnect(); }
   await sleep(500);
 }
 
@@ -237,7 +237,7 @@ async function scenarioIdle(sc) {
 // One room set-up for fan-out or round trip: sockets connected, rooms opened, handlers on.
 async function openRooms(rooms) {
   const sockets = [];
-  const ctx = { handler: null, unread: 0, other: 0, misroutedIdle: 0 };
+  const ctx = { handler: null, unread: 0, other: 0, misroutedIdle: 0, disconnects: 0, reasons: {} };
   await pool(rooms.flatMap((room) => room.members.map((u, pos) => ({ room, u, pos }))), 50, async ({ room, u, pos }) => {
     const s = await connect(u);
     s.roomId = room.id;
@@ -247,7 +247,13 @@ async function openRooms(rooms) {
     if (!ack || !ack.ok) throw new Error(`open_room ${room.id}: ${JSON.stringify(ack)}`);
     const msgs = ack.messages || [];
     if (msgs.length) s.lastSeq = msgs[msgs.length - 1].seq;
-    s.on("new_message", (p) => (ctx.handler ? ctx.handler(s, p && p.message) : ctx.other++));
+    // Between steps, a late delivery of an earlier step is still credited to its message.
+    s.on("new_message", (p) => (ctx.handler ? ctx.handler(s, p && p.message) : creditLate(ctx, s, p && p.message)));
+    s.on("disconnect", (reason) => {
+      if (s.closing) return;
+      ctx.disconnects++;
+      ctx.reasons[reason] = (ctx.reasons[reason] || 0) + 1;
+    });
     s.on("unread", (p) => {
       ctx.unread++;
       // The personal channel: only rooms this user is a member of.
@@ -258,11 +264,24 @@ async function openRooms(rooms) {
   return { sockets, ctx };
 }
 
+// Every send of this process, across steps: a delivery that arrives after its own step
+// ended (an overloaded server's backlog) is late, not misrouted.
+const everSent = new Map();
+
+function creditLate(ctx, s, msg) {
+  const old = msg && everSent.get(msg.client_id);
+  if (!old) { if (!msg || msg.kind !== "system") ctx.other++; return; }
+  if (old.room !== msg.room_id || s.roomId !== msg.room_id) { ctx.misroutedIdle++; return; }
+  if (old.recv[s.pos]) { ctx.dupIdle = (ctx.dupIdle || 0) + 1; return; }
+  old.recv[s.pos] = 1;
+  ctx.lateBetween = (ctx.lateBetween || 0) + 1;
+}
+
 // The bookkeeping of one measured window: every send, every delivery.
 function tracker(rooms, sockets) {
   const size = new Map(rooms.map((r) => [r.id, sockets.filter((s) => s.roomId === r.id).length]));
   const sent = new Map();
-  const st = { lat: [], dup: 0, mis: 0, ooo: 0, errors: 0, acked: 0, delivered: 0, firstSend: null, lastDelivery: null, ackLat: [] };
+  const st = { lat: [], dup: 0, mis: 0, ooo: 0, stale: 0, errors: 0, acked: 0, delivered: 0, firstSend: null, lastDelivery: null, ackLat: [] };
   const expected = () => { let e = 0; for (const rec of sent.values()) e += size.get(rec.room); return e; };
   const received = () => st.delivered;
   function onDelivery(s, msg) {
@@ -270,7 +289,15 @@ function tracker(rooms, sockets) {
     if (!msg || typeof msg !== "object") { st.mis++; return; }
     if (msg.kind === "system") return; // joins etc.: not ours, not counted
     const rec = sent.get(msg.client_id);
-    if (!rec || rec.room !== msg.room_id || s.roomId !== msg.room_id) { st.mis++; return; }
+    if (!rec) {
+      const old = everSent.get(msg.client_id);
+      if (!old || old.room !== msg.room_id || s.roomId !== msg.room_id) { st.mis++; return; }
+      if (old.recv[s.pos]) { st.dup++; return; }
+      old.recv[s.pos] = 1; // an earlier step's message, late: delivered, not lost
+      st.stale++;
+      return;
+    }
+    if (rec.room !== msg.room_id || s.roomId !== msg.room_id) { st.mis++; return; }
     if (rec.seq !== null && rec.seq !== msg.seq) { st.mis++; return; }
     if (rec.recv[s.pos]) { st.dup++; return; }
     rec.recv[s.pos] = 1;
@@ -285,6 +312,7 @@ function tracker(rooms, sockets) {
     const rec = { room: s.roomId, t0: now(), seq: null, recv: new Uint8Array(size.get(s.roomId)) };
     if (st.firstSend === null) st.firstSend = rec.t0;
     sent.set(cid, rec);
+    everSent.set(cid, rec);
     return new Promise((resolve) => {
       s.timeout(30000).emit("send_message", { room_id: s.roomId, body: BODY, client_id: cid }, (err, ack) => {
         if (err || !ack || !ack.ok || !ack.message || ack.message.client_id !== cid || ack.message.room_id !== rec.room) {
@@ -308,7 +336,7 @@ function tracker(rooms, sockets) {
     const span = st.lastDelivery && st.firstSend !== null ? (st.lastDelivery - st.firstSend) / 1000 : null;
     return {
       sent: sent.size, acked: st.acked, errors: st.errors, expected: exp, delivered: st.delivered,
-      lost, duplicated: st.dup, misrouted: st.mis, out_of_order: st.ooo,
+      lost, duplicated: st.dup, misrouted: st.mis, out_of_order: st.ooo, late_from_earlier_steps: st.stale,
       deliveries_per_s: span ? +(st.delivered / span).toFixed(1) : 0,
       ...latencyStats(st.lat),
       ack: latencyStats(st.ackLat),
@@ -351,6 +379,7 @@ async function scenarioFanout(sc) {
     const tr = tracker(rooms, sockets);
     ctx.handler = tr.onDelivery;
     const unread0 = ctx.unread;
+    const disc0 = ctx.disconnects;
     const cpu = cpuMeter();
     const rss0 = rssKb(cfg.worker_pid);
     const total = Math.max(1, Math.round(rate * stepS));
@@ -382,7 +411,7 @@ async function scenarioFanout(sc) {
     const line = {
       scenario: "fanout", layout, rooms: nRooms, members: size, why, offered_rate: rate,
       achieved_rate: +achieved.toFixed(1), offered_deliveries_per_s: rate * size,
-      ...res, unread_events: ctx.unread - unread0, pass, idle_wait_s: idleWait, rss_kb: rssKb(cfg.worker_pid), rss_before_kb: rss0, ...c,
+      ...res, unread_events: ctx.unread - unread0, disconnects: ctx.disconnects - disc0, pass, idle_wait_s: idleWait, rss_kb: rssKb(cfg.worker_pid), rss_before_kb: rss0, ...c,
     };
     ctx.handler = null;
     out(line);
@@ -414,15 +443,31 @@ async function scenarioFanout(sc) {
     if (maxSustained === null || line.deliveries_per_s > maxSustained.deliveries_per_s) maxSustained = line;
   }
   for (const rate of fixed) if (!done.has(rate)) await step(rate, "fixed");
+  // Whatever was still on its way when its step was judged: let it arrive, then count what
+  // never did. `lost` below is the final count; each step line has its own at step end.
+  const late = tracker(rooms, sockets);
+  ctx.handler = late.onDelivery;
+  await waitServerIdle(90);
+  await sleep(2000);
+  ctx.handler = null;
+  let finalLost = 0;
+  let scenarioSends = 0;
+  for (const [cid, rec] of everSent) {
+    if (!cid.startsWith(`${RUN}-${layout}-`) || cid.includes("-warm-")) continue;
+    scenarioSends++;
+    for (const v of rec.recv) if (!v) finalLost++;
+  }
   out({
     scenario: "fanout_max", layout, rooms: nRooms, members: size,
     max_sends_per_s: maxSustained ? maxSustained.offered_rate : 0,
     max_deliveries_per_s: maxSustained ? maxSustained.deliveries_per_s : 0,
     failed_at_rate: failedAt, ladder_exhausted: failedAt === null,
-    lost: [...done.values()].reduce((a, l) => a + l.lost, 0),
-    duplicated: [...done.values()].reduce((a, l) => a + l.duplicated, 0),
-    misrouted: [...done.values()].reduce((a, l) => a + l.misrouted, 0) + ctx.misroutedIdle,
-    stray_new_messages: ctx.other,
+    lost: finalLost, sends: scenarioSends, late_after_last_step: late.st.stale,
+    lost_at_step_ends: [...done.values()].reduce((a, l) => a + l.lost, 0),
+    duplicated: [...done.values()].reduce((a, l) => a + l.duplicated, 0) + late.st.dup + (ctx.dupIdle || 0),
+    late_between_steps: ctx.lateBetween || 0,
+    misrouted: [...done.values()].reduce((a, l) => a + l.misrouted, 0) + ctx.misroutedIdle + late.st.mis,
+    stray_new_messages: ctx.other, disconnects: ctx.disconnects, disconnect_reasons: ctx.reasons,
   });
   await closeAll(sockets);
   await sleep(1500);

@@ -98,8 +98,8 @@ def fanout_table(res, targets):
         lines += [f"**{layout}** (rooms x members): max sustained = highest offered rate with p99 <= 200 ms and nothing "
                   "lost, duplicated, misrouted or refused.", "",
                   "| target | max sustained sends/s | max sustained deliveries/s | p50 / p99 ms @ 50 sends/s | "
-                  "p50 / p99 ms @ 200 sends/s | lost · dup · misrouted (all steps) |",
-                  "| --- | --- | --- | --- | --- | --- |"]
+                  "p50 / p99 ms @ 200 sends/s | lost · dup · misrouted (final, all steps) | undelivered at step end · disconnects |",
+                  "| --- | --- | --- | --- | --- | --- | --- |"]
         for t in targets:
             maxes = res.where(scenario="fanout_max", target=t, layout=layout)
             if not maxes:
@@ -109,6 +109,10 @@ def fanout_table(res, targets):
                 rows = fanout_rows(res, t, layout, rate)
                 cells.append(f"{fmt(med([r['p50_ms'] for r in rows]))} / {fmt(med([r['p99_ms'] for r in rows]))}" if rows else "–")
             cells.append(" · ".join(str(sum(m[k] for m in maxes)) for k in ("lost", "duplicated", "misrouted")))
+            steps = res.where(scenario="fanout", target=t, layout=layout)
+            at_end = sum(m.get("lost_at_step_ends", m.get("lost", 0)) for m in maxes)
+            disc = sum(m.get("disconnects") or 0 for m in maxes)
+            cells.append(f"{at_end:,} · {disc:,}" if steps else "–")
             lines.append(f"| {t} | " + " | ".join(cells) + " |")
         lines.append("")
     return lines
@@ -161,8 +165,8 @@ def target_checks(res):
         checks.append((f"fan-out {layout}: webchat eventlet >= 0.7x bare eventlet max deliveries/s",
                        f"{fmt(w, 0)} / {fmt(b, 0)} = {fmt(r1, 2)}x", r1 is not None and r1 >= 0.7))
         checks.append((f"fan-out {layout}: webchat gevent >= 2.5x webchat eventlet",
-                       f"{fmt(g, 0)} / {fmt(w, 0)} = " + ("∞ (eventlet sustained no step)" if w == 0 and g else f"{fmt(r2, 2)}x"),
-                       (r2 is not None and r2 >= 2.5) or (w == 0 and bool(g))))
+                       f"{fmt(g, 0)} / {fmt(w, 0)} = " + ("not a ratio: eventlet sustained no step" if w == 0 else f"{fmt(r2, 2)}x"),
+                       r2 is not None and w and r2 >= 2.5))
     wp = med([r["p99_ms"] for r in fanout_rows(res, "webchat-eventlet", "1x100", 50)])
     bp = med([r["p99_ms"] for r in fanout_rows(res, "bare-eventlet", "1x100", 50)])
     r = ratio(wp, bp)
@@ -203,7 +207,9 @@ def target_checks(res):
     r = ratio(s, f)
     checks.append(("`make run` (SQLite, no Redis) send-ack rate >= 0.5x the gunicorn full stack's",
                    f"{fmt(s)} / {fmt(f)} acks/s = {fmt(r, 2)}x", r is not None and r >= 0.5))
-    bad = {k: sum(x.get(k) or 0 for x in res.rows if x["scenario"] in ("fanout", "rtt", "idle") and str(x.get("target", "")).startswith("webchat"))
+    # Fan-out: the final counts of each layout (after the last step's backlog drained); the
+    # step lines' `lost` is "not yet delivered when the step was judged".
+    bad = {k: sum(x.get(k) or 0 for x in res.rows if x["scenario"] in ("fanout_max", "rtt", "idle") and str(x.get("target", "")).startswith("webchat"))
            for k in ("lost", "duplicated", "misrouted")}
     checks.append(("zero lost, duplicated, misrouted (webchat, every step of every run)",
                    ", ".join(f"{k} {v:,}" for k, v in bad.items()), not any(bad.values())))

@@ -78,8 +78,10 @@ class Settings:
     roomlist_sizes = env_list("BENCH_ROOMLIST_SIZES", [10, 200])
     http_repeats = env_int("BENCH_HTTP_REPEATS", 20 if quick else 100)
     scenarios = env_list("BENCH_SCENARIOS", ["idle", "fanout", "rtt", "history", "roomlist"], str)
-    # py-spy record the webchat worker during its fan-out (BENCH_PROFILE=1): bench/profiles/.
+    # py-spy records the webchat worker during its socket scenarios (BENCH_PROFILE=1; =all:
+    # the bare peers too), collapsed stacks in bench/profiles/ (see bench/pyspy_top.py).
     profile = os.environ.get("BENCH_PROFILE", "") not in ("", "0", "false")
+    profile_all = os.environ.get("BENCH_PROFILE", "") == "all"  # the bare peers too
     out = os.environ.get("BENCH_OUT")
     # No single target may run longer than this (a wedged server must not hang the run).
     target_deadline_s = env_int("BENCH_TARGET_DEADLINE_S", 900 if quick else 2400)
@@ -567,7 +569,8 @@ def main():
                     server = make_server(name, workdir, res)
                     try:
                         server.start()
-                        profiler = start_profiler(server, workdir, rep) if S.profile and name.startswith("webchat") else None
+                        profiler = (start_profiler(server, workdir, rep)
+                                    if S.profile and (name.startswith("webchat") or S.profile_all and name != "node") else None)
                         run_loadgen(server, "webchat" if name.startswith("webchat") else "bare", scenarios, workdir,
                                     lambda r: emit(r, rep))
                         if profiler:
