@@ -96,6 +96,9 @@ class Config:
     S3_REGION = os.environ.get("S3_REGION") or None
     MESSAGE_DELETE_WINDOW_SECONDS = env_int("MESSAGE_DELETE_WINDOW_SECONDS", 300)
     MESSAGE_MAX_LENGTH = 4000
+    # Unread badges: each process sends a room's counts to its members at most once per
+    # this many milliseconds, however fast messages arrive (0: with every message).
+    UNREAD_FANOUT_MS = env_int("UNREAD_FANOUT_MS", 250)
 
     JWT_ACCESS_TOKEN_EXPIRES = timedelta(seconds=env_int("ACCESS_TOKEN_SECONDS", 15 * 60))
     JWT_REFRESH_TOKEN_EXPIRES = timedelta(seconds=env_int("REFRESH_TOKEN_SECONDS", 30 * 86400))
@@ -143,6 +146,7 @@ class TestConfig(Config):
     REDIS_URL = None
     MESSAGE_QUEUE_URL = None  # the Socket.IO test client refuses a message queue
     ASYNC_MODE = "threading"
+    UNREAD_FANOUT_MS = 0  # events in commit order, for the test client; tests/test_unread.py covers the coalescing
     WTF_CSRF_ENABLED = False
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 8 * 1024

@@ -15,6 +15,8 @@ def load(path):
         if not line:
             continue
         frames, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue  # a line cut short while py-spy was being stopped
         stacks.append((frames.split(";"), int(count)))
     return stacks
 

@@ -1,8 +1,14 @@
-"""Helpers the fixtures share: which local services are up, and free ports."""
+"""Helpers the fixtures and tests share: which local services are up, free ports, and
+running service calls at the same moment."""
 import os
 import socket
+import threading
 
 import pytest
+
+from webchat.errors import ChatError
+from webchat.extensions import db
+from webchat.services import accounts
 
 CI = os.environ.get("CI", "").lower() == "true"
 MARIADB_HOST, MARIADB_PORT = "127.0.0.1", 3306
@@ -44,3 +50,29 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def run_together(app, *calls):
+    """Run calls at the same moment in threads with their own app contexts; returns
+    each outcome ("ok" or the error code)."""
+    barrier = threading.Barrier(len(calls))
+    outcomes = [None] * len(calls)
+
+    def run(i, call, args):
+        with app.app_context():
+            users = [accounts.get_user(a.id) if hasattr(a, "username") else a for a in args]
+            barrier.wait()
+            try:
+                call(*users)
+                outcomes[i] = "ok"
+            except ChatError as error:
+                outcomes[i] = error.code
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(i, c[0], c[1:])) for i, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return outcomes

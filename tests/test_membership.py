@@ -1,6 +1,5 @@
 """Membership and read state: private rooms, invite, kick, leave, direct rooms, read
 pointers, unread counts and timed delete, including the races."""
-import threading
 from datetime import timedelta
 
 import pytest
@@ -11,6 +10,8 @@ from webchat.errors import ChatError
 from webchat.extensions import db
 from webchat.models import Membership, Message, Room
 from webchat.services import accounts, messages, reads, rooms
+
+from .support import run_together
 
 
 def code_of(call, *args):
@@ -117,32 +118,6 @@ def test_rejoining_a_public_room_after_leaving(app, alice, bob):
     again = rooms.join_room(bob, room["id"])
     assert again["member_count"] == 2
     assert [m["role"] for m in rooms.members(room["id"]) if m["username"] == "bob"] == ["member"]
-
-
-def run_together(app, *calls):
-    """Run calls at the same moment in threads with their own app contexts; returns
-    each outcome ("ok" or the error code)."""
-    barrier = threading.Barrier(len(calls))
-    outcomes = [None] * len(calls)
-
-    def run(i, call, args):
-        with app.app_context():
-            users = [accounts.get_user(a.id) if hasattr(a, "username") else a for a in args]
-            barrier.wait()
-            try:
-                call(*users)
-                outcomes[i] = "ok"
-            except ChatError as error:
-                outcomes[i] = error.code
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(i, c[0], c[1:])) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return outcomes
 
 
 def test_two_joins_at_once_make_one_membership(app, alice, bob):

@@ -45,7 +45,9 @@ def register_extensions(app):
     realtime.init_app(app)
     presence.init_app(app)
 
-    from .services import accounts
+    from .services import accounts, reads
+
+    reads.init_app(app)
 
     @login_manager.user_loader
     def load_user(session_id):

@@ -71,6 +71,10 @@ class Room(db.Model):
     owner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     # The last allocated `seq`; incremented under the room's row lock for every message.
     last_seq: Mapped[int] = mapped_column(default=0)
+    # How many of the room's messages count as unread to someone who has not read them
+    # (not system notices, not deleted). With a member's `counted_read` it makes every
+    # unread count a subtraction: no scan of the messages after each read pointer.
+    counted_messages: Mapped[int] = mapped_column(default=0, server_default="0")
     # For direct rooms: the sorted participant ids, unique, so one set has one room.
     direct_key: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
@@ -95,6 +99,9 @@ class Membership(db.Model):
     # the unread count a range scan on (room_id, seq).
     last_read_message_id: Mapped[int | None] = mapped_column()
     last_read_seq: Mapped[int] = mapped_column(default=0)
+    # How many of the room's counted messages lie at or before the read pointer; unread
+    # is the room's `counted_messages` minus this. Kept under the room's row lock.
+    counted_read: Mapped[int] = mapped_column(default=0, server_default="0")
 
     user: Mapped[User] = relationship(lazy="joined")
 

@@ -21,10 +21,13 @@ def parse_id(value, field="room_id"):
     return number
 
 
-def membership_of(user_id, room_id):
-    return db.session.scalar(
-        sa.select(Membership).where(Membership.room_id == room_id, Membership.user_id == user_id)
-    )
+def membership_of(user_id, room_id, lock=False):
+    """The user's membership of the room (active or not), or None; with `lock`, re-read
+    under its row lock, for a write that depends on its current state."""
+    query = sa.select(Membership).where(Membership.room_id == room_id, Membership.user_id == user_id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return db.session.scalar(query)
 
 
 def require_member(user, room_id):
@@ -66,6 +69,20 @@ def lock_room(room_id):
     hold_room_stripe(room_id)
     room = db.session.scalar(
         sa.select(Room).where(Room.id == room_id).with_for_update().execution_options(populate_existing=True)
+    )
+    if room is None:
+        raise ChatError("ROOM_NOT_FOUND")
+    return room
+
+
+def lock_room_shared(room_id):
+    """The room, re-read under a shared row lock (held until commit), or ROOM_NOT_FOUND:
+    for a write that reads the room's counters but does not change the room. Writers of
+    the room wait for it and it for them; holders of the shared lock do not wait for
+    each other."""
+    room = db.session.scalar(
+        sa.select(Room).where(Room.id == room_id).with_for_update(read=True)
+        .execution_options(populate_existing=True)
     )
     if room is None:
         raise ChatError("ROOM_NOT_FOUND")

@@ -88,9 +88,10 @@ def post_message(user, room_id, client_id, find_existing, **fields):
         message.sender = user
         db.session.add(message)
         db.session.flush()
-        reads.advance_pointer(membership, message)
+        reads.count_new_message(room, message)
+        reads.read_up_to_latest(membership, room, message)
         realtime.queue("new_message", {"message": message_payload(message)}, to=realtime.room_channel(room_id))
-        reads.queue_unread(room_id, message)
+        reads.queue_unread(room_id)
     return message, True
 
 
@@ -148,6 +149,9 @@ def delete_message(user, message_id):
         if message is None:
             raise ChatError("MESSAGE_NOT_FOUND")
         require_member_or_hide(user, message.room_id, "MESSAGE_NOT_FOUND")
+        # Under the room's lock, re-read: a concurrent delete must not count twice.
+        room = lock_room(message.room_id)
+        db.session.refresh(message)
         if message.sender_id != user.id or message.kind == "system":
             raise ChatError("FORBIDDEN", "You can only delete your own messages.")
         if message.deleted_at is not None:
@@ -155,14 +159,14 @@ def delete_message(user, message_id):
         if (utcnow() - message.created_at).total_seconds() > window:
             span = f"{window // 60} minutes" if window >= 120 else f"{window} seconds"
             raise ChatError("MESSAGE_DELETE_TIME_EXPIRED", f"Messages can only be deleted within {span} of sending.")
+        reads.uncount_deleted(room, message)
         message.deleted_at, message.body = utcnow(), ""
         from .files import discard_message_file  # here: files builds on this module
 
         discard_message_file(message)
         realtime.queue("message_deleted", {"room_id": message.room_id, "message_id": message.id},
                        to=realtime.room_channel(message.room_id))
-        room = db.session.get(Room, message.room_id)
-        reads.queue_unread(room.id, reads.last_message(room))
+        reads.queue_unread(room.id)
     return message
 
 

@@ -1,58 +1,92 @@
-"""Read pointers and unread counts."""
+"""Read pointers and unread counts.
+
+A member's unread count is the room's `counted_messages` (messages that count: not
+system notices, not deleted) minus the member's `counted_read` (how many of those lie at
+or before their read pointer): a subtraction, however far behind they are. Every change
+to either side happens under the room's row lock, in the same transaction as the change
+it counts.
+"""
+import threading
+
 import sqlalchemy as sa
+from flask import current_app
 
 from .. import realtime
 from ..database import transaction
 from ..errors import ChatError
-from ..extensions import db
-from ..models import Membership, Message
+from ..extensions import db, socketio
+from ..models import Membership, Message, Room
 from ..payloads import message_payload
-from .access import parse_id, require_member
+from .access import lock_room_shared, membership_of, parse_id, require_member
+
+UNREAD = (Room.counted_messages - Membership.counted_read).label("unread")
 
 
-def _unread_query():
-    """Others' non-deleted, non-system messages after each member's pointer: a range
-    scan on (room_id, seq) per membership, never a count over the whole room."""
-    return (
-        sa.select(Membership.room_id, Membership.user_id, sa.func.count(Message.id))
-        .select_from(Membership)
-        .outerjoin(
-            Message,
-            sa.and_(
-                Message.room_id == Membership.room_id,
-                Message.seq > Membership.last_read_seq,
-                Message.kind != "system",
-                Message.deleted_at.is_(None),
-                sa.or_(Message.sender_id.is_(None), Message.sender_id != Membership.user_id),
-            ),
+def counts(message):
+    """Whether `message` counts as unread to those who have not read it."""
+    return message.kind != "system" and message.deleted_at is None
+
+
+def _counted_after(room_id, seq):
+    return db.session.scalar(
+        sa.select(sa.func.count(Message.id)).where(
+            Message.room_id == room_id, Message.seq > seq, Message.kind != "system", Message.deleted_at.is_(None)
         )
-        .where(Membership.active.is_(True))
-        .group_by(Membership.room_id, Membership.user_id)
     )
 
 
 def unread_counts(user_id, room_ids):
-    """{room_id: unread count} for one user's rooms, in one query."""
+    """{room_id: unread count} for one user's active rooms among `room_ids`, in one query."""
     if not room_ids:
         return {}
     rows = db.session.execute(
-        _unread_query().where(Membership.user_id == user_id, Membership.room_id.in_(room_ids))
+        sa.select(Membership.room_id, UNREAD)
+        .join(Room, Room.id == Membership.room_id)
+        .where(Membership.user_id == user_id, Membership.room_id.in_(room_ids), Membership.active.is_(True))
     ).all()
-    return {room_id: count for room_id, _uid, count in rows}
+    return dict(rows)
 
 
 def room_unread_counts(room_id):
     """{user_id: unread count} for every active member of one room, in one query."""
-    rows = db.session.execute(_unread_query().where(Membership.room_id == room_id)).all()
-    return {user_id: count for _rid, user_id, count in rows}
+    rows = db.session.execute(
+        sa.select(Membership.user_id, UNREAD)
+        .join(Room, Room.id == Membership.room_id)
+        .where(Membership.room_id == room_id, Membership.active.is_(True))
+    ).all()
+    return dict(rows)
 
 
-def advance_pointer(membership, message):
+def count_new_message(room, message):
+    """Count a message just added to `room` (locked) if it is one that counts."""
+    if counts(message):
+        room.counted_messages += 1
+
+
+def uncount_deleted(room, message):
+    """`message` (counted, in `room`, locked) is being deleted: it no longer counts, for
+    the room and for every member whose pointer had passed it."""
+    room.counted_messages -= 1
+    db.session.execute(
+        sa.update(Membership)
+        .where(Membership.room_id == room.id, Membership.last_read_seq >= message.seq)
+        .values(counted_read=Membership.counted_read - 1)
+    )
+
+
+def read_up_to_latest(membership, room, message):
+    """Point the member at `message`, the newest in `room` (locked): nothing is unread.
+    A sender has read their own message; a (re)joining member starts at their notice."""
+    membership.last_read_seq, membership.last_read_message_id = message.seq, message.id
+    membership.counted_read = room.counted_messages
+
+
+def advance_pointer(membership, room, message):
     """Move a read pointer forward to `message` (never back). True if it moved."""
     if message.seq <= membership.last_read_seq:
         return False
-    membership.last_read_seq = message.seq
-    membership.last_read_message_id = message.id
+    membership.last_read_seq, membership.last_read_message_id = message.seq, message.id
+    membership.counted_read = room.counted_messages - _counted_after(room.id, message.seq)
     return True
 
 
@@ -60,15 +94,87 @@ def last_message(room):
     return db.session.scalar(sa.select(Message).where(Message.room_id == room.id, Message.seq == room.last_seq))
 
 
-def queue_unread(room_id, last):
-    """`unread` to every member's personal channel, so every tab's badges stay right."""
+def _unread_events(room_id):
+    """(channel, payload) of the `unread` event for every active member of the room."""
+    room = db.session.get(Room, room_id)
+    if room is None:
+        return []
+    last = last_message(room)
     payload = message_payload(last) if last is not None else None
-    for user_id, count in room_unread_counts(room_id).items():
-        realtime.queue(
-            "unread",
-            {"room_id": room_id, "unread_count": count, "last_message": payload},
-            to=realtime.user_channel(user_id),
-        )
+    return [
+        (realtime.user_channel(user_id), {"room_id": room_id, "unread_count": count, "last_message": payload})
+        for user_id, count in room_unread_counts(room_id).items()
+    ]
+
+
+def queue_unread(room_id):
+    """Tell every member of the room its new unread count and last message, on their
+    personal channel, so every tab's badges stay right.
+
+    With UNREAD_FANOUT_MS (the default) the room is handed to this process's
+    `UnreadFanout` after commit, off the sender's path; with 0 the events are computed in
+    the transaction and sent right after its commit."""
+    fanout = current_app.extensions.get("webchat.unread_fanout")
+    if fanout is None:
+        for channel, payload in _unread_events(room_id):
+            realtime.queue("unread", payload, to=channel)
+    else:
+        realtime.after_commit(lambda: fanout.touch(room_id))
+
+
+class UnreadFanout:
+    """Sends rooms' unread counts to their members, coalesced per room.
+
+    A write marks its room dirty after commit; one background task of this process sends
+    every dirty room's counts, read fresh (one query per room), then rests `interval`
+    before its next round. A quiet room's badges move at once; a busy room's at most once
+    per interval, however many messages arrive meanwhile, instead of once per message
+    for every member. Counts are read when sent, so a round never undoes a later one.
+    """
+
+    def __init__(self, app, interval):
+        self.app, self.interval = app, interval
+        self.dirty = set()
+        self.lock = threading.Lock()
+        self.wake = None
+        self.task = None
+
+    def touch(self, room_id):
+        with self.lock:
+            self.dirty.add(room_id)
+            if self.task is None:
+                self.wake = socketio.server.eio.create_event()
+                self.task = socketio.start_background_task(self._run)
+        self.wake.set()
+
+    def _run(self):
+        while True:
+            self.wake.wait()
+            self.wake.clear()
+            with self.lock:
+                rooms, self.dirty = self.dirty, set()
+            for room_id in sorted(rooms):
+                self.send(room_id)
+            socketio.sleep(self.interval)
+
+    def send(self, room_id):
+        with self.app.app_context():
+            try:
+                for channel, payload in _unread_events(room_id):
+                    realtime.emit_now("unread", payload, to=channel)
+            except Exception:  # noqa: BLE001 - one bad round must not end the task
+                self.app.logger.exception("unread counts of room %s were not sent", room_id)
+            finally:
+                db.session.remove()
+
+
+def init_app(app):
+    """Coalesce the unread fan-out when UNREAD_FANOUT_MS is set."""
+    interval_ms = app.config.get("UNREAD_FANOUT_MS") or 0
+    if interval_ms > 0:
+        app.extensions["webchat.unread_fanout"] = UnreadFanout(app, interval_ms / 1000)
+    else:
+        app.extensions.pop("webchat.unread_fanout", None)
 
 
 def mark_read(user, room_id, message_id):
@@ -76,21 +182,24 @@ def mark_read(user, room_id, message_id):
     announce the receipt to the room and the new count to the user's tabs."""
     message_id = parse_id(message_id, "message_id")
     with transaction():
-        room, membership = require_member(user, room_id)
+        room = lock_room_shared(parse_id(room_id))
+        membership = membership_of(user.id, room.id, lock=True)
+        if membership is None or not membership.active:
+            require_member(user, room.id)  # raises the right code
         message = db.session.get(Message, message_id)
         if message is None or message.room_id != room.id:
             raise ChatError("MESSAGE_NOT_FOUND")
-        if advance_pointer(membership, message):
+        if advance_pointer(membership, room, message):
             realtime.queue(
                 "read_receipt",
                 {"room_id": room.id, "user_id": user.id, "last_read_message_id": membership.last_read_message_id},
                 to=realtime.room_channel(room.id),
             )
-            count = unread_counts(user.id, [room.id]).get(room.id, 0)
             last = last_message(room)
             realtime.queue(
                 "unread",
-                {"room_id": room.id, "unread_count": count, "last_message": last and message_payload(last)},
+                {"room_id": room.id, "unread_count": room.counted_messages - membership.counted_read,
+                 "last_message": last and message_payload(last)},
                 to=realtime.user_channel(user.id),
             )
     return membership.last_read_message_id

@@ -13,7 +13,7 @@ from ..payloads import member_payload, message_payload, room_payload, user_paylo
 from ..presence import current_presence
 from . import accounts, files
 from .access import lock_room, membership_of, next_seq, parse_id, require_member
-from .reads import unread_counts
+from .reads import read_up_to_latest, unread_counts
 
 ROOM_TYPES = ("public", "private")
 NAME_MAX = 80
@@ -57,7 +57,7 @@ def create_room(user, name, room_type="public"):
         membership = Membership(room_id=room.id, user_id=user.id, role="owner")
         session.add(membership)
         message = post_system_message(room, "created", user)
-        membership.last_read_seq, membership.last_read_message_id = message.seq, message.id
+        read_up_to_latest(membership, room, message)
         queue_room_changed(room, added_user_ids=[user.id])
     return room_view(user, room.id)
 
@@ -82,7 +82,7 @@ def join_room(user, room_id):
             membership.joined_at, membership.left_at = utcnow(), None
         message = post_system_message(room, "joined", user)
         # A (re)joining member starts with nothing unread.
-        membership.last_read_seq, membership.last_read_message_id = message.seq, message.id
+        read_up_to_latest(membership, room, message)
         queue_room_changed(room, added_user_ids=[user.id])
     return room_view(user, room_id)
 
@@ -269,7 +269,7 @@ def invite(actor, room_id, username):
         if existing is None or not existing.active:
             membership = _activate(room.id, target.id)
             message = post_system_message(room, "invited", target, by=actor)
-            membership.last_read_seq, membership.last_read_message_id = message.seq, message.id
+            read_up_to_latest(membership, room, message)
             queue_room_changed(room, added_user_ids=[target.id])
     return room_view(actor, room.id)
 
@@ -351,7 +351,7 @@ def create_direct(user, usernames):
             memberships = [_activate(room.id, p.id) for p in participants]
             message = post_system_message(room, "created", user)
             for membership in memberships:
-                membership.last_read_seq, membership.last_read_message_id = message.seq, message.id
+                read_up_to_latest(membership, room, message)
             queue_room_changed(room, added_user_ids=[p.id for p in participants])
     except IntegrityError:
         db.session.rollback()
@@ -370,7 +370,7 @@ def _raise_if_direct_exists(user, key):
             room = lock_room(room_id)
             membership = _activate(room.id, user.id)
             message = post_system_message(room, "joined", user)
-            membership.last_read_seq, membership.last_read_message_id = message.seq, message.id
+            read_up_to_latest(membership, room, message)
             queue_room_changed(room, added_user_ids=[user.id])
     raise ChatError("DUPLICATE_DIRECT_ROOM", room_id=room_id)
 

@@ -1,0 +1,228 @@
+"""Unread counts as counters (rooms.counted_messages - memberships.counted_read): they
+must always equal the count of the messages that count after each read pointer, through
+any mix of sends, deletes, reads, joins, leaves and notices; and the coalesced fan-out
+of `unread` events."""
+import time
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import downgrade, upgrade
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from webchat.errors import ChatError
+from webchat.extensions import db, socketio
+from webchat.models import Membership, Message, Room
+from webchat.services import accounts, messages, reads, rooms
+
+from .conftest import PASSWORD
+from .support import run_together
+
+
+def counted_by_scan():
+    """{(room_id, user_id): unread} by the definition: others' messages after the pointer
+    that are neither system notices nor deleted, for every active membership."""
+    m = sa.orm.aliased(Message)
+    rows = db.session.execute(
+        sa.select(Membership.room_id, Membership.user_id, sa.func.count(m.id))
+        .outerjoin(m, sa.and_(m.room_id == Membership.room_id, m.seq > Membership.last_read_seq,
+                              m.kind != "system", m.deleted_at.is_(None),
+                              sa.or_(m.sender_id.is_(None), m.sender_id != Membership.user_id)))
+        .where(Membership.active.is_(True))
+        .group_by(Membership.room_id, Membership.user_id)
+    ).all()
+    return {(room_id, user_id): count for room_id, user_id, count in rows}
+
+
+def counted_by_counters():
+    result = {}
+    for room_id in db.session.scalars(sa.select(Room.id)):
+        for user_id, count in reads.room_unread_counts(room_id).items():
+            result[(room_id, user_id)] = count
+    return result
+
+
+def latest_own(user, room_id):
+    return db.session.scalar(
+        sa.select(Message.id).where(Message.room_id == room_id, Message.sender_id == user.id,
+                                    Message.deleted_at.is_(None)).order_by(Message.seq.desc())
+    )
+
+
+def some_message(room_id, back):
+    ids = db.session.scalars(sa.select(Message.id).where(Message.room_id == room_id).order_by(Message.seq.desc())).all()
+    return ids[min(back, len(ids) - 1)] if ids else None
+
+
+OPS = st.lists(
+    st.tuples(st.sampled_from(["send", "send", "send", "delete", "delete", "read", "read", "join", "leave", "announce"]),
+              st.integers(0, 2), st.integers(0, 1), st.integers(0, 6)),
+    min_size=1, max_size=25,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=OPS)
+def test_counters_equal_the_scan_through_any_history(app, make_user, ops):
+    if not hasattr(app, "_unread_cast"):  # one cast per app: examples build on each other's history
+        people = [make_user() for _ in range(3)]
+        owned = [rooms.create_room(people[0], "Alpha")["id"], rooms.create_room(people[1], "Beta")["id"]]
+        for user in people:
+            for room_id in owned:
+                rooms.join_room(user, room_id)
+        app._unread_cast = people, owned
+    people, owned = app._unread_cast
+    for op, who, which, back in ops:
+        user, room_id = people[who], owned[which]
+        try:
+            if op == "send":
+                messages.send_message(user, room_id, f"{op} {who} {back}")
+            elif op == "delete" and (message_id := latest_own(user, room_id)):
+                messages.delete_message(user, message_id)
+            elif op == "read" and (message_id := some_message(room_id, back)):
+                reads.mark_read(user, room_id, message_id)
+            elif op == "join":
+                rooms.join_room(user, room_id)
+            elif op == "leave":
+                rooms.leave(user, room_id)
+            elif op == "announce":
+                messages.announce(room_id, "maintenance at noon")
+        except ChatError:
+            db.session.rollback()  # not a member, room gone, ...: the counters must still hold
+        db.session.expire_all()
+        assert counted_by_counters() == counted_by_scan(), (op, who, which, back)
+    for user in people:
+        mine = [r["id"] for r in rooms.my_rooms(user)]
+        expected = {room_id: count for (room_id, uid), count in counted_by_scan().items() if uid == user.id}
+        assert reads.unread_counts(user.id, mine) == expected
+
+
+def test_reads_and_deletes_at_the_same_moment_keep_counts_exact(app, make_user):
+    """A read and a delete of a message before the new pointer race; whichever commits
+    first, the count stays the scan's (on MariaDB the room's shared lock orders them)."""
+    alice, bob = make_user(), make_user()
+    room_id = rooms.create_room(alice, "Race")["id"]
+    rooms.join_room(bob, room_id)
+    for round_ in range(6):
+        sent = [messages.send_message(alice, room_id, f"m{round_}.{i}")[0].id for i in range(3)]
+        outcomes = run_together(app, (messages.delete_message, alice, sent[0]),
+                                (reads.mark_read, bob, room_id, sent[-1]))
+        assert outcomes == ["ok", "ok"]
+        db.session.expire_all()
+        assert counted_by_counters() == counted_by_scan()
+    assert reads.unread_counts(bob.id, [room_id]) == {room_id: 0}
+
+
+def test_migration_fills_the_counters_from_history(app, make_user):
+    alice, bob, carol = make_user(), make_user(), make_user()
+    room_id = rooms.create_room(alice, "History")["id"]
+    rooms.join_room(bob, room_id)
+    rooms.join_room(carol, room_id)
+    ids = [messages.send_message(alice, room_id, f"hello {i}")[0].id for i in range(5)]
+    messages.delete_message(alice, ids[1])
+    reads.mark_read(bob, room_id, ids[2])
+    messages.announce(room_id, "not counted")
+    messages.send_message(alice, room_id, "more")
+    messages.send_message(bob, room_id, "bob's own")
+    expected = counted_by_scan()
+    assert [expected[(room_id, u.id)] for u in (alice, bob, carol)] == [1, 0, 6]
+    db.session.remove()
+    downgrade(revision="d1fdf524ef21")
+    upgrade()
+    db.session.expire_all()
+    assert counted_by_counters() == expected
+
+
+@pytest.fixture
+def coalescing(app_with):
+    """An app whose unread fan-out is coalesced; `people(n)` signs users up and
+    `socket(user)` connects one, closed after the test. A test client's connect ends the
+    session the users were loaded in: `people.reload(*users)` loads them again."""
+    app = app_with(UNREAD_FANOUT_MS=400)
+    sockets = []
+
+    def people(n):
+        return [accounts.signup(f"user{uuid.uuid4().hex[:8]}", PASSWORD) for _ in range(n)]
+
+    people.reload = lambda *users: [accounts.get_user(user.id) for user in users]
+
+    def socket(user):
+        token = accounts.issue_access_token(user)["access_token"]
+        sock = socketio.test_client(app, namespace="/chat", auth={"token": token})
+        sock.get_received("/chat")
+        sockets.append(sock)
+        return sock
+
+    yield people, socket
+    for sock in sockets:
+        sock.disconnect("/chat")
+
+
+def unread_events(sock):
+    return [p["args"][0] for p in sock.get_received("/chat") if p["name"] == "unread"]
+
+
+def wait_for_unread(sock, until, timeout=10):
+    """Collect `unread` events until one satisfies `until` (or fail after `timeout`)."""
+    events, deadline = [], time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        events += unread_events(sock)
+        if events and until(events[-1]):
+            return events
+        time.sleep(0.02)
+    pytest.fail(f"no matching unread event; got {events}")
+
+
+def test_fanout_sends_a_quiet_rooms_count_at_once_and_coalesces_a_busy_one(coalescing):
+    people, socket = coalescing
+    alice, bob = people(2)
+    bob_socket = socket(bob)
+    alice, bob = people.reload(alice, bob)
+    room_id = rooms.create_room(alice, "Busy")["id"]
+    rooms.join_room(bob, room_id)
+
+    first = messages.send_message(alice, room_id, "first")[0]
+    events = wait_for_unread(bob_socket, lambda e: e["unread_count"] == 1)
+    assert events[-1]["room_id"] == room_id and events[-1]["last_message"]["id"] == first.id
+
+    started = time.monotonic()
+    for i in range(30):
+        last = messages.send_message(alice, room_id, f"burst {i}")[0]
+    events = wait_for_unread(bob_socket, lambda e: e["unread_count"] == 31)
+    elapsed = time.monotonic() - started
+    # One round per interval at most (plus the one a burst's first message starts), each
+    # with the counts as they stood: never one event per message.
+    assert len(events) <= 2 + elapsed / 0.4
+    assert [e["unread_count"] for e in events] == sorted(e["unread_count"] for e in events)
+    assert events[-1]["last_message"]["id"] == last.id
+
+
+def test_fanout_reaches_every_member_and_survives_a_failed_round(coalescing, monkeypatch):
+    people, socket = coalescing
+    alice, bob, carol = people(3)
+    sockets = {user.id: socket(user) for user in (alice, bob, carol)}
+    alice, bob, carol = people.reload(alice, bob, carol)
+    room_id = rooms.create_room(alice, "Everyone")["id"]
+    rooms.join_room(bob, room_id)
+    rooms.join_room(carol, room_id)
+
+    real = reads._unread_events
+    calls = []
+
+    def fail_once(room_id):
+        calls.append(room_id)
+        if len(calls) == 1:
+            raise RuntimeError("database went away")
+        return real(room_id)
+
+    monkeypatch.setattr(reads, "_unread_events", fail_once)
+    messages.send_message(alice, room_id, "lost round")
+    deadline = time.monotonic() + 5
+    while not calls and time.monotonic() < deadline:
+        time.sleep(0.02)
+    messages.send_message(alice, room_id, "next round")
+    for user in (bob, carol):
+        events = wait_for_unread(sockets[user.id], lambda e: e["unread_count"] == 2)
+        assert events[-1]["room_id"] == room_id
+    assert wait_for_unread(sockets[alice.id], lambda e: e["unread_count"] == 0)
