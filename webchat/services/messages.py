@@ -1,4 +1,7 @@
-"""Messages: send (validation, idempotency, sequencing), history."""
+"""Messages: send (validation, idempotency, sequencing, group commit), history."""
+import threading
+from dataclasses import dataclass, field
+
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
@@ -7,10 +10,10 @@ from .. import ratelimit, realtime
 from ..database import transaction
 from ..errors import ChatError, validation_error
 from ..extensions import db
-from ..models import Message, Room, utcnow
+from ..models import Membership, Message, utcnow
 from ..payloads import message_payload
 from . import reads
-from .access import lock_room, membership_of, next_seq, parse_id, require_member, require_member_or_hide
+from .access import lock_room, next_seq, parse_id, require_member, require_member_or_hide
 
 CLIENT_ID_MAX = 64
 PAGE_DEFAULT, PAGE_MAX = 50, 100
@@ -74,25 +77,125 @@ def send_message(user, room_id, body, client_id=None):
 
 def post_message(user, room_id, client_id, find_existing, **fields):
     """Store a message of `user` in the room and announce it after commit; the one way
-    text and file messages are posted. Under the room's lock: the membership check, the
-    idempotency re-check (`find_existing()`: a concurrent retry may have just committed),
-    the next `seq`, and the sender's read pointer. Returns (message, created)."""
+    text and file messages are posted. `find_existing()` finds an earlier post of the
+    same client_id (an idempotent retry). Returns (message, created).
+
+    Group commit: posts to a room that arrive while its transaction runs wait, and the
+    first of them then writes them all in one transaction, in arrival order. A busy room
+    pays for one row lock and one COMMIT per batch instead of queueing every post on the
+    lock; a post to a quiet room is a batch of one."""
+    post = _Post(user, client_id, find_existing, fields)
+    key = (current_app._get_current_object(), room_id)
+    with _queues_lock:
+        queue = _queues.setdefault(key, _RoomQueue())
+        queue.pending.append(post)
+        if queue.leader is None:
+            queue.leader, post.leads = post, True
+    if not post.leads:
+        post.done.wait()  # until written by another, or handed the lead
+    if post.leads:
+        _lead(key, queue, post)
+    if post.error is not None:
+        raise post.error
+    return db.session.get(Message, post.message_id), post.created
+
+
+@dataclass(eq=False)
+class _Post:
+    """A message waiting for its room's next group commit, and what became of it."""
+
+    user: object
+    client_id: str | None
+    find_existing: object
+    fields: dict
+    done: threading.Event = field(default_factory=threading.Event)
+    leads: bool = False
+    message_id: int | None = None
+    created: bool = False
+    error: BaseException | None = None
+
+
+@dataclass(eq=False)
+class _RoomQueue:
+    pending: list = field(default_factory=list)
+    leader: _Post | None = None
+
+
+_queues = {}  # (app, room_id) -> _RoomQueue, while the room has posts in flight
+_queues_lock = threading.Lock()
+
+
+def _lead(key, queue, leader):
+    """Write every post pending in the room, then hand the lead to the first post that
+    arrived meanwhile (or retire the queue)."""
+    with _queues_lock:
+        batch, queue.pending = queue.pending, []
+    try:
+        try:
+            _write(key[1], batch)
+        except Exception:  # noqa: BLE001 - find whose post failed: write each alone
+            if len(batch) == 1:
+                raise
+            for post in batch:
+                try:
+                    _write(key[1], [post])
+                except Exception as error:  # noqa: BLE001 - that post's own failure
+                    post.error = error
+    except BaseException as error:
+        for post in batch:
+            if post.message_id is None and post.error is None:
+                post.error = error
+        raise
+    finally:
+        with _queues_lock:
+            if queue.pending:
+                queue.leader = queue.pending[0]
+                queue.leader.leads = True
+                queue.leader.done.set()
+            else:
+                queue.leader = None
+                del _queues[key]
+        for post in batch:
+            if post is not leader:
+                post.done.set()
+
+
+def _write(room_id, posts):
+    """One transaction under the room's lock for `posts`, in order: each gets its
+    message (or the earlier one of its client_id), or the error that stops it alone."""
     with transaction():
         room = lock_room(room_id)
-        membership = membership_of(user.id, room_id)
-        if membership is None or not membership.active:
-            require_member(user, room_id)  # raises the right code
-        if (existing := find_existing()) is not None:
-            return existing, False
-        message = Message(room_id=room_id, seq=next_seq(room), sender_id=user.id, client_id=client_id, **fields)
-        message.sender = user
-        db.session.add(message)
-        db.session.flush()
-        reads.count_new_message(room, message)
-        reads.read_up_to_latest(membership, room, message)
-        realtime.queue("new_message", {"message": message_payload(message)}, to=realtime.room_channel(room_id))
-        reads.queue_unread(room_id)
-    return message, True
+        memberships = {
+            m.user_id: m
+            for m in db.session.scalars(
+                sa.select(Membership).where(Membership.room_id == room_id,
+                                            Membership.user_id.in_({p.user.id for p in posts}))
+            )
+        }
+        for post in posts:
+            post.message_id, post.created, post.error = None, False, None
+            membership = memberships.get(post.user.id)
+            try:
+                if membership is None or not membership.active:
+                    require_member(post.user, room_id)  # raises the right code
+                existing = post.find_existing()  # a concurrent retry may have just committed
+            except ChatError as error:
+                post.error = error
+                continue
+            if existing is not None:
+                post.message_id = existing.id
+                continue
+            message = Message(room_id=room_id, seq=next_seq(room), sender_id=post.user.id,
+                              client_id=post.client_id, **post.fields)
+            message.sender = membership.user
+            db.session.add(message)
+            db.session.flush()
+            reads.count_new_message(room, message)
+            reads.read_up_to_latest(membership, room, message)
+            realtime.queue("new_message", {"message": message_payload(message)}, to=realtime.room_channel(room_id))
+            post.message_id, post.created = message.id, True
+        if any(post.created for post in posts):
+            reads.queue_unread(room_id)
 
 
 def history(user, room_id, before_seq=None, after_seq=None, limit=None):

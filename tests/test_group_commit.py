@@ -1,0 +1,112 @@
+"""Group commit: posts to one room that arrive while its transaction runs are written
+together by the first of them, in arrival order, each answered with its own message or
+its own error."""
+import threading
+import time
+
+import sqlalchemy as sa
+
+from webchat import realtime
+from webchat.errors import ChatError
+from webchat.extensions import db
+from webchat.models import Message
+from webchat.services import accounts, messages, rooms
+
+from .test_unread import counted_by_counters, counted_by_scan
+
+
+def hold_first_batch(monkeypatch, waiting):
+    """Make the first transaction wait until `waiting` more posts queue behind it, so
+    they must form one batch; records each batch's size."""
+    real, batches, first = messages._write, [], threading.Event()
+
+    def write(room_id, posts):
+        if not first.is_set():
+            first.set()
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and sum(len(q.pending) for q in messages._queues.values()) < waiting:
+                time.sleep(0.005)
+        batches.append(len(posts))
+        return real(room_id, posts)
+
+    monkeypatch.setattr(messages, "_write", write)
+    return batches
+
+
+def post_at_once(app, calls):
+    """Run (user, room_id, body, client_id) sends in threads; returns results in order:
+    the message's (id, seq, body) or the error code."""
+    results = [None] * len(calls)
+
+    def run(i, user_id, room_id, body, client_id):
+        with app.app_context():
+            try:
+                message, created = messages.send_message(accounts.get_user(user_id), room_id, body, client_id)
+                results[i] = (message.id, message.seq, message.body, created)
+            except ChatError as error:
+                results[i] = error.code
+            finally:
+                db.session.remove()
+
+    threads = []
+    for i, (user, room_id, body, client_id) in enumerate(calls):
+        threads.append(threading.Thread(target=run, args=(i, user.id, room_id, body, client_id)))
+        threads[-1].start()
+        if i == 0:
+            time.sleep(0.05)  # the first leads
+    for thread in threads:
+        thread.join(30)
+    return results
+
+
+def test_posts_that_queue_are_written_in_one_transaction_each_answered(app, make_user, monkeypatch):
+    alice, bob, outsider = make_user(), make_user(), make_user()
+    room_id = rooms.create_room(alice, "Busy")["id"]
+    rooms.join_room(bob, room_id)
+    sent = []
+    monkeypatch.setattr(realtime, "emit_now", lambda event, data, to, skip_sid=None: sent.append((event, data, to)))
+    batches = hold_first_batch(monkeypatch, waiting=6)
+
+    calls = [(alice, room_id, "first", "c-0")]
+    calls += [(alice if i % 2 else bob, room_id, f"queued {i}", f"c-{i}") for i in range(1, 5)]
+    calls += [(outsider, room_id, "not a member", "c-x"), (bob, room_id, "retry of queued 2", "c-2")]
+    results = post_at_once(app, calls)
+
+    assert batches[0] == 1 and sum(batches) == len(calls) and max(batches) == len(calls) - 1
+    created = [r for r in results if isinstance(r, tuple) and r[3]]
+    assert sorted(r[1] for r in created) == list(range(created[0][1], created[0][1] + 5))  # gap-free seqs
+    # Of the two posts of client_id c-2, whichever queued first is stored; the other is
+    # answered with that message, not stored again.
+    original, retry = sorted([results[2], results[6]], key=lambda r: not r[3])
+    assert original[3] is True and retry[3] is False and retry[0] == original[0]
+    assert {r[2] for r in created} == {"first", "queued 1", "queued 3", "queued 4", original[2]}
+    assert results[5] == "USER_NOT_IN_CHAT_ROOM"
+    stored = db.session.scalars(sa.select(Message).where(Message.room_id == room_id, Message.kind == "text")).all()
+    assert len(stored) == 5
+    announced = [d["message"]["seq"] for e, d, _ in sent if e == "new_message"]
+    assert announced == sorted(announced) and len(announced) == 5
+    db.session.expire_all()
+    assert counted_by_counters() == counted_by_scan()
+
+
+def test_a_failing_batch_is_written_post_by_post(app, make_user, monkeypatch):
+    alice, bob = make_user(), make_user()
+    room_id = rooms.create_room(alice, "Fragile")["id"]
+    rooms.join_room(bob, room_id)
+    batches = hold_first_batch(monkeypatch, waiting=3)
+    real_flush = db.session.flush
+    calls = {"n": 0}
+
+    def flaky_flush(*args, **kwargs):  # the batch's second message breaks the transaction once
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("lost connection")
+        return real_flush(*args, **kwargs)
+
+    monkeypatch.setattr(db.session, "flush", flaky_flush)
+    results = post_at_once(app, [(alice, room_id, "lead", "l"), (bob, room_id, "one", "1"),
+                                 (alice, room_id, "two", "2"), (bob, room_id, "three", "3")])
+    assert all(isinstance(r, tuple) and r[3] for r in results), results
+    assert batches[:2] == [1, 3] and batches[2:] == [1, 1, 1]  # the batch failed, then each alone
+    seqs = sorted(r[1] for r in results)
+    assert seqs == list(range(seqs[0], seqs[0] + 4))
