@@ -134,6 +134,10 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
 
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_recycle": 280}
+    # Connections per process to MariaDB. Under eventlet/gevent one process serves
+    # thousands of sockets; an event waiting for a pooled connection waits in line.
+    DB_POOL_SIZE = env_int("DB_POOL_SIZE", 10)
+    DB_MAX_OVERFLOW = env_int("DB_MAX_OVERFLOW", 30)
 
 
 class TestConfig(Config):

@@ -292,6 +292,10 @@ def make_server(name, workdir, res):
         env["DATABASE_URL"] = f"mysql://root@127.0.0.1:3306/{res.schema()}"
     if queue:
         env["REDIS_URL"] = env["MESSAGE_QUEUE_URL"] = REDIS_URL
+    # Experiments: BENCH_WEBCHAT_ENV="UNREAD_FANOUT_MS=0,DB_POOL_SIZE=5" overrides settings.
+    for pair in filter(None, os.environ.get("BENCH_WEBCHAT_ENV", "").split(",")):
+        key, _, value = pair.partition("=")
+        env[key.strip()] = value.strip()
     migrate = dict(env, WEBCHAT_NO_PATCH="1")
     subprocess.run([str(BIN / "flask"), "db", "upgrade"], cwd=WEBCHAT_DIR, env=migrate, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=180)

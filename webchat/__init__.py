@@ -17,7 +17,8 @@ def create_app(config="config.Config"):
     app.config.from_object(config)
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_UPLOAD_BYTES"] + 64 * 1024
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
-        app.config["SQLALCHEMY_DATABASE_URI"], app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})
+        app.config["SQLALCHEMY_DATABASE_URI"], app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
+        pool_size=app.config.get("DB_POOL_SIZE"), max_overflow=app.config.get("DB_MAX_OVERFLOW"),
     )
     app.json.ensure_ascii = False
     register_extensions(app)

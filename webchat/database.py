@@ -36,7 +36,7 @@ def _release_room_stripes(session):
         stripe.release()
 
 
-def engine_options(uri, options):
+def engine_options(uri, options, pool_size=None, max_overflow=None):
     """Engine options for the configured backend, applied by create_app."""
     options = dict(options)
     if uri.startswith("sqlite"):
@@ -46,6 +46,10 @@ def engine_options(uri, options):
         # Each statement sees what has committed: the seq allocation and idempotency
         # checks rely on it after taking the room's row lock.
         options.setdefault("isolation_level", "READ COMMITTED")
+        if pool_size is not None:
+            options.setdefault("pool_size", pool_size)
+        if max_overflow is not None:
+            options.setdefault("max_overflow", max_overflow)
     return options
 
 

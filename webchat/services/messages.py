@@ -92,7 +92,10 @@ def post_message(user, room_id, client_id, find_existing, **fields):
         if queue.leader is None:
             queue.leader, post.leads = post, True
     if not post.leads:
-        post.done.wait()  # until written by another, or handed the lead
+        # Hold no pooled connection while waiting (expire_on_commit is off: nothing is
+        # reloaded), then wait until written by another, or handed the lead.
+        db.session.commit()
+        post.done.wait()
     if post.leads:
         _lead(key, queue, post)
     if post.error is not None:
@@ -113,6 +116,7 @@ class _Post:
     message_id: int | None = None
     created: bool = False
     error: BaseException | None = None
+    existing: Message | None = None
 
 
 @dataclass(eq=False)
@@ -162,40 +166,65 @@ def _lead(key, queue, leader):
 
 def _write(room_id, posts):
     """One transaction under the room's lock for `posts`, in order: each gets its
-    message (or the earlier one of its client_id), or the error that stops it alone."""
+    message (or the earlier one of its client_id), or the error that stops it alone.
+    One query finds which client_ids are already stored and one flush inserts the batch,
+    so a batch costs a few round trips however many posts it holds."""
     with transaction():
         room = lock_room(room_id)
+        senders = {post.user.id for post in posts}
         memberships = {
             m.user_id: m
             for m in db.session.scalars(
-                sa.select(Membership).where(Membership.room_id == room_id,
-                                            Membership.user_id.in_({p.user.id for p in posts}))
+                sa.select(Membership).where(Membership.room_id == room_id, Membership.user_id.in_(senders))
             )
         }
+        stored = _stored_client_ids(posts)
+        written, in_batch = [], {}
         for post in posts:
-            post.message_id, post.created, post.error = None, False, None
+            post.message_id, post.created, post.error, post.existing = None, False, None, None
             membership = memberships.get(post.user.id)
+            key = (post.user.id, post.client_id)
             try:
                 if membership is None or not membership.active:
                     require_member(post.user, room_id)  # raises the right code
-                existing = post.find_existing()  # a concurrent retry may have just committed
+                # A retry that committed meanwhile, or that came in this very batch.
+                post.existing = post.find_existing() if key in stored else in_batch.get(key)
             except ChatError as error:
                 post.error = error
                 continue
-            if existing is not None:
-                post.message_id = existing.id
+            if post.existing is not None:
                 continue
             message = Message(room_id=room_id, seq=next_seq(room), sender_id=post.user.id,
                               client_id=post.client_id, **post.fields)
             message.sender = membership.user
             db.session.add(message)
-            db.session.flush()
+            if post.client_id is not None:
+                in_batch[key] = message
+            written.append((post, membership, message))
+        if not written:
+            for post in posts:
+                post.message_id = post.existing.id if post.existing is not None else None
+            return
+        db.session.flush()
+        for post, membership, message in written:
             reads.count_new_message(room, message)
             reads.read_up_to_latest(membership, room, message)
             realtime.queue("new_message", {"message": message_payload(message)}, to=realtime.room_channel(room_id))
             post.message_id, post.created = message.id, True
-        if any(post.created for post in posts):
-            reads.queue_unread(room_id)
+        for post in posts:
+            if post.existing is not None:
+                post.message_id = post.existing.id
+        reads.queue_unread(room_id)
+
+
+def _stored_client_ids(posts):
+    """The (sender_id, client_id) pairs of `posts` that some stored message already has."""
+    pairs = {(post.user.id, post.client_id) for post in posts if post.client_id is not None}
+    if not pairs:
+        return set()
+    return set(db.session.execute(
+        sa.select(Message.sender_id, Message.client_id).where(sa.tuple_(Message.sender_id, Message.client_id).in_(pairs))
+    ).all())
 
 
 def history(user, room_id, before_seq=None, after_seq=None, limit=None):
