@@ -83,9 +83,11 @@ def transaction():
         lock.acquire()
     try:
         try:
-            # A read transaction left open by earlier queries would pin an old snapshot
-            # (SQLite then refuses to write); end it so the write starts fresh.
-            if session.in_transaction():
+            # On SQLite a read transaction left open by earlier queries would pin an old
+            # snapshot and then refuse to write: end it so the write starts fresh. MariaDB
+            # runs at READ COMMITTED, where every statement sees what has committed: the
+            # write goes on on the same connection.
+            if lock and session.in_transaction():
                 session.commit()
             yield session
             session.commit()

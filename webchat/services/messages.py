@@ -100,7 +100,8 @@ def post_message(user, room_id, client_id, find_existing, **fields):
         _lead(key, queue, post)
     if post.error is not None:
         raise post.error
-    return db.session.get(Message, post.message_id), post.created
+    # The leader's message is in this session; another's is loaded here by its id.
+    return (post.message if post.leads else db.session.get(Message, post.message.id)), post.created
 
 
 @dataclass(eq=False)
@@ -113,10 +114,9 @@ class _Post:
     fields: dict
     done: threading.Event = field(default_factory=threading.Event)
     leads: bool = False
-    message_id: int | None = None
+    message: Message | None = None
     created: bool = False
     error: BaseException | None = None
-    existing: Message | None = None
 
 
 @dataclass(eq=False)
@@ -147,7 +147,7 @@ def _lead(key, queue, leader):
                     post.error = error
     except BaseException as error:
         for post in batch:
-            if post.message_id is None and post.error is None:
+            if post.message is None and post.error is None:
                 post.error = error
         raise
     finally:
@@ -181,39 +181,35 @@ def _write(room_id, posts):
         stored = _stored_client_ids(posts)
         written, in_batch = [], {}
         for post in posts:
-            post.message_id, post.created, post.error, post.existing = None, False, None, None
+            post.message, post.created, post.error = None, False, None
             membership = memberships.get(post.user.id)
             key = (post.user.id, post.client_id)
             try:
                 if membership is None or not membership.active:
                     require_member(post.user, room_id)  # raises the right code
                 # A retry that committed meanwhile, or that came in this very batch.
-                post.existing = post.find_existing() if key in stored else in_batch.get(key)
+                post.message = post.find_existing() if key in stored else in_batch.get(key)
             except ChatError as error:
                 post.error = error
                 continue
-            if post.existing is not None:
+            if post.message is not None:
                 continue
-            message = Message(room_id=room_id, seq=next_seq(room), sender_id=post.user.id,
-                              client_id=post.client_id, **post.fields)
+            # Every column set here, so that nothing is reloaded after the INSERT.
+            message = Message(room_id=room_id, seq=next_seq(room), sender_id=post.user.id, client_id=post.client_id,
+                              **{"event": None, "deleted_at": None, "file": None, **post.fields})
             message.sender = membership.user
             db.session.add(message)
+            reads.count_new_message(room, message)
             if post.client_id is not None:
                 in_batch[key] = message
-            written.append((post, membership, message))
+            written.append((post, membership, message, room.counted_messages))
         if not written:
-            for post in posts:
-                post.message_id = post.existing.id if post.existing is not None else None
             return
         db.session.flush()
-        for post, membership, message in written:
-            reads.count_new_message(room, message)
-            reads.read_up_to_latest(membership, room, message)
+        for post, membership, message, counted in written:
+            reads.read_through(membership, message, counted)
             realtime.queue("new_message", {"message": message_payload(message)}, to=realtime.room_channel(room_id))
-            post.message_id, post.created = message.id, True
-        for post in posts:
-            if post.existing is not None:
-                post.message_id = post.existing.id
+            post.message, post.created = message, True
         reads.queue_unread(room_id)
 
 

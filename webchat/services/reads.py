@@ -77,8 +77,14 @@ def uncount_deleted(room, message):
 def read_up_to_latest(membership, room, message):
     """Point the member at `message`, the newest in `room` (locked): nothing is unread.
     A sender has read their own message; a (re)joining member starts at their notice."""
+    read_through(membership, message, room.counted_messages)
+
+
+def read_through(membership, message, counted_read):
+    """Point the member at `message`, up to which the room held `counted_read` counted
+    messages (a batch of posts knows each one's)."""
     membership.last_read_seq, membership.last_read_message_id = message.seq, message.id
-    membership.counted_read = room.counted_messages
+    membership.counted_read = counted_read
 
 
 def advance_pointer(membership, room, message):
