@@ -10,7 +10,7 @@ from .. import ratelimit, realtime
 from ..database import transaction
 from ..errors import ChatError, validation_error
 from ..extensions import db
-from ..models import Membership, Message, utcnow
+from ..models import Membership, Message, User, utcnow
 from ..payloads import message_payload
 from . import reads
 from .access import lock_room, next_seq, parse_id, require_member, require_member_or_hide
@@ -44,10 +44,15 @@ def _existing(sender_id, client_id, room_id):
     """The message already stored under this client_id, for an idempotent retry."""
     if client_id is None:
         return None
-    message = db.session.scalar(
-        sa.select(Message).where(Message.sender_id == sender_id, Message.client_id == client_id)
+    # The id alone first: almost every send is new, and a row of Message with its joined
+    # sender and file costs a packet per column to describe, even when nothing matches.
+    message_id = db.session.scalar(
+        sa.select(Message.id).where(Message.sender_id == sender_id, Message.client_id == client_id)
     )
-    if message is not None and message.room_id != room_id:
+    if message_id is None:
+        return None
+    message = db.session.get(Message, message_id)
+    if message.room_id != room_id:
         raise validation_error(client_id="This client_id was already used in another room.")
     return message
 
@@ -176,6 +181,7 @@ def _write(room_id, posts):
             m.user_id: m
             for m in db.session.scalars(
                 sa.select(Membership).where(Membership.room_id == room_id, Membership.user_id.in_(senders))
+                .options(sa.orm.joinedload(Membership.user).load_only(User.id, User.username))
             )
         }
         stored = _stored_client_ids(posts)
