@@ -201,3 +201,40 @@ def test_my_rooms_lists_unread_and_last_message(app, alice, bob):
     assert listed["General"]["last_message"]["body"] == "four"
     assert listed["Quiet"]["unread_count"] == 0
     assert [r["name"] for r in rooms.my_rooms(bob)][0] == "General"
+
+
+def test_room_list_counts_active_and_online_members_and_shows_last_message_as_history_does(app, alice, bob, make_user):
+    import io
+
+    from webchat.payloads import message_payload
+    from webchat.presence import Connection, current_presence
+    from webchat.services import files
+
+    carol, dave = make_user("carol"), make_user("dave")
+    busy = rooms.create_room(alice, "Busy")
+    files_room = rooms.create_room(alice, "Files")
+    for user in (bob, carol):
+        rooms.join_room(user, busy["id"])
+    rooms.join_room(dave, files_room["id"])
+    rooms.leave(carol, busy["id"])  # an inactive membership counts for nothing
+    presence = current_presence()
+    presence.add(Connection("s-bob", bob.id, bob.username, float("inf")))
+    presence.add(Connection("s-carol", carol.id, carol.username, float("inf")))
+    try:
+        sent, _created = messages.send_message(bob, busy["id"], "gone soon")
+        messages.delete_message(bob, sent.id)
+        files.upload(dave, files_room["id"], io.BytesIO(b"hello"), "notes.txt")
+        listed = {r["name"]: r for r in rooms.my_rooms(alice)}
+        assert (listed["Busy"]["member_count"], listed["Busy"]["online_count"]) == (2, 1)
+        assert (listed["Files"]["member_count"], listed["Files"]["online_count"]) == (2, 0)
+        assert rooms.room_views(alice, [busy["id"], 999999]) == [listed["Busy"]]
+        assert rooms.room_views(alice, []) == [] and rooms.room_views(carol, [busy["id"]]) == []
+    finally:
+        presence.remove("s-bob")
+        presence.remove("s-carol")
+    for name, room in listed.items():
+        last = db.session.scalar(sa.select(Message).where(Message.room_id == room["id"]).order_by(Message.seq.desc()))
+        assert room["last_message"] == message_payload(last), name
+    assert listed["Busy"]["last_message"]["deleted"] and listed["Busy"]["last_message"]["body"] == ""
+    assert listed["Files"]["last_message"]["file"]["name"] == "notes.txt"
+    assert listed["Files"]["last_message"]["sender"] == {"id": dave.id, "username": "dave"}

@@ -1,14 +1,13 @@
 """Rooms and membership: create, join, invite, kick, leave, direct rooms, room lists."""
-from collections import Counter
-
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Bundle, aliased
 
 from .. import realtime
 from ..database import transaction
 from ..errors import ChatError, validation_error
 from ..extensions import db
-from ..models import Membership, Message, Room, User, utcnow
+from ..models import Attachment, Membership, Message, Room, User, utcnow
 from ..payloads import member_payload, message_payload, room_payload, user_payload
 from ..presence import current_presence
 from . import accounts, files
@@ -146,7 +145,7 @@ def room_view(user, room_id):
 def my_rooms(user):
     """Every room the user is an active member of, newest activity first, with unread
     counts and last messages, in a fixed number of queries whatever the room count."""
-    views = room_views(user, active_room_ids(user.id))
+    views = room_views(user)
     views.sort(key=lambda v: (v["last_message"] or {}).get("created_at") or "", reverse=True)
     return views
 
@@ -183,43 +182,99 @@ def _member_counts(room_ids):
     return dict(rows)
 
 
-def room_views(user, room_ids):
-    """The contract's `room` for each of `room_ids` the user is an active member of."""
-    if not room_ids:
-        return []
+class _Joined(Bundle):
+    """The columns of an outer-joined row under one name, or None when there was no row
+    to join (its first column, the primary key, is NULL)."""
+
+    def create_row_processor(self, query, procs, labels):
+        bundle = super().create_row_processor(query, procs, labels)
+
+        def proc(row):
+            values = bundle(row)
+            return None if values[0] is None else values
+
+        return proc
+
+
+# A room's last message with what `message_payload` reads of it, its sender and its file
+# nested, as plain rows: a Message object with its User and Attachment per room cost more
+# than the query that fetched them.
+_LAST_MESSAGE = _Joined(
+    "last_message",
+    Message.id, Message.room_id, Message.seq, Message.kind, Message.body, Message.client_id,
+    Message.created_at, Message.deleted_at, Message.event,
+    _Joined("sender", User.id, User.username),
+    _Joined("file", Attachment.id, Attachment.name, Attachment.size, Attachment.content_type,
+            Attachment.thumbnail_key, Attachment.width, Attachment.height),
+)
+
+
+def room_views(user, room_ids=None):
+    """The contract's `room` for each of `room_ids` (None: every room) the user is an
+    active member of, in three queries whatever the count: the rooms' distinct members
+    (for presence, asked once), one row per room with its member counts and last message,
+    and the unread counts.
+
+    A list of a few hundred rooms must cost neither ORM objects per room, member and
+    message nor a row per membership of every room: plain columns, counts in SQL."""
+    mine = sa.and_(Membership.user_id == user.id, Membership.active.is_(True))
+    if room_ids is not None:
+        if not room_ids:
+            return []
+        mine = sa.and_(mine, Membership.room_id.in_(room_ids))
+    online = _online_members(sa.select(Membership.room_id).where(mine))
     rows = db.session.execute(
-        sa.select(Room, Membership)
-        .join(Membership, sa.and_(Membership.room_id == Room.id, Membership.user_id == user.id))
-        .where(Room.id.in_(room_ids), Membership.active.is_(True))
-    ).all()
-    ids = [room.id for room, _ in rows]
-    member_rows = db.session.execute(
-        sa.select(Membership.room_id, Membership.user_id).where(
-            Membership.room_id.in_(ids), Membership.active.is_(True)
+        sa.select(
+            Room.id, Room.name, Room.type, Room.owner_id, Membership.last_read_message_id,
+            _count_members().label("member_count"),
+            _count_members(among=online).label("online_count"),
+            _LAST_MESSAGE,
         )
+        .join(Membership, Membership.room_id == Room.id)
+        .outerjoin(Message, sa.and_(Message.room_id == Room.id, Message.seq == Room.last_seq))
+        .outerjoin(User, User.id == Message.sender_id)
+        .outerjoin(Attachment, Attachment.id == Message.file_id)
+        .where(mine)
     ).all()
-    member_counts = Counter(room_id for room_id, _ in member_rows)
-    online = current_presence().online_among({uid for _, uid in member_rows})
-    online_counts = Counter(room_id for room_id, uid in member_rows if uid in online)
-    last_messages = {
-        m.room_id: m
-        for m in db.session.scalars(
-            sa.select(Message).join(Room, sa.and_(Message.room_id == Room.id, Message.seq == Room.last_seq))
-            .where(Room.id.in_(ids))
-        )
-    }
-    unread = unread_counts(user.id, ids)
+    if not rows:
+        return []
+    unread = unread_counts(user.id, [row.id for row in rows])
     return [
+        # A row carries the room's fields and the user's `last_read_message_id`.
         room_payload(
-            room,
-            membership=membership,
-            member_count=member_counts[room.id],
-            online_count=online_counts[room.id],
-            unread_count=unread.get(room.id, 0),
-            last_message=last_messages.get(room.id),
+            row,
+            membership=row,
+            member_count=row.member_count,
+            online_count=row.online_count,
+            unread_count=unread.get(row.id, 0),
+            last_message=row.last_message,
         )
-        for room, membership in rows
+        for row in rows
     ]
+
+
+# Another member of the same rooms, for the counts and presence of a room list.
+_member = aliased(Membership)
+
+
+def _online_members(room_ids):
+    """The online users among the active members of `room_ids` (a subquery): presence is
+    asked once about each distinct member, not once per membership."""
+    user_ids = db.session.scalars(
+        sa.select(_member.user_id).where(_member.room_id.in_(room_ids), _member.active.is_(True)).distinct()
+    ).all()
+    return current_presence().online_among(user_ids)
+
+
+def _count_members(among=None):
+    """The number of active members of the enclosing query's `Room` (only those in
+    `among`, if given), as a correlated subquery."""
+    if among is not None and not among:
+        return sa.literal(0)
+    query = sa.select(sa.func.count()).where(_member.room_id == Room.id, _member.active.is_(True))
+    if among is not None:
+        query = query.where(_member.user_id.in_(sorted(among)))
+    return query.scalar_subquery()
 
 
 def active_room_ids(user_id):
