@@ -35,18 +35,6 @@ def _counted_after(room_id, seq):
     )
 
 
-def unread_counts(user_id, room_ids):
-    """{room_id: unread count} for one user's active rooms among `room_ids`, in one query."""
-    if not room_ids:
-        return {}
-    rows = db.session.execute(
-        sa.select(Membership.room_id, UNREAD)
-        .join(Room, Room.id == Membership.room_id)
-        .where(Membership.user_id == user_id, Membership.room_id.in_(room_ids), Membership.active.is_(True))
-    ).all()
-    return dict(rows)
-
-
 def room_unread_counts(room_id):
     """{user_id: unread count} for every active member of one room, in one query."""
     rows = db.session.execute(
