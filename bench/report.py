@@ -2,6 +2,7 @@
 and bench/plots/*.png.
 
     .venv/bin/python bench/report.py [RESULTS.jsonl] [--no-write]
+    .venv/bin/python bench/report.py AFTER.jsonl --compare BEFORE.jsonl   (prints a table)
 
 Medians across repetitions; every ratio pairs two targets measured in the same run.
 BENCHMARKS.md keeps its hand-written text: only the part between the
@@ -341,7 +342,31 @@ def generated(path, meta, end, rows):
     return "\n".join(lines)
 
 
+def comparison(before_path, after_path):
+    """Issue 7's targets, measured in two runs (each ratio within its own run), as a
+    markdown table: the before/after record of an optimisation."""
+    runs = []
+    for path in (before_path, after_path):
+        meta, _end, rows = load(path)
+        runs.append((meta, {name: (measured, met) for name, measured, met in target_checks(Results(rows))}))
+    (b_meta, before), (a_meta, after) = runs
+    lines = [f"| target | before: run {b_meta.get('run_id')} (commit {b_meta.get('commit')}) "
+             f"| after: run {a_meta.get('run_id')} (commit {a_meta.get('commit')}) |", "| --- | --- | --- |"]
+    for name in [*before, *(n for n in after if n not in before)]:
+        cells = []
+        for checks in (before, after):
+            measured, met = checks.get(name, ("–", None))
+            cells.append(measured + ("" if met is None else " ✓" if met else " ✗"))
+        lines.append(f"| {name} | {cells[0]} | {cells[1]} |")
+    return "\n".join(lines)
+
+
 def main():
+    if "--compare" in sys.argv:
+        before = Path(sys.argv[sys.argv.index("--compare") + 1])
+        after = Path(next(a for a in sys.argv[1:] if not a.startswith("--") and Path(a) != before))
+        print(comparison(before, after))
+        return
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     path = Path(args[0]) if args else max((BENCH / "results").glob("*.jsonl"), key=lambda p: p.stat().st_mtime)
     path = path.resolve()
