@@ -99,8 +99,9 @@ def fanout_table(res, targets):
         lines += [f"**{layout}** (rooms x members): max sustained = highest offered rate with p99 <= 200 ms and nothing "
                   "lost, duplicated, misrouted or refused.", "",
                   "| target | max sustained sends/s | max sustained deliveries/s | p50 / p99 ms @ 50 sends/s | "
-                  "p50 / p99 ms @ 200 sends/s | lost · dup · misrouted (final, all steps) | undelivered at step end · disconnects |",
-                  "| --- | --- | --- | --- | --- | --- | --- |"]
+                  "p50 / p99 ms @ 200 sends/s | server CPU @ 50 sends/s (cores) | lost · dup · misrouted (final, all steps) | "
+                  "undelivered at step end · disconnects |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- |"]
         for t in targets:
             maxes = res.where(scenario="fanout_max", target=t, layout=layout)
             if not maxes:
@@ -109,6 +110,7 @@ def fanout_table(res, targets):
             for rate in (50, 200):
                 rows = fanout_rows(res, t, layout, rate)
                 cells.append(f"{fmt(med([r['p50_ms'] for r in rows]))} / {fmt(med([r['p99_ms'] for r in rows]))}" if rows else "–")
+            cells.append(fmt(med([r.get("server_cpu") for r in fanout_rows(res, t, layout, 50)]), 2))
             cells.append(" · ".join(str(sum(m[k] for m in maxes)) for k in ("lost", "duplicated", "misrouted")))
             steps = res.where(scenario="fanout", target=t, layout=layout)
             at_end = sum(m.get("lost_at_step_ends", m.get("lost", 0)) for m in maxes)
@@ -120,13 +122,15 @@ def fanout_table(res, targets):
 
 
 def rtt_table(res, targets):
-    lines = ["| target | acks/s | p50 ms | p99 ms | server CPU (cores) | lost · dup · misrouted |", "| --- | --- | --- | --- | --- | --- |"]
+    lines = ["| target | acks/s | p50 ms | p99 ms | server CPU (cores) | server CPU per ack (ms) | lost · dup · misrouted |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
     for t in targets:
         if not res.where(scenario="rtt", target=t):
             continue
-        lines.append(f"| {t} | {fmt(res.median('acks_per_s', scenario='rtt', target=t))} | "
+        acks, cpu = res.median("acks_per_s", scenario="rtt", target=t), res.median("server_cpu", scenario="rtt", target=t)
+        lines.append(f"| {t} | {fmt(acks)} | "
                      f"{fmt(res.median('p50_ms', scenario='rtt', target=t), 2)} | {fmt(res.median('p99_ms', scenario='rtt', target=t), 2)} | "
-                     f"{fmt(res.median('server_cpu', scenario='rtt', target=t), 2)} | "
+                     f"{fmt(cpu, 2)} | {fmt(None if not acks or cpu is None else 1000 * cpu / acks, 2)} | "
                      + " · ".join(str(res.total(k, scenario='rtt', target=t)) for k in ("lost", "duplicated", "misrouted")) + " |")
     return lines
 
