@@ -22,12 +22,8 @@ from .access import lock_room_shared, membership_of, parse_id, require_member
 UNREAD = (Room.counted_messages - Membership.counted_read).label("unread")
 
 
-def counts(message):
-    """Whether `message` counts as unread to those who have not read it."""
-    return message.kind != "system" and message.deleted_at is None
-
-
 def _counted_after(room_id, seq):
+    """How many of the room's counted messages lie after `seq` (a range scan)."""
     return db.session.scalar(
         sa.select(sa.func.count(Message.id)).where(
             Message.room_id == room_id, Message.seq > seq, Message.kind != "system", Message.deleted_at.is_(None)
@@ -47,7 +43,7 @@ def room_unread_counts(room_id):
 
 def count_new_message(room, message):
     """Count a message just added to `room` (locked) if it is one that counts."""
-    if counts(message):
+    if message.kind != "system" and message.deleted_at is None:
         room.counted_messages += 1
 
 
