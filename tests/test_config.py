@@ -109,3 +109,12 @@ def test_processes_starting_together_agree_on_the_generated_secret(tmp_path):
     secret = outputs.pop().split()[0]
     assert secret and (instance / "secret_key").read_text().strip() == secret
     assert sorted(p.name for p in instance.iterdir()) == ["jwt_secret_key", "secret_key"]
+
+
+def test_mariadb_pool_size_comes_from_the_settings_and_sqlite_keeps_its_own():
+    from webchat.database import engine_options
+
+    mysql = engine_options("mysql+pymysql://h/db", {"pool_pre_ping": True}, pool_size=10, max_overflow=30)
+    assert (mysql["pool_size"], mysql["max_overflow"], mysql["isolation_level"]) == (10, 30, "READ COMMITTED")
+    sqlite = engine_options("sqlite:///x.db", {"pool_recycle": 280}, pool_size=10, max_overflow=30)
+    assert "pool_size" not in sqlite and "pool_recycle" not in sqlite

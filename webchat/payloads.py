@@ -56,6 +56,15 @@ def member_payload(membership, online):
     }
 
 
+def unread_payload(room_id, unread_count, last_message):
+    """The `unread` event: one member's count in one room and the room's latest message."""
+    return {
+        "room_id": room_id,
+        "unread_count": unread_count,
+        "last_message": message_payload(last_message) if last_message is not None else None,
+    }
+
+
 def room_payload(room, *, membership=None, member_count=0, online_count=0, unread_count=0, last_message=None):
     """The contract's `room`, seen by one user (`membership` is theirs, if any)."""
     return {

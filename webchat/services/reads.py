@@ -16,7 +16,7 @@ from ..database import transaction
 from ..errors import ChatError
 from ..extensions import db, socketio
 from ..models import Membership, Message, Room
-from ..payloads import message_payload
+from ..payloads import unread_payload
 from .access import lock_room_shared, membership_of, parse_id, require_member
 
 UNREAD = (Room.counted_messages - Membership.counted_read).label("unread")
@@ -75,8 +75,7 @@ def advance_pointer(membership, room, message):
     """Move a read pointer forward to `message` (never back). True if it moved."""
     if message.seq <= membership.last_read_seq:
         return False
-    membership.last_read_seq, membership.last_read_message_id = message.seq, message.id
-    membership.counted_read = room.counted_messages - _counted_after(room.id, message.seq)
+    read_through(membership, message, room.counted_messages - _counted_after(room.id, message.seq))
     return True
 
 
@@ -90,9 +89,8 @@ def _unread_events(room_id):
     if room is None:
         return []
     last = last_message(room)
-    payload = message_payload(last) if last is not None else None
     return [
-        (realtime.user_channel(user_id), {"room_id": room_id, "unread_count": count, "last_message": payload})
+        (realtime.user_channel(user_id), unread_payload(room_id, count, last))
         for user_id, count in room_unread_counts(room_id).items()
     ]
 
@@ -185,11 +183,9 @@ def mark_read(user, room_id, message_id):
                 {"room_id": room.id, "user_id": user.id, "last_read_message_id": membership.last_read_message_id},
                 to=realtime.room_channel(room.id),
             )
-            last = last_message(room)
             realtime.queue(
                 "unread",
-                {"room_id": room.id, "unread_count": room.counted_messages - membership.counted_read,
-                 "last_message": last and message_payload(last)},
+                unread_payload(room.id, room.counted_messages - membership.counted_read, last_message(room)),
                 to=realtime.user_channel(user.id),
             )
     return membership.last_read_message_id

@@ -139,7 +139,8 @@ def room_view(user, room_id):
     room = db.session.get(Room, room_id)
     if room is None:
         raise ChatError("ROOM_NOT_FOUND")
-    return room_payload(room, member_count=_member_counts([room_id]).get(room_id, 0))
+    member_count = db.session.scalar(sa.select(_count_members()).select_from(Room).where(Room.id == room_id))
+    return room_payload(room, member_count=member_count)
 
 
 def my_rooms(user):
@@ -152,9 +153,10 @@ def my_rooms(user):
 
 def public_rooms(user):
     """Public rooms anyone may join, largest first."""
-    rooms = db.session.scalars(sa.select(Room).where(Room.type == "public").order_by(Room.id.desc()).limit(500)).all()
-    ids = [r.id for r in rooms]
-    counts = _member_counts(ids)
+    rows = db.session.execute(
+        sa.select(Room, _count_members()).where(Room.type == "public").order_by(Room.id.desc()).limit(500)
+    ).all()
+    ids = [room.id for room, _count in rows]
     mine = set(
         db.session.scalars(
             sa.select(Membership.room_id).where(
@@ -163,23 +165,12 @@ def public_rooms(user):
         ).all()
     ) if ids else set()
     result = []
-    for room in rooms:
-        payload = room_payload(room, member_count=counts.get(room.id, 0))
+    for room, member_count in rows:
+        payload = room_payload(room, member_count=member_count)
         payload["joined"] = room.id in mine
         result.append(payload)
     result.sort(key=lambda r: r["member_count"], reverse=True)
     return result
-
-
-def _member_counts(room_ids):
-    if not room_ids:
-        return {}
-    rows = db.session.execute(
-        sa.select(Membership.room_id, sa.func.count())
-        .where(Membership.room_id.in_(room_ids), Membership.active.is_(True))
-        .group_by(Membership.room_id)
-    ).all()
-    return dict(rows)
 
 
 class _Joined(Bundle):
