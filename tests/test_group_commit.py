@@ -95,19 +95,36 @@ def test_a_failing_batch_is_written_post_by_post(app, make_user, monkeypatch):
     room_id = rooms.create_room(alice, "Fragile")["id"]
     rooms.join_room(bob, room_id)
     batches = hold_first_batch(monkeypatch, waiting=3)
-    real_flush = db.session.flush
+    real_insert = messages._insert_rows
     calls = {"n": 0}
 
-    def flaky_flush(*args, **kwargs):  # the second batch's INSERT breaks the transaction once
+    def flaky_insert(*args):  # the second batch's INSERT breaks the transaction once
         calls["n"] += 1
         if calls["n"] == 2:
             raise RuntimeError("lost connection")
-        return real_flush(*args, **kwargs)
+        return real_insert(*args)
 
-    monkeypatch.setattr(db.session, "flush", flaky_flush)
+    monkeypatch.setattr(messages, "_insert_rows", flaky_insert)
     results = post_at_once(app, [(alice, room_id, "lead", "l"), (bob, room_id, "one", "1"),
                                  (alice, room_id, "two", "2"), (bob, room_id, "three", "3")])
     assert all(isinstance(r, tuple) and r[3] for r in results), results
     assert batches[:2] == [1, 3] and batches[2:] == [1, 1, 1]  # the batch failed, then each alone
     seqs = sorted(r[1] for r in results)
     assert seqs == list(range(seqs[0], seqs[0] + 4))
+
+
+def test_a_batch_holding_a_retry_of_a_stored_message_stores_the_rest_gap_free(app, make_user, monkeypatch):
+    """The retry's client_id makes the batch's INSERT fail on the unique key; the batch is
+    written again without it, in the same transaction, and the retry gets the original."""
+    alice, bob = make_user(), make_user()
+    room_id = rooms.create_room(alice, "Retries")["id"]
+    rooms.join_room(bob, room_id)
+    stored, _ = messages.send_message(alice, room_id, "stored", "old")
+    batches = hold_first_batch(monkeypatch, waiting=3)
+    results = post_at_once(app, [(bob, room_id, "lead", "l"), (alice, room_id, "new", "n1"),
+                                 (alice, room_id, "stored again", "old"), (bob, room_id, "new too", "n2")])
+    assert batches == [1, 3]
+    assert results[2] == (stored.id, stored.seq, "stored", False)
+    assert sorted(r[1] for r in results if r[3]) == [stored.seq + 1, stored.seq + 2, stored.seq + 3]
+    db.session.expire_all()
+    assert counted_by_counters() == counted_by_scan()

@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask
 
 from . import presence, realtime
-from .database import configure_sqlite, engine_options
+from .database import configure_mariadb, configure_sqlite, engine_options
 from .extensions import csrf, db, jwt, limiter, login_manager, migrate, socketio
 
 
@@ -35,6 +35,8 @@ def register_extensions(app):
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine)
+        elif db.engine.dialect.name in ("mysql", "mariadb"):
+            configure_mariadb(db.engine)
     migrations = Path(__file__).resolve().parent.parent / "migrations"
     migrate.init_app(app, db, directory=str(migrations), render_as_batch=True, compare_type=True)
     csrf.init_app(app)

@@ -1,6 +1,7 @@
 """Database plumbing shared by the services: engine options per backend and the one
 way to write, `transaction()`."""
 import threading
+import time
 from contextlib import contextmanager
 
 import sqlalchemy as sa
@@ -46,6 +47,7 @@ def engine_options(uri, options, pool_size=None, max_overflow=None):
         # Each statement sees what has committed: the seq allocation and idempotency
         # checks rely on it after taking the room's row lock.
         options.setdefault("isolation_level", "READ COMMITTED")
+        options.setdefault("pool_reset_on_return", None)  # configure_mariadb resets instead
         if pool_size is not None:
             options.setdefault("pool_size", pool_size)
         if max_overflow is not None:
@@ -64,6 +66,53 @@ def configure_sqlite(engine):
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
+
+
+# A pooled connection that sat idle this long is pinged before it is handed out.
+IDLE_PING_SECONDS = 10
+
+
+def configure_mariadb(engine):
+    """Keep the pool's own round trips off the busy path: a send is a handful of
+    statements, and a ping before each and a ROLLBACK after each cost two more.
+
+    - Ping only a connection that has sat idle (the server may have restarted or closed
+      it meanwhile). A connection in steady use is not pinged: if the server went away,
+      its next statement fails, SQLAlchemy discards the pool's connections, and that one
+      caller gets SERVICE_UNAVAILABLE, which clients retry safely.
+    - Roll back a returned connection only if a transaction may still be open on it: one
+      that ended with COMMIT or ROLLBACK has nothing to reset.
+    """
+
+    @sa.event.listens_for(engine, "checkin")
+    def note_idle(_dbapi_connection, record):
+        record.info["webchat.idle_since"] = time.monotonic()
+
+    @sa.event.listens_for(engine, "checkout")
+    def ping_if_idle(dbapi_connection, record, _proxy):
+        # Until a transaction is seen to end, assume one may be open (raw DBAPI use).
+        record.info["webchat.in_transaction"] = True
+        idle_since = record.info.get("webchat.idle_since")
+        if idle_since is not None and time.monotonic() - idle_since > IDLE_PING_SECONDS:
+            try:
+                engine.dialect.do_ping(dbapi_connection)
+            except Exception as exc:  # noqa: BLE001 - any failure means: not usable
+                raise sa.exc.DisconnectionError() from exc  # the pool retries with a new one
+
+    @sa.event.listens_for(engine, "begin")
+    def began(connection):
+        connection.info["webchat.in_transaction"] = True
+
+    @sa.event.listens_for(engine, "commit")
+    @sa.event.listens_for(engine, "rollback")
+    def ended(connection):
+        if not connection.invalidated:  # an invalidated connection is discarded, not reset
+            connection.info["webchat.in_transaction"] = False
+
+    @sa.event.listens_for(engine, "reset")
+    def reset(dbapi_connection, record, state):
+        if not state.terminate_only and record.info.get("webchat.in_transaction", True):
+            dbapi_connection.rollback()
 
 
 def is_sqlite():

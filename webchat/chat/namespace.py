@@ -34,9 +34,7 @@ def event(handler):
             if connection.expires_at <= time.time():
                 self.disconnect(request.sid)
                 raise ChatError("TOKEN_EXPIRED")
-            user = accounts.get_user(connection.user_id)
-            if user is None:
-                raise ChatError("UNAUTHENTICATED")
+            user = accounts.known_user(connection.user_id, connection.username)
             if not isinstance(data, dict) or extra:
                 raise validation_error(payload="Expected one JSON object.")
             result = handler(self, connection, user, data)

@@ -75,6 +75,24 @@ def lock_room(room_id):
     return room
 
 
+def lock_room_for_posts(room_id, user_ids):
+    """`lock_room` for a batch of new messages, in one query and no ORM objects: the
+    room's (last_seq, counted_messages) and which of `user_ids` are its active members,
+    read under the room's row lock and the lock of each sender's membership row (their
+    read pointers move with their messages). ROOM_NOT_FOUND if the room is gone."""
+    hold_room_stripe(room_id)
+    rooms, members = Room.__table__, Membership.__table__
+    rows = db.session.execute(
+        sa.select(rooms.c.last_seq, rooms.c.counted_messages, members.c.user_id, members.c.active)
+        .select_from(rooms.outerjoin(members, (members.c.room_id == rooms.c.id) & members.c.user_id.in_(user_ids)))
+        .where(rooms.c.id == room_id)
+        .with_for_update()
+    ).all()
+    if not rows:
+        raise ChatError("ROOM_NOT_FOUND")
+    return rows[0].last_seq, rows[0].counted_messages, {row.user_id for row in rows if row.active}
+
+
 def lock_room_shared(room_id):
     """The room, re-read under a shared row lock (held until commit), or ROOM_NOT_FOUND:
     for a write that reads the room's counters but does not change the room. Writers of

@@ -71,6 +71,16 @@ def get_user(user_id):
         return None
 
 
+def known_user(user_id, username):
+    """A user already authenticated elsewhere (a socket's, checked at connect and on each
+    `auth`), put in this session without a query: the id and name are known, any other
+    attribute loads on first use. Logout and password changes disconnect the sockets, so
+    nothing is lost by not re-reading the row on every event."""
+    user = User(id=user_id, username=username)
+    sa.orm.make_transient_to_detached(user)
+    return db.session.merge(user, load=False)
+
+
 def is_username_available(username):
     """The live check of the signup form: valid and not taken."""
     return username_problem(username) is None and find_user(username) is None

@@ -222,11 +222,11 @@ def upload(user, room_id, stream, filename, client_id=None):
 
 
 def _post(user, room_id, client_id, name, info, keys):
-    attachment = Attachment(
-        room_id=room_id, uploader_id=user.id, storage_key=keys[0], name=name, size=info.size,
-        content_type=info.content_type, thumbnail_key=keys[1] if len(keys) > 1 else None,
-        width=info.width, height=info.height,
-    )
+    attachment = {
+        "room_id": room_id, "uploader_id": user.id, "storage_key": keys[0], "name": name, "size": info.size,
+        "content_type": info.content_type, "thumbnail_key": keys[1] if len(keys) > 1 else None,
+        "width": info.width, "height": info.height,
+    }
     return post_message(user, room_id, client_id, lambda: _existing(user, client_id, room_id),
                         kind="file", body="", file=attachment)
 

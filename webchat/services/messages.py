@@ -1,6 +1,7 @@
 """Messages: send (validation, idempotency, sequencing, group commit), history."""
 import threading
 from dataclasses import dataclass, field
+from functools import partial
 
 import sqlalchemy as sa
 from flask import current_app
@@ -10,10 +11,10 @@ from .. import ratelimit, realtime
 from ..database import transaction
 from ..errors import ChatError, validation_error
 from ..extensions import db
-from ..models import Membership, Message, User, utcnow
+from ..models import Attachment, Message, Room, utcnow
 from ..payloads import message_payload
 from . import reads
-from .access import lock_room, next_seq, parse_id, require_member, require_member_or_hide
+from .access import lock_room, lock_room_for_posts, next_seq, parse_id, require_member, require_member_or_hide
 
 CLIENT_ID_MAX = 64
 PAGE_DEFAULT, PAGE_MAX = 50, 100
@@ -61,35 +62,41 @@ def send_message(user, room_id, body, client_id=None):
     """Store a text message and announce it after commit.
 
     Idempotent on (sender, client_id): a retry returns the stored message and announces
-    nothing. Returns (message, created).
+    nothing, even over the rate limit. Returns (message, created).
     """
     room_id = parse_id(room_id)
     body = clean_body(body)
     client_id = clean_client_id(client_id)
-    if (existing := _existing(user.id, client_id, room_id)) is not None:
-        return existing, False
-    ratelimit.check("RATELIMIT_MESSAGES_PER_USER", user.id)  # retries above never count
+    find_existing = partial(_existing, user.id, client_id, room_id)
     try:
-        return post_message(user, room_id, client_id, lambda: _existing(user.id, client_id, room_id),
-                            kind="text", body=body)
+        ratelimit.check("RATELIMIT_MESSAGES_PER_USER", user.id)
+    except ChatError:
+        # Only a refused send pays for this lookup: a retry of a stored message is
+        # answered with it rather than refused.
+        if (existing := find_existing()) is not None:
+            return existing, False
+        raise
+    try:
+        return post_message(user, room_id, client_id, find_existing, kind="text", body=body)
     except IntegrityError:
         # The same client_id raced in from another room's transaction.
-        existing = _existing(user.id, client_id, room_id)
+        existing = find_existing()
         if existing is None:
             raise
         return existing, False
 
 
-def post_message(user, room_id, client_id, find_existing, **fields):
+def post_message(user, room_id, client_id, find_existing, *, kind, body, file=None):
     """Store a message of `user` in the room and announce it after commit; the one way
-    text and file messages are posted. `find_existing()` finds an earlier post of the
-    same client_id (an idempotent retry). Returns (message, created).
+    text and file messages are posted. `file` holds the columns of a new Attachment.
+    `find_existing()` finds an earlier post of the same client_id (an idempotent retry).
+    Returns (message, created).
 
     Group commit: posts to a room that arrive while its transaction runs wait, and the
     first of them then writes them all in one transaction, in arrival order. A busy room
     pays for one row lock and one COMMIT per batch instead of queueing every post on the
     lock; a post to a quiet room is a batch of one."""
-    post = _Post(user, client_id, find_existing, fields)
+    post = _Post(user, client_id, kind, body, file)
     key = (current_app._get_current_object(), room_id)
     with _queues_lock:
         queue = _queues.setdefault(key, _RoomQueue())
@@ -105,23 +112,31 @@ def post_message(user, room_id, client_id, find_existing, **fields):
         _lead(key, queue, post)
     if post.error is not None:
         raise post.error
-    # The leader's message is in this session; another's is loaded here by its id.
-    return (post.message if post.leads else db.session.get(Message, post.message.id)), post.created
+    if post.message is None:  # its client_id was stored already, or earlier in the batch
+        return find_existing(), False
+    # Into this caller's session as if loaded here, without a query.
+    post.message = db.session.merge(post.message, load=False)
+    return post.message, True
 
 
 @dataclass(eq=False)
 class _Post:
-    """A message waiting for its room's next group commit, and what became of it."""
+    """A message waiting for its room's next group commit, and what became of it: its new
+    message, or its error, or neither when its client_id was already stored."""
 
     user: object
     client_id: str | None
-    find_existing: object
-    fields: dict
+    kind: str
+    body: str
+    file: dict | None
     done: threading.Event = field(default_factory=threading.Event)
     leads: bool = False
+    answered: bool = False
     message: Message | None = None
-    created: bool = False
     error: BaseException | None = None
+
+    def answer(self, message=None, error=None):
+        self.message, self.error, self.answered = message, error, True
 
 
 @dataclass(eq=False)
@@ -149,11 +164,11 @@ def _lead(key, queue, leader):
                 try:
                     _write(key[1], [post])
                 except Exception as error:  # noqa: BLE001 - that post's own failure
-                    post.error = error
+                    post.answer(error=error)
     except BaseException as error:
         for post in batch:
-            if post.message is None and post.error is None:
-                post.error = error
+            if not post.answered:
+                post.answer(error=error)
         raise
     finally:
         with _queues_lock:
@@ -170,63 +185,107 @@ def _lead(key, queue, leader):
 
 
 def _write(room_id, posts):
-    """One transaction under the room's lock for `posts`, in order: each gets its
-    message (or the earlier one of its client_id), or the error that stops it alone.
-    One query finds which client_ids are already stored and one flush inserts the batch,
-    so a batch costs a few round trips however many posts it holds."""
+    """One transaction under the room's lock for `posts`, in order, each answered once it
+    commits. The hot path of every send, so it is written in SQL expressions rather than
+    through the ORM's unit of work: one locking read of the room and the senders'
+    memberships, one INSERT of the batch's messages, one UPDATE of the room, one of the
+    senders' read pointers, and COMMIT, however many posts the batch holds."""
+    answers = {}
     with transaction():
-        room = lock_room(room_id)
-        senders = {post.user.id for post in posts}
-        memberships = {
-            m.user_id: m
-            for m in db.session.scalars(
-                sa.select(Membership).where(Membership.room_id == room_id, Membership.user_id.in_(senders))
-                .options(sa.orm.joinedload(Membership.user).load_only(User.id, User.username))
-            )
-        }
-        stored = _stored_client_ids(posts)
-        written, in_batch = [], {}
+        last_seq, counted, members = lock_room_for_posts(room_id, {post.user.id for post in posts})
+        writable, seen = [], set()
         for post in posts:
-            post.message, post.created, post.error = None, False, None
-            membership = memberships.get(post.user.id)
-            key = (post.user.id, post.client_id)
-            try:
-                if membership is None or not membership.active:
+            answers[post] = {}
+            if post.user.id not in members:
+                try:
                     require_member(post.user, room_id)  # raises the right code
-                # A retry that committed meanwhile, or that came in this very batch.
-                post.message = post.find_existing() if key in stored else in_batch.get(key)
-            except ChatError as error:
-                post.error = error
-                continue
-            if post.message is not None:
-                continue
-            # Every column set here, so that nothing is reloaded after the INSERT.
-            message = Message(room_id=room_id, seq=next_seq(room), sender_id=post.user.id, client_id=post.client_id,
-                              **{"event": None, "deleted_at": None, "file": None, **post.fields})
-            message.sender = membership.user
-            db.session.add(message)
-            reads.count_new_message(room, message)
-            if post.client_id is not None:
-                in_batch[key] = message
-            written.append((post, membership, message, room.counted_messages))
-        if not written:
-            return
-        db.session.flush()
-        for post, membership, message, counted in written:
-            reads.read_through(membership, message, counted)
+                except ChatError as error:
+                    answers[post] = {"error": error}
+                    continue
+            key = (post.user.id, post.client_id)
+            if post.client_id is None or key not in seen:  # else a repeat within the batch
+                seen.add(key)
+                writable.append(post)
+        written = _insert_messages(room_id, last_seq, writable)
+        pointers = {}
+        for post, message in written:
+            if reads.is_counted(message.kind):
+                counted += 1
+            pointers[post.user.id] = (message, counted)  # the sender has read their own
+            answers[post] = {"message": message}
             realtime.queue("new_message", {"message": message_payload(message)}, to=realtime.room_channel(room_id))
-            post.message, post.created = message, True
-        reads.queue_unread(room_id)
+        if written:
+            rooms_table = Room.__table__
+            db.session.execute(
+                sa.update(rooms_table).where(rooms_table.c.id == room_id)
+                .values(last_seq=written[-1][1].seq, counted_messages=counted)
+            )
+            reads.point_senders(room_id, pointers)
+            reads.queue_unread(room_id)
+    for post, answer in answers.items():
+        post.answer(**answer)
 
 
-def _stored_client_ids(posts):
-    """The (sender_id, client_id) pairs of `posts` that some stored message already has."""
+def _insert_messages(room_id, last_seq, posts):
+    """Insert the posts' messages, numbered on from `last_seq`, in one statement; posts
+    whose client_id some stored message already has are left out. Returns [(post,
+    message)]: detached Messages, complete, that a caller's session can adopt as loaded."""
+    if any(post.file is not None for post in posts):
+        # An upload's Attachment row goes in first and must not outlive a refused
+        # message: look before inserting (uploads are rare).
+        return _insert_rows(room_id, last_seq, _not_stored(posts))
+    try:
+        return _insert_rows(room_id, last_seq, posts)
+    except IntegrityError:
+        # Optimistic: a stored client_id is rare (a retry that raced its own first try),
+        # so it is looked for only when the unique key refused the batch. The failed
+        # statement alone was undone; the transaction and its locks go on.
+        if len(rest := _not_stored(posts)) == len(posts):
+            raise
+        return _insert_rows(room_id, last_seq, rest)
+
+
+def _insert_rows(room_id, last_seq, posts):
+    if not posts:
+        return []
+    now = utcnow()
+    files = [_insert_file(post.file, now) if post.file is not None else None for post in posts]
+    rows = [
+        {"room_id": room_id, "seq": last_seq + n, "sender_id": post.user.id, "kind": post.kind, "body": post.body,
+         "client_id": post.client_id, "event": None, "created_at": now, "deleted_at": None,
+         "file_id": attachment.id if attachment is not None else None}
+        for n, (post, attachment) in enumerate(zip(posts, files), 1)
+    ]
+    table = Message.__table__
+    ids = dict(db.session.execute(table.insert().returning(table.c.seq, table.c.id), rows).all())
+    written = []
+    for post, attachment, row in zip(posts, files, rows):
+        message = Message(id=ids[row["seq"]], **row)
+        message.sender, message.file = post.user, attachment
+        sa.orm.make_transient_to_detached(message)
+        written.append((post, message))
+    return written
+
+
+def _insert_file(columns, now):
+    """Insert a file post's Attachment; returns it detached, complete."""
+    table = Attachment.__table__
+    columns = {**columns, "created_at": now}
+    attachment = Attachment(id=db.session.execute(table.insert().returning(table.c.id), columns).scalar_one(),
+                            **columns)
+    sa.orm.make_transient_to_detached(attachment)
+    return attachment
+
+
+def _not_stored(posts):
+    """The posts whose (sender_id, client_id) no stored message has yet."""
     pairs = {(post.user.id, post.client_id) for post in posts if post.client_id is not None}
     if not pairs:
-        return set()
-    return set(db.session.execute(
+        return posts
+    stored = set(db.session.execute(
         sa.select(Message.sender_id, Message.client_id).where(sa.tuple_(Message.sender_id, Message.client_id).in_(pairs))
     ).all())
+    return [post for post in posts if (post.user.id, post.client_id) not in stored]
 
 
 def history(user, room_id, before_seq=None, after_seq=None, limit=None):

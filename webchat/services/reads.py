@@ -41,10 +41,10 @@ def room_unread_counts(room_id):
     return dict(rows)
 
 
-def count_new_message(room, message):
-    """Count a message just added to `room` (locked) if it is one that counts."""
-    if message.kind != "system" and message.deleted_at is None:
-        room.counted_messages += 1
+def is_counted(kind):
+    """Whether a new message of `kind` counts as unread to members who have not read it:
+    every kind but system notices (a deleted message stops counting)."""
+    return kind != "system"
 
 
 def uncount_deleted(room, message):
@@ -69,6 +69,23 @@ def read_through(membership, message, counted_read):
     messages (a batch of posts knows each one's)."""
     membership.last_read_seq, membership.last_read_message_id = message.seq, message.id
     membership.counted_read = counted_read
+
+
+def point_senders(room_id, pointers):
+    """Point each sender of a batch of new messages at their last one, in one UPDATE:
+    `pointers` maps user_id -> (message, counted_read)."""
+    table = Membership.__table__
+
+    def each(value):
+        return sa.case({user_id: value(*pointer) for user_id, pointer in pointers.items()}, value=table.c.user_id)
+
+    db.session.execute(
+        sa.update(table)
+        .where(table.c.room_id == room_id, table.c.user_id.in_(pointers))
+        .values(last_read_seq=each(lambda message, _: message.seq),
+                last_read_message_id=each(lambda message, _: message.id),
+                counted_read=each(lambda _, counted: counted))
+    )
 
 
 def advance_pointer(membership, room, message):

@@ -1,0 +1,134 @@
+"""The server's own cost of one persisted send, without a network client in the way.
+
+Drives `send_message` through the /chat namespace's real event wrapper (Flask-SocketIO's
+test client, threading mode) against MariaDB, and prints, per send: the process's CPU
+time, wall time, SQL statements, and database round trips (every command PyMySQL sends:
+statements, COMMIT, ROLLBACK, ping). This is the number behind the fan-out and
+round-trip targets: a socket server on one core cannot send faster than 1 / CPU per send.
+
+    .venv/bin/python bench/send_cost.py [--sends 2000] [--members 100] [--profile out.txt]
+"""
+import argparse
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import pymysql  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+
+from config import Config, database_uri  # noqa: E402
+
+SERVER = os.environ.get("BENCH_MARIADB_URL", "mysql://root@127.0.0.1:3306")
+
+
+class Counter:
+    """Counts what the process sends to the database while `on`."""
+
+    def __init__(self):
+        self.commands = self.statements = 0
+        self.on = False
+        original = pymysql.connections.Connection._execute_command
+        counter = self
+
+        def counted(conn, command, sql):
+            if counter.on:
+                counter.commands += 1
+            return original(conn, command, sql)
+
+        pymysql.connections.Connection._execute_command = counted
+
+    def statement(self, *_args):
+        if self.on:
+            self.statements += 1
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sends", type=int, default=2000)
+    parser.add_argument("--members", type=int, default=100)
+    parser.add_argument("--profile", help="write a cProfile report (top 40 by cumulative time) here")
+    args = parser.parse_args()
+
+    schema = f"webchat_sendcost_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(database_uri(SERVER))
+    with admin.begin() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE {schema} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
+    try:
+        run(args, database_uri(f"{SERVER}/{schema}"))
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {schema}"))
+
+
+def run(args, uri):
+    from flask_migrate import upgrade
+
+    from webchat import create_app
+    from webchat.extensions import db, socketio
+    from webchat.services import accounts, rooms
+
+    class BenchConfig(Config):
+        SQLALCHEMY_DATABASE_URI = uri
+        ASYNC_MODE = "threading"
+        RATELIMIT_ENABLED = False
+        SECRET_KEY = JWT_SECRET_KEY = "send-cost-bench-secret-key-of-some-length"
+        ARGON2_TIME_COST, ARGON2_MEMORY_COST = 1, 8192
+
+    app = create_app(BenchConfig)
+    counter = Counter()
+    with app.app_context():
+        upgrade()
+        owner = accounts.signup("owner", "password-owner")
+        room = rooms.create_room(owner, "bench")
+        for i in range(args.members - 1):
+            rooms.join_room(accounts.signup(f"member{i}", "password-member"), room["id"])
+        token = accounts.issue_tokens(owner)["access_token"]
+        sa.event.listen(db.engine, "before_cursor_execute", counter.statement)
+        db.session.remove()
+    client = socketio.test_client(app, namespace="/chat", auth={"token": token})
+    assert client.is_connected("/chat"), "the bench's socket was refused"
+
+    def send(i):
+        ack = client.emit("send_message", {"room_id": room["id"], "body": f"message {i}", "client_id": f"c{i}"},
+                          namespace="/chat", callback=True)
+        assert ack["ok"], ack
+
+    for i in range(200):  # warm-up: pools, caches, compiled statements
+        send(-i - 1)
+    client.get_received("/chat")
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    counter.on = True
+    cpu, wall = time.process_time(), time.perf_counter()
+    for i in range(args.sends):
+        send(i)
+        if i % 100 == 0:
+            client.get_received("/chat")
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    counter.on = False
+    if profiler:
+        import pstats
+
+        profiler.disable()
+        with open(args.profile, "w") as out:
+            pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(40)
+    client.disconnect("/chat")
+    n = args.sends
+    print(f"sends={n} members={args.members}")
+    print(f"cpu_ms_per_send={1000 * cpu / n:.3f} wall_ms_per_send={1000 * wall / n:.3f} "
+          f"statements_per_send={counter.statements / n:.2f} round_trips_per_send={counter.commands / n:.2f}")
+    with app.app_context():
+        db.engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
