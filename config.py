@@ -99,6 +99,9 @@ class Config:
     # Unread badges: each process sends a room's counts to its members at most once per
     # this many milliseconds, however fast messages arrive (0: with every message).
     UNREAD_FANOUT_MS = env_int("UNREAD_FANOUT_MS", 250)
+    # permessage-deflate for the sockets: off, since each recipient's copy of a broadcast
+    # would be compressed anew (webchat.without_websocket_compression).
+    WEBSOCKET_COMPRESSION = env_bool("WEBSOCKET_COMPRESSION", False)
 
     JWT_ACCESS_TOKEN_EXPIRES = timedelta(seconds=env_int("ACCESS_TOKEN_SECONDS", 15 * 60))
     JWT_REFRESH_TOKEN_EXPIRES = timedelta(seconds=env_int("REFRESH_TOKEN_SECONDS", 30 * 86400))

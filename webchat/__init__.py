@@ -95,6 +95,21 @@ def register_socketio(app):
         engineio_logger=False,
     )
     socketio.on_namespace(ChatNamespace(realtime.NAMESPACE))
+    if not app.config["WEBSOCKET_COMPRESSION"]:
+        app.wsgi_app = without_websocket_compression(app.wsgi_app)
+
+
+def without_websocket_compression(wsgi_app):
+    """Decline permessage-deflate by not passing the client's offer on to the WebSocket
+    server. A broadcast is encoded once, but eventlet and simple-websocket would compress
+    every recipient's copy of it again: per-recipient CPU that costs more than the bytes
+    of a chat message save. Socket.IO's own server ships with compression off too."""
+
+    def app(environ, start_response):
+        environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
+        return wsgi_app(environ, start_response)
+
+    return app
 
 
 def register_error_handlers(app):

@@ -24,6 +24,17 @@ app = Flask(__name__)
 socketio = SocketIO(app, async_mode=ASYNC_MODE, cors_allowed_origins="*", json=json,
                     logger=False, engineio_logger=False)
 
+if os.environ.get("WEBSOCKET_COMPRESSION", "false").lower() != "true":
+    # As webchat is configured (WEBSOCKET_COMPRESSION): decline permessage-deflate, which
+    # eventlet would otherwise apply to every recipient's copy of a broadcast.
+    inner = app.wsgi_app
+
+    def without_websocket_compression(environ, start_response):
+        environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
+        return inner(environ, start_response)
+
+    app.wsgi_app = without_websocket_compression
+
 _seqs = defaultdict(itertools.count)
 _ids = itertools.count(1)
 

@@ -177,3 +177,35 @@ def test_configured_origins_are_the_only_cross_site_ones_allowed(live_server):
     assert engineio_accepts(node, "https://chat.example.com")
     assert engineio_accepts(node, node.url), "our own pages must still connect"
     assert not engineio_accepts(node, "https://evil.example")
+
+
+def websocket_handshake(server, offer="permessage-deflate; client_max_window_bits"):
+    """Open a WebSocket as browsers do, offering compression; returns the server's
+    response headers (lower-cased names)."""
+    import base64
+    import os
+    import socket as sockets
+
+    key = base64.b64encode(os.urandom(16)).decode()
+    request = (
+        f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+        f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+        f"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: {offer}\r\nOrigin: {server.url}\r\n\r\n"
+    )
+    with sockets.create_connection(("127.0.0.1", server.port), timeout=10) as conn:
+        conn.sendall(request.encode())
+        response = b""
+        while b"\r\n\r\n" not in response:
+            chunk = conn.recv(4096)
+            assert chunk, f"connection closed during the handshake: {response!r}"
+            response += chunk
+    status, *lines = response.split(b"\r\n\r\n", 1)[0].decode().split("\r\n")
+    assert " 101 " in status, status
+    return {name.strip().lower(): value.strip() for name, value in (line.split(":", 1) for line in lines)}
+
+
+def test_sockets_decline_compression_unless_configured(server, live_server):
+    # Every recipient's copy of a broadcast would be compressed anew: off by default.
+    assert "sec-websocket-extensions" not in websocket_handshake(server)
+    node = live_server("sqlite", env={"WEBSOCKET_COMPRESSION": "true"})
+    assert websocket_handshake(node)["sec-websocket-extensions"].startswith("permessage-deflate")
