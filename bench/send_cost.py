@@ -122,6 +122,7 @@ def run(args, uri):
         with open(args.profile, "w") as out:
             pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(40)
     client.disconnect("/chat")
+    time.sleep(1)  # the unread fan-out's last round, before the schema is dropped
     n = args.sends
     print(f"sends={n} members={args.members}")
     print(f"cpu_ms_per_send={1000 * cpu / n:.3f} wall_ms_per_send={1000 * wall / n:.3f} "

@@ -215,11 +215,8 @@ def _write(room_id, posts):
             answers[post] = {"message": message}
             realtime.queue("new_message", {"message": message_payload(message)}, to=realtime.room_channel(room_id))
         if written:
-            rooms_table = Room.__table__
-            db.session.execute(
-                sa.update(rooms_table).where(rooms_table.c.id == room_id)
-                .values(last_seq=written[-1][1].seq, counted_messages=counted)
-            )
+            db.session.execute(_UPDATE_ROOM, {"room": room_id, "new_last_seq": written[-1][1].seq,
+                                              "new_counted": counted})
             reads.point_senders(room_id, pointers)
             reads.queue_unread(room_id)
     for post, answer in answers.items():
@@ -256,8 +253,7 @@ def _insert_rows(room_id, last_seq, posts):
          "file_id": attachment.id if attachment is not None else None}
         for n, (post, attachment) in enumerate(zip(posts, files), 1)
     ]
-    table = Message.__table__
-    ids = dict(db.session.execute(table.insert().returning(table.c.seq, table.c.id), rows).all())
+    ids = dict(db.session.execute(_INSERT_MESSAGES, rows).all())
     written = []
     for post, attachment, row in zip(posts, files, rows):
         message = Message(id=ids[row["seq"]], **row)
@@ -265,6 +261,14 @@ def _insert_rows(room_id, last_seq, posts):
         sa.orm.make_transient_to_detached(message)
         written.append((post, message))
     return written
+
+
+# The send path's statements, built once (see access.lock_room_for_posts).
+_INSERT_MESSAGES = Message.__table__.insert().returning(Message.__table__.c.seq, Message.__table__.c.id)
+_UPDATE_ROOM = (
+    sa.update(Room.__table__).where(Room.__table__.c.id == sa.bindparam("room"))
+    .values(last_seq=sa.bindparam("new_last_seq"), counted_messages=sa.bindparam("new_counted"))
+)
 
 
 def _insert_file(columns, now):

@@ -6,6 +6,7 @@ or before their read pointer): a subtraction, however far behind they are. Every
 to either side happens under the room's row lock, in the same transaction as the change
 it counts.
 """
+import functools
 import threading
 
 import sqlalchemy as sa
@@ -74,17 +75,26 @@ def read_through(membership, message, counted_read):
 def point_senders(room_id, pointers):
     """Point each sender of a batch of new messages at their last one, in one UPDATE:
     `pointers` maps user_id -> (message, counted_read)."""
+    params = {"in_room": room_id}
+    for n, (user_id, (message, counted)) in enumerate(pointers.items()):
+        params.update({f"user_{n}": user_id, f"seq_{n}": message.seq, f"id_{n}": message.id, f"counted_{n}": counted})
+    db.session.execute(_pointer_update(len(pointers)), params)
+
+
+@functools.cache
+def _pointer_update(senders):
+    """The UPDATE of `point_senders` for a batch of `senders` senders, built once per
+    size: a CASE per column picks each sender's value."""
     table = Membership.__table__
+    users = [sa.bindparam(f"user_{n}") for n in range(senders)]
 
-    def each(value):
-        return sa.case({user_id: value(*pointer) for user_id, pointer in pointers.items()}, value=table.c.user_id)
+    def each(name):
+        return sa.case(*((table.c.user_id == user, sa.bindparam(f"{name}_{n}")) for n, user in enumerate(users)))
 
-    db.session.execute(
+    return (
         sa.update(table)
-        .where(table.c.room_id == room_id, table.c.user_id.in_(pointers))
-        .values(last_read_seq=each(lambda message, _: message.seq),
-                last_read_message_id=each(lambda message, _: message.id),
-                counted_read=each(lambda _, counted: counted))
+        .where(table.c.room_id == sa.bindparam("in_room"), table.c.user_id.in_(users))
+        .values(last_read_seq=each("seq"), last_read_message_id=each("id"), counted_read=each("counted"))
     )
 
 
