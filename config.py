@@ -136,9 +136,9 @@ class Config:
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
 
-    # MariaDB closes idle connections after wait_timeout (8 h by default); recycle well
-    # before. database.configure_mariadb pings connections that sat idle.
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_recycle": 280}
+    # database.configure_mariadb pings connections that sat idle, so a server that closed
+    # them (wait_timeout, a restart) is noticed; recycling is only a backstop.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_recycle": 3600}
     # Connections per process to MariaDB. Under eventlet/gevent one process serves
     # thousands of sockets; an event waiting for a pooled connection waits in line.
     DB_POOL_SIZE = env_int("DB_POOL_SIZE", 10)

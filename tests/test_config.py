@@ -118,3 +118,15 @@ def test_mariadb_pool_size_comes_from_the_settings_and_sqlite_keeps_its_own():
     assert (mysql["pool_size"], mysql["max_overflow"], mysql["isolation_level"]) == (10, 30, "READ COMMITTED")
     sqlite = engine_options("sqlite:///x.db", {"pool_recycle": 280}, pool_size=10, max_overflow=30)
     assert "pool_size" not in sqlite and "pool_recycle" not in sqlite
+
+
+def test_mariadb_on_this_machine_skips_tls_and_a_remote_one_keeps_the_drivers_choice():
+    from webchat.database import engine_options
+
+    def ssl_disabled(uri):
+        return engine_options(uri, {}).get("connect_args", {}).get("ssl_disabled")
+
+    assert ssl_disabled("mysql+pymysql://root@127.0.0.1:3306/webchat?charset=utf8mb4") is True
+    assert ssl_disabled("mysql+pymysql://root@localhost/webchat") is True
+    assert ssl_disabled("mysql+pymysql://app@db.internal/webchat") is None
+    assert ssl_disabled("mysql+pymysql://root@127.0.0.1/webchat?ssl_ca=/etc/ca.pem") is None
