@@ -11,6 +11,7 @@ from flask_migrate import downgrade, upgrade
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from webchat import realtime
 from webchat.errors import ChatError
 from webchat.extensions import db, socketio
 from webchat.models import Membership, Message, Room
@@ -226,3 +227,23 @@ def test_fanout_reaches_every_member_and_survives_a_failed_round(coalescing, mon
         events = wait_for_unread(sockets[user.id], lambda e: e["unread_count"] == 2)
         assert events[-1]["room_id"] == room_id
     assert wait_for_unread(sockets[alice.id], lambda e: e["unread_count"] == 0)
+
+
+def test_a_round_sends_one_event_per_distinct_count(app, make_user):
+    """Members who share a count share one event, sent to all their channels at once."""
+    alice, bob, carol, dave = (make_user() for _ in range(4))
+    room_id = rooms.create_room(alice, "Shared counts")["id"]
+    for user in (bob, carol, dave):
+        rooms.join_room(user, room_id)
+    first = messages.send_message(alice, room_id, "one")[0]
+    messages.send_message(alice, room_id, "two")
+    reads.mark_read(carol, room_id, first.id)
+
+    events = reads._unread_events(room_id)
+    channels_by_count = {payload["unread_count"]: sorted(channels) for channels, payload in events}
+    assert channels_by_count == {
+        0: [realtime.user_channel(alice.id)],
+        1: [realtime.user_channel(carol.id)],
+        2: sorted([realtime.user_channel(bob.id), realtime.user_channel(dave.id)]),
+    }
+    assert len(events) == 3

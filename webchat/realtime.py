@@ -48,7 +48,8 @@ def queue_leave_room(user_id, room_id):
 
 
 def emit_now(event, data, *, to, skip_sid=None):
-    """Emit outside any transaction (typing indicators, presence), never for stored data."""
+    """Emit outside any transaction (typing indicators, presence), never for stored data.
+    `to` is a channel or a list of channels (each socket gets the event once)."""
     socketio.emit(event, data, to=to, skip_sid=skip_sid, namespace=NAMESPACE)
 
 

@@ -8,6 +8,7 @@ it counts.
 """
 import functools
 import threading
+from collections import defaultdict
 
 import sqlalchemy as sa
 from flask import current_app
@@ -111,15 +112,18 @@ def last_message(room):
 
 
 def _unread_events(room_id):
-    """(channel, payload) of the `unread` event for every active member of the room."""
+    """(channels, payload) pairs that tell every active member of the room their unread
+    count and the room's last message. Members with the same count share one payload,
+    sent to all their personal channels at once: a busy room's members mostly share a
+    few counts, so a round is a few events through the message queue, not one per member."""
     room = db.session.get(Room, room_id)
     if room is None:
         return []
     last = last_message(room)
-    return [
-        (realtime.user_channel(user_id), unread_payload(room_id, count, last))
-        for user_id, count in room_unread_counts(room_id).items()
-    ]
+    channels_by_count = defaultdict(list)
+    for user_id, count in room_unread_counts(room_id).items():
+        channels_by_count[count].append(realtime.user_channel(user_id))
+    return [(channels, unread_payload(room_id, count, last)) for count, channels in channels_by_count.items()]
 
 
 def queue_unread(room_id):
@@ -131,8 +135,8 @@ def queue_unread(room_id):
     the transaction and sent right after its commit."""
     fanout = current_app.extensions.get("webchat.unread_fanout")
     if fanout is None:
-        for channel, payload in _unread_events(room_id):
-            realtime.queue("unread", payload, to=channel)
+        for channels, payload in _unread_events(room_id):
+            realtime.queue("unread", payload, to=channels)
     else:
         realtime.after_commit(lambda: fanout.touch(room_id))
 
@@ -175,8 +179,8 @@ class UnreadFanout:
     def send(self, room_id):
         with self.app.app_context():
             try:
-                for channel, payload in _unread_events(room_id):
-                    realtime.emit_now("unread", payload, to=channel)
+                for channels, payload in _unread_events(room_id):
+                    realtime.emit_now("unread", payload, to=channels)
             except Exception:  # noqa: BLE001 - one bad round must not end the task
                 self.app.logger.exception("unread counts of room %s were not sent", room_id)
             finally:
