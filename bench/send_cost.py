@@ -7,6 +7,8 @@ statements, COMMIT, ROLLBACK, ping). This is the number behind the fan-out and
 round-trip targets: a socket server on one core cannot send faster than 1 / CPU per send.
 
     .venv/bin/python bench/send_cost.py [--sends 2000] [--members 100] [--profile out.txt]
+
+--profile writes cProfile's top 40 by cumulative time (SORT=tottime: by own time).
 """
 import argparse
 import os
@@ -51,7 +53,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sends", type=int, default=2000)
     parser.add_argument("--members", type=int, default=100)
-    parser.add_argument("--profile", help="write a cProfile report (top 40 by cumulative time) here")
+    parser.add_argument("--profile", help="write a cProfile report (top 40; SORT=tottime for own time) here")
     args = parser.parse_args()
 
     schema = f"webchat_sendcost_{uuid.uuid4().hex[:8]}"
