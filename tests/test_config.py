@@ -114,7 +114,7 @@ def test_processes_starting_together_agree_on_the_generated_secret(tmp_path):
 def test_mariadb_pool_size_comes_from_the_settings_and_sqlite_keeps_its_own():
     from webchat.database import engine_options
 
-    mysql = engine_options("mysql+pymysql://h/db", {"pool_pre_ping": True}, pool_size=10, max_overflow=30)
+    mysql = engine_options("mysql+pymysql://h/db", {"pool_recycle": 3600}, pool_size=10, max_overflow=30)
     assert (mysql["pool_size"], mysql["max_overflow"], mysql["isolation_level"]) == (10, 30, "READ COMMITTED")
     sqlite = engine_options("sqlite:///x.db", {"pool_recycle": 280}, pool_size=10, max_overflow=30)
     assert "pool_size" not in sqlite and "pool_recycle" not in sqlite
