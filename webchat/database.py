@@ -37,6 +37,9 @@ def _release_room_stripes(session):
         stripe.release()
 
 
+LOOPBACK = (None, "localhost", "127.0.0.1", "::1")  # None: the server's Unix socket
+
+
 def engine_options(uri, options, pool_size=None, max_overflow=None):
     """Engine options for the configured backend, applied by create_app."""
     options = dict(options)
@@ -59,9 +62,6 @@ def engine_options(uri, options, pool_size=None, max_overflow=None):
             # never leaves this machine. A URL with ssl_* options still gets TLS.
             options.setdefault("connect_args", {}).setdefault("ssl_disabled", True)
     return options
-
-
-LOOPBACK = (None, "localhost", "127.0.0.1", "::1")  # None: the server's Unix socket
 
 
 def configure_sqlite(engine):
