@@ -11,6 +11,8 @@ round-trip targets: a socket server on one core cannot send faster than 1 / CPU 
 --profile writes cProfile's top 40 by cumulative time (SORT=tottime: by own time).
 """
 import argparse
+import collections
+import gc
 import os
 import sys
 import time
@@ -54,6 +56,8 @@ def main():
     parser.add_argument("--sends", type=int, default=2000)
     parser.add_argument("--members", type=int, default=100)
     parser.add_argument("--profile", help="write a cProfile report (top 40; SORT=tottime for own time) here")
+    parser.add_argument("--garbage", action="store_true",
+                        help="also count the reference cycles the sends leave for the garbage collector, by type")
     args = parser.parse_args()
 
     schema = f"webchat_sendcost_{uuid.uuid4().hex[:8]}"
@@ -109,6 +113,10 @@ def run(args, uri):
 
         profiler = cProfile.Profile()
         profiler.enable()
+    if args.garbage:
+        gc.collect()
+        gc.disable()
+        gc.set_debug(gc.DEBUG_SAVEALL)
     counter.on = True
     cpu, wall = time.process_time(), time.perf_counter()
     for i in range(args.sends):
@@ -117,6 +125,15 @@ def run(args, uri):
             client.get_received("/chat")
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     counter.on = False
+    if args.garbage:
+        gc.collect()
+        gc.set_debug(0)
+        gc.enable()
+        kinds = collections.Counter(type(o).__qualname__ for o in gc.garbage)
+        print(f"cyclic_garbage_objects_per_send={len(gc.garbage) / args.sends:.1f}")
+        for kind, count in kinds.most_common(15):
+            print(f"  {count / args.sends:8.2f}  {kind}")
+        gc.garbage.clear()
     if profiler:
         import pstats
 

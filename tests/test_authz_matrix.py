@@ -83,7 +83,8 @@ PAGES = {
 # Pages open to anyone or only about the caller themselves (tested in test_auth_pages).
 OTHER_PAGES = {("GET", "/"), ("GET", "/rooms"), ("POST", "/rooms"), ("GET", "/auth/signup"), ("POST", "/auth/signup"),
                ("GET", "/auth/login"), ("POST", "/auth/login"), ("POST", "/auth/logout"), ("GET", "/auth/password"),
-               ("POST", "/auth/password"), ("GET", "/healthz"), ("GET", "/static/<path:filename>")}
+               ("POST", "/auth/password"), ("GET", "/healthz"), ("GET", "/static/<path:filename>"),
+               ("GET", "/socket.io/")}  # answered by the Socket.IO middleware (webchat.register_socketio)
 
 SOCKET = {
     "open_room": ({"room_id": "{room}"}, room_rule()),

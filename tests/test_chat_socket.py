@@ -1,4 +1,6 @@
 """The /chat namespace through Flask-SocketIO's test client: auth, acks, live delivery."""
+import gc
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -209,3 +211,36 @@ def test_kicked_socket_stops_receiving_the_room_at_once(app, alice, bob, room, c
     assert received(b, "new_message") == []
     assert emit(b, "send_message", {"room_id": room["id"], "body": "x"})["error"]["code"] == "USER_NOT_IN_CHAT_ROOM"
     assert emit(b, "open_room", {"room_id": room["id"]})["error"]["code"] == "USER_NOT_IN_CHAT_ROOM"
+
+
+@pytest.mark.parametrize("upgrade", [{}, {"Upgrade": "websocket", "Connection": "Upgrade"}], ids=["polling", "websocket"])
+def test_the_socketio_path_matches_a_route(app, upgrade):
+    """Flask-SocketIO runs each event in a request context for the handshake's path; a
+    path without a route stores a NotFound on every event (see the next test)."""
+    from flask import request
+
+    with app.test_request_context("/socket.io/?EIO=4&transport=websocket", headers=upgrade):
+        assert request.routing_exception is None
+    with app.test_request_context("/socket.io", headers=upgrade):
+        assert request.routing_exception is None
+
+
+def test_socket_events_leave_no_reference_cycles(app, alice, room, connect):
+    """Garbage in cycles is freed only by the cyclic collector, whose full collections
+    paused a busy worker for tens of ms: events must leave none of their request context,
+    exception or traceback behind."""
+    sock = connect(alice)
+    emit(sock, "open_room", {"room_id": room["id"]})
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        for n in range(10):
+            assert emit(sock, "send_message", {"room_id": room["id"], "body": f"m{n}", "client_id": f"gc-{n}"})["ok"]
+        gc.collect()
+        left = Counter(type(thing).__name__ for thing in gc.garbage)
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert (left["RequestContext"], left["traceback"], left["frame"]) == (0, 0, 0), left.most_common(10)

@@ -5,7 +5,7 @@
 import json
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, abort
 
 from . import presence, realtime
 from .database import configure_mariadb, configure_sqlite, engine_options
@@ -95,8 +95,21 @@ def register_socketio(app):
         engineio_logger=False,
     )
     socketio.on_namespace(ChatNamespace(realtime.NAMESPACE))
+    # Flask-SocketIO runs every event in a request context built from the connection's
+    # handshake. Without a route for that path, each event's URL match raises NotFound,
+    # whose stored traceback ties the context into a reference cycle (64 objects per send,
+    # freed only by full collections that paused a busy worker for tens of ms). These
+    # rules only match (one for WebSocket handshakes, one for polling): the Socket.IO
+    # middleware answers the path before Flask would dispatch it.
+    for websocket in (True, False):
+        app.add_url_rule("/socket.io/", endpoint="socketio", view_func=_served_by_socketio,
+                         strict_slashes=False, websocket=websocket)
     if not app.config["WEBSOCKET_COMPRESSION"]:
         app.wsgi_app = without_websocket_compression(app.wsgi_app)
+
+
+def _served_by_socketio():
+    abort(404)
 
 
 def without_websocket_compression(wsgi_app):
