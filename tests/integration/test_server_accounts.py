@@ -2,12 +2,15 @@
 the signup, login and logout pages with their CSRF protection, and the token API."""
 import html
 import json
+import threading
+import time
 import unicodedata
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 
+from .chat_client import ChatClient, api, api_user
 from .live import csrf_token, csrf_token_in, unique_name
 
 pytestmark = pytest.mark.integration
@@ -356,3 +359,33 @@ def test_korean_username_round_trips(server):
     # What the database holds, read without the app: the same code points, composed.
     stored_names = {row[0] for row in server.database.query("SELECT username FROM users")}
     assert {"김철수", "이영희"} <= stored_names
+
+
+@pytest.mark.parametrize("async_mode", ["eventlet", "gevent"])
+def test_password_hashing_does_not_pause_the_sockets(live_server, async_mode):
+    """argon2 computes for about 0.1 s per login at the production cost (here, about half
+    a second). Off the event loop, socket events sent while a login hashes are answered
+    while it still runs; on the loop, they would all wait for the hash to end."""
+    server = live_server(async_mode=async_mode, env={"ARGON2_TIME_COST": "12", "ARGON2_MEMORY_COST": "65536"})
+    username = unique_name("hash")
+    _user, token = api_user(server, username)
+    room = api(server, token, "POST", "/rooms", json={"name": "Hashing"}).json()["room"]
+    sock = ChatClient(server, token).connect()
+    answered = []
+
+    def log_in():
+        response = requests.post(f"{server.url}/api/v1/auth/token", json={"username": username, "password": PASSWORD},
+                                 timeout=30)
+        answered.append(response.status_code)
+
+    login = threading.Thread(target=log_in)
+    login.start()
+    try:
+        time.sleep(0.1)  # the login reaches the server and starts hashing
+        events = [sock.call("open_room", {"room_id": room["id"]})["ok"] for _ in range(3)]
+        still_hashing = login.is_alive()
+    finally:
+        login.join()
+        sock.close()
+    assert events == [True, True, True] and still_hashing
+    assert answered == [200]

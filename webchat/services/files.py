@@ -19,7 +19,7 @@ from flask import current_app
 from PIL import Image, ImageOps
 from sqlalchemy.exc import IntegrityError
 
-from .. import ratelimit, realtime
+from .. import offload, ratelimit, realtime
 from ..errors import ChatError, validation_error
 from ..extensions import db
 from ..models import Attachment, utcnow
@@ -147,7 +147,7 @@ def _inspect_image(stream, size, content_type):
         try:
             if image.getexif().get(ImageOps.ExifTags.Base.Orientation) in (5, 6, 7, 8):
                 width, height = height, width  # as displayed
-            thumbnail = _thumbnail(image)
+            thumbnail = offload.run(_thumbnail, image)  # a large image decodes for up to a second
         except Image.DecompressionBombError:
             raise _too_many_pixels() from None
         except Exception:  # truncated or corrupt past the header: keep it as a plain file
