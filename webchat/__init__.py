@@ -109,6 +109,7 @@ def register_socketio(app):
 
 
 def _served_by_socketio():
+    """Never reached: the Socket.IO middleware answers /socket.io/ (see register_socketio)."""
     abort(404)
 
 
