@@ -27,6 +27,8 @@ app = create_app("config.Config")
 
 # What start-up built (modules, the app, compiled queries) lives as long as the process:
 # take it out of the cyclic collector's scans, so that a full collection under load walks
-# only what requests made. Full-collection pauses under load fell from 55-100 ms to about
-# 10 ms (BENCHMARKS.md). gunicorn imports this module in the worker, after the fork.
+# only what requests made. With the Socket.IO route of webchat.register_socketio, which
+# stopped each event leaving a cycle, full-collection pauses under load fell from 55-100
+# ms to 4-12 ms (BENCHMARKS.md, change 10). gunicorn imports this module in the worker,
+# after the fork.
 gc.freeze()
