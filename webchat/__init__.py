@@ -10,6 +10,7 @@ from flask import Flask, abort
 from . import presence, realtime
 from .database import configure_mariadb, configure_sqlite, engine_options
 from .extensions import csrf, db, jwt, limiter, login_manager, migrate, socketio
+from .message_queue import queue_manager
 
 
 def create_app(config="config.Config"):
@@ -83,11 +84,12 @@ def register_socketio(app):
     # Flask-SocketIO keeps the previous app's queue manager in its options; an app built
     # without a queue (tests, after one built with it) must not inherit it.
     socketio.server_options.pop("client_manager", None)
+    queue_url = app.config["MESSAGE_QUEUE_URL"]
+    queue = {"client_manager": queue_manager(queue_url, f"{app.config['CLUSTER_NAME']}-socketio")} if queue_url else {}
     socketio.init_app(
         app,
         async_mode=app.config["ASYNC_MODE"],
-        message_queue=app.config["MESSAGE_QUEUE_URL"],
-        channel=f"{app.config['CLUSTER_NAME']}-socketio",
+        **queue,
         # Same origin plus the configured ones: CSRF does not cover sockets, so never "*".
         cors_allowed_origins=origin_check(app.config["SOCKETIO_ALLOWED_ORIGINS"]),
         json=json,

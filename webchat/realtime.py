@@ -4,6 +4,7 @@ Services call the `queue*` functions while their transaction is open; the action
 only after that transaction commits, in the order they were queued, and a rollback drops
 them. So nothing is announced that a reload could not find, and nothing twice.
 """
+from dataclasses import dataclass
 from functools import partial
 
 import sqlalchemy as sa
@@ -34,7 +35,7 @@ def after_commit(action):
 
 def queue(event, data, *, to, skip_sid=None):
     """Send `event` to channel `to` once the current transaction commits."""
-    after_commit(partial(emit_now, event, data, to=to, skip_sid=skip_sid))
+    after_commit(_Emit(event, data, to, skip_sid))
 
 
 def queue_disconnect_user(user_id):
@@ -53,6 +54,35 @@ def emit_now(event, data, *, to, skip_sid=None):
     socketio.emit(event, data, to=to, skip_sid=skip_sid, namespace=NAMESPACE)
 
 
+@dataclass(frozen=True)
+class _Emit:
+    """One event for `emit_many`; as an after-commit action, it sends itself."""
+
+    event: str
+    data: object
+    to: object
+    skip_sid: object = None
+
+    def __call__(self):
+        emit_many([self])
+
+
+def emit_many(emits):
+    """Send several events (`_Emit`s, JSON data) at once, in order: one message through
+    the queue for all of them rather than one each. Without a queue each is emitted."""
+    manager = socketio.server.manager
+    if hasattr(manager, "emit_many"):
+        manager.emit_many(NAMESPACE, [(e.event, e.data, e.to, e.skip_sid) for e in emits])
+    else:
+        for e in emits:
+            emit_now(e.event, e.data, to=e.to, skip_sid=e.skip_sid)
+
+
+def emit_each(event, deliveries):
+    """Send `event` to each (channels, data) of `deliveries`, with one queue message."""
+    emit_many([_Emit(event, data, channels) for channels, data in deliveries])
+
+
 def disconnect_user(user_id):
     """Disconnect every socket of `user_id`; sockets on other nodes are reached through
     the message queue."""
@@ -67,8 +97,19 @@ def leave_room(user_id, room_id):
 
 
 def _flush(session):
+    """Run the committed transaction's actions in order; its consecutive emits (a batch
+    of posts' messages, say) go out together, as one message through the queue."""
+    emits = []
     for action in session.info.pop(_PENDING, []):
+        if isinstance(action, _Emit):
+            emits.append(action)
+            continue
+        if emits:
+            emit_many(emits)
+            emits = []
         action()
+    if emits:
+        emit_many(emits)
 
 
 def _discard(session, *_args):

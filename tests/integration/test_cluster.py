@@ -62,11 +62,22 @@ def crossing(nodes, clients):
     a, b = clients(nodes[0], a_user[1]), clients(nodes[1], b_user[1])
     assert a.call("open_room", {"room_id": room["id"]})["ok"] and b.call("open_room", {"room_id": room["id"]})["ok"]
     from_a = a.call("send_message", {"room_id": room["id"], "body": "from node one", "client_id": "a1"})["message"]
+    # Unread counts cross too, each round as one queue message: only node one's round
+    # after its message can tell b (on node two) of it, and the reverse for a.
+    wait_unread(b, room, from_a, 1)
     from_b = b.call("send_message", {"room_id": room["id"], "body": "from node two", "client_id": "b1"})["message"]
+    wait_unread(a, room, from_b, 1)
     for client in (a, b):
         client.wait_for(lambda c=client: len(c.messages(room["id"])) >= 2, what="both messages on both nodes")
         assert [m["id"] for m in client.messages(room["id"])] == [from_a["id"], from_b["id"]]
     return room, (a_user, a), (b_user, b)
+
+
+def wait_unread(client, room, last_message, count):
+    client.wait_for(lambda: any(e["room_id"] == room["id"] and e["unread_count"] == count
+                                and (e["last_message"] or {}).get("id") == last_message["id"]
+                                for e in client.events["unread"]),
+                    what=f"unread {count} with message {last_message['id']} from the other node")
 
 
 def test_messages_cross_nodes_over_redis(cluster, clients):

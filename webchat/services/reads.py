@@ -114,16 +114,17 @@ def last_message(room):
 def _unread_events(room_id):
     """(channels, payload) pairs that tell every active member of the room their unread
     count and the room's last message. Members with the same count share one payload,
-    sent to all their personal channels at once: a busy room's members mostly share a
-    few counts, so a round is a few events through the message queue, not one per member."""
+    sent to all their personal channels at once. Where many members have posted, most
+    counts differ: a round is then up to one event per member, which is why rounds are
+    sent with one message through the queue (`realtime.emit_each`)."""
     room = db.session.get(Room, room_id)
     if room is None:
         return []
-    last = last_message(room)
+    shared = unread_payload(room_id, 0, last_message(room))  # the last message, encoded once
     channels_by_count = defaultdict(list)
     for user_id, count in room_unread_counts(room_id).items():
         channels_by_count[count].append(realtime.user_channel(user_id))
-    return [(channels, unread_payload(room_id, count, last)) for count, channels in channels_by_count.items()]
+    return [(channels, {**shared, "unread_count": count}) for count, channels in channels_by_count.items()]
 
 
 def queue_unread(room_id):
@@ -136,7 +137,7 @@ def queue_unread(room_id):
     fanout = current_app.extensions.get("webchat.unread_fanout")
     if fanout is None:
         for channels, payload in _unread_events(room_id):
-            realtime.queue("unread", payload, to=channels)
+            realtime.queue("unread", payload, to=channels)  # sent together, after commit
     else:
         realtime.after_commit(lambda: fanout.touch(room_id))
 
@@ -179,8 +180,7 @@ class UnreadFanout:
     def send(self, room_id):
         with self.app.app_context():
             try:
-                for channels, payload in _unread_events(room_id):
-                    realtime.emit_now("unread", payload, to=channels)
+                realtime.emit_each("unread", _unread_events(room_id))
             except Exception:  # noqa: BLE001 - one bad round must not end the task
                 self.app.logger.exception("unread counts of room %s were not sent", room_id)
             finally:

@@ -1,0 +1,84 @@
+"""The message queue carries a transaction's events, and an unread round, as one message.
+
+Against a real Redis: a subscriber on the deployment's channel sees what other nodes
+would receive. (tests/integration/test_cluster.py delivers batches between real nodes.)
+"""
+import json
+import time
+import uuid
+
+import pytest
+import redis
+
+from webchat import realtime
+from webchat.database import transaction
+from webchat.message_queue import RedisQueue
+from webchat.extensions import socketio
+
+from .support import REDIS_URL, require_redis
+
+pytestmark = pytest.mark.redis
+
+
+@pytest.fixture
+def queued_app(app_with):
+    """An app on a queue channel of its own, and a subscriber to that channel."""
+    require_redis()
+    cluster = f"test-mq-{uuid.uuid4().hex[:8]}"
+    app = app_with(MESSAGE_QUEUE_URL=REDIS_URL, CLUSTER_NAME=cluster)
+    subscriber = redis.Redis.from_url(REDIS_URL).pubsub(ignore_subscribe_messages=True)
+    subscriber.subscribe(f"{cluster}-socketio")
+    yield app, subscriber
+    subscriber.close()
+
+
+def received(subscriber, count, timeout=5):
+    """The next `count` messages on the channel, decoded."""
+    messages, deadline = [], time.monotonic() + timeout
+    while len(messages) < count and time.monotonic() < deadline:
+        message = subscriber.get_message(timeout=0.1)
+        if message is not None:
+            messages.append(json.loads(message["data"]))
+    assert len(messages) == count, f"expected {count} queue messages, got {messages}"
+    assert subscriber.get_message(timeout=0.3) is None, "no more than that"
+    return messages
+
+
+def test_the_app_uses_the_batching_queue(queued_app):
+    assert isinstance(socketio.server.manager, RedisQueue)
+
+
+def test_a_transactions_emits_are_one_queue_message_in_order(queued_app):
+    app, subscriber = queued_app
+    marker = redis.Redis.from_url(REDIS_URL)
+    channel = f"{app.config['CLUSTER_NAME']}-socketio"
+    with transaction():
+        realtime.queue("new_message", {"n": 1}, to="room:1")
+        realtime.queue("new_message", {"n": 2}, to=["user:1", "user:2"], skip_sid="sid-x")
+        # Another kind of action between them keeps its place: the emits before it go
+        # first, the ones after it later.
+        realtime.after_commit(lambda: marker.publish(channel, json.dumps({"method": "marker"})))
+        realtime.queue("unread", {"n": 3}, to="user:3")
+    first, between, last = received(subscriber, 3)
+    assert first["method"] == "emit" and first["namespace"] == realtime.NAMESPACE
+    assert first["batch"] == [["new_message", {"n": 1}, "room:1", None],
+                              ["new_message", {"n": 2}, ["user:1", "user:2"], "sid-x"]]
+    assert between == {"method": "marker"}
+    assert last["batch"] == [["unread", {"n": 3}, "user:3", None]]
+    assert first["host_id"] == last["host_id"] == socketio.server.manager.host_id
+
+
+def test_a_rolled_back_transaction_sends_nothing(queued_app):
+    _app, subscriber = queued_app
+    with pytest.raises(RuntimeError), transaction():
+        realtime.queue("new_message", {"n": 1}, to="room:1")
+        raise RuntimeError("rolled back")
+    received(subscriber, 0)
+
+
+def test_an_unread_round_is_one_queue_message(queued_app):
+    _app, subscriber = queued_app
+    realtime.emit_each("unread", [(["user:1"], {"unread_count": 1}), (["user:2", "user:3"], {"unread_count": 2})])
+    (message,) = received(subscriber, 1)
+    assert message["batch"] == [["unread", {"unread_count": 1}, ["user:1"], None],
+                                ["unread", {"unread_count": 2}, ["user:2", "user:3"], None]]
