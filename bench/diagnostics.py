@@ -20,6 +20,9 @@ Probes, each switched on by its variable (values in milliseconds):
 - DIAG_SLOW_MS: every send, `messages._write`, PyMySQL query and COMMIT slower than this
   (`SLOW commit 18.7ms t=...`). A COMMIT that MariaDB answers in 1 ms but the worker
   sees in 18 ms waited for the event loop.
+- DIAG_ROUNDS=1: every 10 s, how long the unread rounds (`reads.UnreadFanout.send`)
+  and the local part of batched emits (`message_queue.BatchingQueue.emit_many`) took,
+  wall and thread CPU, and how many events they sent (`ROUNDS ...`).
 - DIAG_BLOCK_MS: eventlet only: every 15 s, the stacks (innermost first) where a green
   thread had run this long without yielding (`BLOCKED count stack`), from eventlet's
   hub blocking detector with a handler that records instead of raising.
@@ -44,6 +47,8 @@ def install():
         _garbage_census()
     if os.environ.get("DIAG_SLOW_MS"):
         _slow_calls(float(os.environ["DIAG_SLOW_MS"]))
+    if os.environ.get("DIAG_ROUNDS"):
+        _rounds()
     if os.environ.get("DIAG_BLOCK_MS"):
         _blocking(float(os.environ["DIAG_BLOCK_MS"]) / 1000)
 
@@ -108,6 +113,36 @@ def _slow_calls(threshold_ms):
     connection.commit = timed("commit", connection.commit)
     messages.send_message = timed("send_message", messages.send_message)
     messages._write = timed("_write", messages._write)
+
+
+def _rounds():
+    from webchat.message_queue import BatchingQueue
+    from webchat.services import reads
+
+    stats = collections.defaultdict(list)  # name -> [(wall ms, cpu ms, events)]
+    last = [time.time()]
+
+    def timed(name, function, events):
+        def wrapper(*args, **kwargs):
+            wall, cpu = time.perf_counter(), time.thread_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                stats[name].append(((time.perf_counter() - wall) * 1000, (time.thread_time() - cpu) * 1000,
+                                    events(args)))
+                if time.time() - last[0] > 10:
+                    last[0] = time.time()
+                    for key, rows in sorted(stats.items()):
+                        walls = sorted(r[0] for r in rows)
+                        _print(f"ROUNDS {key} n={len(rows)} wall p50={walls[len(walls) // 2]:.2f} "
+                               f"max={walls[-1]:.2f} cpu mean={sum(r[1] for r in rows) / len(rows):.2f} ms "
+                               f"events mean={sum(r[2] for r in rows) / len(rows):.1f}")
+                    stats.clear()
+
+        return wrapper
+
+    reads.UnreadFanout.send = timed("unread_round", reads.UnreadFanout.send, lambda args: 0)
+    BatchingQueue.emit_many = timed("emit_many", BatchingQueue.emit_many, lambda args: len(args[2]))
 
 
 def _blocking(seconds):

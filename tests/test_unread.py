@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
+from flask import current_app
 from flask_migrate import downgrade, upgrade
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -197,6 +198,36 @@ def test_fanout_sends_a_quiet_rooms_count_at_once_and_coalesces_a_busy_one(coale
     assert len(events) <= 2 + elapsed / 0.4
     assert [e["unread_count"] for e in events] == sorted(e["unread_count"] for e in events)
     assert events[-1]["last_message"]["id"] == last.id
+
+
+def test_a_rounds_events_go_out_in_chunks_and_reach_every_member(coalescing, monkeypatch):
+    """Where every member has posted, each has a count of their own: a round is one
+    event per member, sent a chunk at a time, and every member gets theirs."""
+    people, socket = coalescing
+    users = people(5)
+    sockets = [socket(user) for user in users]
+    users = people.reload(*users)
+    room_id = rooms.create_room(users[0], "Everyone posts")["id"]
+    for user in users[1:]:
+        rooms.join_room(user, room_id)
+    for user in users:
+        last = messages.send_message(user, room_id, f"from {user.username}")[0]
+    expected = [len(users) - 1 - n for n in range(len(users))]  # messages after their own
+    for sock, count in zip(sockets, expected):
+        wait_for_unread(sock, lambda e, count=count: e["unread_count"] == count)
+    time.sleep(0.5)  # past the fan-out's interval: no round pending
+    for sock in sockets:
+        sock.get_received("/chat")
+
+    monkeypatch.setattr(reads, "ROUND_CHUNK", 2)
+    chunks, emit_each = [], realtime.emit_each
+    monkeypatch.setattr(realtime, "emit_each", lambda event, events: (chunks.append(len(events)),
+                                                                      emit_each(event, events)))
+    current_app.extensions["webchat.unread_fanout"].send(room_id)  # the app's own round
+    assert chunks == [2, 2, 1]
+    for sock, count in zip(sockets, expected):
+        assert [(e["room_id"], e["unread_count"], e["last_message"]["id"]) for e in unread_events(sock)] == [
+            (room_id, count, last.id)]
 
 
 def test_fanout_reaches_every_member_and_survives_a_failed_round(coalescing, monkeypatch):

@@ -35,12 +35,20 @@ def _counted_after(room_id, seq):
 
 def room_unread_counts(room_id):
     """{user_id: unread count} for every active member of one room, in one query."""
-    rows = db.session.execute(
-        sa.select(Membership.user_id, UNREAD)
-        .join(Room, Room.id == Membership.room_id)
-        .where(Membership.room_id == room_id, Membership.active.is_(True))
-    ).all()
-    return dict(rows)
+    return {row.user_id: row.unread for row in _member_counts(room_id)}
+
+
+def _member_counts(room_id):
+    """Rows of (user_id, unread, last_seq: the room's) for its active members: none if
+    the room is gone."""
+    return db.session.execute(_MEMBER_COUNTS, {"room_id": room_id}).all()
+
+
+_MEMBER_COUNTS = (  # built once: a busy room runs it four times a second
+    sa.select(Membership.user_id, UNREAD, Room.last_seq)
+    .join(Room, Room.id == Membership.room_id)
+    .where(Membership.room_id == sa.bindparam("room_id"), Membership.active.is_(True))
+)
 
 
 def is_counted(kind):
@@ -107,8 +115,9 @@ def advance_pointer(membership, room, message):
     return True
 
 
-def last_message(room):
-    return db.session.scalar(sa.select(Message).where(Message.room_id == room.id, Message.seq == room.last_seq))
+def last_message(room_id, last_seq):
+    """The room's latest message, given the room's `last_seq` (None in an empty room)."""
+    return db.session.scalar(sa.select(Message).where(Message.room_id == room_id, Message.seq == last_seq))
 
 
 def _unread_events(room_id):
@@ -117,13 +126,13 @@ def _unread_events(room_id):
     sent to all their personal channels at once. Where many members have posted, most
     counts differ: a round is then up to one event per member, which is why rounds are
     sent with one message through the queue (`realtime.emit_each`)."""
-    room = db.session.get(Room, room_id)
-    if room is None:
+    rows = _member_counts(room_id)
+    if not rows:
         return []
-    shared = unread_payload(room_id, 0, last_message(room))  # the last message, encoded once
+    shared = unread_payload(room_id, 0, last_message(room_id, rows[0].last_seq))  # built once
     channels_by_count = defaultdict(list)
-    for user_id, count in room_unread_counts(room_id).items():
-        channels_by_count[count].append(realtime.user_channel(user_id))
+    for row in rows:
+        channels_by_count[row.unread].append(realtime.user_channel(row.user_id))
     return [(channels, {**shared, "unread_count": count}) for count, channels in channels_by_count.items()]
 
 
@@ -140,6 +149,13 @@ def queue_unread(room_id):
             realtime.queue("unread", payload, to=channels)  # sent together, after commit
     else:
         realtime.after_commit(lambda: fanout.touch(room_id))
+
+
+# An unread round sends this many events at a time, then lets the event loop run other
+# work for a moment: a sleep(0) would not, since the hub resumes a zero timer before it
+# looks at sockets again.
+ROUND_CHUNK = 25
+ROUND_PAUSE_SECONDS = 0.001
 
 
 class UnreadFanout:
@@ -178,9 +194,17 @@ class UnreadFanout:
             socketio.sleep(self.interval)
 
     def send(self, room_id):
+        """One room's round: an event per distinct count, up to one per member. Sent in
+        chunks with a pause between them, so that a large room's round never holds the
+        event loop for long: sends and deliveries go first, badges can wait a moment."""
         with self.app.app_context():
             try:
-                realtime.emit_each("unread", _unread_events(room_id))
+                events = _unread_events(room_id)
+                db.session.remove()  # no connection held through the pauses
+                for start in range(0, len(events), ROUND_CHUNK):
+                    if start:
+                        socketio.sleep(ROUND_PAUSE_SECONDS)
+                    realtime.emit_each("unread", events[start:start + ROUND_CHUNK])
             except Exception:  # noqa: BLE001 - one bad round must not end the task
                 self.app.logger.exception("unread counts of room %s were not sent", room_id)
             finally:
@@ -216,7 +240,7 @@ def mark_read(user, room_id, message_id):
             )
             realtime.queue(
                 "unread",
-                unread_payload(room.id, room.counted_messages - membership.counted_read, last_message(room)),
+                unread_payload(room.id, room.counted_messages - membership.counted_read, last_message(room.id, room.last_seq)),
                 to=realtime.user_channel(user.id),
             )
     return membership.last_read_message_id
