@@ -33,6 +33,7 @@ BIN = Path(sys.executable).parent
 NODE = shutil.which("node") or "node"
 MARIADB = dict(host="127.0.0.1", port=3306, user="root", password="")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+MARIADB_SOCKET = os.environ.get("BENCH_MARIADB_SOCKET")  # e.g. /run/mysqld/mysqld.sock
 # The webchat checkout to serve (default: this one). Another worktree (same venv) measures
 # a proposed change before it lands: BENCH_WEBCHAT_DIR=/tmp/wc-fix make bench.
 WEBCHAT_DIR = Path(os.environ.get("BENCH_WEBCHAT_DIR") or ROOT).resolve()
@@ -79,7 +80,8 @@ class Settings:
     http_repeats = env_int("BENCH_HTTP_REPEATS", 20 if quick else 100)
     scenarios = env_list("BENCH_SCENARIOS", ["idle", "fanout", "rtt", "history", "roomlist"], str)
     # py-spy records the webchat worker during its socket scenarios (BENCH_PROFILE=1; =all:
-    # the bare peers too), collapsed stacks in bench/profiles/ (see bench/pyspy_top.py).
+    # the bare peers too), collapsed stacks in bench/profiles/ (see bench/pyspy_top.py),
+    # BENCH_PROFILE_RATE samples a second (50).
     profile = os.environ.get("BENCH_PROFILE", "") not in ("", "0", "false")
     profile_all = os.environ.get("BENCH_PROFILE", "") == "all"  # the bare peers too
     out = os.environ.get("BENCH_OUT")
@@ -290,6 +292,8 @@ def make_server(name, workdir, res):
     )
     if backend == "mariadb":
         env["DATABASE_URL"] = f"mysql://root@127.0.0.1:3306/{res.schema()}"
+        if MARIADB_SOCKET:  # the server's Unix socket instead of TCP on loopback
+            env["DATABASE_URL"] = f"mysql://root@localhost/{res.schema()}?unix_socket={MARIADB_SOCKET}"
     if queue:
         env["REDIS_URL"] = env["MESSAGE_QUEUE_URL"] = REDIS_URL
     # Experiments: BENCH_WEBCHAT_ENV="UNREAD_FANOUT_MS=0,DB_POOL_SIZE=5" overrides settings.
@@ -623,7 +627,8 @@ def start_profiler(server, workdir, rep):
     """py-spy records the worker for the whole socket run (collapsed stacks, raw format)."""
     path = BENCH / "profiles" / f"{server.name}-rep{rep}.txt"
     path.parent.mkdir(exist_ok=True)
-    proc = subprocess.Popen([str(BIN / "py-spy"), "record", "-p", str(server.worker_pid), "-r", "50", "-f", "raw",
+    proc = subprocess.Popen([str(BIN / "py-spy"), "record", "-p", str(server.worker_pid), "-r",
+                             os.environ.get("BENCH_PROFILE_RATE", "50"), "-f", "raw",
                              "-o", str(path), "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     RUNNING.append(_Profiler(proc))
