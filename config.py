@@ -99,6 +99,9 @@ class Config:
     # Unread badges: each process sends a room's counts to its members at most once per
     # this many milliseconds, however fast messages arrive (0: with every message).
     UNREAD_FANOUT_MS = env_int("UNREAD_FANOUT_MS", 250)
+    # Online counts: when users come online or go offline, each process sends a room's
+    # member list at most once per this many milliseconds (0: with every connect).
+    PRESENCE_FANOUT_MS = env_int("PRESENCE_FANOUT_MS", 250)
     # permessage-deflate for the sockets: off, since each recipient's copy of a broadcast
     # would be compressed anew (webchat.without_websocket_compression).
     WEBSOCKET_COMPRESSION = env_bool("WEBSOCKET_COMPRESSION", False)
@@ -156,6 +159,7 @@ class TestConfig(Config):
     MESSAGE_QUEUE_URL = None  # the Socket.IO test client refuses a message queue
     ASYNC_MODE = "threading"
     UNREAD_FANOUT_MS = 0  # events in commit order, for the test client; tests/test_unread.py covers the coalescing
+    PRESENCE_FANOUT_MS = 0  # likewise; tests/test_chat_socket.py covers the coalescing
     WTF_CSRF_ENABLED = False
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 8 * 1024

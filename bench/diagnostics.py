@@ -20,8 +20,8 @@ Probes, each switched on by its variable (values in milliseconds):
 - DIAG_SLOW_MS: every send, `messages._write`, PyMySQL query and COMMIT slower than this
   (`SLOW commit 18.7ms t=...`). A COMMIT that MariaDB answers in 1 ms but the worker
   sees in 18 ms waited for the event loop.
-- DIAG_ROUNDS=1: every 10 s, how long the unread rounds (`reads.UnreadFanout.send`)
-  and the local part of batched emits (`message_queue.BatchingQueue.emit_many`) took,
+- DIAG_ROUNDS=1: every 10 s, how long the rounds of unread counts and of member lists
+  (`realtime.Rounds.send`) and the local part of batched emits (`message_queue.BatchingQueue.emit_many`) took,
   wall and thread CPU, and how many events they sent (`ROUNDS ...`).
 - DIAG_BLOCK_MS: eventlet only: every 15 s, the stacks (innermost first) where a green
   thread had run this long without yielding (`BLOCKED count stack`), from eventlet's
@@ -117,7 +117,7 @@ def _slow_calls(threshold_ms):
 
 def _rounds():
     from webchat.message_queue import BatchingQueue
-    from webchat.services import reads
+    from webchat.realtime import Rounds
 
     stats = collections.defaultdict(list)  # name -> [(wall ms, cpu ms, events)]
     last = [time.time()]
@@ -141,7 +141,8 @@ def _rounds():
 
         return wrapper
 
-    reads.UnreadFanout.send = timed("unread_round", reads.UnreadFanout.send, lambda args: 0)
+    send = Rounds.send
+    Rounds.send = lambda self, key: timed(f"round of {self.what}", send, lambda args: 0)(self, key)
     BatchingQueue.emit_many = timed("emit_many", BatchingQueue.emit_many, lambda args: len(args[2]))
 
 

@@ -237,7 +237,7 @@ async function scenarioIdle(sc) {
 // One room set-up for fan-out or round trip: sockets connected, rooms opened, handlers on.
 async function openRooms(rooms) {
   const sockets = [];
-  const ctx = { handler: null, unread: 0, other: 0, misroutedIdle: 0, disconnects: 0, reasons: {} };
+  const ctx = { handler: null, unread: 0, members: 0, other: 0, misroutedIdle: 0, disconnects: 0, reasons: {} };
   await pool(rooms.flatMap((room) => room.members.map((u, pos) => ({ room, u, pos }))), 50, async ({ room, u, pos }) => {
     const s = await connect(u);
     s.roomId = room.id;
@@ -254,6 +254,7 @@ async function openRooms(rooms) {
       ctx.disconnects++;
       ctx.reasons[reason] = (ctx.reasons[reason] || 0) + 1;
     });
+    s.on("members", () => { ctx.members++; });
     s.on("unread", (p) => {
       ctx.unread++;
       // The personal channel: only rooms this user is a member of.
@@ -360,8 +361,12 @@ async function scenarioFanout(sc) {
   const layout = `${nRooms}x${size}`;
   await waitServerIdle(60);
   const rooms = await makeRooms(nRooms, size);
+  // Set-up is a connect storm: every member connects (50 at a time) and opens the room.
+  const setupStart = now();
   const { sockets, ctx } = await openRooms(rooms);
+  const setupS = (now() - setupStart) / 1000;
   await sleep(1500); // presence broadcasts of the connects settle
+  const membersEventsSetup = ctx.members;
   const senders = rooms.map((r) => sockets.filter((s) => s.roomId === r.id));
   const stepS = sc.step_s || 5;
   const drainMs = (sc.drain_s || 5) * 1000;
@@ -468,6 +473,7 @@ async function scenarioFanout(sc) {
     late_between_steps: ctx.lateBetween || 0,
     misrouted: [...done.values()].reduce((a, l) => a + l.misrouted, 0) + ctx.misroutedIdle + late.st.mis,
     stray_new_messages: ctx.other, disconnects: ctx.disconnects, disconnect_reasons: ctx.reasons,
+    setup_s: +setupS.toFixed(3), members_events_setup: membersEventsSetup,
   });
   await closeAll(sockets);
   await sleep(1500);

@@ -1,12 +1,17 @@
 """The /chat namespace through Flask-SocketIO's test client: auth, acks, live delivery."""
 import gc
+import time
+import uuid
 from collections import Counter
 from datetime import timedelta
 
 import pytest
 from flask_jwt_extended import create_access_token
 
+from webchat.extensions import socketio
 from webchat.services import accounts, rooms
+
+from .conftest import PASSWORD
 
 NS = "/chat"
 
@@ -244,3 +249,29 @@ def test_socket_events_leave_no_reference_cycles(app, alice, room, connect):
         gc.garbage.clear()
         gc.enable()
     assert (left["RequestContext"], left["traceback"], left["frame"]) == (0, 0, 0), left.most_common(10)
+
+
+def test_a_burst_of_connects_costs_one_member_list_per_interval(app_with):
+    """Each connect changes the room's online count; with PRESENCE_FANOUT_MS the room's
+    sockets get the first change at once and the rest of a burst in one list."""
+    app = app_with(PRESENCE_FANOUT_MS=1000)
+    owner, *others = (accounts.signup(f"user{uuid.uuid4().hex[:8]}", PASSWORD) for _ in range(6))
+    room_id = rooms.create_room(owner, "Morning")["id"]
+    for user in others:
+        rooms.join_room(user, room_id)
+    tokens = [accounts.issue_access_token(user)["access_token"] for user in (owner, *others)]
+    sockets = [socketio.test_client(app, namespace=NS, auth={"token": tokens[0]})]
+    try:
+        assert emit(sockets[0], "open_room", {"room_id": room_id})["ok"]
+        time.sleep(1.2)  # the owner's own round is over
+        received(sockets[0])
+        sockets += [socketio.test_client(app, namespace=NS, auth={"token": token}) for token in tokens[1:]]
+        lists, deadline = [], time.monotonic() + 5
+        while time.monotonic() < deadline and not (lists and lists[-1]["online_count"] == 6):
+            lists += received(sockets[0], "members")
+            time.sleep(0.05)
+        assert lists and lists[-1]["online_count"] == 6 and lists[-1]["member_count"] == 6
+        assert len(lists) <= 2, [members["online_count"] for members in lists]
+    finally:
+        for sock in sockets:
+            sock.disconnect(NS)

@@ -49,9 +49,10 @@ def register_extensions(app):
     realtime.init_app(app)
     presence.init_app(app)
 
-    from .services import accounts, reads
+    from .services import accounts, reads, rooms
 
     reads.init_app(app)
+    rooms.init_app(app)
 
     @login_manager.user_loader
     def load_user(session_id):

@@ -4,6 +4,7 @@ Services call the `queue*` functions while their transaction is open; the action
 only after that transaction commits, in the order they were queued, and a rollback drops
 them. So nothing is announced that a reload could not find, and nothing twice.
 """
+import threading
 from dataclasses import dataclass
 from functools import partial
 
@@ -94,6 +95,59 @@ def leave_room(user_id, room_id):
     """Take every socket of `user_id`, on any node, out of the room's channel."""
     for sid in current_presence().sids_of(user_id):
         socketio.server.leave_room(sid, room_channel(room_id), namespace=NAMESPACE)
+
+
+class Rounds:
+    """Coalesced rounds of events per key (a room), sent by one background task of this
+    process: `touch(key)` after a change, and `send(key)` runs for it soon after.
+
+    A key touched while the task rests waits for the next round; a quiet key goes at
+    once. So a busy key is sent at most once per `interval`, however many changes arrive
+    meanwhile. `send` reads the state it announces when it runs, so a round never undoes
+    a later one. One failed round is logged and the task goes on.
+    """
+
+    def __init__(self, app, interval, send, what):
+        self.app, self.interval, self._send, self.what = app, interval, send, what
+        self.dirty = set()
+        self.lock = threading.Lock()
+        self.wake = None
+        self.task = None
+
+    def touch(self, key):
+        with self.lock:
+            self.dirty.add(key)
+            if self.task is None:
+                self.wake = socketio.server.eio.create_event()
+                self.task = socketio.start_background_task(self._run)
+        self.wake.set()
+
+    def _run(self):
+        while True:
+            self.wake.wait()
+            self.wake.clear()
+            with self.lock:
+                keys, self.dirty = self.dirty, set()
+            for key in sorted(keys):
+                self.send(key)
+            socketio.sleep(self.interval)
+
+    def send(self, key):
+        """One round for `key`, now, in an app context of its own."""
+        with self.app.app_context():
+            try:
+                self._send(key)
+            except Exception:  # noqa: BLE001 - one bad round must not end the task
+                self.app.logger.exception("%s of %s were not sent", self.what, key)
+            finally:
+                db.session.remove()
+
+
+def rounds_for(app, setting, send, what):
+    """`Rounds` of `send` every `setting` milliseconds, or None when it is 0 (the events
+    then go with each change: the Socket.IO test client wants them in commit order)."""
+    interval_ms = app.config.get(setting) or 0
+    return Rounds(app, interval_ms / 1000, send, what) if interval_ms > 0 else None
 
 
 def _flush(session):

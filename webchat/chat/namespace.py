@@ -132,10 +132,9 @@ class ChatNamespace(Namespace):
         rooms.typing(user, data.get("room_id"), skip_sid=request.sid)
 
     def _announce_presence(self, user_id):
-        """Online counts changed: tell every room of the user that is open somewhere."""
+        """Online counts changed: the user's rooms get fresh member lists."""
         try:
-            for room_id in rooms.active_room_ids(user_id):
-                realtime.emit_now("members", rooms.members_event(room_id), to=realtime.room_channel(room_id))
+            rooms.announce_presence(user_id)
         finally:
             db.session.remove()
 

@@ -7,7 +7,6 @@ to either side happens under the room's row lock, in the same transaction as the
 it counts.
 """
 import functools
-import threading
 from collections import defaultdict
 
 import sqlalchemy as sa
@@ -140,9 +139,9 @@ def queue_unread(room_id):
     """Tell every member of the room its new unread count and last message, on their
     personal channel, so every tab's badges stay right.
 
-    With UNREAD_FANOUT_MS (the default) the room is handed to this process's
-    `UnreadFanout` after commit, off the sender's path; with 0 the events are computed in
-    the transaction and sent right after its commit."""
+    With UNREAD_FANOUT_MS (the default) the room is handed to this process's unread
+    rounds after commit, off the sender's path; with 0 the events are computed in the
+    transaction and sent right after its commit."""
     fanout = current_app.extensions.get("webchat.unread_fanout")
     if fanout is None:
         for channels, payload in _unread_events(room_id):
@@ -158,66 +157,24 @@ ROUND_CHUNK = 25
 ROUND_PAUSE_SECONDS = 0.001
 
 
-class UnreadFanout:
-    """Sends rooms' unread counts to their members, coalesced per room.
-
-    A write marks its room dirty after commit; one background task of this process sends
-    every dirty room's counts, read fresh (one query per room), then rests `interval`
-    before its next round. A quiet room's badges move at once; a busy room's at most once
-    per interval, however many messages arrive meanwhile, instead of once per message
-    for every member. Counts are read when sent, so a round never undoes a later one.
-    """
-
-    def __init__(self, app, interval):
-        self.app, self.interval = app, interval
-        self.dirty = set()
-        self.lock = threading.Lock()
-        self.wake = None
-        self.task = None
-
-    def touch(self, room_id):
-        with self.lock:
-            self.dirty.add(room_id)
-            if self.task is None:
-                self.wake = socketio.server.eio.create_event()
-                self.task = socketio.start_background_task(self._run)
-        self.wake.set()
-
-    def _run(self):
-        while True:
-            self.wake.wait()
-            self.wake.clear()
-            with self.lock:
-                rooms, self.dirty = self.dirty, set()
-            for room_id in sorted(rooms):
-                self.send(room_id)
-            socketio.sleep(self.interval)
-
-    def send(self, room_id):
-        """One room's round: an event per distinct count, up to one per member. Sent in
-        chunks with a pause between them, so that a large room's round never holds the
-        event loop for long: sends and deliveries go first, badges can wait a moment."""
-        with self.app.app_context():
-            try:
-                events = _unread_events(room_id)
-                db.session.remove()  # no connection held through the pauses
-                for start in range(0, len(events), ROUND_CHUNK):
-                    if start:
-                        socketio.sleep(ROUND_PAUSE_SECONDS)
-                    realtime.emit_each("unread", events[start:start + ROUND_CHUNK])
-            except Exception:  # noqa: BLE001 - one bad round must not end the task
-                self.app.logger.exception("unread counts of room %s were not sent", room_id)
-            finally:
-                db.session.remove()
+def send_unread_round(room_id):
+    """One room's round: an event per distinct count, up to one per member. Sent in
+    chunks with a pause between them, so that a large room's round never holds the event
+    loop for long: sends and deliveries go first, badges can wait a moment."""
+    events = _unread_events(room_id)
+    db.session.remove()  # no connection held through the pauses
+    for start in range(0, len(events), ROUND_CHUNK):
+        if start:
+            socketio.sleep(ROUND_PAUSE_SECONDS)
+        realtime.emit_each("unread", events[start:start + ROUND_CHUNK])
 
 
 def init_app(app):
-    """Coalesce the unread fan-out when UNREAD_FANOUT_MS is set."""
-    interval_ms = app.config.get("UNREAD_FANOUT_MS") or 0
-    if interval_ms > 0:
-        app.extensions["webchat.unread_fanout"] = UnreadFanout(app, interval_ms / 1000)
-    else:
-        app.extensions.pop("webchat.unread_fanout", None)
+    """Coalesce the unread fan-out when UNREAD_FANOUT_MS is set: each process sends a
+    room's counts, read fresh, at most once per interval, however many messages arrive
+    meanwhile, instead of once per message for every member."""
+    rounds = realtime.rounds_for(app, "UNREAD_FANOUT_MS", send_unread_round, "unread counts")
+    app.extensions["webchat.unread_fanout"] = rounds
 
 
 def mark_read(user, room_id, message_id):

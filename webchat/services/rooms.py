@@ -1,5 +1,6 @@
 """Rooms and membership: create, join, invite, kick, leave, direct rooms, room lists."""
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Bundle, aliased
 
@@ -117,6 +118,31 @@ def members_event(room_id):
         "online_count": sum(1 for m in listed if m["online"]),
         "members": listed,
     }
+
+
+def announce_presence(user_id):
+    """The user came online or went offline: the rooms they are in get a fresh `members`
+    list. With PRESENCE_FANOUT_MS each room's list goes at most once per interval, so a
+    storm of connects (a restart, the morning) costs a few lists per room rather than
+    one per connect, each as long as the room."""
+    rounds = current_app.extensions.get("webchat.presence_rounds")
+    for room_id in active_room_ids(user_id):
+        if rounds is None:
+            send_members(room_id)
+        else:
+            rounds.touch(room_id)
+
+
+def send_members(room_id):
+    """The room's `members` event, now, to the sockets that opened it."""
+    event = members_event(room_id)
+    if event["members"]:  # else the room is gone: its sockets were told
+        realtime.emit_now("members", event, to=realtime.room_channel(room_id))
+
+
+def init_app(app):
+    app.extensions["webchat.presence_rounds"] = realtime.rounds_for(app, "PRESENCE_FANOUT_MS", send_members,
+                                                                    "online counts")
 
 
 def queue_room_changed(room, added_user_ids=()):
