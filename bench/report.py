@@ -100,8 +100,8 @@ def fanout_table(res, targets):
                   "lost, duplicated, misrouted or refused.", "",
                   "| target | max sustained sends/s | max sustained deliveries/s | p50 / p99 ms @ 50 sends/s | "
                   "p50 / p99 ms @ 200 sends/s | server CPU @ 50 sends/s (cores) | lost · dup · misrouted (final, all steps) | "
-                  "undelivered at step end · disconnects |",
-                  "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+                  "undelivered at step end · disconnects | set-up s · member lists |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
         for t in targets:
             maxes = res.where(scenario="fanout_max", target=t, layout=layout)
             if not maxes:
@@ -116,6 +116,10 @@ def fanout_table(res, targets):
             at_end = sum(m.get("lost_at_step_ends", m.get("lost", 0)) for m in maxes)
             disc = sum(m.get("disconnects") or 0 for m in maxes)
             cells.append(f"{at_end:,} · {disc:,}" if steps else "–")
+            # Set-up: every member connects (50 at a time) and opens its room (older runs: –).
+            setup = med([m.get("setup_s") for m in maxes])
+            cells.append(f"{fmt(setup, 2)} · {fmt(med([m.get('members_events_setup') for m in maxes]), 0)}"
+                         if setup is not None else "–")
             lines.append(f"| {t} | " + " | ".join(cells) + " |")
         lines.append("")
     return lines
