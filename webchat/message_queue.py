@@ -2,11 +2,11 @@
 (RabbitMQ) managers, able to relay several emits as one queue message.
 
 python-socketio publishes every emit to the queue on its own: a JSON encoding, a
-PUBLISH round trip, and every node (the sender too) receiving and decoding it. A round
-of unread counts is one emit per distinct count, up to one per member of the room, and
-at one message per emit such a round kept the event loop busy for tens of
-milliseconds, four times a second in a busy room. `emit_many` delivers a whole batch to
-this node's sockets and relays it to the other nodes in one message.
+PUBLISH round trip, and every node (the sender too) receiving and decoding it, 85 µs of
+CPU per emit here. A round of unread counts is one emit per distinct count, up to one
+per member of the room, four times a second in a busy room. `emit_many` delivers a
+whole batch to this node's sockets and relays it to the other nodes in one message.
+Data must be JSON (the batch carries no binary attachments).
 """
 import socketio
 from socketio.manager import Manager
