@@ -1,4 +1,5 @@
-"""The message queue carries a transaction's events, and an unread round, as one message.
+"""The message queue carries a transaction's events, and a chunk of an unread round, as
+one message.
 
 Against a real Redis: a subscriber on the deployment's channel sees what other nodes
 would receive. (tests/integration/test_cluster.py delivers batches between real nodes.)
@@ -76,7 +77,7 @@ def test_a_rolled_back_transaction_sends_nothing(queued_app):
     received(subscriber, 0)
 
 
-def test_an_unread_round_is_one_queue_message(queued_app):
+def test_a_chunk_of_an_unread_round_is_one_queue_message(queued_app):
     _app, subscriber = queued_app
     realtime.emit_each("unread", [(["user:1"], {"unread_count": 1}), (["user:2", "user:3"], {"unread_count": 2})])
     (message,) = received(subscriber, 1)

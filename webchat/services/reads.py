@@ -123,8 +123,8 @@ def _unread_events(room_id):
     """(channels, payload) pairs that tell every active member of the room their unread
     count and the room's last message. Members with the same count share one payload,
     sent to all their personal channels at once. Where many members have posted, most
-    counts differ: a round is then up to one event per member, which is why rounds are
-    sent with one message through the queue (`realtime.emit_each`)."""
+    counts differ: a round is then up to one event per member, which is why a round is
+    sent in chunks, each one message through the queue (`send_unread_round`)."""
     rows = _member_counts(room_id)
     if not rows:
         return []
