@@ -11,6 +11,7 @@ from . import presence, realtime
 from .database import configure_mariadb, configure_sqlite, engine_options
 from .extensions import csrf, db, jwt, limiter, login_manager, migrate, socketio
 from .message_queue import queue_manager
+from .redis_pool import blocking_pool
 
 
 def create_app(config="config.Config"):
@@ -42,6 +43,10 @@ def register_extensions(app):
     migrate.init_app(app, db, directory=str(migrations), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     jwt.init_app(app)
+    if app.config["RATELIMIT_STORAGE_URI"].startswith(("redis://", "rediss://")):
+        # Checks wait for a pooled connection under a burst rather than being skipped.
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"connection_pool": blocking_pool(
+            app.config["RATELIMIT_STORAGE_URI"])})
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

@@ -11,6 +11,8 @@ import time
 import uuid
 from dataclasses import dataclass
 
+from .redis_pool import blocking_pool
+
 
 logger = logging.getLogger(__name__)
 
@@ -88,8 +90,11 @@ class RedisPresence(LocalPresence):
         import redis
 
         super().__init__()
-        self.redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        # A burst of sockets (a restart, the morning) waits for a pooled connection: a
+        # refused write would leave Redis, and so every node, wrong about who is online.
+        self.redis = redis.Redis(connection_pool=blocking_pool(url))
         self.errors = (redis.RedisError, OSError)
+        self.needs_repair = False  # a write failed: the next heartbeat makes Redis right
         self.node_id = uuid.uuid4().hex[:12]
         self.prefix = prefix
         self.node_timeout = node_timeout
@@ -110,6 +115,7 @@ class RedisPresence(LocalPresence):
             return action()
         except self.errors:
             logger.warning("presence: Redis unavailable, using this node's view", exc_info=True)
+            self.needs_repair = True
             return fallback()
 
     def add(self, connection):
@@ -161,19 +167,16 @@ class RedisPresence(LocalPresence):
         return self._shared(lookup, lambda: super(RedisPresence, self).online_among(user_ids))
 
     def heartbeat(self):
-        """Refresh this node's heartbeat, write its sockets back if Redis lost them, and
-        sweep nodes that stopped heartbeating (they crashed)."""
+        """Refresh this node's heartbeat, make Redis hold exactly this node's sockets if
+        it may not (Redis lost them, or a write failed), and sweep nodes that stopped
+        heartbeating (they crashed)."""
         self._shared(self._heartbeat, lambda: None)
 
     def _heartbeat(self):
         now = time.time()
-        local = list(self._by_sid.values())
-        if local and not self.redis.exists(self._node(self.node_id)):
-            pipe = self.redis.pipeline()
-            for c in local:
-                pipe.hset(self._user(c.user_id), c.sid, self.node_id)
-                pipe.hset(self._node(self.node_id), c.sid, c.user_id)
-            pipe.execute()
+        repair, self.needs_repair = self.needs_repair, False
+        if repair or (self._by_sid and not self.redis.exists(self._node(self.node_id))):
+            self._write_back()
         self.redis.zadd(self._nodes, {self.node_id: now})
         for dead in self.redis.zrangebyscore(self._nodes, "-inf", now - self.node_timeout):
             dead = dead.decode()
@@ -184,6 +187,21 @@ class RedisPresence(LocalPresence):
             pipe.delete(self._node(dead))
             pipe.zrem(self._nodes, dead)
             pipe.execute()
+
+    def _write_back(self):
+        """Register the sockets this node has and Redis lacks; drop the ones Redis holds
+        for this node that it no longer has (a disconnect whose write failed)."""
+        stored = self.redis.hgetall(self._node(self.node_id))
+        local = dict(self._by_sid)  # read after Redis answered: sockets may come and go
+        pipe = self.redis.pipeline()
+        for sid, user_id in stored.items():
+            if sid.decode() not in local:
+                pipe.hdel(self._user(user_id.decode()), sid)
+                pipe.hdel(self._node(self.node_id), sid)
+        for c in local.values():
+            pipe.hset(self._user(c.user_id), c.sid, self.node_id)
+            pipe.hset(self._node(self.node_id), c.sid, c.user_id)
+        pipe.execute()
 
 
 def init_app(app):

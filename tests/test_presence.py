@@ -1,0 +1,103 @@
+"""Presence shared through a real Redis: who is online stays true under a burst of
+sockets and after a moment when Redis refused a write."""
+import threading
+import uuid
+
+import pytest
+import redis
+
+from webchat.presence import Connection, RedisPresence
+
+from .support import REDIS_URL, require_redis
+
+pytestmark = pytest.mark.redis
+
+
+@pytest.fixture
+def presence():
+    require_redis()
+    prefix = f"test-presence-{uuid.uuid4().hex[:8]}"
+    registry = RedisPresence(REDIS_URL, prefix=prefix)
+    yield registry
+    client = redis.Redis.from_url(REDIS_URL)
+    for key in client.scan_iter(f"{prefix}:*"):
+        client.delete(key)
+
+
+def connection(user_id):
+    return Connection(uuid.uuid4().hex, user_id, f"user{user_id}", 1e12)
+
+
+def test_a_burst_of_sockets_waits_for_redis_rather_than_falling_back(presence, caplog):
+    """Hundreds of sockets connecting at once (a restart) each register in Redis. They
+    wait for a pooled connection; none is turned away to this node's local view, which
+    would leave Redis and the other nodes wrong."""
+    sockets = [connection(user_id) for user_id in range(1, 301)]
+    start = threading.Barrier(len(sockets))
+
+    def connect(c):
+        start.wait()
+        presence.add(c)
+
+    threads = [threading.Thread(target=connect, args=(c,)) for c in sockets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert "Redis unavailable" not in caplog.text
+    assert presence.online_among(range(1, 301)) == set(range(1, 301))
+
+    stop = threading.Barrier(len(sockets))
+
+    def disconnect(c):
+        stop.wait()
+        presence.remove(c.sid)
+
+    threads = [threading.Thread(target=disconnect, args=(c,)) for c in sockets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert "Redis unavailable" not in caplog.text
+    assert presence.online_among(range(1, 301)) == set()
+
+
+def test_the_heartbeat_repairs_what_redis_missed(presence, monkeypatch):
+    """A disconnect whose Redis write failed left the socket registered, so its user
+    looked online to every node; the next heartbeat takes it out (and writes back a
+    socket whose registration was missed)."""
+    gone, staying = connection(1), connection(2)
+    presence.add(gone)
+    pipeline = presence.redis.pipeline
+    monkeypatch.setattr(presence.redis, "pipeline", lambda: (_ for _ in ()).throw(redis.ConnectionError("down")))
+    assert presence.remove(gone.sid) == (gone, True)  # answered from this node's view
+    presence.add(staying)  # registered here only
+    monkeypatch.setattr(presence.redis, "pipeline", pipeline)
+    assert presence.online_among([1, 2]) == {1}, "Redis still has the old socket and not the new"
+
+    presence.heartbeat()
+    assert presence.online_among([1, 2]) == {2}
+    assert presence.sids_of(2) == [staying.sid]
+
+
+def test_a_burst_of_rate_limit_checks_waits_for_redis(app_with, caplog):
+    """The same holds for rate limits: a check turned away by a full pool would let the
+    action through unlimited."""
+    require_redis()
+    from webchat import ratelimit
+
+    app = app_with(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=REDIS_URL,
+                   RATELIMIT_KEY_PREFIX=f"test-limits-{uuid.uuid4().hex[:8]}")
+    start = threading.Barrier(300)
+
+    def check(user_id):
+        with app.app_context():
+            start.wait()
+            ratelimit.check("RATELIMIT_MESSAGES_PER_USER", user_id)
+
+    threads = [threading.Thread(target=check, args=(user_id,)) for user_id in range(300)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert "rate limit storage unavailable" not in caplog.text
