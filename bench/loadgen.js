@@ -378,7 +378,7 @@ async function scenarioFanout(sc) {
   let failedAt = null;
   let stepNo = 0;
 
-  async function step(rate, why) {
+  async function step(rate, why, seconds = stepS) {
     stepNo++;
     const idleWait = await waitServerIdle(sc.idle_wait_s || 60);
     const tr = tracker(rooms, sockets);
@@ -387,12 +387,12 @@ async function scenarioFanout(sc) {
     const disc0 = ctx.disconnects;
     const cpu = cpuMeter();
     const rss0 = rssKb(cfg.worker_pid);
-    const total = Math.max(1, Math.round(rate * stepS));
+    const total = Math.max(1, Math.round(rate * seconds));
     const t0 = now();
     let n = 0;
     const pending = [];
     const rr = new Array(rooms.length).fill(0);
-    while (n < total && now() - t0 < stepS * 1000 * 3) {
+    while (n < total && now() - t0 < seconds * 1000 * 3) {
       const due = Math.min(total, Math.floor(((now() - t0) / 1000) * rate) + 1);
       while (n < due) {
         const r = n % rooms.length;
@@ -414,14 +414,14 @@ async function scenarioFanout(sc) {
     const pass = res.p99_ms !== null && res.p99_ms <= 200 && res.lost === 0 && res.duplicated === 0 &&
       res.misrouted === 0 && res.errors === 0 && achieved >= 0.9 * rate;
     const line = {
-      scenario: "fanout", layout, rooms: nRooms, members: size, why, offered_rate: rate,
+      scenario: "fanout", layout, rooms: nRooms, members: size, why, offered_rate: rate, step_s: seconds,
       achieved_rate: +achieved.toFixed(1), offered_deliveries_per_s: rate * size,
       ...res, unread_events: ctx.unread - unread0, disconnects: ctx.disconnects - disc0, pass, idle_wait_s: idleWait, rss_kb: rssKb(cfg.worker_pid), rss_before_kb: rss0, ...c,
     };
     ctx.handler = null;
     out(line);
     log(`fanout ${layout} @${rate}/s: p50 ${res.p50_ms} p99 ${res.p99_ms} lost ${res.lost} dup ${res.duplicated} mis ${res.misrouted} err ${res.errors} ${pass ? "PASS" : "FAIL"} (client cpu ${c.client_cpu})`);
-    done.set(rate, line);
+    done.set(why === "fixed" ? `fixed ${rate}` : rate, line);
     await sleep(500);
     return line;
   }
@@ -447,7 +447,10 @@ async function scenarioFanout(sc) {
     if (!line.pass) { failedAt = rate; break; }
     if (maxSustained === null || line.deliveries_per_s > maxSustained.deliveries_per_s) maxSustained = line;
   }
-  for (const rate of fixed) if (!done.has(rate)) await step(rate, "fixed");
+  // Latency at fixed rates: a p99 over a 4 s ladder step at 50 sends/s is the second
+  // slowest of 200 sends, so with latency_step_s the fixed rates get steps of their own.
+  const latencyS = sc.latency_step_s || 0;
+  for (const rate of fixed) if (latencyS > 0 || !done.has(rate)) await step(rate, "fixed", latencyS || stepS);
   // Whatever was still on its way when its step was judged: let it arrive, then count what
   // never did. `lost` below is the final count; each step line has its own at step end.
   const late = tracker(rooms, sockets);

@@ -90,7 +90,10 @@ def idle_table(res, targets):
 
 
 def fanout_rows(res, target, layout, rate):
-    return [r for r in res.where(scenario="fanout", target=target, layout=layout) if r["offered_rate"] == rate]
+    """The steps at `rate`: its own fixed-rate steps if the run had them (longer, for a
+    steadier p99), else the ladder's."""
+    rows = [r for r in res.where(scenario="fanout", target=target, layout=layout) if r["offered_rate"] == rate]
+    return [r for r in rows if r.get("why") == "fixed"] or rows
 
 
 def fanout_table(res, targets):
@@ -319,7 +322,9 @@ def generated(path, meta, end, rows):
              f"MariaDB {m.get('mariadb')}, Redis {m.get('redis')}; open files limit {meta.get('nofile')}",
              f"- Sizes: idle N = {s.get('idle_counts')}, fan-out layouts {s.get('layouts')}, steps of {s.get('step_s')} s "
              f"(+ {s.get('drain_s')} s drain, + up to {s.get('lost_wait_s')} s before undelivered counts as lost), "
-             f"round trips {s.get('rtt_count')} (at most {s.get('rtt_max_s')} s), history {s.get('history_sizes')}, "
+             + (f"fixed rates {s.get('fixed_rates')} in steps of their own of {s.get('latency_step_s')} s in "
+                f"{s.get('latency_layouts')}, " if s.get('latency_step_s') else "")
+             + f"round trips {s.get('rtt_count')} (at most {s.get('rtt_max_s')} s), history {s.get('history_sizes')}, "
              f"room lists {s.get('roomlist_sizes')}, {s.get('http_repeats')} timed requests each", "",
              "### Targets of issue 7", "", "| target | measured (medians, same run) | met |", "| --- | --- | --- |"]
     for name, measured, met in target_checks(res):

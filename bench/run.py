@@ -73,6 +73,10 @@ class Settings:
         20: env_list("BENCH_RATES_20", [25, 50, 100, 200, 300, 400, 600, 800, 1200, 1600, 2400, 3200, 4800]),
     }
     fixed_rates = env_list("BENCH_FIXED_RATES", [50, 200])
+    # p50/p99 at the fixed rates come from steps of their own this long, in the layouts
+    # named (a 4 s ladder step at 50 sends/s holds 200 sends: its p99 is the second worst).
+    latency_step_s = env_float("BENCH_LATENCY_STEP_S", 0 if quick else 20)
+    latency_layouts = env_list("BENCH_LATENCY_LAYOUTS", ["1x100"], str)
     rtt_count = env_int("BENCH_RTT_COUNT", 300 if quick else 2000)
     rtt_max_s = env_float("BENCH_RTT_MAX_S", 5 if quick else 15)
     history_sizes = env_list("BENCH_HISTORY_SIZES", [1000, 100_000] if quick else [1000, 1_000_000])
@@ -327,7 +331,8 @@ def socket_scenarios(name):
                     continue
                 scenarios.append({"name": "fanout", "layout": [rooms, members], "rates": S.rates.get(members, S.rates[20]),
                                   "fixed_rates": S.fixed_rates, "step_s": S.step_s, "drain_s": S.drain_s,
-                                  "lost_wait_s": S.lost_wait_s})
+                                  "lost_wait_s": S.lost_wait_s,
+                                  "latency_step_s": S.latency_step_s if f"{rooms}x{members}" in S.latency_layouts else 0})
         elif kind == "rtt":
             scenarios.append({"name": "rtt", "count": S.rtt_count, "max_s": S.rtt_max_s})
     return scenarios
