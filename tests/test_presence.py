@@ -28,36 +28,32 @@ def connection(user_id):
     return Connection(uuid.uuid4().hex, user_id, f"user{user_id}", 1e12)
 
 
+def at_once(function, items):
+    """Call `function(item)` for every item, each in a thread, all released together."""
+    items = list(items)
+    start = threading.Barrier(len(items))
+
+    def run(item):
+        start.wait()
+        function(item)
+
+    threads = [threading.Thread(target=run, args=(item,)) for item in items]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def test_a_burst_of_sockets_waits_for_redis_rather_than_falling_back(presence, caplog):
     """Hundreds of sockets connecting at once (a restart) each register in Redis. They
     wait for a pooled connection; none is turned away to this node's local view, which
     would leave Redis and the other nodes wrong."""
     sockets = [connection(user_id) for user_id in range(1, 301)]
-    start = threading.Barrier(len(sockets))
-
-    def connect(c):
-        start.wait()
-        presence.add(c)
-
-    threads = [threading.Thread(target=connect, args=(c,)) for c in sockets]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    at_once(presence.add, sockets)
     assert "Redis unavailable" not in caplog.text
     assert presence.online_among(range(1, 301)) == set(range(1, 301))
 
-    stop = threading.Barrier(len(sockets))
-
-    def disconnect(c):
-        stop.wait()
-        presence.remove(c.sid)
-
-    threads = [threading.Thread(target=disconnect, args=(c,)) for c in sockets]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    at_once(lambda c: presence.remove(c.sid), sockets)
     assert "Redis unavailable" not in caplog.text
     assert presence.online_among(range(1, 301)) == set()
 
@@ -88,16 +84,10 @@ def test_a_burst_of_rate_limit_checks_waits_for_redis(app_with, caplog):
 
     app = app_with(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=REDIS_URL,
                    RATELIMIT_KEY_PREFIX=f"test-limits-{uuid.uuid4().hex[:8]}")
-    start = threading.Barrier(300)
 
     def check(user_id):
         with app.app_context():
-            start.wait()
             ratelimit.check("RATELIMIT_MESSAGES_PER_USER", user_id)
 
-    threads = [threading.Thread(target=check, args=(user_id,)) for user_id in range(300)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    at_once(check, range(300))
     assert "rate limit storage unavailable" not in caplog.text
