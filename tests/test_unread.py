@@ -40,8 +40,8 @@ def counted_by_scan():
 def counted_by_counters():
     result = {}
     for room_id in db.session.scalars(sa.select(Room.id)):
-        for user_id, count in reads.room_unread_counts(room_id).items():
-            result[(room_id, user_id)] = count
+        for row in reads._member_counts(room_id):
+            result[(room_id, row.user_id)] = row.unread
     return result
 
 
@@ -202,7 +202,8 @@ def test_fanout_sends_a_quiet_rooms_count_at_once_and_coalesces_a_busy_one(coale
 
 def test_a_rounds_events_go_out_in_chunks_and_reach_every_member(coalescing, monkeypatch):
     """Where every member has posted, each has a count of their own: a round is one
-    event per member, sent a chunk at a time, and every member gets theirs."""
+    event per member, sent a chunk at a time with a pause between chunks (the event loop
+    serves sends meanwhile), and every member gets theirs."""
     people, socket = coalescing
     users = people(5)
     sockets = [socket(user) for user in users]
@@ -220,11 +221,21 @@ def test_a_rounds_events_go_out_in_chunks_and_reach_every_member(coalescing, mon
         sock.get_received("/chat")
 
     monkeypatch.setattr(reads, "ROUND_CHUNK", 2)
-    chunks, emit_each = [], realtime.emit_each
-    monkeypatch.setattr(realtime, "emit_each", lambda event, events: (chunks.append(len(events)),
-                                                                      emit_each(event, events)))
-    current_app.extensions["webchat.unread_fanout"].send(room_id)  # the app's own round
-    assert chunks == [2, 2, 1]
+    steps, emit_each, sleep = [], realtime.emit_each, socketio.sleep
+
+    def chunk(event, events):
+        steps.append(len(events))
+        emit_each(event, events)
+
+    def pause(seconds):
+        if seconds == reads.ROUND_PAUSE_SECONDS:  # not the fan-out task's own rest
+            steps.append("pause")
+        sleep(seconds)
+
+    monkeypatch.setattr(realtime, "emit_each", chunk)
+    monkeypatch.setattr(socketio, "sleep", pause)
+    current_app.extensions["webchat.unread_rounds"].send(room_id)  # the app's own round
+    assert steps == [2, "pause", 2, "pause", 1]
     for sock, count in zip(sockets, expected):
         assert [(e["room_id"], e["unread_count"], e["last_message"]["id"]) for e in unread_events(sock)] == [
             (room_id, count, last.id)]

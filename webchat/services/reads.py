@@ -32,11 +32,6 @@ def _counted_after(room_id, seq):
     )
 
 
-def room_unread_counts(room_id):
-    """{user_id: unread count} for every active member of one room, in one query."""
-    return {row.user_id: row.unread for row in _member_counts(room_id)}
-
-
 def _member_counts(room_id):
     """Rows of (user_id, unread, last_seq: the room's) for its active members: none if
     the room is gone."""
@@ -142,7 +137,7 @@ def queue_unread(room_id):
     With UNREAD_FANOUT_MS (the default) the room is handed to this process's unread
     rounds after commit, off the sender's path; with 0 the events are computed in the
     transaction and sent right after its commit."""
-    fanout = current_app.extensions.get("webchat.unread_fanout")
+    fanout = current_app.extensions.get("webchat.unread_rounds")
     if fanout is None:
         for channels, payload in _unread_events(room_id):
             realtime.queue("unread", payload, to=channels)  # sent together, after commit
@@ -174,7 +169,7 @@ def init_app(app):
     room's counts, read fresh, at most once per interval, however many messages arrive
     meanwhile, instead of once per message for every member."""
     rounds = realtime.rounds_for(app, "UNREAD_FANOUT_MS", send_unread_round, "unread counts")
-    app.extensions["webchat.unread_fanout"] = rounds
+    app.extensions["webchat.unread_rounds"] = rounds
 
 
 def mark_read(user, room_id, message_id):
