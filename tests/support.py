@@ -76,3 +76,19 @@ def run_together(app, *calls):
     for t in threads:
         t.join()
     return outcomes
+
+
+def at_once(function, items):
+    """Call `function(item)` for every item, each in a thread, all released together."""
+    items = list(items)
+    start = threading.Barrier(len(items))
+
+    def run(item):
+        start.wait()
+        function(item)
+
+    threads = [threading.Thread(target=run, args=(item,)) for item in items]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()

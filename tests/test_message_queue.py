@@ -5,6 +5,8 @@ Against a real Redis: a subscriber on the deployment's channel sees what other n
 would receive. (tests/integration/test_cluster.py delivers batches between real nodes.)
 """
 import json
+import logging
+import threading
 import time
 import uuid
 
@@ -14,9 +16,10 @@ import redis
 from webchat import realtime
 from webchat.database import transaction
 from webchat.message_queue import RedisQueue
+from webchat.redis_pool import SOCKET_TIMEOUT_SECONDS
 from webchat.extensions import socketio
 
-from .support import REDIS_URL, require_redis
+from .support import REDIS_URL, at_once, require_redis
 
 pytestmark = pytest.mark.redis
 
@@ -83,3 +86,39 @@ def test_a_chunk_of_an_unread_round_is_one_queue_message(queued_app):
     (message,) = received(subscriber, 1)
     assert message["batch"] == [["unread", {"unread_count": 1}, ["user:1"], None],
                                 ["unread", {"unread_count": 2}, ["user:2", "user:3"], None]]
+
+
+@pytest.fixture
+def queue_and_subscriber():
+    """A bare RedisQueue (no server) on a channel of its own, and a subscriber to it."""
+    require_redis()
+    channel = f"test-mq-{uuid.uuid4().hex[:8]}"
+    queue = RedisQueue(REDIS_URL, channel=channel, logger=logging.getLogger("test.queue"))
+    subscriber = redis.Redis.from_url(REDIS_URL).pubsub(ignore_subscribe_messages=True)
+    subscriber.subscribe(channel)
+    yield queue, subscriber
+    subscriber.close()
+
+
+def test_publishers_wait_for_a_connection_rather_than_being_refused(queue_and_subscriber, caplog):
+    """Hundreds of green threads may publish at once (a busy minute in many rooms).
+    Each waits for a pooled connection: none is refused into a retry or lost."""
+    queue, subscriber = queue_and_subscriber
+    at_once(lambda n: queue._publish({"method": "emit", "n": n}), range(300))
+    assert "Cannot publish" not in caplog.text
+    assert sorted(message["n"] for message in received(subscriber, 300)) == list(range(300))
+
+
+def test_the_listener_waits_out_a_quiet_spell(queue_and_subscriber, caplog):
+    """The subscriber's read has no timeout: a cluster quiet for longer than a command may
+    take neither drops the subscription nor misses the next message."""
+    queue, _subscriber = queue_and_subscriber
+    heard = []
+    listener = threading.Thread(target=lambda: heard.append(next(queue._listen())), daemon=True)
+    listener.start()
+    time.sleep(SOCKET_TIMEOUT_SECONDS + 1)
+    assert "Cannot receive" not in caplog.text
+    queue._publish({"method": "emit", "after": "quiet"})
+    listener.join(timeout=5)
+    assert heard and json.loads(heard[0]) == {"method": "emit", "after": "quiet"}
+    assert "Cannot receive" not in caplog.text

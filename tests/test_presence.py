@@ -1,6 +1,5 @@
 """Presence shared through a real Redis: who is online stays true under a burst of
 sockets and after a moment when Redis refused a write."""
-import threading
 import uuid
 
 import pytest
@@ -8,7 +7,7 @@ import redis
 
 from webchat.presence import Connection, RedisPresence
 
-from .support import REDIS_URL, require_redis
+from .support import REDIS_URL, at_once, require_redis
 
 pytestmark = pytest.mark.redis
 
@@ -26,22 +25,6 @@ def presence():
 
 def connection(user_id):
     return Connection(uuid.uuid4().hex, user_id, f"user{user_id}", 1e12)
-
-
-def at_once(function, items):
-    """Call `function(item)` for every item, each in a thread, all released together."""
-    items = list(items)
-    start = threading.Barrier(len(items))
-
-    def run(item):
-        start.wait()
-        function(item)
-
-    threads = [threading.Thread(target=run, args=(item,)) for item in items]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
 
 
 def test_a_burst_of_sockets_waits_for_redis_rather_than_falling_back(presence, caplog):

@@ -8,8 +8,11 @@ per member of the room, four times a second in a busy room. `emit_many` delivers
 whole batch to this node's sockets and relays it to the other nodes in one message.
 Data must be JSON (the batch carries no binary attachments).
 """
+import redis
 import socketio
 from socketio.manager import Manager
+
+from .redis_pool import blocking_pool
 
 
 class BatchingQueue:
@@ -35,7 +38,14 @@ class BatchingQueue:
 
 
 class RedisQueue(BatchingQueue, socketio.RedisManager):
-    pass
+    def _redis_connect(self):
+        """Publish through a blocking pool (see `redis_pool`): python-socketio's default
+        pool refuses the 101st concurrent publisher, and a refused publish makes it
+        reconnect. The subscriber holds one of the pool's connections; its blocking
+        read waits for the next message whatever the pool's command timeout."""
+        self.redis = redis.Redis(connection_pool=blocking_pool(self.redis_url))
+        self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        self.connected = True
 
 
 class KombuQueue(BatchingQueue, socketio.KombuManager):
