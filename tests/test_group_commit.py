@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from webchat import realtime
 from webchat.errors import ChatError
 from webchat.extensions import db
-from webchat.models import Message
-from webchat.services import accounts, messages, rooms
+from webchat.models import Membership, Message
+from webchat.services import accounts, messages, reads, rooms
 
 from .test_unread import counted_by_counters, counted_by_scan
 
@@ -128,3 +128,41 @@ def test_a_batch_holding_a_retry_of_a_stored_message_stores_the_rest_gap_free(ap
     assert sorted(r[1] for r in results if r[3]) == [stored.seq + 1, stored.seq + 2, stored.seq + 3]
     db.session.expire_all()
     assert counted_by_counters() == counted_by_scan()
+
+
+def test_a_batch_moves_each_senders_read_pointer_and_no_one_elses(app, make_user, monkeypatch):
+    """Three senders in one batch (their pointer UPDATE has four slots, one unused):
+    each has read up to their own last message; the members who only listened have not."""
+    senders, listeners = [make_user() for _ in range(3)], [make_user() for _ in range(2)]
+    room_id = rooms.create_room(senders[0], "Pointers")["id"]
+    for user in senders[1:] + listeners:
+        rooms.join_room(user, room_id)
+    before = {m.user_id: m.last_read_seq for m in db.session.scalars(sa.select(Membership).filter_by(room_id=room_id))}
+    hold_first_batch(monkeypatch, waiting=5)
+
+    calls = [(senders[0], room_id, "first", "p-0")]
+    calls += [(senders[i % 3], room_id, f"queued {i}", f"p-{i}") for i in range(1, 6)]
+    results = post_at_once(app, calls)
+
+    last_seq_of = {}
+    for (user, *_), (_id, seq, _body, _created) in zip(calls, results):
+        last_seq_of[user.id] = max(seq, last_seq_of.get(user.id, 0))
+    db.session.expire_all()
+    pointers = {m.user_id: m.last_read_seq for m in db.session.scalars(sa.select(Membership).filter_by(room_id=room_id))}
+    assert {user.id: pointers[user.id] for user in senders} == last_seq_of
+    assert {user.id: pointers[user.id] for user in listeners} == {user.id: before[user.id] for user in listeners}
+    assert counted_by_counters() == counted_by_scan()
+
+
+def test_batches_of_every_size_share_a_few_statements(app, make_user):
+    """The pointer UPDATE is built for powers of two only: batches of 1 to 100 senders
+    keep 8 statements, not 100 (each a CASE per column, alive for the process's life)."""
+    alice = make_user()
+    room_id = rooms.create_room(alice, "Sizes")["id"]
+    message = db.session.scalars(sa.select(Message).filter_by(room_id=room_id)).first()
+    reads._pointer_update.cache_clear()
+    for senders in range(1, 101):
+        pointers = {user_id: (message, 0) for user_id in range(10_000, 10_000 + senders)}  # no such members
+        reads.point_senders(room_id, pointers)
+    assert reads._pointer_update.cache_info().currsize == 8  # 1, 2, 4, ..., 128
+    db.session.rollback()
