@@ -93,7 +93,7 @@ def _pointer_update(senders):
     per column picks each sender's value. Built once per size, and only for powers of
     two: one statement per batch size kept 15,000 expression objects alive after a busy
     minute (batches of up to 90 senders), and every full garbage collection walked them,
-    pausing the worker for 80 to 100 ms (BENCHMARKS.md, change 15)."""
+    pausing the worker for 54 to 100 ms (BENCHMARKS.md, change 15)."""
     table = Membership.__table__
     users = [sa.bindparam(f"user_{n}") for n in range(senders)]
 
