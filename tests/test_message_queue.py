@@ -110,8 +110,9 @@ def test_publishers_wait_for_a_connection_rather_than_being_refused(queue_and_su
 
 
 def test_the_listener_waits_out_a_quiet_spell(queue_and_subscriber, caplog):
-    """The subscriber's read has no timeout: a cluster quiet for longer than a command may
-    take neither drops the subscription nor misses the next message."""
+    """The subscriber shares the publishers' pool, whose commands time out after
+    SOCKET_TIMEOUT_SECONDS; its blocking read does not: a cluster quiet for longer
+    neither drops the subscription nor misses the next message."""
     queue, _subscriber = queue_and_subscriber
     heard = []
     listener = threading.Thread(target=lambda: heard.append(next(queue._listen())), daemon=True)
