@@ -138,11 +138,12 @@ def test_a_batch_moves_each_senders_read_pointer_and_no_one_elses(app, make_user
     for user in senders[1:] + listeners:
         rooms.join_room(user, room_id)
     before = {m.user_id: m.last_read_seq for m in db.session.scalars(sa.select(Membership).filter_by(room_id=room_id))}
-    hold_first_batch(monkeypatch, waiting=5)
+    batches = hold_first_batch(monkeypatch, waiting=5)
 
     calls = [(senders[0], room_id, "first", "p-0")]
     calls += [(senders[i % 3], room_id, f"queued {i}", f"p-{i}") for i in range(1, 6)]
     results = post_at_once(app, calls)
+    assert batches == [1, 5]  # the second batch holds all three senders: one slot unused
 
     last_seq_of = {}
     for (user, *_), (_id, seq, _body, _created) in zip(calls, results):

@@ -5,6 +5,7 @@ import uuid
 import pytest
 import redis
 
+from webchat import ratelimit
 from webchat.presence import Connection, RedisPresence
 
 from .support import REDIS_URL, at_once, require_redis
@@ -63,8 +64,6 @@ def test_a_burst_of_rate_limit_checks_waits_for_redis(app_with, caplog):
     """The same holds for rate limits: a check turned away by a full pool would let the
     action through unlimited."""
     require_redis()
-    from webchat import ratelimit
-
     app = app_with(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=REDIS_URL,
                    RATELIMIT_KEY_PREFIX=f"test-limits-{uuid.uuid4().hex[:8]}")
 

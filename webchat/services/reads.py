@@ -78,12 +78,12 @@ def read_through(membership, message, counted_read):
 def point_senders(room_id, pointers):
     """Point each sender of a batch of new messages at their last one, in one UPDATE:
     `pointers` maps user_id -> (message, counted_read)."""
-    slots = 1 << (len(pointers) - 1).bit_length()
+    rows = [(user_id, message.seq, message.id, counted) for user_id, (message, counted) in pointers.items()]
+    slots = 1 << (len(rows) - 1).bit_length()
+    rows += [(None, None, None, None)] * (slots - len(rows))  # a NULL user matches no row
     params = {"in_room": room_id}
-    for n, (user_id, (message, counted)) in enumerate(pointers.items()):
-        params.update({f"user_{n}": user_id, f"seq_{n}": message.seq, f"id_{n}": message.id, f"counted_{n}": counted})
-    for n in range(len(pointers), slots):  # a NULL user matches no row
-        params.update({f"user_{n}": None, f"seq_{n}": None, f"id_{n}": None, f"counted_{n}": None})
+    for n, (user_id, seq, message_id, counted) in enumerate(rows):
+        params.update({f"user_{n}": user_id, f"seq_{n}": seq, f"id_{n}": message_id, f"counted_{n}": counted})
     db.session.execute(_pointer_update(slots), params)
 
 
