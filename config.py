@@ -79,6 +79,9 @@ class Config:
     ASYNC_MODE = os.environ.get("ASYNC_MODE", "eventlet")
     # A node silent for this long is taken for dead and its sockets for offline.
     PRESENCE_NODE_TIMEOUT_SECONDS = env_int("PRESENCE_NODE_TIMEOUT_SECONDS", 20)
+    # Each process re-checks its sockets this often against the database (revoked tokens,
+    # lost memberships) and the manager (sockets the registry lost), in case a cut missed one.
+    SOCKET_RECONCILE_SECONDS = env_int("SOCKET_RECONCILE_SECONDS", 30)
     # Same-origin only unless listed (comma-separated); never "*": CSRF does not cover sockets.
     RATELIMIT_KEY_PREFIX = CLUSTER_NAME
     SOCKETIO_ALLOWED_ORIGINS = [

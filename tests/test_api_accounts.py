@@ -55,6 +55,11 @@ def socket_token(client, **kwargs):
     return client.post("/api/v1/auth/socket-token", **kwargs)
 
 
+def rooms_with(client, headers):
+    """An API call that any signed-in user may make: the probe of whether a credential works."""
+    return client.get("/api/v1/rooms", headers=headers)
+
+
 # --- signup -------------------------------------------------------------------------
 
 
@@ -180,7 +185,7 @@ def test_token_issues_a_pair(client, alice):
     assert body["access_token"] != body["refresh_token"]
     assert body["expires_in"] == 15 * 60
     # The access token authenticates an API call.
-    assert socket_token(client, headers=auth(body["access_token"])).status_code == 200
+    assert rooms_with(client, auth(body["access_token"])).status_code == 200
 
 
 def test_token_username_is_case_insensitive(client, alice):
@@ -222,7 +227,7 @@ def test_refresh_rotates(client, alice):
     assert TOKEN_KEYS <= set(second)
     assert second["expires_in"] == 15 * 60
     assert second["refresh_token"] != first["refresh_token"]
-    assert socket_token(client, headers=auth(second["access_token"])).status_code == 200
+    assert rooms_with(client, auth(second["access_token"])).status_code == 200
     # The new refresh token is good for one more rotation.
     assert refresh(client, second["refresh_token"]).status_code == 200
 
@@ -294,7 +299,7 @@ def test_logout_revokes_refresh_and_access_tokens(client, alice):
     tokens = get_tokens(client)
     accounts.logout(alice)
     assert_error(refresh(client, tokens["refresh_token"]), 401, "TOKEN_INVALID")
-    assert_error(socket_token(client, headers=auth(tokens["access_token"])), 401, "TOKEN_INVALID")
+    assert_error(rooms_with(client, auth(tokens["access_token"])), 401, "TOKEN_INVALID")
     assert refresh(client, get_tokens(client)["refresh_token"]).status_code == 200
 
 
@@ -316,14 +321,21 @@ def test_socket_token_anonymous_is_401(client, alice):
     assert_error(socket_token(client), 401, "UNAUTHENTICATED")
 
 
-def test_socket_token_with_a_bearer_token(client, alice):
-    response = socket_token(client, headers=bearer(alice))
-    assert response.status_code == 200
-    assert accounts.user_for_access_token(response.get_json()["access_token"])[0].id == alice.id
+def test_socket_token_refuses_a_bearer_token(client, alice):
+    """An access token must not mint a longer one (issue 16): API clients renew with
+    /auth/refresh. Refused even beside a valid session, and for any token type."""
+    tokens = get_tokens(client)
+    for headers in (bearer(alice), auth(tokens["access_token"]), auth(tokens["refresh_token"])):
+        response = socket_token(client, headers=headers)
+        assert_error(response, 403, "FORBIDDEN")
+        assert "access_token" not in response.text
+    login(client, alice)
+    assert_error(socket_token(client, headers=bearer(alice)), 403, "FORBIDDEN")
+    assert socket_token(client).status_code == 200
 
 
-def test_socket_token_refuses_a_refresh_token(client, alice):
-    assert_error(socket_token(client, headers=auth(get_tokens(client)["refresh_token"])), 401, "TOKEN_INVALID")
+def test_a_refresh_token_is_no_access_token(client, alice):
+    assert_error(rooms_with(client, auth(get_tokens(client)["refresh_token"])), 401, "TOKEN_INVALID")
 
 
 def test_socket_token_after_logout_with_the_old_session_is_401(client, alice):
@@ -338,12 +350,12 @@ def test_socket_token_after_logout_with_the_old_session_is_401(client, alice):
     "header", ["Basic YWxpY2U6cHc=", "Bearer", "Bearer ", "Bearer garbage", "Token abc", "Bearer a.b.c"]
 )
 def test_malformed_authorization_header_is_token_invalid(client, alice, header):
-    assert_error(socket_token(client, headers={"Authorization": header}), 401, "TOKEN_INVALID")
+    assert_error(rooms_with(client, {"Authorization": header}), 401, "TOKEN_INVALID")
 
 
 def test_malformed_header_is_not_rescued_by_a_session(client, alice):
     login(client, alice)
-    assert_error(socket_token(client, headers={"Authorization": "Bearer garbage"}), 401, "TOKEN_INVALID")
+    assert_error(rooms_with(client, {"Authorization": "Bearer garbage"}), 401, "TOKEN_INVALID")
 
 
 def test_socket_token_is_post_only(client, alice):
@@ -400,9 +412,9 @@ def test_bearer_calls_need_no_csrf(csrf_app):
     alice = accounts.signup("alice", PASSWORD)
     client = csrf_app.test_client()
     tokens = get_tokens(client)
-    assert socket_token(client, headers=auth(tokens["access_token"])).status_code == 200
+    assert client.post("/api/v1/rooms", json={"name": "Plans"}, headers=auth(tokens["access_token"])).status_code == 201
     assert refresh(client, tokens["refresh_token"]).status_code == 200
-    assert socket_token(client, headers=bearer(alice)).status_code == 200
+    assert client.post("/api/v1/rooms", json={"name": "More"}, headers=bearer(alice)).status_code == 201
     created = client.post("/api/v1/auth/signup", json={"username": "carol", "password": PASSWORD})
     assert created.status_code == 201
 

@@ -57,7 +57,7 @@ def test_the_heartbeat_repairs_what_redis_missed(presence, monkeypatch):
 
     presence.heartbeat()
     assert presence.online_among([1, 2]) == {2}
-    assert presence.sids_of(2) == [staying.sid]
+    assert presence.redis.hkeys(presence._user(2)) == [staying.sid.encode()]
 
 
 def test_a_burst_of_rate_limit_checks_waits_for_redis(app_with, caplog):

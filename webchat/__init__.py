@@ -10,7 +10,7 @@ from flask import Flask, abort
 from . import presence, realtime
 from .database import configure_mariadb, configure_sqlite, engine_options
 from .extensions import csrf, db, jwt, limiter, login_manager, migrate, socketio
-from .message_queue import queue_manager
+from .message_queue import client_manager
 from .redis_pool import blocking_pool
 
 
@@ -87,15 +87,11 @@ def register_socketio(app):
     from .chat import ChatNamespace
     from .chat.origins import origin_check
 
-    # Flask-SocketIO keeps the previous app's queue manager in its options; an app built
-    # without a queue (tests, after one built with it) must not inherit it.
-    socketio.server_options.pop("client_manager", None)
-    queue_url = app.config["MESSAGE_QUEUE_URL"]
-    queue = {"client_manager": queue_manager(queue_url, f"{app.config['CLUSTER_NAME']}-socketio")} if queue_url else {}
+    manager = client_manager(app.config["MESSAGE_QUEUE_URL"], f"{app.config['CLUSTER_NAME']}-socketio")
     socketio.init_app(
         app,
         async_mode=app.config["ASYNC_MODE"],
-        **queue,
+        client_manager=manager,
         # Same origin plus the configured ones: CSRF does not cover sockets, so never "*".
         cors_allowed_origins=origin_check(app.config["SOCKETIO_ALLOWED_ORIGINS"]),
         json=json,

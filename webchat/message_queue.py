@@ -1,5 +1,6 @@
-"""The Socket.IO message queue between nodes: python-socketio's Redis and Kombu
-(RabbitMQ) managers, able to relay several emits as one queue message.
+"""The Socket.IO client managers: python-socketio's Redis and Kombu (RabbitMQ)
+managers between nodes, able to relay several emits as one queue message, and the single
+process's manager; all of them can cut sockets by channel (`ChannelActions`).
 
 python-socketio publishes every emit to the queue on its own: a JSON encoding, a
 PUBLISH round trip, and every node (the sender too) receiving and decoding it, 85 µs of
@@ -14,8 +15,47 @@ from socketio.manager import Manager
 
 from .redis_pool import blocking_pool
 
+# How long a socket still inside its connect handler may take to finish it before a cut
+# aimed at its channel gives up waiting (it is then refused or gone anyway).
+CONNECTING_GRACE_SECONDS = 10
 
-class BatchingQueue:
+
+class ChannelActions:
+    """Cuts aimed at a channel (a user's, a token family's), applied to the sockets the
+    Socket.IO manager itself holds in that channel. Only the server puts a socket into
+    these channels, at connect, so no client event can take itself out of their reach."""
+
+    def act_on_channel(self, namespace, action, channel, room=None):
+        """On every node: `"disconnect"` the sockets in `channel`, or `"leave"` makes
+        them leave `room`. Without a queue, "every node" is this one."""
+        self._act_here(namespace, action, channel, room)
+
+    def _act_here(self, namespace, action, channel, room):
+        for sid, _eio_sid in list(self.get_participants(namespace, channel)):
+            if action == "leave":
+                Manager.leave_room(self, sid, namespace, room)
+            elif self.is_connected(sid, namespace):
+                self.server.disconnect(sid, namespace=namespace, ignore_queue=True)
+            elif self.is_pre_connected(sid, namespace):
+                # Still in its connect handler, where a disconnect is a no-op: cut it as
+                # soon as the handshake completes.
+                self.server.start_background_task(self._disconnect_once_connected, sid, namespace)
+
+    def _disconnect_once_connected(self, sid, namespace):
+        for _ in range(CONNECTING_GRACE_SECONDS * 20):
+            if self.is_connected(sid, namespace):
+                self.server.disconnect(sid, namespace=namespace, ignore_queue=True)
+                return
+            if not self.is_pre_connected(sid, namespace):
+                return
+            self.server.sleep(0.05)
+
+
+class LocalManager(ChannelActions, Manager):
+    """The manager of a single process (no message queue)."""
+
+
+class BatchingQueue(ChannelActions):
     """A mixin for python-socketio's pub/sub managers: `emit_many`, and its receiving
     end. A batch travels as an `emit` message with a `batch` key."""
 
@@ -29,8 +69,17 @@ class BatchingQueue:
         self._publish({"method": "emit", "batch": [list(emit) for emit in emits], "namespace": namespace,
                        "host_id": self.host_id})
 
+    def act_on_channel(self, namespace, action, channel, room=None):
+        """Here, and on the other nodes through the queue (see `ChannelActions`)."""
+        self._act_here(namespace, action, channel, room)
+        self._publish({"method": "emit", "channel_action": [action, channel, room], "namespace": namespace,
+                       "host_id": self.host_id})
+
     def _handle_emit(self, message):
-        """Another node's emit: a batch is delivered here item by item."""
+        """Another node's emit: a batch is delivered here item by item; a channel action
+        is applied to this node's sockets."""
+        if "channel_action" in message:
+            return self._act_here(message["namespace"], *message["channel_action"])
         if "batch" not in message:
             return super()._handle_emit(message)
         for event, data, to, skip_sid in message["batch"]:
@@ -52,8 +101,10 @@ class KombuQueue(BatchingQueue, socketio.KombuManager):
     pass
 
 
-def queue_manager(url, channel):
-    """The client manager for queue `url` (`redis://`, `rediss://`, or anything kombu
-    reaches: `amqp://` for RabbitMQ), on `channel`."""
+def client_manager(url, channel):
+    """The client manager: for queue `url` (`redis://`, `rediss://`, or anything kombu
+    reaches: `amqp://` for RabbitMQ) on `channel`, or this process's own without one."""
+    if not url:
+        return LocalManager()
     queue_class = RedisQueue if url.startswith(("redis://", "rediss://")) else KombuQueue
     return queue_class(url, channel=channel)

@@ -19,10 +19,18 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class Connection:
+    """One socket: whose it is and the credential it was let in with (the token's expiry,
+    the user's token generation, the refresh family if any), for the revocation checks."""
     sid: str
     user_id: int
     username: str
     expires_at: float
+    generation: int = 0
+    family: str | None = None
+
+    @property
+    def credential(self):
+        return self.user_id, self.generation, self.family
 
 
 class LocalPresence:
@@ -58,13 +66,13 @@ class LocalPresence:
         """A socket of this process."""
         return self._by_sid.get(sid)
 
-    def sids_of(self, user_id):
-        """Every socket of the user, on every node."""
-        return list(self._by_user.get(user_id, ()))
-
     def online_among(self, user_ids):
         """The subset of `user_ids` with at least one socket."""
         return {uid for uid in user_ids if uid in self._by_user}
+
+    def connections(self):
+        """This process's sockets."""
+        return list(self._by_sid.values())
 
     def expired(self, now=None):
         """This process's sockets whose token expired without renewal."""
@@ -146,12 +154,6 @@ class RedisPresence(LocalPresence):
             return pipe.execute()[-1] == 0
 
         return connection, self._shared(unregister, lambda: went_offline_here)
-
-    def sids_of(self, user_id):
-        return self._shared(
-            lambda: [sid.decode() for sid in self.redis.hkeys(self._user(user_id))],
-            lambda: super(RedisPresence, self).sids_of(user_id),
-        )
 
     def online_among(self, user_ids):
         user_ids = list(user_ids)

@@ -11,7 +11,6 @@ from functools import partial
 import sqlalchemy as sa
 
 from .extensions import db, socketio
-from .presence import current_presence
 
 NAMESPACE = "/chat"
 _PENDING = "webchat.pending_events"
@@ -25,6 +24,19 @@ def room_channel(room_id):
 def user_channel(user_id):
     """Every socket of one user: all their tabs and devices."""
     return f"user:{user_id}"
+
+
+def family_channel(family):
+    """Every socket connected with an access token of one login's refresh family."""
+    return f"family:{family}"
+
+
+def parse_channel(channel):
+    """("room" | "user", id) for a room's or a user's channel, else (None, None)."""
+    kind, _, ident = channel.partition(":") if isinstance(channel, str) else ("", "", "")
+    if kind in ("room", "user") and ident.isdigit():
+        return kind, int(ident)
+    return None, None
 
 
 def after_commit(action):
@@ -42,6 +54,11 @@ def queue(event, data, *, to, skip_sid=None):
 def queue_disconnect_user(user_id):
     """Disconnect every socket of `user_id` once the current transaction commits."""
     after_commit(partial(disconnect_user, user_id))
+
+
+def queue_disconnect_family(family):
+    """Disconnect every socket connected with a token of `family`, once committed."""
+    after_commit(partial(_act_on_channel, "disconnect", family_channel(family)))
 
 
 def queue_leave_room(user_id, room_id):
@@ -85,16 +102,19 @@ def emit_each(event, deliveries):
 
 
 def disconnect_user(user_id):
-    """Disconnect every socket of `user_id`; sockets on other nodes are reached through
-    the message queue."""
-    for sid in current_presence().sids_of(user_id):
-        socketio.server.disconnect(sid, namespace=NAMESPACE)
+    """Disconnect every socket of `user_id`, on every node."""
+    _act_on_channel("disconnect", user_channel(user_id))
 
 
 def leave_room(user_id, room_id):
-    """Take every socket of `user_id`, on any node, out of the room's channel."""
-    for sid in current_presence().sids_of(user_id):
-        socketio.server.leave_room(sid, room_channel(room_id), namespace=NAMESPACE)
+    """Take every socket of `user_id`, on every node, out of the room's channel."""
+    _act_on_channel("leave", user_channel(user_id), room_channel(room_id))
+
+
+def _act_on_channel(action, channel, room=None):
+    """Cuts find their sockets by the manager's channel membership, which only the server
+    sets (at connect), never by a registry a client's events could reach."""
+    socketio.server.manager.act_on_channel(NAMESPACE, action, channel, room)
 
 
 class Rounds:

@@ -1,11 +1,11 @@
 """API: signup, username availability, tokens."""
-from flask import g, jsonify, request
+from flask import jsonify, request
 
 from ..errors import ChatError
 from ..ratelimit import per_ip
 from ..services import accounts
 from . import bp
-from .auth import authenticated, bearer_token, json_body
+from .auth import bearer_token, json_body, session_user
 from ..payloads import user_payload
 
 
@@ -44,6 +44,11 @@ def refresh():
 
 
 @bp.post("/auth/socket-token")
-@authenticated
 def socket_token():
-    return jsonify(accounts.issue_access_token(g.user))
+    """A page's socket token, for its session only: a token minted for a Bearer token
+    would let a stolen access token renew itself for ever, past its family's revocation.
+    API clients renew with /auth/refresh, whose rotation detects a thief."""
+    if request.headers.get("Authorization"):
+        raise ChatError("FORBIDDEN", "This endpoint serves the page's session. With an access token, connect "
+                                     "the socket with it and renew it with POST /api/v1/auth/refresh.")
+    return jsonify(accounts.issue_access_token(session_user()))

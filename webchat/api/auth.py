@@ -24,6 +24,11 @@ def api_user():
             raise ChatError("TOKEN_INVALID")
         user, _claims = accounts.user_for_access_token(token)
         return user
+    return session_user()
+
+
+def session_user():
+    """The user of the page's session (with CSRF for unsafe methods), or UNAUTHENTICATED."""
     if current_user.is_authenticated:
         if request.method not in ("GET", "HEAD", "OPTIONS") and current_app.config.get("WTF_CSRF_ENABLED", True):
             try:

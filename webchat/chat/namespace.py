@@ -4,6 +4,7 @@ Every client event is answered with an ack, `{"ok": true, ...}` or the catalogue
 error, whatever the payload; no input can crash the connection.
 """
 import functools
+import itertools
 import time
 
 from flask import current_app, request
@@ -16,10 +17,20 @@ from ..extensions import db
 from ..payloads import message_payload
 from ..presence import Connection, current_presence
 from ..services import accounts, messages, reads, rooms
+from .reconcile import reconcile
 
 # How often each process disconnects sockets whose token expired without renewal and
 # refreshes its presence heartbeat.
 HOUSEKEEPING_SECONDS = 5
+
+# Event names with a meaning of their own in Socket.IO: python-socketio's server runs the
+# namespace's connection handlers for a client *event* named "connect" or "disconnect"
+# (with the event's argument as `auth`), and its clients and the JavaScript client reserve
+# the rest. None of them is ever a client event here.
+RESERVED_EVENTS = frozenset({
+    "connect", "connection", "connect_error", "disconnect", "disconnecting", "__disconnect_final",
+    "message", "json", "error", "newListener", "removeListener",
+})
 
 
 def event(handler):
@@ -52,20 +63,52 @@ def event(handler):
         finally:
             db.session.remove()
 
+    wrapper.client_event = True
     return wrapper
 
 
 class ChatNamespace(Namespace):
     def trigger_event(self, event, *args):
-        """Unknown events are answered too, rather than left without an ack."""
-        if event not in ("connect", "disconnect") and not hasattr(self, f"on_{event}"):
-            return ack_error(validation_error(event=f"Unknown event {event!r}."[:100]))
-        return super().trigger_event(event, *args)
+        """The one door from a client to a handler: only `@event` handlers are reachable by
+        name. The connection handlers run only for the server's own lifecycle calls, told
+        apart from a client's event of the same name by the manager's state; any other
+        name (reserved, unknown, not a string) is answered VALIDATION_ERROR."""
+        sid = args[0] if args else None
+        manager = self.socketio.server.manager
+        if event == "connect" and manager.is_pre_connected(sid, self.namespace):
+            return super().trigger_event(event, *args)
+        if event == "disconnect" and sid in manager.pending_disconnect.get(self.namespace, ()):
+            return super().trigger_event(event, *args)
+        if isinstance(event, str) and getattr(getattr(self, f"on_{event}", None), "client_event", False):
+            return super().trigger_event(event, *args)
+        kind = "reserved" if event in RESERVED_EVENTS else "unknown"
+        return ack_error(validation_error(event=f"The event name {event!r} is {kind}."[:100]))
 
     def on_connect(self, auth=None):
         token = auth.get("token") if isinstance(auth, dict) else None
+        user, claims = self._admit(token)
+        connection = Connection(request.sid, user.id, user.username, float(claims["exp"]),
+                                claims["gen"], claims.get("fam"))
+        join_room(realtime.user_channel(user.id))
+        if connection.family is not None:
+            join_room(realtime.family_channel(connection.family))
+        came_online = current_presence().add(connection)
         try:
-            user, claims = accounts.user_for_access_token(token)
+            # A logout committed after the first check cut this user's channel before the
+            # socket was in it: check again now that every cut reaches it.
+            self._admit(token)
+        except ConnectionRefusedError:
+            current_presence().remove(request.sid)
+            raise
+        self._ensure_housekeeping()
+        if came_online:
+            self._announce_presence(user.id)
+
+    @staticmethod
+    def _admit(token):
+        """The token's user and claims, read in a session of its own, or a refusal."""
+        try:
+            return accounts.user_for_access_token(token)
         except ChatError as error:
             raise ConnectionRefusedError(error.message, {"code": error.code}) from None
         except (OperationalError, InterfaceError):
@@ -73,12 +116,6 @@ class ChatNamespace(Namespace):
             raise ConnectionRefusedError(error.message, {"code": error.code}) from None
         finally:
             db.session.remove()
-        connection = Connection(request.sid, user.id, user.username, float(claims["exp"]))
-        join_room(realtime.user_channel(user.id))
-        came_online = current_presence().add(connection)
-        self._ensure_housekeeping()
-        if came_online:
-            self._announce_presence(user.id)
 
     def on_disconnect(self, reason=None):
         connection, went_offline = current_presence().remove(request.sid)
@@ -93,7 +130,14 @@ class ChatNamespace(Namespace):
         _user, claims = accounts.user_for_access_token(data.get("token"))
         if _user.id != user.id:
             raise ChatError("TOKEN_INVALID", "The token belongs to another user.")
+        if claims.get("fam") != connection.family:
+            # The cuts find this socket by the family of the token it holds now.
+            if connection.family is not None:
+                leave_room(realtime.family_channel(connection.family))
+            if claims.get("fam") is not None:
+                join_room(realtime.family_channel(claims["fam"]))
         connection.expires_at = float(claims["exp"])
+        connection.generation, connection.family = claims["gen"], claims.get("fam")
         return {"expires_in": max(0, int(connection.expires_at - time.time()))}
 
     @event
@@ -101,8 +145,11 @@ class ChatNamespace(Namespace):
         room_id = rooms.parse_id(data.get("room_id"))
         rooms.require_member(user, room_id)
         # Join before reading the latest page: a message committed in between is then
-        # delivered live rather than missed by both.
+        # delivered live rather than missed by both. `open_room` checks the membership
+        # again, read afresh: a kick committed before the join (whose cut could not see
+        # this socket yet) is refused there.
         join_room(realtime.room_channel(room_id))
+        db.session.expire_all()
         try:
             return rooms.open_room(user, room_id)
         except Exception:
@@ -147,14 +194,24 @@ class ChatNamespace(Namespace):
 
     def _housekeeping(self, app):
         """Disconnect sockets whose token expired without an `auth` renewal; keep this
-        node's presence alive. Runs for the life of the process."""
-        while True:
+        node's presence alive; every SOCKET_RECONCILE_SECONDS, reconcile the sockets
+        (`reconcile.py`). Runs for the life of the Socket.IO server it started with (the
+        process's; the tests build one per app)."""
+        server = self.socketio.server
+        every = max(1, round(app.config["SOCKET_RECONCILE_SECONDS"] / HOUSEKEEPING_SECONDS))
+        for beat in itertools.count(1):
             self.socketio.sleep(HOUSEKEEPING_SECONDS)
+            if self.socketio.server is not server:
+                return
             with app.app_context():
                 presence = app.extensions["webchat.presence"]
                 try:
                     for sid in presence.expired():
-                        self.socketio.server.disconnect(sid, namespace=self.namespace)
+                        server.disconnect(sid, namespace=self.namespace)
                     presence.heartbeat()
-                except Exception:  # a Redis hiccup must not end the loop
+                    if beat % every == 0:
+                        reconcile(server, self.namespace, presence)
+                except Exception:  # a Redis or database hiccup must not end the loop
                     app.logger.exception("housekeeping failed; retrying")
+                finally:
+                    db.session.remove()

@@ -48,6 +48,19 @@ def require_member(user, room_id):
     return room, membership
 
 
+def active_memberships(pairs):
+    """Of (room_id, user_id) `pairs`, the ones that are active memberships now: one query
+    per 500 pairs."""
+    pairs, active = list(set(pairs)), set()
+    for start in range(0, len(pairs), 500):
+        chunk = pairs[start:start + 500]
+        active.update(db.session.execute(
+            sa.select(Membership.room_id, Membership.user_id)
+            .where(sa.tuple_(Membership.room_id, Membership.user_id).in_(chunk), Membership.active.is_(True))
+        ).tuples())
+    return active
+
+
 def require_member_or_hide(user, room_id, code):
     """`require_member` for something inside a room (a message, a file): anyone outside
     the room is told only `code`, a not-found: whether it exists is not theirs to know."""

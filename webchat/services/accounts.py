@@ -173,9 +173,13 @@ def access_token_lifetime():
     return int(current_app.config["JWT_ACCESS_TOKEN_EXPIRES"].total_seconds())
 
 
-def issue_access_token(user):
-    """A short-lived access token for the API and the socket (no refresh token)."""
-    token = create_access_token(identity=str(user.id), additional_claims={"gen": user.token_generation})
+def issue_access_token(user, family=None):
+    """A short-lived access token for the API and the socket (no refresh token). One
+    issued with a refresh pair carries its family (`fam`), and dies with it."""
+    claims = {"gen": user.token_generation}
+    if family is not None:
+        claims["fam"] = family
+    token = create_access_token(identity=str(user.id), additional_claims=claims)
     return {"access_token": token, "expires_in": access_token_lifetime()}
 
 
@@ -187,7 +191,7 @@ def issue_tokens(user):
 
 def _token_pair(user, family):
     """Create a token pair and record the refresh token, inside the caller's transaction."""
-    tokens = issue_access_token(user)
+    tokens = issue_access_token(user, family)
     jti = str(uuid.uuid4())
     tokens["refresh_token"] = create_refresh_token(
         identity=str(user.id), additional_claims={"jti": jti, "fam": family, "gen": user.token_generation}
@@ -212,13 +216,43 @@ def decode(token, expected_type):
     return claims
 
 
+def _family_revoked(family):
+    return sa.exists().where(RefreshToken.family == family, RefreshToken.revoked.is_(True))
+
+
 def user_for_access_token(token):
-    """The user an access token speaks for, with its claims; revoked tokens are refused."""
+    """The user an access token speaks for, with its claims; revoked tokens (by logout,
+    password change, or their family's revocation) are refused. One query."""
     claims = decode(token, "access")
-    user = get_user(claims.get("sub"))
-    if user is None or claims.get("gen") != user.token_generation:
+    try:
+        user_id = int(claims.get("sub"))
+    except (TypeError, ValueError):
+        raise ChatError("TOKEN_INVALID") from None
+    family = claims.get("fam")
+    if family is not None and not isinstance(family, str):
         raise ChatError("TOKEN_INVALID")
-    return user, claims
+    revoked = _family_revoked(family) if family is not None else sa.false()
+    row = db.session.execute(sa.select(User, revoked).where(User.id == user_id)).first()
+    if row is None or row[1] or claims.get("gen") != row[0].token_generation:
+        raise ChatError("TOKEN_INVALID")
+    return row[0], claims
+
+
+def revoked_credentials(credentials):
+    """Of `credentials`, (user_id, generation, family or None) triples, the ones revoked
+    since they were checked: the user's generation moved or the family was revoked. For
+    the sockets' periodic reconciliation; two queries per call."""
+    credentials = set(credentials)
+    if not credentials:
+        return set()
+    user_ids = {user_id for user_id, _gen, _fam in credentials}
+    families = {family for _uid, _gen, family in credentials if family is not None}
+    generations = dict(db.session.execute(
+        sa.select(User.id, User.token_generation).where(User.id.in_(user_ids))).all())
+    dead_families = set(db.session.scalars(
+        sa.select(RefreshToken.family).distinct()
+        .where(RefreshToken.family.in_(families), RefreshToken.revoked.is_(True)))) if families else set()
+    return {c for c in credentials if generations.get(c[0]) != c[1] or c[2] in dead_families}
 
 
 def rotate_refresh_token(token):
@@ -237,6 +271,7 @@ def rotate_refresh_token(token):
             session.execute(
                 sa.update(RefreshToken).where(RefreshToken.family == row.family).values(revoked=True)
             )
+            realtime.queue_disconnect_family(row.family)
             outcome = "TOKEN_REUSED"
         else:
             row.spent_at = utcnow()
