@@ -7,16 +7,15 @@ The cast, in a private room and a public room built the same way: `owner` create
 `outsider` has never been in the private room; `non_member` is the same user seen from
 the public room (which they may see but have not joined)."""
 import io
-import re
 import shutil
 
 import pytest
 
-from webchat.chat.namespace import ChatNamespace
-from webchat.services import accounts, messages, rooms
-
 from webchat import create_app
-from webchat.extensions import db
+from webchat.chat.namespace import RESERVED_EVENTS, ChatNamespace
+from webchat.extensions import db, socketio
+from webchat.presence import current_presence
+from webchat.services import accounts, messages, rooms
 
 from .conftest import PASSWORD, Backend, bearer, config_for, login
 
@@ -95,6 +94,9 @@ SOCKET = {
         owner=(403, "FORBIDDEN"), outsider=MSG_GONE, non_member=MSG_GONE, kicked=MSG_GONE, departed=MSG_GONE)),
     "close_room": ({"room_id": "{room}"}, everyone(200)),  # only stops this socket's stream
     "auth": ({"token": "{token}"}, everyone(200)),
+    # Names Socket.IO reserves never reach a handler, whoever sends them (issue 16: a client
+    # "disconnect" hid its socket from every cut; a "connect" registered another's token).
+    **{name: ({"token": "{token}"}, {role: (400, "VALIDATION_ERROR") for role in ROLES}) for name in RESERVED_EVENTS},
 }
 
 
@@ -223,6 +225,10 @@ def test_socket(app, cast, connect, event, role):
         assert ack["ok"] is True, ack
     else:
         assert ack["error"]["code"] == code, ack
+    # Whatever the event, the socket is still where the cuts find it, and still its user's.
+    sid = socketio.server.manager.sid_from_eio_sid(sock.eio_sid, "/chat")
+    assert current_presence().get(sid).user_id == people[role].id
+    assert f"user:{people[role].id}" in socketio.server.manager.get_rooms(sid, "/chat")
 
 
 def test_anonymous_sockets_are_refused(app, connect):
@@ -236,6 +242,15 @@ def test_every_route_has_a_row(app):
     assert covered - routes == set(), "the matrix names routes that no longer exist"
 
 
+@pytest.mark.parametrize("role", [r for r in ROLES if r != "anonymous"])
+def test_socket_token_is_for_sessions_only(app, cast, role):
+    """An access token never mints a longer-lived one (issue 16)."""
+    people, _world = cast
+    response = app.test_client().post("/api/v1/auth/socket-token", headers=bearer(people[role]))
+    check(response, (403, "FORBIDDEN"))
+
+
 def test_every_socket_event_has_a_row():
-    events = {name[3:] for name in dir(ChatNamespace) if re.match(r"on_[a-z_]+$", name)} - {"connect", "disconnect"}
-    assert events == set(SOCKET)
+    events = {name[3:] for name in dir(ChatNamespace)
+              if name.startswith("on_") and getattr(getattr(ChatNamespace, name), "client_event", False)}
+    assert events == set(SOCKET) - RESERVED_EVENTS

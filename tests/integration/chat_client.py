@@ -19,6 +19,26 @@ def api_user(server, username):
     return response.json()["user"], tokens["access_token"]
 
 
+def page_login(server, username, password=PASSWORD):
+    """A requests.Session logged in through the real form, as a browser is."""
+    from .live import csrf_token
+
+    session = requests.Session()
+    token = csrf_token(session, f"{server.url}/auth/login")
+    response = session.post(f"{server.url}/auth/login", data={"csrf_token": token, "username": username,
+                                                              "password": password}, allow_redirects=False, timeout=10)
+    assert response.status_code == 302, response.text[:300]
+    return session
+
+
+def page_logout(server, session):
+    """"Log out" on the page: every session, token and socket of the user ends."""
+    from .live import csrf_token
+
+    token = csrf_token(session, f"{server.url}/rooms")
+    return session.post(f"{server.url}/auth/logout", data={"csrf_token": token}, allow_redirects=False, timeout=10)
+
+
 def api(server, token, method, path, **kwargs):
     response = requests.request(method, f"{server.url}/api/v1{path}", headers={"Authorization": f"Bearer {token}"},
                                 timeout=10, **kwargs)

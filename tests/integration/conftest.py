@@ -13,6 +13,7 @@ from contextlib import contextmanager
 import pytest
 
 from . import live
+from .chat_client import ChatClient
 
 
 @contextmanager
@@ -41,6 +42,21 @@ def server(request, tmp_path_factory):
     """A running eventlet node shared by a module's tests (they use unique usernames)."""
     with server_farm(tmp_path_factory) as farm:
         yield farm.server(request.param)
+
+
+@pytest.fixture
+def clients():
+    """Open a connected `ChatClient(server, token, **kwargs)`; closed after the test."""
+    opened = []
+
+    def open_client(server, token, **kwargs):
+        client = ChatClient(server, token, **kwargs).connect()
+        opened.append(client)
+        return client
+
+    yield open_client
+    for client in opened:
+        client.close()
 
 
 @pytest.hookimpl(wrapper=True)

@@ -4,9 +4,10 @@ import subprocess
 import uuid
 
 import pytest
+import requests
 
 from ..support import port_open, require, require_mariadb, require_redis
-from .chat_client import ChatClient, api, api_user, send_concurrently
+from .chat_client import api, api_user, page_login, page_logout, send_concurrently
 from .live import BIN, ROOT, unique_name
 
 pytestmark = [pytest.mark.integration, pytest.mark.mariadb, pytest.mark.redis]
@@ -33,18 +34,6 @@ def cluster(live_server):
     return start
 
 
-@pytest.fixture
-def clients():
-    opened = []
-
-    def open_client(server, token):
-        client = ChatClient(server, token).connect()
-        opened.append(client)
-        return client
-
-    yield open_client
-    for client in opened:
-        client.close()
 
 
 def room_with(node, users):
@@ -152,16 +141,7 @@ def test_kick_and_logout_reach_sockets_on_the_other_node(cluster, clients):
     # Revocation: tokens are checked against the database every node shares.
     c_user = api_user(nodes[0], unique_name("z"))
     c = clients(nodes[1], c_user[1])
-    import requests
-
-    from .live import csrf_token
-
-    session = requests.Session()
-    token = csrf_token(session, f"{nodes[0].url}/auth/login")
-    session.post(f"{nodes[0].url}/auth/login", data={"csrf_token": token, "username": c_user[0]["username"],
-                                                      "password": "correct horse battery"}, timeout=10)
-    session.post(f"{nodes[0].url}/auth/logout", data={"csrf_token": csrf_token(session, f"{nodes[0].url}/rooms")},
-                 timeout=10)
+    page_logout(nodes[0], page_login(nodes[0], c_user[0]["username"]))
     c.wait_for(lambda: not c.sio.connected, what="logout on node one to disconnect the socket on node two")
 
 
@@ -176,3 +156,31 @@ def test_announce_from_the_cli_reaches_every_node(cluster, clients):
     for client in (a, b):
         client.wait_for(lambda c=client: any(m["body"] == "Maintenance at 18:00" for m in c.messages(room["id"])),
                         what="the announcement")
+
+
+def test_cuts_reach_a_socket_on_the_other_node_whatever_it_sent(cluster, clients):
+    """Issue 16 on MariaDB + Redis: a fake "disconnect" on node two hides from nothing cut
+    on node one (kick, logout), and a refresh family revoked on node one disconnects its
+    socket on node two (the cut crosses as a channel action)."""
+    nodes = cluster()
+    room, (a_user, a), (b_user, b) = crossing(nodes, clients)
+    assert b.call("disconnect", {}, timeout=5)["error"]["code"] == "VALIDATION_ERROR"
+    assert api(nodes[0], a_user[1], "DELETE", f"/rooms/{room['id']}/members/{b_user[0]['username']}").status_code == 200
+    b.wait_for(lambda: b.events["room_removed"], what="room_removed on the other node")
+    a.call("send_message", {"room_id": room["id"], "body": "after the kick", "client_id": "after"})
+    b.call("typing", {"room_id": room["id"]})
+    assert "after the kick" not in [m["body"] for m in b.messages(room["id"])]
+    page_logout(nodes[0], page_login(nodes[0], b_user[0]["username"]))
+    b.wait_for(lambda: not b.sio.connected, what="logout on node one to disconnect the socket on node two")
+
+    def refresh(refresh_token):
+        return requests.post(f"{nodes[0].url}/api/v1/auth/refresh",
+                             headers={"Authorization": f"Bearer {refresh_token}"}, timeout=10)
+
+    tokens = requests.post(f"{nodes[0].url}/api/v1/auth/token", json={"username": a_user[0]["username"],
+                           "password": "correct horse battery"}, timeout=10).json()
+    family_socket = clients(nodes[1], tokens["access_token"])
+    assert refresh(tokens["refresh_token"]).ok
+    assert refresh(tokens["refresh_token"]).json()["error"]["code"] == "TOKEN_REUSED"
+    family_socket.wait_for(lambda: not family_socket.sio.connected, what="the family's socket on node two to go")
+    assert a.sio.connected  # another login of the same user

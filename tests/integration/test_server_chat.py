@@ -12,18 +12,6 @@ from .live import unique_name
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def clients():
-    opened = []
-
-    def open_client(server, token, **kwargs):
-        client = ChatClient(server, token, **kwargs).connect()
-        opened.append(client)
-        return client
-
-    yield open_client
-    for client in opened:
-        client.close()
 
 
 @pytest.fixture

@@ -97,7 +97,10 @@ PATHS = {
         params=[query_param("username", {"type": "string"})], public=True)},
     "/auth/token": {"post": operation("Log in for tokens", ok(ref("Tokens")), body=CREDENTIALS, public=True)},
     "/auth/refresh": {"post": operation("Rotate a refresh token (sent as Bearer)", ok(ref("Tokens")))},
-    "/auth/socket-token": {"post": operation("An access token for the socket", ok(ref("Tokens")))},
+    "/auth/socket-token": {"post": operation(
+        "The page's socket token", {**ok(ref("Tokens")), **errors(403)},
+        description="For the page's session cookie (with X-CSRFToken) only: any Authorization header is "
+                    "refused 403 FORBIDDEN. API clients renew with /auth/refresh.")},
     "/users": {"get": operation("Find users by name prefix", ok(obj(users={"type": "array", "items": ref("User")})),
                                 params=[query_param("q", {"type": "string"})])},
     "/rooms": {
