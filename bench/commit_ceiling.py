@@ -9,7 +9,7 @@ another (never concurrently), on 127.0.0.1 MariaDB:
   1. the server settings that decide what a COMMIT costs;
   2. the round trip of `SELECT 1`;
   3. an autocommit single-row INSERT into an InnoDB table;
-  4. a transaction shaped like webchat's send (messages._write: the room's and the
+  4. a transaction shaped like webchat's send (posting._write: the room's and the
      senders' row locks in one read, INSERT ... RETURNING with webchat's unique keys, two
      UPDATEs, COMMIT: five round trips);
   5. 3 and 4 again with innodb_flush_log_at_trx_commit=2 (no fsync per commit). That
@@ -202,7 +202,7 @@ class DbBench:
     STEPS = ("lock_room_and_senders", "insert_message_returning", "update_room", "update_pointer", "commit")
 
     def send_txn(self):
-        """What one webchat send does in MariaDB: the statements of messages._write, on a
+        """What one webchat send does in MariaDB: the statements of posting._write, on a
         connection that is not in autocommit mode (as SQLAlchemy's are), so the
         transaction begins with its first statement. Each statement's time is kept in
         self.step_times, for the breakdown."""

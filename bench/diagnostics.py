@@ -17,7 +17,7 @@ Probes, each switched on by its variable (values in milliseconds):
 - DIAG_GARBAGE=1: every 10 s, what the cyclic collector freed, by type, with the last
   frame of each traceback among it (`GARBAGE {...}`). Reference cycles are what make
   full collections frequent; this found the per-event NotFound of change 10.
-- DIAG_SLOW_MS: every send, `messages._write`, PyMySQL query and COMMIT slower than this
+- DIAG_SLOW_MS: every send, `posting._write`, PyMySQL query and COMMIT slower than this
   (`SLOW commit 18.7ms t=...`). A COMMIT that MariaDB answers in 1 ms but the worker
   sees in 18 ms waited for the event loop.
 - DIAG_ROUNDS=1: every 10 s, how long the rounds of unread counts and of member lists
@@ -93,7 +93,7 @@ def _garbage_census():
 def _slow_calls(threshold_ms):
     import pymysql.connections
 
-    from webchat.services import messages
+    from webchat.services import messages, posting
 
     def timed(name, function):
         def wrapper(*args, **kwargs):
@@ -112,7 +112,7 @@ def _slow_calls(threshold_ms):
     connection.query = timed("query", connection.query)
     connection.commit = timed("commit", connection.commit)
     messages.send_message = timed("send_message", messages.send_message)
-    messages._write = timed("_write", messages._write)
+    posting._write = timed("_write", posting._write)
 
 
 def _rounds():

@@ -10,7 +10,7 @@ from webchat import realtime
 from webchat.errors import ChatError
 from webchat.extensions import db
 from webchat.models import Membership, Message
-from webchat.services import accounts, messages, reads, rooms
+from webchat.services import accounts, messages, posting, reads, rooms
 
 from .test_unread import counted_by_counters, counted_by_scan
 
@@ -18,18 +18,18 @@ from .test_unread import counted_by_counters, counted_by_scan
 def hold_first_batch(monkeypatch, waiting):
     """Make the first transaction wait until `waiting` more posts queue behind it, so
     they must form one batch; records each batch's size."""
-    real, batches, first = messages._write, [], threading.Event()
+    real, batches, first = posting._write, [], threading.Event()
 
     def write(room_id, posts):
         if not first.is_set():
             first.set()
             deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and sum(len(q.pending) for q in messages._queues.values()) < waiting:
+            while time.monotonic() < deadline and sum(len(q.pending) for q in posting._in_flight.values()) < waiting:
                 time.sleep(0.005)
         batches.append(len(posts))
         return real(room_id, posts)
 
-    monkeypatch.setattr(messages, "_write", write)
+    monkeypatch.setattr(posting, "_write", write)
     return batches
 
 
@@ -52,7 +52,7 @@ def post_at_once(app, calls):
     for i, (user, room_id, body, client_id) in enumerate(calls):
         threads.append(threading.Thread(target=run, args=(i, user.id, room_id, body, client_id)))
         threads[-1].start()
-        while i == 0 and not messages._queues and time.monotonic() < deadline:  # the first leads
+        while i == 0 and not posting._in_flight and time.monotonic() < deadline:  # the first leads
             time.sleep(0.001)
     for thread in threads:
         thread.join(30)
@@ -95,7 +95,7 @@ def test_a_failing_batch_is_written_post_by_post(app, make_user, monkeypatch):
     room_id = rooms.create_room(alice, "Fragile")["id"]
     rooms.join_room(bob, room_id)
     batches = hold_first_batch(monkeypatch, waiting=3)
-    real_insert = messages._insert_rows
+    real_insert = posting._insert_rows
     calls = {"n": 0}
 
     def flaky_insert(*args):  # the second batch's INSERT breaks the transaction once
@@ -104,7 +104,7 @@ def test_a_failing_batch_is_written_post_by_post(app, make_user, monkeypatch):
             raise RuntimeError("lost connection")
         return real_insert(*args)
 
-    monkeypatch.setattr(messages, "_insert_rows", flaky_insert)
+    monkeypatch.setattr(posting, "_insert_rows", flaky_insert)
     results = post_at_once(app, [(alice, room_id, "lead", "l"), (bob, room_id, "one", "1"),
                                  (alice, room_id, "two", "2"), (bob, room_id, "three", "3")])
     assert all(isinstance(r, tuple) and r[3] for r in results), results

@@ -5,7 +5,8 @@ from ..errors import ChatError
 from ..ratelimit import per_ip
 from ..services import accounts
 from . import bp
-from .auth import bearer_token, json_body, session_user
+from ..callers import bearer_token, session_user
+from .auth import json_body
 from ..payloads import user_payload
 
 

@@ -16,7 +16,7 @@ from ..errors import ChatError, ack_error, validation_error
 from ..extensions import db
 from ..payloads import message_payload
 from ..presence import Connection, current_presence
-from ..services import accounts, messages, reads, rooms
+from ..services import access, accounts, messages, reads, rooms
 from .reconcile import reconcile
 
 # How often each process disconnects sockets whose token expired without renewal and
@@ -142,8 +142,8 @@ class ChatNamespace(Namespace):
 
     @event
     def on_open_room(self, connection, user, data):
-        room_id = rooms.parse_id(data.get("room_id"))
-        rooms.require_member(user, room_id)
+        room_id = access.parse_id(data.get("room_id"))
+        access.require_member(user, room_id)
         # Join before reading the latest page: a message committed in between is then
         # delivered live rather than missed by both. `open_room` checks the membership
         # again, read afresh: a kick committed before the join (whose cut could not see
@@ -158,7 +158,7 @@ class ChatNamespace(Namespace):
 
     @event
     def on_close_room(self, connection, user, data):
-        leave_room(realtime.room_channel(rooms.parse_id(data.get("room_id"))))
+        leave_room(realtime.room_channel(access.parse_id(data.get("room_id"))))
 
     @event
     def on_send_message(self, connection, user, data):

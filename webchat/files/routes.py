@@ -8,7 +8,7 @@ from urllib.parse import quote
 from flask import current_app, request
 from werkzeug.wsgi import FileWrapper
 
-from ..api.auth import api_user
+from ..callers import request_user
 from ..errors import ChatError
 from ..services import files
 from . import bp
@@ -24,7 +24,7 @@ def caller():
     is present but invalid or expired is still refused with its code, so a client knows
     to renew it."""
     try:
-        return api_user()
+        return request_user()
     except ChatError as error:
         if error.code == "UNAUTHENTICATED":
             return None

@@ -25,8 +25,7 @@ from ..extensions import db
 from ..models import Attachment, utcnow
 from ..storage import MissingObject, StorageError, get_storage, new_key
 from .access import parse_id, require_member, require_member_or_hide
-from .messages import _existing as existing_message
-from .messages import clean_client_id, post_message
+from .posting import clean_client_id, existing_message, post_message
 
 # Larger images are refused rather than decoded: a small file can unpack into gigabytes
 # (a decompression bomb). Pillow's own check is set to the same bound.

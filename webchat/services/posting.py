@@ -1,0 +1,250 @@
+"""Posting messages: the one way text and file messages are written, with their `seq`,
+idempotency by (sender, client_id) and group commit. `messages` and `files` build on it."""
+import threading
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from .. import realtime
+from ..database import transaction
+from ..errors import ChatError, validation_error
+from ..extensions import db
+from ..models import Attachment, Message, Room, utcnow
+from ..payloads import message_payload
+from . import reads
+from .access import lock_room_for_posts, require_member
+
+CLIENT_ID_MAX = 64
+
+
+def clean_client_id(client_id):
+    if client_id is None:
+        return None
+    if not isinstance(client_id, str) or not 0 < len(client_id) <= CLIENT_ID_MAX or not client_id.isprintable():
+        raise validation_error(client_id=f"Expected a string of 1 to {CLIENT_ID_MAX} characters.")
+    return client_id
+
+
+def existing_message(sender_id, client_id, room_id):
+    """The message already stored under this client_id, for an idempotent retry."""
+    if client_id is None:
+        return None
+    # The id alone first: almost every send is new, and a row of Message with its joined
+    # sender and file costs a packet per column to describe, even when nothing matches.
+    message_id = db.session.scalar(
+        sa.select(Message.id).where(Message.sender_id == sender_id, Message.client_id == client_id)
+    )
+    if message_id is None:
+        return None
+    message = db.session.get(Message, message_id)
+    if message.room_id != room_id:
+        raise validation_error(client_id="This client_id was already used in another room.")
+    return message
+
+
+def post_message(user, room_id, client_id, find_existing, *, kind, body, file=None):
+    """Store a message of `user` in the room and announce it after commit; the one way
+    text and file messages are posted. `file` holds the columns of a new Attachment.
+    `find_existing()` finds an earlier post of the same client_id (an idempotent retry).
+    Returns (message, created).
+
+    Group commit: posts to a room that arrive while its transaction runs wait, and the
+    first of them then writes them all in one transaction, in arrival order. A busy room
+    pays for one row lock and one COMMIT per batch instead of queueing every post on the
+    lock; a post to a quiet room is a batch of one."""
+    post = _Post(user, client_id, kind, body, file)
+    key = (current_app._get_current_object(), room_id)
+    with _in_flight_lock:
+        posts = _in_flight.setdefault(key, _RoomPosts())
+        posts.pending.append(post)
+        if posts.leader is None:
+            posts.leader, post.leads = post, True
+    if not post.leads:
+        # Hold no pooled connection while waiting (expire_on_commit is off: nothing is
+        # reloaded), then wait until written by another, or handed the lead.
+        db.session.commit()
+        post.done.wait()
+    if post.leads:
+        _lead(key, posts, post)
+    if post.error is not None:
+        raise post.error
+    if post.message is None:  # its client_id was stored already, or earlier in the batch
+        return find_existing(), False
+    # Into this caller's session as if loaded here, without a query.
+    post.message = db.session.merge(post.message, load=False)
+    return post.message, True
+
+
+@dataclass(eq=False)
+class _Post:
+    """A message waiting for its room's next group commit, and what became of it: its new
+    message, or its error, or neither when its client_id was already stored."""
+
+    user: object
+    client_id: str | None
+    kind: str
+    body: str
+    file: dict | None
+    done: threading.Event = field(default_factory=threading.Event)
+    leads: bool = False
+    answered: bool = False
+    message: Message | None = None
+    error: BaseException | None = None
+
+    def answer(self, message=None, error=None):
+        self.message, self.error, self.answered = message, error, True
+
+
+@dataclass(eq=False)
+class _RoomPosts:
+    pending: list = field(default_factory=list)
+    leader: _Post | None = None
+
+
+_in_flight = {}  # (app, room_id) -> _RoomPosts, while the room has posts in flight
+_in_flight_lock = threading.Lock()
+
+
+def _lead(key, posts, leader):
+    """Write every post pending in the room, then hand the lead to the first post that
+    arrived meanwhile (or retire the room's entry)."""
+    with _in_flight_lock:
+        batch, posts.pending = posts.pending, []
+    try:
+        try:
+            _write(key[1], batch)
+        except Exception:  # noqa: BLE001 - find whose post failed: write each alone
+            if len(batch) == 1:
+                raise
+            for post in batch:
+                try:
+                    _write(key[1], [post])
+                except Exception as error:  # noqa: BLE001 - that post's own failure
+                    post.answer(error=error)
+    except BaseException as error:
+        for post in batch:
+            if not post.answered:
+                post.answer(error=error)
+        raise
+    finally:
+        with _in_flight_lock:
+            if posts.pending:
+                posts.leader = posts.pending[0]
+                posts.leader.leads = True
+                posts.leader.done.set()
+            else:
+                posts.leader = None
+                del _in_flight[key]
+        for post in batch:
+            if post is not leader:
+                post.done.set()
+
+
+def _write(room_id, posts):
+    """One transaction under the room's lock for `posts`, in order, each answered once it
+    commits. The hot path of every send, so it is written in SQL expressions rather than
+    through the ORM's unit of work: one locking read of the room and the senders'
+    memberships, one INSERT of the batch's messages, one UPDATE of the room, one of the
+    senders' read pointers, and COMMIT, however many posts the batch holds."""
+    answers = {}
+    with transaction():
+        last_seq, counted, members = lock_room_for_posts(room_id, {post.user.id for post in posts})
+        writable, seen = [], set()
+        for post in posts:
+            answers[post] = {}
+            if post.user.id not in members:
+                try:
+                    require_member(post.user, room_id)  # raises the right code
+                except ChatError as error:
+                    answers[post] = {"error": error}
+                    continue
+            key = (post.user.id, post.client_id)
+            if post.client_id is None or key not in seen:  # else a repeat within the batch
+                seen.add(key)
+                writable.append(post)
+        written = _insert_messages(room_id, last_seq, writable)
+        pointers = {}
+        for post, message in written:
+            if reads.is_counted(message.kind):
+                counted += 1
+            pointers[post.user.id] = (message, counted)  # the sender has read their own
+            answers[post] = {"message": message}
+            realtime.queue("new_message", {"message": message_payload(message)}, to=realtime.room_channel(room_id))
+        if written:
+            db.session.execute(_UPDATE_ROOM, {"room": room_id, "new_last_seq": written[-1][1].seq,
+                                              "new_counted": counted})
+            reads.point_senders(room_id, pointers)
+            reads.queue_unread(room_id)
+    for post, answer in answers.items():
+        post.answer(**answer)
+
+
+def _insert_messages(room_id, last_seq, posts):
+    """Insert the posts' messages, numbered on from `last_seq`, in one statement; posts
+    whose client_id some stored message already has are left out. Returns [(post,
+    message)]: detached Messages, complete, that a caller's session can adopt as loaded."""
+    if any(post.file is not None for post in posts):
+        # An upload's Attachment row goes in first and must not outlive a refused
+        # message: look before inserting (uploads are rare).
+        return _insert_rows(room_id, last_seq, _not_stored(posts))
+    try:
+        return _insert_rows(room_id, last_seq, posts)
+    except IntegrityError:
+        # Optimistic: a stored client_id is rare (a retry that raced its own first try),
+        # so it is looked for only when the unique key refused the batch. The failed
+        # statement alone was undone; the transaction and its locks go on.
+        if len(rest := _not_stored(posts)) == len(posts):
+            raise
+        return _insert_rows(room_id, last_seq, rest)
+
+
+def _insert_rows(room_id, last_seq, posts):
+    if not posts:
+        return []
+    now = utcnow()
+    files = [_insert_file(post.file, now) if post.file is not None else None for post in posts]
+    rows = [
+        {"room_id": room_id, "seq": last_seq + n, "sender_id": post.user.id, "kind": post.kind, "body": post.body,
+         "client_id": post.client_id, "event": None, "created_at": now, "deleted_at": None,
+         "file_id": attachment.id if attachment is not None else None}
+        for n, (post, attachment) in enumerate(zip(posts, files), 1)
+    ]
+    ids = dict(db.session.execute(_INSERT_MESSAGES, rows).all())
+    written = []
+    for post, attachment, row in zip(posts, files, rows):
+        message = Message(id=ids[row["seq"]], **row)
+        message.sender, message.file = post.user, attachment
+        sa.orm.make_transient_to_detached(message)
+        written.append((post, message))
+    return written
+
+
+# The send path's statements, built once (see access.lock_room_for_posts).
+_INSERT_MESSAGES = Message.__table__.insert().returning(Message.__table__.c.seq, Message.__table__.c.id)
+_UPDATE_ROOM = (
+    sa.update(Room.__table__).where(Room.__table__.c.id == sa.bindparam("room"))
+    .values(last_seq=sa.bindparam("new_last_seq"), counted_messages=sa.bindparam("new_counted"))
+)
+
+
+def _insert_file(columns, now):
+    """Insert a file post's Attachment; returns it detached, complete."""
+    table = Attachment.__table__
+    columns = {**columns, "created_at": now}
+    attachment = Attachment(id=db.session.execute(table.insert().returning(table.c.id), columns).scalar_one(),
+                            **columns)
+    sa.orm.make_transient_to_detached(attachment)
+    return attachment
+
+
+def _not_stored(posts):
+    """The posts whose (sender_id, client_id) no stored message has yet."""
+    pairs = {(post.user.id, post.client_id) for post in posts if post.client_id is not None}
+    if not pairs:
+        return posts
+    stored = set(db.session.execute(
+        sa.select(Message.sender_id, Message.client_id).where(sa.tuple_(Message.sender_id, Message.client_id).in_(pairs))
+    ).all())
+    return [post for post in posts if (post.user.id, post.client_id) not in stored]
