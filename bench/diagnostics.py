@@ -116,8 +116,8 @@ def _slow_calls(threshold_ms):
 
 
 def _rounds():
-    from webchat.message_queue import BatchingQueue
-    from webchat.realtime import Rounds
+    from webchat.realtime.managers import BatchingQueue
+    from webchat.realtime.rounds import Rounds
 
     stats = collections.defaultdict(list)  # name -> [(wall ms, cpu ms, events)]
     last = [time.time()]

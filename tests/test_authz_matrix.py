@@ -14,7 +14,7 @@ import pytest
 from webchat import create_app
 from webchat.chat.namespace import RESERVED_EVENTS, ChatNamespace
 from webchat.extensions import db, socketio
-from webchat.presence import current_presence
+from webchat.realtime import current_presence
 from webchat.services import accounts, messages, rooms
 
 from .conftest import PASSWORD, Backend, bearer, config_for, login

@@ -165,7 +165,7 @@ def test_auth_renews_and_rejects_other_users_token(app, alice, bob, connect):
 
 
 def test_expired_connection_is_refused_and_disconnected(app, alice, room, connect):
-    from webchat.presence import current_presence
+    from webchat.realtime import current_presence
 
     sock = connect(alice)
     sid = next(iter(current_presence()._by_sid))

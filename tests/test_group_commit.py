@@ -64,7 +64,7 @@ def test_posts_that_queue_are_written_in_one_transaction_each_answered(app, make
     room_id = rooms.create_room(alice, "Busy")["id"]
     rooms.join_room(bob, room_id)
     sent = []
-    monkeypatch.setattr(realtime, "emit_now", lambda event, data, to, skip_sid=None: sent.append((event, data, to)))
+    monkeypatch.setattr(realtime.events, "emit_now", lambda event, data, to, skip_sid=None: sent.append((event, data, to)))
     batches = hold_first_batch(monkeypatch, waiting=6)
 
     calls = [(alice, room_id, "first", "c-0")]

@@ -29,7 +29,7 @@ def carol(make_user):
 def sent(monkeypatch):
     """Every event that left after a commit, as (event, data, to)."""
     events = []
-    monkeypatch.setattr(realtime, "emit_now", lambda event, data, to, skip_sid=None: events.append((event, data, to)))
+    monkeypatch.setattr(realtime.events, "emit_now", lambda event, data, to, skip_sid=None: events.append((event, data, to)))
     return events
 
 

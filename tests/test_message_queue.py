@@ -15,8 +15,8 @@ import redis
 
 from webchat import realtime
 from webchat.database import transaction
-from webchat.message_queue import RedisQueue
-from webchat.redis_pool import SOCKET_TIMEOUT_SECONDS
+from webchat.realtime.managers import RedisQueue
+from webchat.realtime.redis_pool import SOCKET_TIMEOUT_SECONDS
 from webchat.extensions import socketio
 
 from .support import REDIS_URL, at_once, require_redis
@@ -57,12 +57,12 @@ def test_a_transactions_emits_are_one_queue_message_in_order(queued_app):
     marker = redis.Redis.from_url(REDIS_URL)
     channel = f"{app.config['CLUSTER_NAME']}-socketio"
     with transaction():
-        realtime.queue("new_message", {"n": 1}, to="room:1")
-        realtime.queue("new_message", {"n": 2}, to=["user:1", "user:2"], skip_sid="sid-x")
+        realtime.emit_after_commit("new_message", {"n": 1}, to="room:1")
+        realtime.emit_after_commit("new_message", {"n": 2}, to=["user:1", "user:2"], skip_sid="sid-x")
         # Another kind of action between them keeps its place: the emits before it go
         # first, the ones after it later.
         realtime.after_commit(lambda: marker.publish(channel, json.dumps({"method": "marker"})))
-        realtime.queue("unread", {"n": 3}, to="user:3")
+        realtime.emit_after_commit("unread", {"n": 3}, to="user:3")
     first, between, last = received(subscriber, 3)
     assert first["method"] == "emit" and first["namespace"] == realtime.NAMESPACE
     assert first["batch"] == [["new_message", {"n": 1}, "room:1", None],
@@ -75,7 +75,7 @@ def test_a_transactions_emits_are_one_queue_message_in_order(queued_app):
 def test_a_rolled_back_transaction_sends_nothing(queued_app):
     _app, subscriber = queued_app
     with pytest.raises(RuntimeError), transaction():
-        realtime.queue("new_message", {"n": 1}, to="room:1")
+        realtime.emit_after_commit("new_message", {"n": 1}, to="room:1")
         raise RuntimeError("rolled back")
     received(subscriber, 0)
 

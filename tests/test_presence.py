@@ -6,7 +6,7 @@ import pytest
 import redis
 
 from webchat import ratelimit
-from webchat.presence import Connection, RedisPresence
+from webchat.realtime.presence import Connection, RedisPresence
 
 from .support import REDIS_URL, at_once, require_redis
 

@@ -167,12 +167,12 @@ def test_concurrent_senders_get_gap_free_seq(app, make_user):
 
 def test_broadcast_happens_only_after_commit(app, alice, monkeypatch):
     sent = []
-    monkeypatch.setattr(realtime, "emit_now", lambda event, data, **kw: sent.append(event))
+    monkeypatch.setattr(realtime.events, "emit_now", lambda event, data, **kw: sent.append(event))
     room = rooms.create_room(alice, "General")
     sent.clear()
     with pytest.raises(RuntimeError):
         with transaction():
-            realtime.queue("new_message", {"x": 1}, to="room:1")
+            realtime.emit_after_commit("new_message", {"x": 1}, to="room:1")
             raise RuntimeError("rolled back")
     assert sent == []
     messages.send_message(alice, room["id"], "hi")
@@ -207,7 +207,7 @@ def test_room_list_counts_active_and_online_members_and_shows_last_message_as_hi
     import io
 
     from webchat.payloads import message_payload
-    from webchat.presence import Connection, current_presence
+    from webchat.realtime import Connection, current_presence
     from webchat.services import files
 
     carol, dave = make_user("carol"), make_user("dave")

@@ -10,7 +10,7 @@ from webchat.chat.namespace import RESERVED_EVENTS, ChatNamespace
 from webchat.chat.reconcile import reconcile
 from webchat.extensions import db, socketio
 from webchat.models import Membership, User
-from webchat.presence import current_presence
+from webchat.realtime import current_presence
 from webchat.services import accounts, rooms
 
 from .conftest import PASSWORD

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from webchat.chat.namespace import RESERVED_EVENTS
 from webchat.errors import ERRORS
 from webchat.extensions import socketio
-from webchat.presence import current_presence
+from webchat.realtime import current_presence
 from webchat.services import rooms
 
 NS = "/chat"

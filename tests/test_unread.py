@@ -7,7 +7,6 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
-from flask import current_app
 from flask_migrate import downgrade, upgrade
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -220,21 +219,21 @@ def test_a_rounds_events_go_out_in_chunks_and_reach_every_member(coalescing, mon
     for sock in sockets:
         sock.get_received("/chat")
 
-    monkeypatch.setattr(reads, "ROUND_CHUNK", 2)
-    steps, emit_each, sleep = [], realtime.emit_each, socketio.sleep
+    monkeypatch.setattr(realtime.rounds, "ROUND_CHUNK", 2)
+    steps, emit_each, sleep = [], realtime.rounds.emit_each, socketio.sleep
 
     def chunk(event, events):
         steps.append(len(events))
         emit_each(event, events)
 
     def pause(seconds):
-        if seconds == reads.ROUND_PAUSE_SECONDS:  # not the fan-out task's own rest
+        if seconds == realtime.rounds.ROUND_PAUSE_SECONDS:  # not the fan-out task's own rest
             steps.append("pause")
         sleep(seconds)
 
-    monkeypatch.setattr(realtime, "emit_each", chunk)
+    monkeypatch.setattr(realtime.rounds, "emit_each", chunk)
     monkeypatch.setattr(socketio, "sleep", pause)
-    current_app.extensions["webchat.unread_rounds"].send(room_id)  # the app's own round
+    realtime.current().rounds["unread"].send(room_id)  # the app's own round
     assert steps == [2, "pause", 2, "pause", 1]
     for sock, count in zip(sockets, expected):
         assert [(e["room_id"], e["unread_count"], e["last_message"]["id"]) for e in unread_events(sock)] == [
@@ -250,7 +249,8 @@ def test_fanout_reaches_every_member_and_survives_a_failed_round(coalescing, mon
     rooms.join_room(bob, room_id)
     rooms.join_room(carol, room_id)
 
-    real = reads._unread_events
+    unread_rounds = realtime.current().rounds["unread"]
+    real = unread_rounds.deliveries_of
     calls = []
 
     def fail_once(room_id):
@@ -259,7 +259,7 @@ def test_fanout_reaches_every_member_and_survives_a_failed_round(coalescing, mon
             raise RuntimeError("database went away")
         return real(room_id)
 
-    monkeypatch.setattr(reads, "_unread_events", fail_once)
+    monkeypatch.setattr(unread_rounds, "deliveries_of", fail_once)
     messages.send_message(alice, room_id, "lost round")
     deadline = time.monotonic() + 5
     while not calls and time.monotonic() < deadline:
@@ -281,7 +281,7 @@ def test_a_round_sends_one_event_per_distinct_count(app, make_user):
     messages.send_message(alice, room_id, "two")
     reads.mark_read(carol, room_id, first.id)
 
-    events = reads._unread_events(room_id)
+    events = reads.unread_deliveries(room_id)
     channels_by_count = {payload["unread_count"]: sorted(channels) for channels, payload in events}
     assert channels_by_count == {
         0: [realtime.user_channel(alice.id)],

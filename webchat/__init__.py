@@ -7,11 +7,11 @@ from pathlib import Path
 
 from flask import Flask, abort
 
-from . import presence, realtime
+from . import realtime
 from .database import configure_mariadb, configure_sqlite, engine_options
 from .extensions import csrf, db, jwt, limiter, login_manager, migrate, socketio
-from .message_queue import client_manager
-from .redis_pool import blocking_pool
+from .realtime.managers import client_manager
+from .realtime.redis_pool import blocking_pool
 
 
 def create_app(config="config.Config"):
@@ -52,7 +52,6 @@ def register_extensions(app):
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     realtime.init_app(app)
-    presence.init_app(app)
 
     from .services import accounts, reads, rooms
 

@@ -4,7 +4,6 @@ Every client event is answered with an ack, `{"ok": true, ...}` or the catalogue
 error, whatever the payload; no input can crash the connection.
 """
 import functools
-import itertools
 import time
 
 from flask import current_app, request
@@ -15,13 +14,9 @@ from .. import realtime
 from ..errors import ChatError, ack_error, validation_error
 from ..extensions import db
 from ..payloads import message_payload
-from ..presence import Connection, current_presence
+from ..realtime import Connection, current_presence
 from ..services import access, accounts, messages, reads, rooms
 from .reconcile import reconcile
-
-# How often each process disconnects sockets whose token expired without renewal and
-# refreshes its presence heartbeat.
-HOUSEKEEPING_SECONDS = 5
 
 # Event names with a meaning of their own in Socket.IO: python-socketio's server runs the
 # namespace's connection handlers for a client *event* named "connect" or "disconnect"
@@ -102,7 +97,7 @@ class ChatNamespace(Namespace):
             raise
         self._ensure_housekeeping()
         if came_online:
-            self._announce_presence(user.id)
+            self._presence_changed(user.id)
 
     @staticmethod
     def _admit(token):
@@ -123,7 +118,7 @@ class ChatNamespace(Namespace):
             # A server-side disconnect (logout, kick) runs this inside the caller's
             # after-commit hook; a fresh app context gives it a session of its own.
             with current_app.app_context():
-                self._announce_presence(connection.user_id)
+                self._presence_changed(connection.user_id)
 
     @event
     def on_auth(self, connection, user, data):
@@ -178,40 +173,12 @@ class ChatNamespace(Namespace):
     def on_typing(self, connection, user, data):
         rooms.typing(user, data.get("room_id"), skip_sid=request.sid)
 
-    def _announce_presence(self, user_id):
+    def _presence_changed(self, user_id):
         """Online counts changed: the user's rooms get fresh member lists."""
         try:
-            rooms.announce_presence(user_id)
+            rooms.presence_changed(user_id)
         finally:
             db.session.remove()
 
     def _ensure_housekeeping(self):
-        app = current_app._get_current_object()
-        if app.extensions.get("webchat.housekeeping"):
-            return
-        app.extensions["webchat.housekeeping"] = True
-        self.socketio.start_background_task(self._housekeeping, app)
-
-    def _housekeeping(self, app):
-        """Disconnect sockets whose token expired without an `auth` renewal; keep this
-        node's presence alive; every SOCKET_RECONCILE_SECONDS, reconcile the sockets
-        (`reconcile.py`). Runs for the life of the Socket.IO server it started with (the
-        process's; the tests build one per app)."""
-        server = self.socketio.server
-        every = max(1, round(app.config["SOCKET_RECONCILE_SECONDS"] / HOUSEKEEPING_SECONDS))
-        for beat in itertools.count(1):
-            self.socketio.sleep(HOUSEKEEPING_SECONDS)
-            if self.socketio.server is not server:
-                return
-            with app.app_context():
-                presence = app.extensions["webchat.presence"]
-                try:
-                    for sid in presence.expired():
-                        server.disconnect(sid, namespace=self.namespace)
-                    presence.heartbeat()
-                    if beat % every == 0:
-                        reconcile(server, self.namespace, presence)
-                except Exception:  # a Redis or database hiccup must not end the loop
-                    app.logger.exception("housekeeping failed; retrying")
-                finally:
-                    db.session.remove()
+        realtime.start_housekeeping(reconcile)

@@ -271,7 +271,7 @@ def rotate_refresh_token(token):
             session.execute(
                 sa.update(RefreshToken).where(RefreshToken.family == row.family).values(revoked=True)
             )
-            realtime.queue_disconnect_family(row.family)
+            realtime.disconnect_family_after_commit(row.family)
             outcome = "TOKEN_REUSED"
         else:
             row.spent_at = utcnow()
@@ -286,7 +286,7 @@ def _revoke_all(user):
     db.session.execute(
         sa.update(RefreshToken).where(RefreshToken.user_id == user.id).values(revoked=True)
     )
-    realtime.queue_disconnect_user(user.id)
+    realtime.disconnect_user_after_commit(user.id)
 
 
 def logout(user):

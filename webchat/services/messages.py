@@ -128,9 +128,9 @@ def delete_message(user, message_id):
         reads.uncount_deleted(room, message)
         message.deleted_at, message.body = utcnow(), ""
         discard_message_file(message)
-        realtime.queue("message_deleted", {"room_id": message.room_id, "message_id": message.id},
+        realtime.emit_after_commit("message_deleted", {"room_id": message.room_id, "message_id": message.id},
                        to=realtime.room_channel(message.room_id))
-        reads.queue_unread(room.id)
+        reads.unread_changed(room.id)
     return message
 
 
@@ -146,5 +146,5 @@ def announce(room_id, text):
                           event={"type": "announcement", "user": None, "by": None})
         db.session.add(message)
         db.session.flush()
-        realtime.queue("new_message", {"message": message_payload(message)}, to=realtime.room_channel(room.id))
+        realtime.emit_after_commit("new_message", {"message": message_payload(message)}, to=realtime.room_channel(room.id))
     return message

@@ -171,12 +171,12 @@ def _write(room_id, posts):
                 counted += 1
             pointers[post.user.id] = (message, counted)  # the sender has read their own
             answers[post] = {"message": message}
-            realtime.queue("new_message", {"message": message_payload(message)}, to=realtime.room_channel(room_id))
+            realtime.emit_after_commit("new_message", {"message": message_payload(message)}, to=realtime.room_channel(room_id))
         if written:
             db.session.execute(_UPDATE_ROOM, {"room": room_id, "new_last_seq": written[-1][1].seq,
                                               "new_counted": counted})
             reads.point_senders(room_id, pointers)
-            reads.queue_unread(room_id)
+            reads.unread_changed(room_id)
     for post, answer in answers.items():
         post.answer(**answer)
 

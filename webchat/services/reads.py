@@ -10,12 +10,10 @@ import functools
 from collections import defaultdict
 
 import sqlalchemy as sa
-from flask import current_app
-
 from .. import realtime
 from ..database import transaction
 from ..errors import ChatError
-from ..extensions import db, socketio
+from ..extensions import db
 from ..models import Membership, Message, Room
 from ..payloads import unread_payload
 from .access import lock_room_shared, membership_of, parse_id, require_member
@@ -120,12 +118,11 @@ def last_message(room_id, last_seq):
     return db.session.scalar(sa.select(Message).where(Message.room_id == room_id, Message.seq == last_seq))
 
 
-def _unread_events(room_id):
+def unread_deliveries(room_id):
     """(channels, payload) pairs that tell every active member of the room their unread
-    count and the room's last message. Members with the same count share one payload,
-    sent to all their personal channels at once. Where many members have posted, most
-    counts differ: a round is then up to one event per member, which is why a round is
-    sent in chunks, each one message through the queue (`send_unread_round`)."""
+    count and the room's last message: the unread round of a room. Members with the same
+    count share one payload, sent to all their personal channels at once; where many
+    members have posted, most counts differ, and a round is up to one event per member."""
     rows = _member_counts(room_id)
     if not rows:
         return []
@@ -136,46 +133,15 @@ def _unread_events(room_id):
     return [(channels, {**shared, "unread_count": count}) for count, channels in channels_by_count.items()]
 
 
-def queue_unread(room_id):
-    """Tell every member of the room its new unread count and last message, on their
-    personal channel, so every tab's badges stay right.
-
-    With UNREAD_FANOUT_MS (the default) the room is handed to this process's unread
-    rounds after commit, off the sender's path; with 0 the events are computed in the
-    transaction and sent right after its commit."""
-    fanout = current_app.extensions.get("webchat.unread_rounds")
-    if fanout is None:
-        for channels, payload in _unread_events(room_id):
-            realtime.queue("unread", payload, to=channels)  # sent together, after commit
-    else:
-        realtime.after_commit(lambda: fanout.touch(room_id))
-
-
-# An unread round sends this many events at a time, then lets the event loop run other
-# work for a moment: a sleep(0) would not, since the hub resumes a zero timer before it
-# looks at sockets again.
-ROUND_CHUNK = 25
-ROUND_PAUSE_SECONDS = 0.001
-
-
-def send_unread_round(room_id):
-    """One room's round: an event per distinct count, up to one per member. Sent in
-    chunks with a pause between them, so that a large room's round never holds the event
-    loop for long: sends and deliveries go first, badges can wait a moment."""
-    events = _unread_events(room_id)
-    db.session.remove()  # no connection held through the pauses
-    for start in range(0, len(events), ROUND_CHUNK):
-        if start:
-            socketio.sleep(ROUND_PAUSE_SECONDS)
-        realtime.emit_each("unread", events[start:start + ROUND_CHUNK])
+def unread_changed(room_id):
+    """The room's counts changed in this transaction: every member's tabs get their new
+    count and last message after commit, coalesced per UNREAD_FANOUT_MS, off the
+    sender's path (`realtime.rounds`)."""
+    realtime.touch_after_commit("unread", room_id)
 
 
 def init_app(app):
-    """Coalesce the unread fan-out when UNREAD_FANOUT_MS is set: each process sends a
-    room's counts, read fresh, at most once per interval, however many messages arrive
-    meanwhile, instead of once per message for every member."""
-    rounds = realtime.rounds_for(app, "UNREAD_FANOUT_MS", send_unread_round, "unread counts")
-    app.extensions["webchat.unread_rounds"] = rounds
+    realtime.define_rounds(app, "unread", "UNREAD_FANOUT_MS", "unread", unread_deliveries, "unread counts")
 
 
 def mark_read(user, room_id, message_id):
@@ -191,12 +157,12 @@ def mark_read(user, room_id, message_id):
         if message is None or message.room_id != room.id:
             raise ChatError("MESSAGE_NOT_FOUND")
         if advance_pointer(membership, room, message):
-            realtime.queue(
+            realtime.emit_after_commit(
                 "read_receipt",
                 {"room_id": room.id, "user_id": user.id, "last_read_message_id": membership.last_read_message_id},
                 to=realtime.room_channel(room.id),
             )
-            realtime.queue(
+            realtime.emit_after_commit(
                 "unread",
                 unread_payload(room.id, room.counted_messages - membership.counted_read, last_message(room.id, room.last_seq)),
                 to=realtime.user_channel(user.id),

@@ -1,6 +1,5 @@
 """Rooms and membership: create, join, invite, kick, leave, direct rooms, room lists."""
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Bundle, aliased
 
@@ -10,7 +9,6 @@ from ..errors import ChatError, validation_error
 from ..extensions import db
 from ..models import Attachment, Membership, Message, Room, User, utcnow
 from ..payloads import member_payload, message_payload, room_payload, user_payload
-from ..presence import current_presence
 from . import accounts, files
 from .access import lock_room, membership_of, next_seq, parse_id, require_member
 from .reads import UNREAD, read_up_to_latest
@@ -32,7 +30,7 @@ def post_system_message(room, event_type, user, by=None):
     )
     db.session.add(message)
     db.session.flush()
-    realtime.queue("new_message", {"message": message_payload(message)}, to=realtime.room_channel(room.id))
+    realtime.emit_after_commit("new_message", {"message": message_payload(message)}, to=realtime.room_channel(room.id))
     return message
 
 
@@ -58,7 +56,7 @@ def create_room(user, name, room_type="public"):
         session.add(membership)
         message = post_system_message(room, "created", user)
         read_up_to_latest(membership, room, message)
-        queue_room_changed(room, added_user_ids=[user.id])
+        membership_changed(room, added_user_ids=[user.id])
     return room_view(user, room.id)
 
 
@@ -83,7 +81,7 @@ def join_room(user, room_id):
         message = post_system_message(room, "joined", user)
         # A (re)joining member starts with nothing unread.
         read_up_to_latest(membership, room, message)
-        queue_room_changed(room, added_user_ids=[user.id])
+        membership_changed(room, added_user_ids=[user.id])
     return room_view(user, room_id)
 
 
@@ -98,7 +96,7 @@ def active_memberships(room_id):
 def members(room_id):
     """The contract's `member` list of a room, owner first, then by join time."""
     memberships = active_memberships(room_id)
-    online = current_presence().online_among({m.user_id for m in memberships})
+    online = realtime.current_presence().online_among({m.user_id for m in memberships})
     memberships.sort(key=lambda m: m.role != "owner")
     return [member_payload(m, m.user_id in online) for m in memberships]
 
@@ -120,37 +118,33 @@ def members_event(room_id):
     }
 
 
-def announce_presence(user_id):
+def presence_changed(user_id):
     """The user came online or went offline: the rooms they are in get a fresh `members`
-    list. With PRESENCE_FANOUT_MS each room's list goes at most once per interval, so a
-    storm of connects (a restart, the morning) costs a few lists per room rather than
-    one per connect, each as long as the room."""
-    rounds = current_app.extensions.get("webchat.presence_rounds")
+    list, coalesced per PRESENCE_FANOUT_MS, so a storm of connects (a restart, the
+    morning) costs a few lists per room rather than one per connect, each as long as
+    the room."""
     for room_id in active_room_ids(user_id):
-        if rounds is None:
-            send_members(room_id)
-        else:
-            rounds.touch(room_id)
+        realtime.touch("members", room_id)
 
 
-def send_members(room_id):
-    """The room's `members` event, now, to the sockets that opened it."""
+def members_deliveries(room_id):
+    """The room's `members` round: its list, to the sockets that opened it (none if the
+    room is gone: its sockets were told)."""
     event = members_event(room_id)
-    if event["members"]:  # else the room is gone: its sockets were told
-        realtime.emit_now("members", event, to=realtime.room_channel(room_id))
+    return [(realtime.room_channel(room_id), event)] if event["members"] else []
 
 
 def init_app(app):
-    app.extensions["webchat.presence_rounds"] = realtime.rounds_for(app, "PRESENCE_FANOUT_MS", send_members,
-                                                                    "online counts")
+    realtime.define_rounds(app, "members", "PRESENCE_FANOUT_MS", "members", members_deliveries, "online counts")
 
 
-def queue_room_changed(room, added_user_ids=()):
-    """After a membership change: `members` to the room, `room_added` to newcomers."""
+def membership_changed(room, added_user_ids=()):
+    """After a membership change, once committed: `members` to the room, `room_added` to
+    newcomers."""
     db.session.flush()
-    realtime.queue("members", members_event(room.id), to=realtime.room_channel(room.id))
+    realtime.emit_after_commit("members", members_event(room.id), to=realtime.room_channel(room.id))
     for user_id in added_user_ids:
-        realtime.queue("room_added", {"room": room_view_for_id(user_id, room.id)}, to=realtime.user_channel(user_id))
+        realtime.emit_after_commit("room_added", {"room": room_view_for_id(user_id, room.id)}, to=realtime.user_channel(user_id))
 
 
 def room_view_for_id(user_id, room_id):
@@ -277,7 +271,7 @@ def _online_members(room_ids):
     user_ids = db.session.scalars(
         sa.select(_member.user_id).where(_member.room_id.in_(room_ids), _member.active.is_(True)).distinct()
     ).all()
-    return current_presence().online_among(user_ids)
+    return realtime.current_presence().online_among(user_ids)
 
 
 def _count_members(among=None):
@@ -339,7 +333,7 @@ def invite(actor, room_id, username):
             membership = _activate(room.id, target.id)
             message = post_system_message(room, "invited", target, by=actor)
             read_up_to_latest(membership, room, message)
-            queue_room_changed(room, added_user_ids=[target.id])
+            membership_changed(room, added_user_ids=[target.id])
     return room_view(actor, room.id)
 
 
@@ -347,8 +341,8 @@ def _remove_member(room, membership, reason):
     """Deactivate a membership and stop the user's sockets receiving the room."""
     membership.active, membership.left_at = False, utcnow()
     membership.role = "member"
-    realtime.queue_leave_room(membership.user_id, room.id)
-    realtime.queue("room_removed", {"room_id": room.id, "reason": reason}, to=realtime.user_channel(membership.user_id))
+    realtime.leave_room_after_commit(membership.user_id, room.id)
+    realtime.emit_after_commit("room_removed", {"room_id": room.id, "reason": reason}, to=realtime.user_channel(membership.user_id))
 
 
 def kick(actor, room_id, username):
@@ -367,7 +361,7 @@ def kick(actor, room_id, username):
             raise ChatError("USER_NOT_IN_CHAT_ROOM", "That user is not a member of this room.")
         _remove_member(room, target_membership, "kicked")
         post_system_message(room, "kicked", target, by=actor)
-        queue_room_changed(room)
+        membership_changed(room)
     return room_view(actor, room.id)
 
 
@@ -382,13 +376,13 @@ def leave(user, room_id):
         if not remaining:
             files.discard_room_files(room.id)
             session.delete(room)  # memberships and messages go with it (ON DELETE CASCADE)
-            realtime.queue("room_removed", {"room_id": room.id, "reason": "deleted"}, to=realtime.room_channel(room.id))
+            realtime.emit_after_commit("room_removed", {"room_id": room.id, "reason": "deleted"}, to=realtime.room_channel(room.id))
             return
         if was_owner:
             heir = remaining[0]  # ordered by joined_at: the longest-standing member
             heir.role, room.owner_id = "owner", heir.user_id
         post_system_message(room, "left", user)
-        queue_room_changed(room)
+        membership_changed(room)
 
 
 def direct_key(user_ids):
@@ -421,7 +415,7 @@ def create_direct(user, usernames):
             message = post_system_message(room, "created", user)
             for membership in memberships:
                 read_up_to_latest(membership, room, message)
-            queue_room_changed(room, added_user_ids=[p.id for p in participants])
+            membership_changed(room, added_user_ids=[p.id for p in participants])
     except IntegrityError:
         db.session.rollback()
         _raise_if_direct_exists(user, key)  # another request created it a moment ago
@@ -440,7 +434,7 @@ def _raise_if_direct_exists(user, key):
             membership = _activate(room.id, user.id)
             message = post_system_message(room, "joined", user)
             read_up_to_latest(membership, room, message)
-            queue_room_changed(room, added_user_ids=[user.id])
+            membership_changed(room, added_user_ids=[user.id])
     raise ChatError("DUPLICATE_DIRECT_ROOM", room_id=room_id)
 
 

@@ -1,42 +1,19 @@
-"""The one place that emits Socket.IO events from the server.
+"""Events and cuts that follow a transaction, and the emits themselves.
 
-Services call the `queue*` functions while their transaction is open; the actions run
-only after that transaction commits, in the order they were queued, and a rollback drops
-them. So nothing is announced that a reload could not find, and nothing twice.
+Services call the `*_after_commit` functions while their transaction is open; the
+actions run only after that transaction commits, in the order they were registered, and
+a rollback drops them. So nothing is announced that a reload could not find, and
+nothing twice.
 """
-import threading
 from dataclasses import dataclass
 from functools import partial
 
 import sqlalchemy as sa
 
-from .extensions import db, socketio
+from ..extensions import db, socketio
+from .channels import NAMESPACE, family_channel, room_channel, user_channel
 
-NAMESPACE = "/chat"
 _PENDING = "webchat.pending_events"
-
-
-def room_channel(room_id):
-    """Sockets that opened the room."""
-    return f"room:{room_id}"
-
-
-def user_channel(user_id):
-    """Every socket of one user: all their tabs and devices."""
-    return f"user:{user_id}"
-
-
-def family_channel(family):
-    """Every socket connected with an access token of one login's refresh family."""
-    return f"family:{family}"
-
-
-def parse_channel(channel):
-    """("room" | "user", id) for a room's or a user's channel, else (None, None)."""
-    kind, _, ident = channel.partition(":") if isinstance(channel, str) else ("", "", "")
-    if kind in ("room", "user") and ident.isdigit():
-        return kind, int(ident)
-    return None, None
 
 
 def after_commit(action):
@@ -46,22 +23,22 @@ def after_commit(action):
     db.session.info.setdefault(_PENDING, []).append(action)
 
 
-def queue(event, data, *, to, skip_sid=None):
+def emit_after_commit(event, data, *, to, skip_sid=None):
     """Send `event` to channel `to` once the current transaction commits."""
     after_commit(_Emit(event, data, to, skip_sid))
 
 
-def queue_disconnect_user(user_id):
+def disconnect_user_after_commit(user_id):
     """Disconnect every socket of `user_id` once the current transaction commits."""
     after_commit(partial(disconnect_user, user_id))
 
 
-def queue_disconnect_family(family):
+def disconnect_family_after_commit(family):
     """Disconnect every socket connected with a token of `family`, once committed."""
     after_commit(partial(_act_on_channel, "disconnect", family_channel(family)))
 
 
-def queue_leave_room(user_id, room_id):
+def leave_room_after_commit(user_id, room_id):
     """Once committed, stop every socket of `user_id` receiving room `room_id`."""
     after_commit(partial(leave_room, user_id, room_id))
 
@@ -117,59 +94,6 @@ def _act_on_channel(action, channel, room=None):
     socketio.server.manager.act_on_channel(NAMESPACE, action, channel, room)
 
 
-class Rounds:
-    """Coalesced rounds of events per key (a room), sent by one background task of this
-    process: `touch(key)` after a change, and `send(key)` runs for it soon after.
-
-    A key touched while the task rests waits for the next round; a quiet key goes at
-    once. So a busy key is sent at most once per `interval`, however many changes arrive
-    meanwhile. `send` reads the state it announces when it runs, so a round never undoes
-    a later one. One failed round is logged and the task goes on.
-    """
-
-    def __init__(self, app, interval, send, what):
-        self.app, self.interval, self._send, self.what = app, interval, send, what
-        self.dirty = set()
-        self.lock = threading.Lock()
-        self.wake = None
-        self.task = None
-
-    def touch(self, key):
-        with self.lock:
-            self.dirty.add(key)
-            if self.task is None:
-                self.wake = socketio.server.eio.create_event()
-                self.task = socketio.start_background_task(self._run)
-        self.wake.set()
-
-    def _run(self):
-        while True:
-            self.wake.wait()
-            self.wake.clear()
-            with self.lock:
-                keys, self.dirty = self.dirty, set()
-            for key in sorted(keys):
-                self.send(key)
-            socketio.sleep(self.interval)
-
-    def send(self, key):
-        """One round for `key`, now, in an app context of its own."""
-        with self.app.app_context():
-            try:
-                self._send(key)
-            except Exception:  # noqa: BLE001 - one bad round must not end the task
-                self.app.logger.exception("%s of %s were not sent", self.what, key)
-            finally:
-                db.session.remove()
-
-
-def rounds_for(app, setting, send, what):
-    """`Rounds` of `send` every `setting` milliseconds, or None when it is 0 (the events
-    then go with each change: the Socket.IO test client wants them in commit order)."""
-    interval_ms = app.config.get(setting) or 0
-    return Rounds(app, interval_ms / 1000, send, what) if interval_ms > 0 else None
-
-
 def _flush(session):
     """Run the committed transaction's actions in order; its consecutive emits (a batch
     of posts' messages, say) go out together, as one message through the queue."""
@@ -190,8 +114,8 @@ def _discard(session, *_args):
     session.info.pop(_PENDING, None)
 
 
-def init_app(app):
-    """Hook the session so queued actions follow the transaction's outcome."""
+def install_hooks():
+    """Hook the session so registered actions follow the transaction's outcome."""
     if not sa.event.contains(db.session, "after_commit", _flush):
         sa.event.listen(db.session, "after_commit", _flush)
         sa.event.listen(db.session, "after_soft_rollback", _discard)

@@ -206,17 +206,10 @@ class RedisPresence(LocalPresence):
         pipe.execute()
 
 
-def init_app(app):
-    url = app.config.get("REDIS_URL")
-    app.extensions["webchat.presence"] = (
-        RedisPresence(url, prefix=f"{app.config['CLUSTER_NAME']}:presence",
-                      node_timeout=app.config["PRESENCE_NODE_TIMEOUT_SECONDS"])
-        if url else LocalPresence()
-    )
-
-
-def current_presence():
-    """The presence registry of the current app."""
-    from flask import current_app
-
-    return current_app.extensions["webchat.presence"]
+def presence_for(config):
+    """The registry an app's config asks for: shared through Redis, or this process's."""
+    url = config.get("REDIS_URL")
+    if url:
+        return RedisPresence(url, prefix=f"{config['CLUSTER_NAME']}:presence",
+                             node_timeout=config["PRESENCE_NODE_TIMEOUT_SECONDS"])
+    return LocalPresence()
