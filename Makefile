@@ -6,7 +6,16 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test install dev-install migrate clean bench
+.PHONY: run test install dev-install migrate clean bench translations messages
+
+# The UI's catalogs (issue 18): webchat/translations/<locale>/LC_MESSAGES/messages.po are
+# the source; the .mo files are build output, compiled here (and by the Procfile's web
+# command on a Heroku-style host), never committed.
+TRANSLATIONS := webchat/translations
+LOCALES      := ko en
+MO_FILES     := $(foreach l,$(LOCALES),$(TRANSLATIONS)/$(l)/LC_MESSAGES/messages.mo)
+# gettext keywords: the server's lazy _l/_ln besides Babel's defaults, the scripts' t/tn.
+KEYWORDS     := -k _l -k _ln:1,2 -k t -k tn:1,2
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "webchat needs Python 3.11 or newer")'
@@ -21,7 +30,20 @@ $(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.installed
 	$(BIN)/pip install -q -r requirements-dev.txt
 	@touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed translations
+
+translations: $(MO_FILES)
+
+$(TRANSLATIONS)/%/LC_MESSAGES/messages.mo: $(TRANSLATIONS)/%/LC_MESSAGES/messages.po | $(VENV)/.installed
+	$(BIN)/pybabel -q compile -d $(TRANSLATIONS) -l $* -D messages
+
+# After adding or changing a user-visible string: extract, then merge into each catalog
+# (new strings arrive empty; `tests/test_i18n.py` fails until every one is translated).
+messages: $(VENV)/.installed
+	$(BIN)/pybabel -q extract -F babel.cfg $(KEYWORDS) --no-wrap --sort-by-file \
+		--project webchat -o $(TRANSLATIONS)/messages.pot .
+	for locale in $(LOCALES); do $(BIN)/pybabel -q update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) \
+		-l $$locale --no-wrap --ignore-pot-creation-date --init-missing || exit 1; done
 
 dev-install: $(VENV)/.dev-installed
 
@@ -32,7 +54,7 @@ migrate: install
 run: migrate
 	HOST=$${HOST:-127.0.0.1} PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
-test: dev-install
+test: dev-install translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Benchmarks (issue 7): webchat beside its peers, results in bench/results/, tables and

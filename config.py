@@ -88,6 +88,8 @@ class Config:
         o.strip() for o in os.environ.get("SOCKETIO_ALLOWED_ORIGINS", "").split(",") if o.strip()
     ]
     PORT = env_int("PORT", 5000)
+    # The UI language when neither the user, nor a cookie, nor the browser names one we have.
+    DEFAULT_LOCALE = os.environ.get("DEFAULT_LOCALE", "en")
 
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR") or str(INSTANCE_DIR / "uploads")
     MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 10 * 1024 * 1024)

@@ -19,7 +19,8 @@ from .conftest import PASSWORD
         ("김철수", True),
         ("émile.dupont", True),
         ("user_name-1.x", True),
-        ("ab", False),
+        ("준호", True),  # two-syllable Korean names (issue 18)
+        ("a", False),
         ("a" * 33, False),
         ("has space", False),
         ("semi;colon", False),

@@ -106,7 +106,7 @@ def test_signup_logs_in_and_goes_to_rooms(client):
 @pytest.mark.parametrize(
     "username, password, confirm, fields, message",
     [
-        ("ab", PASSWORD, None, {"username"}, None),
+        ("a", PASSWORD, None, {"username"}, None),
         ("a" * 33, PASSWORD, None, {"username"}, None),
         ("", PASSWORD, None, {"username"}, None),
         ("   ", PASSWORD, None, {"username"}, None),
@@ -118,7 +118,7 @@ def test_signup_logs_in_and_goes_to_rooms(client):
         ("carol", "", None, {"password", "password_confirm"}, None),
         ("carol", PASSWORD, "correct horse battery!", {"password_confirm"}, "do not match"),
         ("carol", PASSWORD, "", {"password_confirm"}, None),
-        ("ab", "short", None, {"username", "password"}, None),
+        ("a", "short", None, {"username", "password"}, None),
     ],
 )
 def test_signup_errors_are_shown_next_to_the_field(client, username, password, confirm, fields, message):

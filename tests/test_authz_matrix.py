@@ -42,6 +42,7 @@ API = {
     ("POST", "/api/v1/rooms/direct"): ("/api/v1/rooms/direct", {"usernames": ["member2"]},
                                        {**everyone(201), "member": (409, "DUPLICATE_DIRECT_ROOM")}),
     ("GET", "/api/v1/users"): ("/api/v1/users?q=mem", None, everyone(200)),
+    ("PUT", "/api/v1/me"): ("/api/v1/me", {"locale": "ko"}, everyone(200)),  # only ever about the caller
     ("POST", "/api/v1/auth/socket-token"): ("/api/v1/auth/socket-token", {}, everyone(200)),
     ("GET", "/api/v1/rooms/<int:room_id>/messages"): ("/api/v1/rooms/{room}/messages", None, room_rule()),
     ("GET", "/api/v1/rooms/<int:room_id>/members"): ("/api/v1/rooms/{room}/members", None, room_rule()),
@@ -83,7 +84,7 @@ PAGES = {
 OTHER_PAGES = {("GET", "/"), ("GET", "/rooms"), ("POST", "/rooms"), ("GET", "/auth/signup"), ("POST", "/auth/signup"),
                ("GET", "/auth/login"), ("POST", "/auth/login"), ("POST", "/auth/logout"), ("GET", "/auth/password"),
                ("POST", "/auth/password"), ("GET", "/healthz"), ("GET", "/static/<path:filename>"),
-               ("GET", "/socket.io/")}  # answered by the Socket.IO middleware (webchat.register_socketio)
+               ("GET", "/socket.io/"), ("POST", "/language"), ("GET", "/i18n/<locale>.<version>.json")}  # answered by the Socket.IO middleware (webchat.register_socketio)
 
 SOCKET = {
     "open_room": ({"room_id": "{room}"}, room_rule()),

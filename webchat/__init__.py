@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import Flask, abort
 
-from . import realtime
+from . import i18n, realtime
 from .database import configure_mariadb, configure_sqlite, engine_options
 from .extensions import csrf, db, jwt, limiter, login_manager, migrate, socketio
 from .realtime.managers import client_manager
@@ -52,6 +52,7 @@ def register_extensions(app):
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     realtime.init_app(app)
+    i18n.init_app(app)
 
     from .services import accounts, reads, rooms
 
@@ -72,6 +73,7 @@ def register_blueprints(app):
     from .auth import bp as auth_bp
     from .files import bp as files_bp
     from .health import bp as health_bp
+    from .language import bp as language_bp
     from .rooms import bp as rooms_bp
 
     app.register_blueprint(auth_bp)
@@ -79,6 +81,7 @@ def register_blueprints(app):
     app.register_blueprint(api_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(files_bp)
+    app.register_blueprint(language_bp)
     csrf.exempt(api_bp)  # the API checks CSRF itself, for session-authenticated calls only
 
 

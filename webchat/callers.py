@@ -4,6 +4,7 @@ from flask import current_app, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
+from flask_babel import lazy_gettext as _l
 from .errors import ChatError
 from .extensions import csrf
 from .services import accounts
@@ -33,6 +34,6 @@ def session_user():
             try:
                 csrf.protect()
             except CSRFError:
-                raise ChatError("FORBIDDEN", "Missing or invalid CSRF token.") from None
+                raise ChatError("FORBIDDEN", _l("Missing or invalid CSRF token.")) from None
         return current_user._get_current_object()
     raise ChatError("UNAUTHENTICATED")

@@ -1,32 +1,34 @@
 """The error catalogue: every code of the wire contract, its HTTP status and default
 message. Services raise `ChatError(code)`; the API, pages and socket acks render it
-through `ChatError.to_dict()`, so a code means the same thing everywhere."""
+through `ChatError.to_dict()`, so a code means the same thing everywhere. Messages are
+translated when rendered, into the request's (or the socket's) language; codes never are."""
 from flask import jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
 
 ERRORS = {
-    "UNAUTHENTICATED": (401, "Sign in first."),
-    "TOKEN_INVALID": (401, "The token is malformed, wrongly signed or revoked."),
-    "TOKEN_EXPIRED": (401, "The token has expired."),
-    "TOKEN_REUSED": (401, "This refresh token was already used; its family is revoked."),
-    "INVALID_CREDENTIALS": (401, "Wrong username or password."),
-    "USERNAME_TAKEN": (409, "That username is taken."),
-    "VALIDATION_ERROR": (400, "Some fields are missing or malformed."),
-    "ROOM_NOT_FOUND": (404, "No such room."),
-    "USER_NOT_IN_CHAT_ROOM": (403, "You are not a member of this room."),
-    "FORBIDDEN": (403, "You are not allowed to do that."),
-    "DUPLICATE_DIRECT_ROOM": (409, "A direct room with these people already exists."),
-    "MESSAGE_NOT_FOUND": (404, "No such message."),
-    "MESSAGE_DELETE_TIME_EXPIRED": (403, "Messages can only be deleted shortly after sending."),
-    "MESSAGE_EMPTY": (400, "The message is empty."),
-    "MESSAGE_TOO_LONG": (400, "The message is too long."),
-    "FILE_TOO_LARGE": (413, "The file is too large."),
-    "FILE_EMPTY": (400, "The file is empty."),
-    "RATE_LIMITED": (429, "Too many attempts; wait a moment."),
-    "SERVICE_UNAVAILABLE": (503, "The service is temporarily unavailable; retry is safe."),
+    "UNAUTHENTICATED": (401, _l("Sign in first.")),
+    "TOKEN_INVALID": (401, _l("The token is malformed, wrongly signed or revoked.")),
+    "TOKEN_EXPIRED": (401, _l("The token has expired.")),
+    "TOKEN_REUSED": (401, _l("This refresh token was already used; its family is revoked.")),
+    "INVALID_CREDENTIALS": (401, _l("Wrong username or password.")),
+    "USERNAME_TAKEN": (409, _l("That username is taken.")),
+    "VALIDATION_ERROR": (400, _l("Some fields are missing or malformed.")),
+    "ROOM_NOT_FOUND": (404, _l("No such room.")),
+    "USER_NOT_IN_CHAT_ROOM": (403, _l("You are not a member of this room.")),
+    "FORBIDDEN": (403, _l("You are not allowed to do that.")),
+    "DUPLICATE_DIRECT_ROOM": (409, _l("A direct room with these people already exists.")),
+    "MESSAGE_NOT_FOUND": (404, _l("No such message.")),
+    "MESSAGE_DELETE_TIME_EXPIRED": (403, _l("Messages can only be deleted shortly after sending.")),
+    "MESSAGE_EMPTY": (400, _l("The message is empty.")),
+    "MESSAGE_TOO_LONG": (400, _l("The message is too long.")),
+    "FILE_TOO_LARGE": (413, _l("The file is too large.")),
+    "FILE_EMPTY": (400, _l("The file is empty.")),
+    "RATE_LIMITED": (429, _l("Too many attempts; wait a moment.")),
+    "SERVICE_UNAVAILABLE": (503, _l("The service is temporarily unavailable; retry is safe.")),
     # Not in the contract's table: a path that does not exist at all (or a method it does
     # not take, with status 405), and a server bug.
-    "NOT_FOUND": (404, "Not found."),
-    "INTERNAL_ERROR": (500, "Something went wrong; it was logged."),
+    "NOT_FOUND": (404, _l("Not found.")),
+    "INTERNAL_ERROR": (500, _l("Something went wrong; it was logged.")),
 }
 
 
@@ -41,13 +43,17 @@ class ChatError(Exception):
         self.message = message or default
         self.fields = fields
         self.extra = extra
-        super().__init__(f"{code}: {self.message}")
+        super().__init__(code)
+
+    def __str__(self):
+        return f"{self.code}: {self.message}"
 
     def to_dict(self):
-        """The `error` object of the contract: code, message, and fields or extras."""
-        error = {"code": self.code, "message": self.message}
+        """The `error` object of the contract: code, message (in the current language), and
+        fields (their reasons likewise) or extras."""
+        error = {"code": self.code, "message": str(self.message)}
         if self.fields is not None:
-            error["fields"] = self.fields
+            error["fields"] = {name: str(reason) for name, reason in self.fields.items()}
         error.update(self.extra)
         return error
 
@@ -97,7 +103,7 @@ def register_handlers(app):
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
-        return error_response(ChatError("FORBIDDEN", "The form expired or was not sent by this site; reload and try again."))
+        return error_response(ChatError("FORBIDDEN", _l("The form expired or was not sent by this site; reload and try again.")))
 
     @app.errorhandler(HTTPException)
     def http_error(error):
@@ -105,7 +111,7 @@ def register_handlers(app):
         if code is None:
             return error
         if error.code == 405:
-            return error_response(ChatError(code, "Method not allowed."), status=405)
+            return error_response(ChatError(code, _l("Method not allowed.")), status=405)
         return error_response(ChatError(code, error.description if error.code == 400 else None))
 
     @app.errorhandler(Exception)

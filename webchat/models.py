@@ -37,6 +37,8 @@ class User(UserMixin, db.Model):
     # logout or password change revokes all of them at once.
     token_generation: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    # The UI language the user chose ("ko", "en"), or None to follow the browser.
+    locale: Mapped[str | None] = mapped_column(sa.String(5))
 
     def get_id(self):
         """The session's user id carries the generation, so revocation ends sessions too."""

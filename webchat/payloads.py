@@ -12,6 +12,11 @@ def user_payload(user):
     return None if user is None else {"id": user.id, "username": user.username}
 
 
+def own_user_payload(user):
+    """A user as they see themselves: with their settings."""
+    return {**user_payload(user), "locale": user.locale}
+
+
 def message_payload(message):
     """A stored message as the contract's `message`; a deleted one keeps only its place."""
     deleted = message.deleted_at is not None

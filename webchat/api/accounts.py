@@ -1,13 +1,14 @@
 """API: signup, username availability, tokens."""
-from flask import jsonify, request
+from flask import g, jsonify, request
+from flask_babel import lazy_gettext as _l
 
-from ..errors import ChatError
+from ..errors import ChatError, validation_error
 from ..ratelimit import per_ip
 from ..services import accounts
-from . import bp
 from ..callers import bearer_token, session_user
-from .auth import json_body
-from ..payloads import user_payload
+from ..payloads import own_user_payload, user_payload
+from . import bp
+from .auth import authenticated, json_body
 
 
 @bp.post("/auth/signup")
@@ -39,7 +40,7 @@ def token():
 @per_ip("RATELIMIT_REFRESH_PER_IP")
 def refresh():
     if not request.headers.get("Authorization"):
-        raise ChatError("UNAUTHENTICATED", "Send the refresh token as a Bearer token.")
+        raise ChatError("UNAUTHENTICATED", _l("Send the refresh token as a Bearer token."))
     # A header that is not a Bearer token is a malformed token, as for every other call.
     return jsonify(accounts.rotate_refresh_token(bearer_token()))
 
@@ -50,6 +51,17 @@ def socket_token():
     would let a stolen access token renew itself for ever, past its family's revocation.
     API clients renew with /auth/refresh, whose rotation detects a thief."""
     if request.headers.get("Authorization"):
-        raise ChatError("FORBIDDEN", "This endpoint serves the page's session. With an access token, connect "
-                                     "the socket with it and renew it with POST /api/v1/auth/refresh.")
+        raise ChatError("FORBIDDEN", _l("This endpoint serves the page's session. With an access token, connect "
+                                        "the socket with it and renew it with POST /api/v1/auth/refresh."))
     return jsonify(accounts.issue_access_token(session_user()))
+
+
+@bp.put("/me")
+@authenticated
+def update_me():
+    """The caller's own settings: today the UI language (`locale`: "ko", "en" or null)."""
+    data = json_body()
+    if "locale" not in data:
+        raise validation_error(locale=_l("Expected \"ko\", \"en\" or null."))
+    user = accounts.set_locale(g.user, data["locale"])
+    return jsonify(user=own_user_payload(user))

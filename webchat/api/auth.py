@@ -3,6 +3,7 @@ from functools import wraps
 
 from flask import g, request
 
+from flask_babel import lazy_gettext as _l
 from ..callers import request_user
 from ..errors import ChatError
 
@@ -22,5 +23,5 @@ def json_body():
     """The request's JSON object, or VALIDATION_ERROR."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        raise ChatError("VALIDATION_ERROR", "Send a JSON object.", fields={"body": "Expected a JSON object."})
+        raise ChatError("VALIDATION_ERROR", _l("Send a JSON object."), fields={"body": _l("Expected a JSON object.")})
     return data

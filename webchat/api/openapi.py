@@ -27,6 +27,7 @@ TIMESTAMP = {"type": "string", "format": "date-time"}
 
 SCHEMAS = {
     "User": obj(id=ID, username={"type": "string"}),
+    "Me": obj(id=ID, username={"type": "string"}, locale=nullable({"enum": ["ko", "en"]})),
     "File": obj(id=ID, name={"type": "string"}, size={"type": "integer"}, content_type={"type": "string"},
                 url={"type": "string"}, thumbnail_url=nullable({"type": "string"})),
     "Event": obj(type={"type": "string"}, user=nullable(ref("User")), by=nullable(ref("User"))),
@@ -101,7 +102,9 @@ PATHS = {
         "The page's socket token", {**ok(ref("Tokens")), **errors(403)},
         description="For the page's session cookie (with X-CSRFToken) only: any Authorization header is "
                     "refused 403 FORBIDDEN. API clients renew with /auth/refresh.")},
-    "/users": {"get": operation("Find users by name prefix", ok(obj(users={"type": "array", "items": ref("User")})),
+    "/me": {"put": operation("Change my settings: the UI language (null: follow the browser)",
+                             ok(obj(user=ref("Me"))), body=obj(locale=nullable({"enum": ["ko", "en"]})))},
+    "/users": {"get": operation("Find users whose name contains q", ok(obj(users={"type": "array", "items": ref("User")})),
                                 params=[query_param("q", {"type": "string"})])},
     "/rooms": {
         "get": operation("My rooms", ok(ROOMS)),

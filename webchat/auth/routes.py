@@ -1,26 +1,12 @@
-import unicodedata
-from urllib.parse import urlsplit
-
 from flask import redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..errors import ChatError
 from ..ratelimit import per_ip
+from ..redirects import safe_next
 from ..services import accounts
 from . import bp
 from .forms import LoginForm, PasswordForm, SignupForm
-
-
-def safe_next(target):
-    """`next` only when it is a path on this site (no scheme, no host, no `//`)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    # Browsers drop tabs and newlines from URLs, and a newline cannot go into the
-    # Location header at all: a target with any control character or space is refused.
-    if any(c.isspace() or unicodedata.category(c)[0] == "C" for c in target):
-        return None
-    parts = urlsplit(target)
-    return target if not parts.scheme and not parts.netloc else None
 
 
 def show_errors(form, error):
@@ -29,7 +15,7 @@ def show_errors(form, error):
         if name in form:
             form[name].errors = list(form[name].errors) + [reason]
     if not error.fields:
-        form.form_errors.append(error.message)
+        form.form_errors.append(str(error.message))
 
 
 @bp.route("/signup", methods=["GET", "POST"])

@@ -10,7 +10,9 @@ from flask import current_app, request
 from sqlalchemy.exc import InterfaceError, OperationalError
 from flask_socketio import ConnectionRefusedError, Namespace, join_room, leave_room
 
-from .. import realtime
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from .. import i18n, realtime
 from ..errors import ChatError, ack_error, validation_error
 from ..extensions import db
 from ..payloads import message_payload
@@ -33,8 +35,8 @@ def event(handler):
 
     @functools.wraps(handler)
     def wrapper(self, data=None, *extra):
+        connection = current_presence().get(request.sid)
         try:
-            connection = current_presence().get(request.sid)
             if connection is None:
                 raise ChatError("UNAUTHENTICATED")
             if connection.expires_at <= time.time():
@@ -42,24 +44,31 @@ def event(handler):
                 raise ChatError("TOKEN_EXPIRED")
             user = accounts.known_user(connection.user_id, connection.username)
             if not isinstance(data, dict) or extra:
-                raise validation_error(payload="Expected one JSON object.")
+                raise validation_error(payload=_l("Expected one JSON object."))
             result = handler(self, connection, user, data)
             return {"ok": True, **(result or {})}
         except ChatError as error:
-            return ack_error(error)
+            return _ack_error(connection, error)
         except (OperationalError, InterfaceError):
             # The database is unreachable: nothing was stored, a retry is safe.
             current_app.logger.warning("socket event %s: database unavailable", handler.__name__)
-            return ack_error(ChatError("SERVICE_UNAVAILABLE"))
+            return _ack_error(connection, ChatError("SERVICE_UNAVAILABLE"))
         except Exception:  # a bug must not take the connection down; it is logged
             current_app.logger.exception("socket event %s failed", handler.__name__)
             db.session.rollback()
-            return ack_error(ChatError("SERVICE_UNAVAILABLE", "The server could not handle this; retry is safe."))
+            return _ack_error(connection, ChatError("SERVICE_UNAVAILABLE",
+                                                    _l("The server could not handle this; retry is safe.")))
         finally:
             db.session.remove()
 
     wrapper.client_event = True
     return wrapper
+
+
+def _ack_error(connection, error):
+    """The failed ack, its message in the socket's language (settled at connect)."""
+    with force_locale(connection.locale if connection is not None else i18n.locale_for()):
+        return ack_error(error)
 
 
 class ChatNamespace(Namespace):
@@ -76,6 +85,8 @@ class ChatNamespace(Namespace):
             return super().trigger_event(event, *args)
         if isinstance(event, str) and getattr(getattr(self, f"on_{event}", None), "client_event", False):
             return super().trigger_event(event, *args)
+        # Outside any request context (python-socketio calls this before Flask-SocketIO
+        # builds one), so these reasons are not translated: only a faulty client sees them.
         kind = "reserved" if event in RESERVED_EVENTS else "unknown"
         return ack_error(validation_error(event=f"The event name {event!r} is {kind}."[:100]))
 
@@ -83,7 +94,7 @@ class ChatNamespace(Namespace):
         token = auth.get("token") if isinstance(auth, dict) else None
         user, claims = self._admit(token)
         connection = Connection(request.sid, user.id, user.username, float(claims["exp"]),
-                                claims["gen"], claims.get("fam"))
+                                claims["gen"], claims.get("fam"), i18n.locale_for(user))
         join_room(realtime.user_channel(user.id))
         if connection.family is not None:
             join_room(realtime.family_channel(connection.family))
@@ -105,10 +116,10 @@ class ChatNamespace(Namespace):
         try:
             return accounts.user_for_access_token(token)
         except ChatError as error:
-            raise ConnectionRefusedError(error.message, {"code": error.code}) from None
+            raise ConnectionRefusedError(str(error.message), {"code": error.code}) from None
         except (OperationalError, InterfaceError):
             error = ChatError("SERVICE_UNAVAILABLE")
-            raise ConnectionRefusedError(error.message, {"code": error.code}) from None
+            raise ConnectionRefusedError(str(error.message), {"code": error.code}) from None
         finally:
             db.session.remove()
 
@@ -124,7 +135,7 @@ class ChatNamespace(Namespace):
     def on_auth(self, connection, user, data):
         _user, claims = accounts.user_for_access_token(data.get("token"))
         if _user.id != user.id:
-            raise ChatError("TOKEN_INVALID", "The token belongs to another user.")
+            raise ChatError("TOKEN_INVALID", _l("The token belongs to another user."))
         if claims.get("fam") != connection.family:
             # The cuts find this socket by the family of the token it holds now.
             if connection.family is not None:

@@ -27,6 +27,7 @@ class Connection:
     expires_at: float
     generation: int = 0
     family: str | None = None
+    locale: str = "en"  # the language its acks' messages speak, settled at connect
 
     @property
     def credential(self):

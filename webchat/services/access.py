@@ -2,6 +2,7 @@
 room, and take the room's row lock. Every other service builds on these."""
 import sqlalchemy as sa
 
+from flask_babel import lazy_gettext as _l
 from ..database import hold_room_stripe
 from ..errors import ChatError, validation_error
 from ..extensions import db
@@ -11,13 +12,13 @@ from ..models import Membership, Room
 def parse_id(value, field="room_id"):
     """An integer id from user input, or VALIDATION_ERROR naming the field."""
     if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise validation_error(**{field: "Expected an integer id."})
+        raise validation_error(**{field: _l("Expected an integer id.")})
     try:
         number = int(value)
     except ValueError:
-        raise validation_error(**{field: "Expected an integer id."}) from None
+        raise validation_error(**{field: _l("Expected an integer id.")}) from None
     if not 0 < number < 2**31:
-        raise validation_error(**{field: "Expected a positive integer id."})
+        raise validation_error(**{field: _l("Expected a positive integer id.")})
     return number
 
 

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
 from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt.exceptions import ExpiredSignatureError, PyJWTError
@@ -16,9 +17,12 @@ from .. import offload, ratelimit, realtime
 from ..database import transaction
 from ..errors import ChatError, validation_error
 from ..extensions import db
+from ..i18n import LOCALES
 from ..models import RefreshToken, User, utcnow
 
-USERNAME_RE = re.compile(r"^[\w.\-]{3,32}$")
+# From 2 characters: many Korean given names are two syllables (준호).
+USERNAME_MIN, USERNAME_MAX = 2, 32
+USERNAME_RE = re.compile(r"^[\w.\-]+$")
 PASSWORD_MIN, PASSWORD_MAX = 8, 1024
 
 
@@ -50,12 +54,12 @@ def username_key(username):
 def username_problem(username):
     """Why `username` is not acceptable as a new name, or None."""
     if not isinstance(username, str) or not username.strip():
-        return "Choose a username."
+        return _l("Choose a username.")
     name = normalize_username(username)
-    if not 3 <= len(name) <= 32:
-        return "Use 3 to 32 characters."
+    if not USERNAME_MIN <= len(name) <= USERNAME_MAX:
+        return _l("Use %(min)s to %(max)s characters.", min=USERNAME_MIN, max=USERNAME_MAX)
     if not USERNAME_RE.fullmatch(name) or any(unicodedata.category(c)[0] == "C" for c in name):
-        return "Use letters, digits, '_', '.' or '-' only."
+        return _l("Use letters, digits, '_', '.' or '-' only.")
     return None
 
 
@@ -107,13 +111,13 @@ def signup(username, password):
         raise validation_error(**problems)
     name = normalize_username(username)
     if find_user(name) is not None:
-        raise ChatError("USERNAME_TAKEN", fields={"username": "That username is taken."})
+        raise ChatError("USERNAME_TAKEN", fields={"username": _l("That username is taken.")})
     user = User(username=name, username_key=username_key(name), password_hash=_hash(password))
     try:
         with transaction() as session:
             session.add(user)
     except IntegrityError:
-        raise ChatError("USERNAME_TAKEN", fields={"username": "That username is taken."}) from None
+        raise ChatError("USERNAME_TAKEN", fields={"username": _l("That username is taken.")}) from None
     return user
 
 
@@ -160,13 +164,22 @@ def change_password(user, current_password, new_password):
     try:
         _verify(user.password_hash, current_password or "")
     except (VerificationError, InvalidHashError):
-        raise validation_error(current_password="That is not your current password.") from None
+        raise validation_error(current_password=_l("That is not your current password.")) from None
     if problem := password_problem(new_password):
         raise validation_error(new_password=problem)
     new_hash = _hash(new_password)
     with transaction():
         user.password_hash = new_hash
         _revoke_all(user)
+
+
+def set_locale(user, locale):
+    """The user's UI language: "ko", "en", or None to follow the browser."""
+    if locale is not None and locale not in LOCALES:
+        raise validation_error(locale=_l("Use one of: %(choices)s, or null.", choices=", ".join(LOCALES)))
+    with transaction():
+        user.locale = locale
+    return user
 
 
 def access_token_lifetime():

@@ -19,6 +19,7 @@ from flask import current_app
 from PIL import Image, ImageOps
 from sqlalchemy.exc import IntegrityError
 
+from flask_babel import lazy_gettext as _l
 from .. import offload, ratelimit, realtime
 from ..errors import ChatError, validation_error
 from ..extensions import db
@@ -101,7 +102,7 @@ def inspect(stream, limit):
     stream.seek(0, io.SEEK_END)
     size = stream.tell()
     if size > limit:
-        raise ChatError("FILE_TOO_LARGE", f"Files are limited to {_megabytes(limit)}.")
+        raise ChatError("FILE_TOO_LARGE", _l("Files are limited to %(size)s.", size=_megabytes(limit)))
     if size == 0:
         raise ChatError("FILE_EMPTY")
     stream.seek(0)
@@ -155,7 +156,7 @@ def _inspect_image(stream, size, content_type):
 
 
 def _too_many_pixels():
-    return validation_error(file=f"Images are limited to {MAX_IMAGE_PIXELS // 1_000_000} megapixels.")
+    return validation_error(file=_l("Images are limited to %(count)s megapixels.", count=MAX_IMAGE_PIXELS // 1_000_000))
 
 
 def _thumbnail(image):
@@ -174,7 +175,7 @@ def _existing(user, client_id, room_id):
     """The file message already stored under this client_id (an idempotent retry)."""
     message = existing_message(user.id, client_id, room_id)
     if message is not None and message.kind != "file":
-        raise validation_error(client_id="This client_id was already used for a text message.")
+        raise validation_error(client_id=_l("This client_id was already used for a text message."))
     return message
 
 
@@ -186,7 +187,7 @@ def upload(user, room_id, stream, filename, client_id=None):
     room_id = parse_id(room_id)
     client_id = clean_client_id(client_id)
     if stream is None:
-        raise validation_error(file="Attach a file.")
+        raise validation_error(file=_l("Attach a file."))
     require_member(user, room_id)
     if (existing := _existing(user, client_id, room_id)) is not None:
         return existing, False

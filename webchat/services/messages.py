@@ -6,6 +6,8 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _ln
 from .. import ratelimit, realtime
 from ..database import transaction
 from ..errors import ChatError, validation_error
@@ -23,13 +25,13 @@ PAGE_DEFAULT, PAGE_MAX = 50, 100
 def clean_body(body):
     """The body as stored: trimmed, 1 to MESSAGE_MAX_LENGTH characters."""
     if not isinstance(body, str):
-        raise validation_error(body="Expected text.")
+        raise validation_error(body=_l("Expected text."))
     body = body.strip()
     if not body:
         raise ChatError("MESSAGE_EMPTY")
     limit = current_app.config["MESSAGE_MAX_LENGTH"]
     if len(body) > limit:
-        raise ChatError("MESSAGE_TOO_LONG", f"Messages are limited to {limit} characters.")
+        raise ChatError("MESSAGE_TOO_LONG", _l("Messages are limited to %(limit)s characters.", limit=limit))
     return body
 
 
@@ -71,7 +73,7 @@ def history(user, room_id, before_seq=None, after_seq=None, limit=None):
     limit = _page_size(limit)
     query = sa.select(Message).where(Message.room_id == room.id)
     if before_seq is not None and after_seq is not None:
-        raise validation_error(before_seq="Use before_seq or after_seq, not both.")
+        raise validation_error(before_seq=_l("Use before_seq or after_seq, not both."))
     if after_seq is not None:
         after_seq = _seq(after_seq, "after_seq")
         rows = db.session.scalars(query.where(Message.seq > after_seq).order_by(Message.seq).limit(limit + 1)).all()
@@ -88,9 +90,9 @@ def _page_size(limit):
     try:
         limit = int(limit)
     except (TypeError, ValueError):
-        raise validation_error(limit="Expected an integer.") from None
+        raise validation_error(limit=_l("Expected an integer.")) from None
     if not 1 <= limit <= PAGE_MAX:
-        raise validation_error(limit=f"Use 1 to {PAGE_MAX}.")
+        raise validation_error(limit=_l("Use 1 to %(max)s.", max=PAGE_MAX))
     return limit
 
 
@@ -98,9 +100,9 @@ def _seq(value, field):
     try:
         value = int(value)
     except (TypeError, ValueError):
-        raise validation_error(**{field: "Expected an integer."}) from None
+        raise validation_error(**{field: _l("Expected an integer.")}) from None
     if not 0 <= value < 2**31:
-        raise validation_error(**{field: "Out of range."})
+        raise validation_error(**{field: _l("Out of range.")})
     return value
 
 
@@ -119,12 +121,13 @@ def delete_message(user, message_id):
         room = lock_room(message.room_id)
         db.session.refresh(message)
         if message.sender_id != user.id or message.kind == "system":
-            raise ChatError("FORBIDDEN", "You can only delete your own messages.")
+            raise ChatError("FORBIDDEN", _l("You can only delete your own messages."))
         if message.deleted_at is not None:
             return message
         if (utcnow() - message.created_at).total_seconds() > window:
-            span = f"{window // 60} minutes" if window >= 120 else f"{window} seconds"
-            raise ChatError("MESSAGE_DELETE_TIME_EXPIRED", f"Messages can only be deleted within {span} of sending.")
+            span = (_ln("%(num)s minute", "%(num)s minutes", window // 60) if window >= 120
+                    else _ln("%(num)s second", "%(num)s seconds", window))
+            raise ChatError("MESSAGE_DELETE_TIME_EXPIRED", _l("Messages can only be deleted within %(span)s of sending.", span=span))
         reads.uncount_deleted(room, message)
         message.deleted_at, message.body = utcnow(), ""
         discard_message_file(message)

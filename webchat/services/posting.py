@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from flask_babel import lazy_gettext as _l
 from .. import realtime
 from ..database import transaction
 from ..errors import ChatError, validation_error
@@ -23,7 +24,7 @@ def clean_client_id(client_id):
     if client_id is None:
         return None
     if not isinstance(client_id, str) or not 0 < len(client_id) <= CLIENT_ID_MAX or not client_id.isprintable():
-        raise validation_error(client_id=f"Expected a string of 1 to {CLIENT_ID_MAX} characters.")
+        raise validation_error(client_id=_l("Expected a string of 1 to %(max)s characters.", max=CLIENT_ID_MAX))
     return client_id
 
 
@@ -40,7 +41,7 @@ def existing_message(sender_id, client_id, room_id):
         return None
     message = db.session.get(Message, message_id)
     if message.room_id != room_id:
-        raise validation_error(client_id="This client_id was already used in another room.")
+        raise validation_error(client_id=_l("This client_id was already used in another room."))
     return message
 
 

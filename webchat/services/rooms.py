@@ -3,6 +3,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Bundle, aliased
 
+from flask_babel import lazy_gettext as _l
 from .. import realtime
 from ..database import transaction
 from ..errors import ChatError, validation_error
@@ -36,10 +37,10 @@ def post_system_message(room, event_type, user, by=None):
 
 def validate_room_name(name):
     if not isinstance(name, str) or not name.strip():
-        raise validation_error(name="Give the room a name.")
+        raise validation_error(name=_l("Give the room a name."))
     name = " ".join(name.split())
     if len(name) > NAME_MAX:
-        raise validation_error(name=f"Use at most {NAME_MAX} characters.")
+        raise validation_error(name=_l("Use at most %(max)s characters.", max=NAME_MAX))
     return name
 
 
@@ -47,7 +48,7 @@ def create_room(user, name, room_type="public"):
     """A new public or private room; the creator is its owner and first member."""
     name = validate_room_name(name)
     if room_type not in ROOM_TYPES:
-        raise validation_error(type="Choose public or private.")
+        raise validation_error(type=_l("Choose public or private."))
     with transaction() as session:
         room = Room(name=name, type=room_type, owner_id=user.id, last_seq=0)
         session.add(room)
@@ -305,7 +306,7 @@ def _require_locked_member(user, room_id):
 def _target_user(username, field="username"):
     user = accounts.find_user(username) if isinstance(username, str) else None
     if user is None:
-        raise validation_error(**{field: "No user by that name."})
+        raise validation_error(**{field: _l("No user by that name.")})
     return user
 
 
@@ -326,7 +327,7 @@ def invite(actor, room_id, username):
     with transaction():
         room, _membership = _require_locked_member(actor, room_id)
         if room.type == "direct":
-            raise ChatError("FORBIDDEN", "Direct rooms keep their participants; start a new one instead.")
+            raise ChatError("FORBIDDEN", _l("Direct rooms keep their participants; start a new one instead."))
         target = _target_user(username)
         existing = membership_of(target.id, room.id)
         if existing is None or not existing.active:
@@ -350,15 +351,15 @@ def kick(actor, room_id, username):
     with transaction():
         room, membership = _require_locked_member(actor, room_id)
         if room.type == "direct":
-            raise ChatError("FORBIDDEN", "Nobody can be removed from a direct room.")
+            raise ChatError("FORBIDDEN", _l("Nobody can be removed from a direct room."))
         if membership.role != "owner":
-            raise ChatError("FORBIDDEN", "Only the room's owner can remove members.")
+            raise ChatError("FORBIDDEN", _l("Only the room's owner can remove members."))
         target = _target_user(username)
         if target.id == actor.id:
-            raise ChatError("FORBIDDEN", "Leave the room instead of removing yourself.")
+            raise ChatError("FORBIDDEN", _l("Leave the room instead of removing yourself."))
         target_membership = membership_of(target.id, room.id)
         if target_membership is None or not target_membership.active:
-            raise ChatError("USER_NOT_IN_CHAT_ROOM", "That user is not a member of this room.")
+            raise ChatError("USER_NOT_IN_CHAT_ROOM", _l("That user is not a member of this room."))
         _remove_member(room, target_membership, "kicked")
         post_system_message(room, "kicked", target, by=actor)
         membership_changed(room)
@@ -394,14 +395,14 @@ def create_direct(user, usernames):
     asking again answers DUPLICATE_DIRECT_ROOM with its id (rejoining it if the caller
     had left)."""
     if not isinstance(usernames, list) or not usernames or len(usernames) > 20:
-        raise validation_error(usernames="Name 1 to 20 people.")
+        raise validation_error(usernames=_l("Name 1 to 20 people."))
     others = {}
     for name in usernames:
         target = _target_user(name, field="usernames")
         if target.id != user.id:
             others[target.id] = target
     if not others:
-        raise validation_error(usernames="Name someone other than yourself.")
+        raise validation_error(usernames=_l("Name someone other than yourself."))
     participants = [user, *others.values()]
     key = direct_key(p.id for p in participants)
     _raise_if_direct_exists(user, key)
@@ -439,14 +440,17 @@ def _raise_if_direct_exists(user, key):
 
 
 def search_users(user, query, limit=10):
-    """Users whose name starts with `query` (for invite suggestions and direct messages)."""
+    """Users whose name contains `query` anywhere (`준` finds `이준호`: Korean names put the
+    family name first), names that start with it first; for invites and direct messages.
+    A scan of the users table's keys, which stays small beside the messages."""
     if not isinstance(query, str) or not query.strip():
         return []
-    prefix = accounts.username_key(query)
-    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    part = accounts.username_key(query)
+    escaped = part.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    starts = User.username_key.like(escaped + "%", escape="\\")
     found = db.session.scalars(
-        sa.select(User).where(User.username_key.like(escaped + "%", escape="\\"), User.id != user.id)
-        .order_by(User.username_key).limit(limit)
+        sa.select(User).where(User.username_key.like("%" + escaped + "%", escape="\\"), User.id != user.id)
+        .order_by(sa.case((starts, 0), else_=1), User.username_key).limit(limit)
     ).all()
     return [user_payload(u) for u in found]
 

@@ -1,0 +1,34 @@
+"""The language switch on every page, and each language's catalog for the page scripts."""
+from flask import abort, redirect, request
+from flask_login import current_user
+
+from ..i18n import LANG_COOKIE, LANG_COOKIE_MAX_AGE, clean_locale, js_catalog
+from ..redirects import safe_next
+from ..services import accounts
+from . import bp
+
+
+@bp.post("/language")
+def switch():
+    """Speak `lang` from now on: in this browser (the cookie), and for a signed-in user
+    who chose a language before, in their setting too (which would otherwise win)."""
+    locale = clean_locale(request.form.get("lang"))
+    if locale is None:
+        abort(400)
+    if current_user.is_authenticated and current_user.locale is not None:
+        accounts.set_locale(current_user, locale)
+    response = redirect(safe_next(request.form.get("next")) or "/")
+    response.set_cookie(LANG_COOKIE, locale, max_age=LANG_COOKIE_MAX_AGE, samesite="Lax", secure=request.is_secure)
+    return response
+
+
+@bp.get("/i18n/<locale>.<version>.json")
+def catalog(locale, version):
+    """Immutable under its version (the content's hash): a changed catalog has a new URL."""
+    if clean_locale(locale) is None:
+        abort(404)
+    body, current = js_catalog(locale)
+    if version != current:
+        abort(404)
+    return body, 200, {"Content-Type": "application/json; charset=utf-8",
+                       "Cache-Control": "public, max-age=31536000, immutable"}
