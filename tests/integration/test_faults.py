@@ -6,9 +6,9 @@ import time
 import pytest
 import requests
 
-from .chat_client import ChatClient, api, api_user
-from .live import unique_name
-from .throwaway import ThrowawayMariaDB, ThrowawayRedis
+from ..support.chat_client import ChatClient
+from ..support.http_client import api, api_user, unique_name
+from ..support.throwaway import ThrowawayMariaDB, ThrowawayRedis
 
 pytestmark = [pytest.mark.integration, pytest.mark.mariadb, pytest.mark.redis]
 

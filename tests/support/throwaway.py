@@ -11,7 +11,8 @@ from pathlib import Path
 import pymysql
 import pytest
 
-from ..support import free_port, port_open, require
+from .launcher import free_port
+from .services import port_open, require
 
 
 def _wait(predicate, timeout, what):
