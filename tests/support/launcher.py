@@ -174,7 +174,9 @@ class ServerProcess:
 class WebchatServer(ServerProcess):
     """webchat from the checkout `root` as the Procfile runs it: `migrate()` is the release
     phase (`flask db upgrade`, unpatched), `start()` the web process (`gunicorn -c
-    gunicorn.conf.py wsgi:app`). `env` adds to or overrides the settings below."""
+    gunicorn.conf.py wsgi:app`). Without a `database_url` it keeps the app's default, as
+    `make run` does (SQLite in the instance folder). `env` adds to or overrides the
+    settings below."""
 
     def __init__(self, database_url, workdir, *, name="webchat", async_mode="eventlet", instance_dir=None,
                  env=None, port=None, root=ROOT, log_path=None):
@@ -188,7 +190,6 @@ class WebchatServer(ServerProcess):
         environment = base_environment(port, self.workdir)
         environment.update(
             FLASK_APP="wsgi",
-            DATABASE_URL=database_url,
             WEBCHAT_INSTANCE_DIR=str(self.instance_dir),
             ASYNC_MODE=async_mode,
             # Tests and the bench sign up many users from one address (the rate-limit
@@ -197,6 +198,8 @@ class WebchatServer(ServerProcess):
             ARGON2_TIME_COST="1",
             ARGON2_MEMORY_COST="8192",
         )
+        if database_url:
+            environment["DATABASE_URL"] = database_url
         environment.update({k: str(v) for k, v in (env or {}).items()})
         super().__init__(name, [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], environment,
                          port=port, log_path=log_path or self.workdir / "server.log", cwd=root)
