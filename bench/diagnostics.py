@@ -2,9 +2,10 @@
 
 Each probe writes lines to the worker's stderr (gunicorn's log; keep it with
 BENCH_KEEP_LOGS=1). To use them, add two lines to the end of `wsgi.py` in a worktree
-(`git worktree add /tmp/wc-diag HEAD`) and point the harness at it:
+(`git worktree add /tmp/wc-diag HEAD`), which load this file from that worktree's bench/,
+and point the harness at it:
 
-    import sys; sys.path.insert(0, "/work/main/bench")  # wherever this file is
+    import sys; sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench"))
     import diagnostics; diagnostics.install()
 
     BENCH_WEBCHAT_DIR=/tmp/wc-diag BENCH_KEEP_LOGS=1 \\
