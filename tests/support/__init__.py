@@ -5,6 +5,7 @@ the conftest.py files, which nothing imports.
 - accounts.py: the test password, `login` through the form, a `bearer` header.
 - databases.py: the in-process tests' migrated databases (`Backend`, `config_for`).
 - concurrency.py: calls released at the same moment (`run_together`, `at_once`).
+- polling.py: `wait_until` something another process or thread does.
 - unread.py: unread counts by their definition and by the counters.
 - launcher.py: servers as subprocesses, shared with bench/run.py (no pytest in it).
 - live.py: the real server for tests: `LiveDatabase`, `LiveServer`, `ServerFarm`.

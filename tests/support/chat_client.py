@@ -1,9 +1,10 @@
 """A python-socketio client for the real server: connects to /chat with a token, records
 every server event, and calls client events with acks."""
 import threading
-import time
 
 import socketio
+
+from .polling import wait_until
 
 NS = "/chat"
 EVENTS = ("new_message", "message_deleted", "members", "read_receipt", "unread", "room_added", "room_removed", "typing")
@@ -42,12 +43,7 @@ class ChatClient:
             return [e["message"] for e in self.events["new_message"] if e["message"]["room_id"] == room_id]
 
     def wait_for(self, predicate, timeout=15, what="events"):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return
-            time.sleep(0.02)
-        raise AssertionError(f"timed out waiting for {what}")
+        wait_until(predicate, timeout, what, interval=0.02)
 
     def close(self):
         if self.sio.connected:
