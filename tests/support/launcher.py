@@ -204,6 +204,10 @@ class WebchatServer(ServerProcess):
         super().__init__(name, [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], environment,
                          port=port, log_path=log_path or self.workdir / "server.log", cwd=root)
 
+    def environment(self):
+        """A copy of the server's environment, for a `flask` command run beside it."""
+        return dict(self.env)
+
     def migrate(self, timeout=180):
         """`flask db upgrade`, unpatched, as `make migrate` and the Procfile's release run it."""
         with open(self.log_path, "ab") as log:
@@ -211,7 +215,7 @@ class WebchatServer(ServerProcess):
             log.flush()
             try:
                 result = subprocess.run(
-                    [str(BIN / "flask"), "db", "upgrade"], cwd=self.cwd, env=dict(self.env, WEBCHAT_NO_PATCH="1"),
+                    [str(BIN / "flask"), "db", "upgrade"], cwd=self.cwd, env=dict(self.environment(), WEBCHAT_NO_PATCH="1"),
                     stdout=log, stderr=subprocess.STDOUT, timeout=timeout,
                 )
             except subprocess.TimeoutExpired:
