@@ -2,9 +2,10 @@
 
 Each probe writes lines to the worker's stderr (gunicorn's log; keep it with
 BENCH_KEEP_LOGS=1). To use them, add two lines to the end of `wsgi.py` in a worktree
-(`git worktree add /tmp/wc-diag HEAD`) and point the harness at it:
+(`git worktree add /tmp/wc-diag HEAD`), which load this file from that worktree's bench/,
+and point the harness at it:
 
-    import sys; sys.path.insert(0, "/work/main/bench")  # wherever this file is
+    import sys; sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench"))
     import diagnostics; diagnostics.install()
 
     BENCH_WEBCHAT_DIR=/tmp/wc-diag BENCH_KEEP_LOGS=1 \\
@@ -21,7 +22,7 @@ Probes, each switched on by its variable (values in milliseconds):
   (`SLOW commit 18.7ms t=...`). A COMMIT that MariaDB answers in 1 ms but the worker
   sees in 18 ms waited for the event loop.
 - DIAG_ROUNDS=1: every 10 s, how long the rounds of unread counts and of member lists
-  (`realtime.Rounds.send`) and the local part of batched emits (`message_queue.BatchingQueue.emit_many`) took,
+  (`realtime.rounds.Rounds.send`) and the local part of batched emits (`realtime.managers.BatchingQueue.emit_many`) took,
   wall and thread CPU, and how many events they sent (`ROUNDS ...`).
 - DIAG_BLOCK_MS: eventlet only: every 15 s, the stacks (innermost first) where a green
   thread had run this long without yielding (`BLOCKED count stack`), from eventlet's

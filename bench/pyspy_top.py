@@ -6,6 +6,10 @@ inclusive and self samples, as evidence for BENCHMARKS.md.
 import re
 import sys
 from collections import Counter
+from pathlib import Path
+
+# The checkout this file is in: its prefix is cut from the profile's paths.
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def load(path):
@@ -28,7 +32,7 @@ def short(frame):
         return frame
     func, path = m.groups()
     path = re.sub(r".*/site-packages/", "", path)
-    path = re.sub(r".*/work/main/", "", path)
+    path = path.removeprefix(f"{ROOT}/")
     return f"{func} ({path})"
 
 

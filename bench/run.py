@@ -3,9 +3,10 @@ load generator (bench/loadgen.js), measure history and room-list queries on Mari
 write one JSON line per result to bench/results/<run>.jsonl. `bench/report.py` turns a
 results file into BENCHMARKS.md's tables and bench/plots/*.png.
 
-Every server runs in its own process group and is killed (SIGTERM, then SIGKILL) when its
-turn ends, on any error, on Ctrl-C and at exit. Everything listens on 127.0.0.1, on free
-ports. Sizes and repetitions come from the environment (see `Settings`);
+Every server is started by the launcher the integration tests use
+(tests/support/launcher.py), in its own process group, and stopped (SIGTERM, then SIGKILL)
+when its turn ends, on any error, on Ctrl-C and at exit. Everything listens on 127.0.0.1,
+on free ports. Sizes and repetitions come from the environment (see `Settings`);
 `BENCH_QUICK=1` is a smoke run of a few minutes.
 """
 import atexit
@@ -15,7 +16,6 @@ import platform
 import resource
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,8 +28,11 @@ import pymysql
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.launcher import BIN, RUNNING, ServerProcess, WebchatServer, base_environment, free_port  # noqa: E402
+
 BENCH = ROOT / "bench"
-BIN = Path(sys.executable).parent
 NODE = shutil.which("node") or "node"
 MARIADB = dict(host="127.0.0.1", port=3306, user="root", password="")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -94,17 +97,12 @@ class Settings:
 
 
 S = Settings
-RUNNING = []
+# py-spy processes still recording, stopped with the servers on any exit.
+PROFILERS = []
 
 
 def log(*args):
     print("[bench]", *args, file=sys.stderr, flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def raise_nofile():
@@ -116,77 +114,10 @@ def raise_nofile():
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
-class Server:
-    """One server process (a gunicorn master and its worker, or node) in its own group."""
-
-    def __init__(self, name, cmd, env, workdir, cwd=ROOT):
-        self.name, self.cmd, self.env, self.workdir, self.cwd = name, cmd, env, Path(workdir), cwd
-        self.port = int(env["PORT"])
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = self.workdir / f"{name}.log"
-        self.process = None
-
-    def start(self, timeout=60):
-        self.log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(self.cmd, cwd=self.cwd, env=self.env, stdout=self.log,
-                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                        start_new_session=True)
-        RUNNING.append(self)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.process.returncode}\n{self.tail()}")
-            try:
-                if requests.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"{self.name}: /healthz not 200 within {timeout}s\n{self.tail()}")
-
-    @property
-    def worker_pid(self):
-        """The process that holds the sockets: gunicorn's one worker, or node itself."""
-        pid = self.process.pid
-        try:
-            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        except OSError:
-            children = []
-        return int(children[0]) if children else pid
-
-    def stop(self, timeout=15):
-        if self.process is None:
-            return
-        for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 10)):
-            try:
-                os.killpg(self.process.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                self.process.wait(wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        # The group may outlive its leader (a worker still exiting): make sure it is gone.
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.log.close()
-        if self in RUNNING:
-            RUNNING.remove(self)
-        self.process = None
-
-    def tail(self, lines=40):
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-
 @atexit.register
 def _kill_all():
+    for profiler in list(PROFILERS):
+        stop_profiler(profiler)
     for server in list(RUNNING):
         server.stop(timeout=5)
 
@@ -263,52 +194,40 @@ DESCRIPTIONS = {
 }
 
 
-def base_env(port, workdir):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BENCH_", "GUNICORN_"))}
-    for k in ("DATABASE_URL", "REDIS_URL", "MESSAGE_QUEUE_URL", "ASYNC_MODE", "WEBCHAT_NO_PATCH",
-              "WEBCHAT_INSTANCE_DIR", "CLUSTER_NAME", "FLASK_APP"):
-        env.pop(k, None)
-    env.update(HOST="127.0.0.1", PORT=str(port), PYTHONUNBUFFERED="1", XDG_RUNTIME_DIR=str(workdir))
-    return env
-
-
 def make_server(name, workdir, res):
-    port = free_port()
-    env = base_env(port, workdir)
+    """The target's server, not started yet; a webchat target's database is migrated."""
+    port, log_path = free_port(), Path(workdir) / f"{name}.log"
     if name == "node":
-        return Server(name, [NODE, str(BENCH / "peers" / "node_server.js")], env, workdir)
+        return ServerProcess(name, [NODE, str(BENCH / "peers" / "node_server.js")], base_environment(port, workdir),
+                             port=port, log_path=log_path)
     if name in PEER_WORKERS:
         mode, worker = PEER_WORKERS[name]
-        env["ASYNC_MODE"] = mode
         cmd = [str(BIN / "gunicorn"), "-k", worker, "-w", "1", "--worker-connections", "10000",
                "-b", f"127.0.0.1:{port}", "--chdir", str(BENCH / "peers"), "--log-level", "warning",
                "bare_app:app"]
-        return Server(name, cmd, env, workdir)
+        return ServerProcess(name, cmd, dict(base_environment(port, workdir), ASYNC_MODE=mode),
+                             port=port, log_path=log_path)
     mode, backend, queue = WEBCHAT[name]
     instance = Path(workdir) / f"instance-{name}"
-    instance.mkdir(parents=True, exist_ok=True)
-    env.update(
-        FLASK_APP="wsgi", ASYNC_MODE=mode, WEBCHAT_INSTANCE_DIR=str(instance),
-        # Load tests switch rate limits off (config.py); cheap password hashing, as the
-        # integration tests do; tokens that outlive the run.
-        RATELIMIT_ENABLED="false", ARGON2_TIME_COST="1", ARGON2_MEMORY_COST="8192",
-        ACCESS_TOKEN_SECONDS="7200", CLUSTER_NAME=res.prefix(),
-    )
+    # Tokens that outlive the run; the launcher switches rate limits off and makes password
+    # hashing cheap, as for the integration tests.
+    env = {"ACCESS_TOKEN_SECONDS": "7200", "CLUSTER_NAME": res.prefix()}
+    schema = database_url = None  # SQLite in the instance folder, as `make run` serves it
     if backend == "mariadb":
-        env["DATABASE_URL"] = f"mysql://root@127.0.0.1:3306/{res.schema()}"
+        schema = res.schema()
+        database_url = f"mysql://root@127.0.0.1:3306/{schema}"
         if MARIADB_SOCKET:  # the server's Unix socket instead of TCP on loopback
-            env["DATABASE_URL"] = f"mysql://root@localhost/{res.schema()}?unix_socket={MARIADB_SOCKET}"
+            database_url = f"mysql://root@localhost/{schema}?unix_socket={MARIADB_SOCKET}"
     if queue:
         env["REDIS_URL"] = env["MESSAGE_QUEUE_URL"] = REDIS_URL
     # Experiments: BENCH_WEBCHAT_ENV="UNREAD_FANOUT_MS=0,DB_POOL_SIZE=5" overrides settings.
     for pair in filter(None, os.environ.get("BENCH_WEBCHAT_ENV", "").split(",")):
         key, _, value = pair.partition("=")
         env[key.strip()] = value.strip()
-    migrate = dict(env, WEBCHAT_NO_PATCH="1")
-    subprocess.run([str(BIN / "flask"), "db", "upgrade"], cwd=WEBCHAT_DIR, env=migrate, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=180)
-    server = Server(name, [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], env, workdir, cwd=WEBCHAT_DIR)
-    server.database = env.get("DATABASE_URL", f"sqlite:///{instance}/webchat.db").rsplit("/", 1)[-1]
+    server = WebchatServer(database_url, workdir, name=name, async_mode=mode, instance_dir=instance, env=env,
+                           port=port, root=WEBCHAT_DIR, log_path=log_path)
+    server.migrate()
+    server.schema = schema  # where the HTTP scenarios seed their messages
     return server
 
 
@@ -431,14 +350,14 @@ def http_setup(server):
     setup = {"history": {}, "roomlist": {}}
     reader = Api(server.url, f"h{tag}reader")
     writer = Api(server.url, f"h{tag}writer")
-    with mariadb(server.database) as conn, conn.cursor() as cur:
+    with mariadb(server.schema) as conn, conn.cursor() as cur:
         cur.execute("SELECT id FROM users WHERE username = %s", (f"h{tag}writer",))
         (writer_id,) = cur.fetchone()
     if "history" in S.scenarios:
         for size in S.history_sizes:
             room = reader.call("POST", "/rooms", json={"name": f"history {size}", "type": "public"})["room"]
             t0 = time.perf_counter()
-            with mariadb(server.database) as conn, conn.cursor() as cur:
+            with mariadb(server.schema) as conn, conn.cursor() as cur:
                 conn.begin()
                 seed_messages(cur, room["id"], writer_id, size)
                 conn.commit()
@@ -454,7 +373,7 @@ def http_setup(server):
                 writer.call("POST", f"/rooms/{room['id']}/join")
                 ids.append(room["id"])
             # 20 unread messages from the other member in every room, as SQL.
-            with mariadb(server.database) as conn, conn.cursor() as cur:
+            with mariadb(server.schema) as conn, conn.cursor() as cur:
                 conn.begin()
                 marks = ",".join(["%s"] * len(ids))
                 cur.execute(f"SELECT id FROM rooms WHERE id IN ({marks}) FOR UPDATE", ids)
@@ -593,7 +512,7 @@ def main():
                     log(f"rep {rep}/{S.reps}: {name}")
                     server = make_server(name, workdir, res)
                     try:
-                        server.start()
+                        server.start(timeout=60)
                         profiler = (start_profiler(server, workdir, rep)
                                     if S.profile and (name.startswith("webchat") or S.profile_all and name != "node") else None)
                         run_loadgen(server, "webchat" if name.startswith("webchat") else "bare", scenarios, workdir,
@@ -610,7 +529,7 @@ def main():
                 log("history and room list on MariaDB (webchat-eventlet)")
                 server = make_server("webchat-eventlet", workdir, res)
                 try:
-                    server.start()
+                    server.start(timeout=60)
                     reader, setup = http_setup(server)
                     for rep in range(1, S.reps + 1):
                         http_measure(reader, setup, lambda r: emit(r, rep))
@@ -636,20 +555,8 @@ def start_profiler(server, workdir, rep):
                              os.environ.get("BENCH_PROFILE_RATE", "50"), "-f", "raw",
                              "-o", str(path), "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
-    RUNNING.append(_Profiler(proc))
+    PROFILERS.append(proc)
     return proc
-
-
-class _Profiler:
-    name = "py-spy"
-
-    def __init__(self, proc):
-        self.process = proc
-
-    def stop(self, timeout=10):
-        stop_profiler(self.process)
-        if self in RUNNING:
-            RUNNING.remove(self)
 
 
 def stop_profiler(proc):
@@ -660,6 +567,8 @@ def stop_profiler(proc):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+    if proc in PROFILERS:
+        PROFILERS.remove(proc)
 
 
 if __name__ == "__main__":

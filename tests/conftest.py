@@ -1,84 +1,23 @@
-"""Layered fixtures: backend -> app -> client -> users -> socket clients.
+"""Layered fixtures: backend -> app -> client -> users -> socket clients, what realtime
+sends, and the real servers that the integration and browser tests share.
 
 Every test that uses `app` runs twice, on SQLite and on MariaDB, against a schema built
-by the project's own migrations.
+by the project's own migrations. Helpers live in tests/support/, never here.
 """
 import contextvars
-import shutil
 import uuid
 
-import pymysql
 import pytest
-import sqlalchemy as sa
-
 from flask.testing import FlaskClient
 
-from config import TestConfig, database_uri
-from webchat import create_app
+from webchat import create_app, realtime
 from webchat.extensions import db, socketio
 from webchat.services import accounts
 
-from .support import MARIADB_SERVER_URL, require_mariadb
-
-PASSWORD = "correct horse battery"
-
-
-def config_for(uri, tmp_path):
-    class Config(TestConfig):
-        SQLALCHEMY_DATABASE_URI = uri
-        UPLOAD_DIR = str(tmp_path / "uploads")
-
-    return Config
-
-
-def _migrate(uri, tmp_path):
-    from flask_migrate import upgrade
-
-    app = create_app(config_for(uri, tmp_path))
-    with app.app_context():
-        upgrade()
-        db.engine.dispose()
-
-
-def _mysql_admin():
-    url = sa.engine.make_url(database_uri(MARIADB_SERVER_URL))
-    return pymysql.connect(host=url.host, port=url.port or 3306, user=url.username, password=url.password or "")
-
-
-class Backend:
-    """A migrated database for the session; `fresh(tmp_path)` gives each test an empty one."""
-
-    def __init__(self, name, tmp_path_factory):
-        self.name = name
-        self.tmp = tmp_path_factory.mktemp(f"db-{name}")
-        if name == "sqlite":
-            self.template = self.tmp / "template.db"
-            _migrate(f"sqlite:///{self.template}", self.tmp)
-        else:
-            self.database = f"webchat_test_{uuid.uuid4().hex[:10]}"
-            with _mysql_admin() as conn, conn.cursor() as cur:
-                cur.execute(f"CREATE DATABASE {self.database} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
-            self.url = database_uri(f"{MARIADB_SERVER_URL.rstrip('/')}/{self.database}")
-            _migrate(self.url, self.tmp)
-
-    def fresh(self, tmp_path):
-        if self.name == "sqlite":
-            target = tmp_path / "webchat.db"
-            shutil.copy(self.template, target)
-            return f"sqlite:///{target}"
-        engine = sa.create_engine(self.url)
-        with engine.begin() as conn:
-            conn.execute(sa.text("SET FOREIGN_KEY_CHECKS=0"))
-            for table in reversed(db.metadata.sorted_tables):
-                conn.execute(sa.text(f"DELETE FROM {table.name}"))
-            conn.execute(sa.text("SET FOREIGN_KEY_CHECKS=1"))
-        engine.dispose()
-        return self.url
-
-    def drop(self):
-        if self.name == "mariadb":
-            with _mysql_admin() as conn, conn.cursor() as cur:
-                cur.execute(f"DROP DATABASE IF EXISTS {self.database}")
+from .support import live
+from .support.accounts import PASSWORD, login
+from .support.databases import Backend, config_for
+from .support.services import require_mariadb
 
 
 @pytest.fixture(scope="session", params=["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)])
@@ -152,21 +91,9 @@ def bob(make_user):
     return make_user("bob")
 
 
-def login(client, user, password=PASSWORD):
-    """Log `client` in through the real form."""
-    response = client.post("/auth/login", data={"username": user.username, "password": password})
-    assert response.status_code == 302, response.text
-    return client
-
-
 @pytest.fixture
 def alice_client(app, alice):
     return login(app.test_client(), alice)
-
-
-def bearer(user):
-    """An Authorization header with a fresh access token for `user`."""
-    return {"Authorization": f"Bearer {accounts.issue_access_token(user)['access_token']}"}
 
 
 @pytest.fixture
@@ -185,3 +112,38 @@ def connect(app):
     for sock in sockets:
         if sock.is_connected("/chat"):
             sock.disconnect("/chat")
+
+
+@pytest.fixture
+def sent_events(monkeypatch):
+    """Every event realtime sends from now on, as (event, data, to), instead of emitting
+    it: with no message queue (TestConfig has none) every emit goes through `emit_now`."""
+    events = []
+    monkeypatch.setattr(realtime.events, "emit_now", lambda event, data, to, skip_sid=None: events.append((event, data, to)))
+    return events
+
+
+@pytest.fixture
+def live_server(tmp_path_factory):
+    """Start a real server: `live_server(backend="sqlite", *, database=, peer=, async_mode=,
+    redis_url=, message_queue_url=, instance_dir=, env=, start=True)`; every server it
+    starts is stopped, and every database it creates dropped, after the test."""
+    with live.ServerFarm(tmp_path_factory) as farm:
+        yield farm.server
+
+
+@pytest.fixture
+def live_database(tmp_path_factory):
+    """Create a fresh database (`live_database(backend)`) to start several nodes on."""
+    with live.ServerFarm(tmp_path_factory) as farm:
+        yield farm.database
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failing test shows the tail of every running server's log."""
+    report = yield
+    if report.failed:
+        for title, tail in live.running_logs():
+            report.sections.append((title, tail))
+    return report

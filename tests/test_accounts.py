@@ -8,7 +8,7 @@ from webchat.extensions import db
 from webchat.models import User
 from webchat.services import accounts
 
-from .conftest import PASSWORD
+from .support.accounts import PASSWORD
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from webchat.extensions import db
 from webchat.models import User
 from webchat.services import accounts
 
-from .conftest import PASSWORD, bearer, login
+from .support.accounts import PASSWORD, bearer, login
 
 TOKEN_KEYS = {"access_token", "refresh_token", "expires_in"}
 

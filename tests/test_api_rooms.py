@@ -3,7 +3,7 @@ import pytest
 
 from webchat.services import messages, rooms
 
-from .conftest import bearer, login
+from .support.accounts import bearer, login
 
 
 def error_code(response):

@@ -10,7 +10,7 @@ from webchat.extensions import db
 from webchat.models import User
 from webchat.services import accounts
 
-from .conftest import PASSWORD, login
+from .support.accounts import PASSWORD, login
 
 NEW_PASSWORD = "a brand new password"
 

@@ -17,7 +17,8 @@ from webchat.extensions import db, socketio
 from webchat.realtime import current_presence
 from webchat.services import accounts, messages, rooms
 
-from .conftest import PASSWORD, Backend, bearer, config_for, login
+from .support.accounts import PASSWORD, bearer, login
+from .support.databases import Backend, config_for
 
 ROLES = ["anonymous", "outsider", "non_member", "member", "owner", "kicked", "departed"]
 OK, NOT_FOUND, NOT_IN = (200, None), (404, "ROOM_NOT_FOUND"), (403, "USER_NOT_IN_CHAT_ROOM")

@@ -7,7 +7,7 @@ import pytest
 
 from webchat.services import rooms
 
-from .conftest import bearer
+from .support.accounts import bearer
 
 KEY = "test-jwt-secret-key-long-enough-for-hs256"  # TestConfig's
 

@@ -11,7 +11,7 @@ from flask_jwt_extended import create_access_token
 from webchat.extensions import socketio
 from webchat.services import accounts, rooms
 
-from .conftest import PASSWORD
+from .support.accounts import PASSWORD
 
 NS = "/chat"
 

@@ -27,8 +27,8 @@ from webchat.extensions import db
 from webchat.models import Attachment, Message, utcnow
 from webchat.services import files, messages, rooms
 
-from .conftest import bearer, login
-from .support import free_port
+from .support.accounts import bearer, login
+from .support.launcher import free_port
 
 NS = "/chat"
 LIMIT = 10 * 1024 * 1024  # the default MAX_UPLOAD_BYTES

@@ -6,13 +6,12 @@ import time
 
 import sqlalchemy as sa
 
-from webchat import realtime
 from webchat.errors import ChatError
 from webchat.extensions import db
 from webchat.models import Membership, Message
 from webchat.services import accounts, messages, posting, reads, rooms
 
-from .test_unread import counted_by_counters, counted_by_scan
+from .support.unread import counted_by_counters, counted_by_scan
 
 
 def hold_first_batch(monkeypatch, waiting):
@@ -59,12 +58,11 @@ def post_at_once(app, calls):
     return results
 
 
-def test_posts_that_queue_are_written_in_one_transaction_each_answered(app, make_user, monkeypatch):
+def test_posts_that_queue_are_written_in_one_transaction_each_answered(app, make_user, monkeypatch, sent_events):
     alice, bob, outsider = make_user(), make_user(), make_user()
     room_id = rooms.create_room(alice, "Busy")["id"]
     rooms.join_room(bob, room_id)
-    sent = []
-    monkeypatch.setattr(realtime.events, "emit_now", lambda event, data, to, skip_sid=None: sent.append((event, data, to)))
+    sent_events.clear()
     batches = hold_first_batch(monkeypatch, waiting=6)
 
     calls = [(alice, room_id, "first", "c-0")]
@@ -84,7 +82,7 @@ def test_posts_that_queue_are_written_in_one_transaction_each_answered(app, make
     assert results[5] == "USER_NOT_IN_CHAT_ROOM"
     stored = db.session.scalars(sa.select(Message).where(Message.room_id == room_id, Message.kind == "text")).all()
     assert len(stored) == 5
-    announced = [d["message"]["seq"] for e, d, _ in sent if e == "new_message"]
+    announced = [d["message"]["seq"] for e, d, _ in sent_events if e == "new_message"]
     assert announced == sorted(announced) and len(announced) == 5
     db.session.expire_all()
     assert counted_by_counters() == counted_by_scan()

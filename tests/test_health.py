@@ -2,7 +2,7 @@
 failing part otherwise."""
 import pytest
 
-from .support import require_redis
+from .support.services import require_redis
 
 UNREACHABLE_MARIADB = "mysql+pymysql://root@127.0.0.1:1/x?charset=utf8mb4"
 

@@ -11,7 +11,7 @@ from webchat.errors import ERRORS, ChatError
 from webchat.extensions import socketio
 from webchat.services import accounts, rooms
 
-from .conftest import bearer
+from .support.accounts import bearer
 
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "webchat" / "translations"
 HANGUL = re.compile(r"[\uac00-\ud7a3]")

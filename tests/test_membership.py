@@ -11,7 +11,7 @@ from webchat.extensions import db
 from webchat.models import Membership, Message, Room
 from webchat.services import accounts, messages, reads, rooms
 
-from .support import run_together
+from .support.concurrency import run_together
 
 
 def code_of(call, *args):
@@ -25,24 +25,16 @@ def carol(make_user):
     return make_user("carol")
 
 
-@pytest.fixture
-def sent(monkeypatch):
-    """Every event that left after a commit, as (event, data, to)."""
-    events = []
-    monkeypatch.setattr(realtime.events, "emit_now", lambda event, data, to, skip_sid=None: events.append((event, data, to)))
-    return events
-
-
-def test_any_member_may_invite_into_a_private_room(app, alice, bob, carol, sent):
+def test_any_member_may_invite_into_a_private_room(app, alice, bob, carol, sent_events):
     room = rooms.create_room(alice, "Secret", "private")
     rooms.invite(alice, room["id"], "bob")
-    sent.clear()
+    sent_events.clear()
     rooms.invite(bob, room["id"], "CAROL")  # a plain member, name in any case
     assert {m["username"] for m in rooms.members(room["id"])} == {"alice", "bob", "carol"}
-    notice = next(d["message"] for e, d, _ in sent if e == "new_message")
+    notice = next(d["message"] for e, d, _ in sent_events if e == "new_message")
     assert notice["event"]["type"] == "invited"
     assert notice["event"]["user"]["username"] == "carol" and notice["event"]["by"]["username"] == "bob"
-    added = [(d["room"]["id"], to) for e, d, to in sent if e == "room_added"]
+    added = [(d["room"]["id"], to) for e, d, to in sent_events if e == "room_added"]
     assert added == [(room["id"], realtime.user_channel(carol.id))]
     assert rooms.room_view(carol, room["id"])["unread_count"] == 0
 
@@ -57,17 +49,17 @@ def test_invite_rules(app, alice, bob, carol):
     assert db.session.scalar(sa.select(sa.func.count()).where(Message.room_id == room["id"])) == 2
 
 
-def test_kick_is_for_the_owner_and_takes_effect_at_once(app, alice, bob, carol, sent):
+def test_kick_is_for_the_owner_and_takes_effect_at_once(app, alice, bob, carol, sent_events):
     room = rooms.create_room(alice, "General")
     rooms.join_room(bob, room["id"])
     rooms.join_room(carol, room["id"])
     assert code_of(rooms.kick, bob, room["id"], "carol").code == "FORBIDDEN"
     assert code_of(rooms.kick, alice, room["id"], "alice").code == "FORBIDDEN"
-    sent.clear()
+    sent_events.clear()
     rooms.kick(alice, room["id"], "bob")
-    removed = [(d, to) for e, d, to in sent if e == "room_removed"]
+    removed = [(d, to) for e, d, to in sent_events if e == "room_removed"]
     assert removed == [({"room_id": room["id"], "reason": "kicked"}, realtime.user_channel(bob.id))]
-    notice = next(d["message"] for e, d, _ in sent if e == "new_message")
+    notice = next(d["message"] for e, d, _ in sent_events if e == "new_message")
     assert notice["event"]["type"] == "kicked" and notice["event"]["by"]["id"] == alice.id
     for call, args in [(messages.send_message, (bob, room["id"], "hi")), (messages.history, (bob, room["id"])),
                        (reads.mark_read, (bob, room["id"], 1)), (rooms.invite, (bob, room["id"], "carol")),
@@ -84,19 +76,19 @@ def test_kicked_from_private_room_sees_not_in_room(app, alice, bob):
     assert code_of(rooms.join_room, bob, room["id"]).code == "ROOM_NOT_FOUND"
 
 
-def test_leave_posts_left_and_hands_ownership_to_longest_standing(app, alice, bob, carol, sent):
+def test_leave_posts_left_and_hands_ownership_to_longest_standing(app, alice, bob, carol, sent_events):
     room = rooms.create_room(alice, "General")
     rooms.join_room(bob, room["id"])
     rooms.join_room(carol, room["id"])
-    sent.clear()
+    sent_events.clear()
     rooms.leave(alice, room["id"])
     assert db.session.get(Room, room["id"]).owner_id == bob.id
     roles = {m["username"]: m["role"] for m in rooms.members(room["id"])}
     assert roles == {"bob": "owner", "carol": "member"}
-    events = [e for e, _, _ in sent]
+    events = [e for e, _, _ in sent_events]
     assert "new_message" in events and "members" in events
     assert ({"room_id": room["id"], "reason": "left"}, realtime.user_channel(alice.id)) in [
-        (d, to) for e, d, to in sent if e == "room_removed"]
+        (d, to) for e, d, to in sent_events if e == "room_removed"]
     assert room["id"] not in [r["id"] for r in rooms.my_rooms(alice)]
 
 
@@ -138,10 +130,10 @@ def test_last_two_members_leaving_at_once(app, alice, bob):
     assert db.session.get(Room, room["id"]) is None
 
 
-def test_direct_room_is_unique_per_participant_set(app, alice, bob, carol, sent):
+def test_direct_room_is_unique_per_participant_set(app, alice, bob, carol, sent_events):
     room = rooms.create_direct(alice, ["bob"])
     assert room["type"] == "direct" and room["member_count"] == 2
-    assert sorted(to for e, _, to in sent if e == "room_added") == sorted(
+    assert sorted(to for e, _, to in sent_events if e == "room_added") == sorted(
         [realtime.user_channel(alice.id), realtime.user_channel(bob.id)])
     error = code_of(rooms.create_direct, bob, ["ALICE"])
     assert error.code == "DUPLICATE_DIRECT_ROOM" and error.to_dict()["room_id"] == room["id"]
@@ -176,22 +168,22 @@ def test_two_direct_creations_at_once_make_one_room(app, alice, bob):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Room).where(Room.type == "direct")) == 1
 
 
-def test_read_pointer_only_moves_forward(app, alice, bob, sent):
+def test_read_pointer_only_moves_forward(app, alice, bob, sent_events):
     room = rooms.create_room(alice, "General")
     rooms.join_room(bob, room["id"])
     first, _ = messages.send_message(alice, room["id"], "one")
     second, _ = messages.send_message(alice, room["id"], "two")
     assert rooms.room_view(bob, room["id"])["unread_count"] == 2
-    sent.clear()
+    sent_events.clear()
     assert reads.mark_read(bob, room["id"], second.id) == second.id
-    receipt = [(d, to) for e, d, to in sent if e == "read_receipt"]
+    receipt = [(d, to) for e, d, to in sent_events if e == "read_receipt"]
     assert receipt == [({"room_id": room["id"], "user_id": bob.id, "last_read_message_id": second.id},
                         realtime.room_channel(room["id"]))]
-    unread = [(d["unread_count"], to) for e, d, to in sent if e == "unread"]
+    unread = [(d["unread_count"], to) for e, d, to in sent_events if e == "unread"]
     assert unread == [(0, realtime.user_channel(bob.id))]
-    sent.clear()
+    sent_events.clear()
     assert reads.mark_read(bob, room["id"], first.id) == second.id  # backwards: unchanged
-    assert sent == []
+    assert sent_events == []
     other = rooms.create_room(alice, "Other")
     elsewhere, _ = messages.send_message(alice, other["id"], "x")
     assert code_of(reads.mark_read, bob, room["id"], elsewhere.id).code == "MESSAGE_NOT_FOUND"
@@ -233,15 +225,15 @@ def test_room_list_counts_unread_for_many_rooms_in_fixed_queries(app, alice, bob
     assert len(statements) == 2  # the rooms' members (for presence), then one row per room
 
 
-def test_timed_delete(app, alice, bob, sent):
+def test_timed_delete(app, alice, bob, sent_events):
     room = rooms.create_room(alice, "General")
     rooms.join_room(bob, room["id"])
     message, _ = messages.send_message(alice, room["id"], "oops")
     assert code_of(messages.delete_message, bob, message.id).code == "FORBIDDEN"
-    sent.clear()
+    sent_events.clear()
     messages.delete_message(alice, message.id)
     assert ("message_deleted", {"room_id": room["id"], "message_id": message.id},
-            realtime.room_channel(room["id"])) in sent
+            realtime.room_channel(room["id"])) in sent_events
     page, _ = messages.history(bob, room["id"])
     tombstone = next(m for m in page if m.id == message.id)
     from webchat.payloads import message_payload

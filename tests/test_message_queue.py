@@ -19,7 +19,8 @@ from webchat.realtime.managers import RedisQueue
 from webchat.realtime.redis_pool import SOCKET_TIMEOUT_SECONDS
 from webchat.extensions import socketio
 
-from .support import REDIS_URL, at_once, require_redis
+from .support.concurrency import at_once
+from .support.services import REDIS_URL, require_redis
 
 pytestmark = pytest.mark.redis
 

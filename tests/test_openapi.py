@@ -7,7 +7,7 @@ from jsonschema import Draft202012Validator
 from webchat.api.openapi import SPEC
 from webchat.services import messages, rooms
 
-from .conftest import bearer
+from .support.accounts import bearer
 
 
 def api_routes(app):

@@ -8,7 +8,8 @@ import redis
 from webchat import ratelimit
 from webchat.realtime.presence import Connection, RedisPresence
 
-from .support import REDIS_URL, at_once, require_redis
+from .support.concurrency import at_once
+from .support.services import REDIS_URL, require_redis
 
 pytestmark = pytest.mark.redis
 

@@ -5,7 +5,7 @@ import pytest
 from webchat.errors import ChatError
 from webchat.services import accounts, messages, rooms
 
-from .conftest import PASSWORD
+from .support.accounts import PASSWORD
 
 
 @pytest.fixture

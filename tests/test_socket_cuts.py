@@ -13,7 +13,7 @@ from webchat.models import Membership, User
 from webchat.realtime import current_presence
 from webchat.services import accounts, rooms
 
-from .conftest import PASSWORD
+from .support.accounts import PASSWORD
 
 NS = "/chat"
 

@@ -14,34 +14,12 @@ from hypothesis import strategies as st
 from webchat import realtime
 from webchat.errors import ChatError
 from webchat.extensions import db, socketio
-from webchat.models import Membership, Message, Room
+from webchat.models import Message
 from webchat.services import accounts, messages, reads, rooms
 
-from .conftest import PASSWORD
-from .support import run_together
-
-
-def counted_by_scan():
-    """{(room_id, user_id): unread} by the definition: others' messages after the pointer
-    that are neither system notices nor deleted, for every active membership."""
-    m = sa.orm.aliased(Message)
-    rows = db.session.execute(
-        sa.select(Membership.room_id, Membership.user_id, sa.func.count(m.id))
-        .outerjoin(m, sa.and_(m.room_id == Membership.room_id, m.seq > Membership.last_read_seq,
-                              m.kind != "system", m.deleted_at.is_(None),
-                              sa.or_(m.sender_id.is_(None), m.sender_id != Membership.user_id)))
-        .where(Membership.active.is_(True))
-        .group_by(Membership.room_id, Membership.user_id)
-    ).all()
-    return {(room_id, user_id): count for room_id, user_id, count in rows}
-
-
-def counted_by_counters():
-    result = {}
-    for room_id in db.session.scalars(sa.select(Room.id)):
-        for row in reads._member_counts(room_id):
-            result[(room_id, row.user_id)] = row.unread
-    return result
+from .support.accounts import PASSWORD
+from .support.concurrency import run_together
+from .support.unread import counted_by_counters, counted_by_scan
 
 
 def latest_own(user, room_id):

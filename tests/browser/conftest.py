@@ -1,24 +1,22 @@
 """Browser fixtures: Debian's Chromium, driven by Playwright's sync API, against the real
-server started by the integration fixtures.
+server (`live_server` and `live_database`, tests/conftest.py, for tests needing more).
 
 - `browser`: one headless Chromium for the session.
 - `server`: one running eventlet node on SQLite per test module.
-- `live_server`, `live_database`: the integration factories, for tests needing more.
 - `new_page(**context_options)`: a page in a fresh browser context (its own cookies, so
-  one per user), with `base_url` set to the server; pass `helpers.MOBILE` for a phone.
-  After the test, any script error or Content-Security-Policy violation fails it.
+  one per user), with `base_url` set to the server; pass `support.browser.MOBILE` for a
+  phone. After the test, any script error or Content-Security-Policy violation fails it.
+- `pages`: `support.browser.Pages` on the server, for tests that open many contexts (or
+  take one offline); any console error, script error or dialog fails the test.
 """
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from ..integration import live
-from ..integration.conftest import live_database, live_server, server_farm  # noqa: F401  (shared fixtures)
-from ..support import CHROMIUM, require_chromium
-from .helpers import DESKTOP
+from ..support import live
+from ..support.browser import DESKTOP, TIMEOUT_MS, Pages
+from ..support.services import CHROMIUM, require_chromium
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu"]
-TIMEOUT_MS = 10_000
-# Bounded waits, generous enough for a loaded CI machine.
 expect.set_options(timeout=TIMEOUT_MS)
 
 
@@ -33,7 +31,7 @@ def browser():
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    with server_farm(tmp_path_factory) as farm:
+    with live.ServerFarm(tmp_path_factory) as farm:
         yield farm.server("sqlite")
 
 
@@ -63,11 +61,9 @@ def new_page(browser, server):
     assert not problems, "\n".join(problems)
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item, call):
-    """A failing test shows the tail of every running server's log."""
-    report = yield
-    if report.failed:
-        for title, tail in live.running_logs():
-            report.sections.append((title, tail))
-    return report
+@pytest.fixture
+def pages(browser, server):
+    pages = Pages(browser, server)
+    yield pages
+    pages.close()
+    assert not pages.problems, "\n".join(pages.problems)

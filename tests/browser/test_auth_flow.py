@@ -5,8 +5,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from ..integration.live import unique_name
-from .helpers import PASSWORD, VIEWPORTS, create_user, shot
+from ..support.accounts import PASSWORD
+from ..support.browser import VIEWPORTS, shot
+from ..support.http_client import create_user, unique_name
 
 pytestmark = pytest.mark.browser
 

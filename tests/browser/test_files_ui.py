@@ -12,9 +12,8 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from ..integration.live import unique_name
-from .helpers import MOBILE, create_user, shot
-from .test_chat_live import Pages, log_in, pages, room_id_of, wait_connected, wait_list_connected  # noqa: F401
+from ..support.browser import MOBILE, log_in, room_id_of, shot, wait_connected, wait_list_connected
+from ..support.http_client import create_user, unique_name
 
 pytestmark = pytest.mark.browser
 

@@ -4,7 +4,7 @@ unread badge up and back to 0), the owner sees the read receipt, deletes a messa
 turns into a tombstone for both, and removes the invitee, whose page becomes read-only;
 a direct message started from the room list search opens the same room when asked again.
 
-Pages come from test_chat_live's `pages` fixture: any console error, script error or
+Pages come from the `pages` fixture (tests/browser/conftest.py): any console error, script error or
 native dialog fails the test (confirmations are in-page <dialog>s).
 """
 import re
@@ -12,9 +12,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from ..integration.live import unique_name
-from .helpers import MOBILE, create_user, shot
-from .test_chat_live import Pages, log_in, pages, room_id_of, send, wait_connected, wait_list_connected  # noqa: F401
+from ..support.browser import MOBILE, Pages, log_in, room_id_of, send, shot, wait_connected, wait_list_connected
+from ..support.http_client import create_user, unique_name
 
 pytestmark = pytest.mark.browser
 

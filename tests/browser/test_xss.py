@@ -12,10 +12,10 @@ import requests
 from PIL import Image
 from playwright.sync_api import expect
 
-from ..integration.chat_client import ChatClient, api, api_user
-from ..integration.live import unique_name
-from .helpers import MOBILE, PASSWORD, create_user, shot
-from .test_chat_live import Pages, log_in, pages, wait_connected, wait_list_connected  # noqa: F401
+from ..support.accounts import PASSWORD
+from ..support.browser import MOBILE, log_in, shot, wait_connected, wait_list_connected
+from ..support.chat_client import ChatClient
+from ..support.http_client import api, api_user, create_user, unique_name
 
 pytestmark = pytest.mark.browser
 

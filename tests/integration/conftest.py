@@ -1,46 +1,22 @@
-"""Fixtures that run the real server (gunicorn + eventlet by default) as a subprocess.
+"""Fixtures for the tests against the real server (gunicorn + eventlet by default), as a
+subprocess. `live_server` and `live_database` (tests/conftest.py) start servers and
+databases on demand; here:
 
-- `live_server(backend="sqlite", *, database=, peer=, async_mode=, redis_url=,
-  message_queue_url=, instance_dir=, env=, start=True)`: a factory; every server it
-  starts is stopped, and every database it creates dropped, after the test.
-- `live_database(backend)`: a factory for a fresh database to start several nodes on.
 - `server`: one running node per test module, on SQLite and then on MariaDB.
+- `clients`: python-socketio clients connected to a server, closed after the test.
 
 A module that wants its own long-lived servers builds them with `live.ServerFarm`.
 """
-from contextlib import contextmanager
-
 import pytest
 
-from . import live
-from .chat_client import ChatClient
-
-
-@contextmanager
-def server_farm(tmp_path_factory):
-    farm = live.ServerFarm(tmp_path_factory)
-    try:
-        yield farm
-    finally:
-        farm.close()
-
-
-@pytest.fixture
-def live_server(tmp_path_factory):
-    with server_farm(tmp_path_factory) as farm:
-        yield farm.server
-
-
-@pytest.fixture
-def live_database(tmp_path_factory):
-    with server_farm(tmp_path_factory) as farm:
-        yield farm.database
+from ..support import live
+from ..support.chat_client import ChatClient
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)])
 def server(request, tmp_path_factory):
     """A running eventlet node shared by a module's tests (they use unique usernames)."""
-    with server_farm(tmp_path_factory) as farm:
+    with live.ServerFarm(tmp_path_factory) as farm:
         yield farm.server(request.param)
 
 
@@ -57,13 +33,3 @@ def clients():
     yield open_client
     for client in opened:
         client.close()
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item, call):
-    """A failing test shows the tail of every running server's log."""
-    report = yield
-    if report.failed:
-        for title, tail in live.running_logs():
-            report.sections.append((title, tail))
-    return report

@@ -6,18 +6,15 @@ import uuid
 import pytest
 import requests
 
-from ..support import port_open, require, require_mariadb, require_redis
-from .chat_client import api, api_user, page_login, page_logout, send_concurrently
-from .live import BIN, ROOT, unique_name
+from ..support.chat_client import send_concurrently
+from ..support.http_client import api, api_user, page_login, page_logout, unique_name
+from ..support.launcher import BIN, ROOT
+from ..support.services import require_mariadb, require_rabbitmq, require_redis
 
 pytestmark = [pytest.mark.integration, pytest.mark.mariadb, pytest.mark.redis]
 
 REDIS = "redis://127.0.0.1:6379/14"
 AMQP = "amqp://guest:guest@127.0.0.1:5672//"
-
-
-def require_rabbitmq():
-    require(port_open("127.0.0.1", 5672), "RabbitMQ at 127.0.0.1:5672")
 
 
 @pytest.fixture

@@ -6,9 +6,10 @@ import time
 import pytest
 import requests
 
-from .chat_client import ChatClient, api, api_user
-from .live import unique_name
-from .throwaway import ThrowawayMariaDB, ThrowawayRedis
+from ..support.chat_client import ChatClient
+from ..support.http_client import api, api_user, unique_name
+from ..support.polling import wait_until
+from ..support.throwaway import ThrowawayMariaDB, ThrowawayRedis
 
 pytestmark = [pytest.mark.integration, pytest.mark.mariadb, pytest.mark.redis]
 
@@ -19,15 +20,6 @@ def report(name, sent, stored, delivered_ids):
     print(f"\n[{name}] sent={len(sent)} stored={stored} delivered={len(set(delivered_ids))} "
           f"lost={lost} duplicated={duplicated}")
     return lost, duplicated
-
-
-def wait_until(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_mariadb_outage(live_server, tmp_path):

@@ -4,8 +4,8 @@ import subprocess
 
 import pytest
 
-from .chat_client import api, api_user
-from .live import BIN, unique_name
+from ..support.http_client import api, api_user, unique_name
+from ..support.launcher import BIN
 
 pytestmark = pytest.mark.integration
 

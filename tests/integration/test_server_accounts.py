@@ -10,8 +10,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from .chat_client import ChatClient, api, api_user
-from .live import csrf_token, csrf_token_in, unique_name
+from ..support.chat_client import ChatClient
+from ..support.http_client import api, api_user, csrf_token, csrf_token_in, unique_name
 
 pytestmark = pytest.mark.integration
 

@@ -4,10 +4,11 @@ seq 1, catch-up after a disconnect, concurrent senders, refusals."""
 import uuid
 
 import pytest
+import requests
 import socketio
 
-from .chat_client import ChatClient, api, api_user, send_concurrently
-from .live import unique_name
+from ..support.chat_client import ChatClient, send_concurrently
+from ..support.http_client import api, api_user, csrf_token, unique_name
 
 pytestmark = pytest.mark.integration
 
@@ -143,10 +144,6 @@ def test_cross_site_socket_is_refused(server):
 
 
 def test_logout_disconnects_sockets(server, clients):
-    import requests
-
-    from .live import csrf_token
-
     name = unique_name("lo")
     user, token = api_user(server, name)
     sock = clients(server, token)

@@ -4,8 +4,8 @@ changes nothing, and an access token cannot renew itself past its family's revoc
 import pytest
 import requests
 
-from .chat_client import NS, api, api_user, page_login, page_logout
-from .live import unique_name
+from ..support.chat_client import NS
+from ..support.http_client import api, api_user, page_login, page_logout, unique_name
 
 pytestmark = pytest.mark.integration
 

@@ -1,48 +1,13 @@
 """A python-socketio client for the real server: connects to /chat with a token, records
 every server event, and calls client events with acks."""
 import threading
-import time
 
-import requests
 import socketio
 
+from .polling import wait_until
+
 NS = "/chat"
-PASSWORD = "correct horse battery"
 EVENTS = ("new_message", "message_deleted", "members", "read_receipt", "unread", "room_added", "room_removed", "typing")
-
-
-def api_user(server, username):
-    """Sign up through the API and return (user, access token)."""
-    response = requests.post(f"{server.url}/api/v1/auth/signup", json={"username": username, "password": PASSWORD}, timeout=10)
-    assert response.status_code == 201, response.text
-    tokens = requests.post(f"{server.url}/api/v1/auth/token", json={"username": username, "password": PASSWORD}, timeout=10).json()
-    return response.json()["user"], tokens["access_token"]
-
-
-def page_login(server, username, password=PASSWORD):
-    """A requests.Session logged in through the real form, as a browser is."""
-    from .live import csrf_token
-
-    session = requests.Session()
-    token = csrf_token(session, f"{server.url}/auth/login")
-    response = session.post(f"{server.url}/auth/login", data={"csrf_token": token, "username": username,
-                                                              "password": password}, allow_redirects=False, timeout=10)
-    assert response.status_code == 302, response.text[:300]
-    return session
-
-
-def page_logout(server, session):
-    """"Log out" on the page: every session, token and socket of the user ends."""
-    from .live import csrf_token
-
-    token = csrf_token(session, f"{server.url}/rooms")
-    return session.post(f"{server.url}/auth/logout", data={"csrf_token": token}, allow_redirects=False, timeout=10)
-
-
-def api(server, token, method, path, **kwargs):
-    response = requests.request(method, f"{server.url}/api/v1{path}", headers={"Authorization": f"Bearer {token}"},
-                                timeout=10, **kwargs)
-    return response
 
 
 class ChatClient:
@@ -78,12 +43,7 @@ class ChatClient:
             return [e["message"] for e in self.events["new_message"] if e["message"]["room_id"] == room_id]
 
     def wait_for(self, predicate, timeout=15, what="events"):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return
-            time.sleep(0.02)
-        raise AssertionError(f"timed out waiting for {what}")
+        wait_until(predicate, timeout, what, interval=0.02)
 
     def close(self):
         if self.sio.connected:

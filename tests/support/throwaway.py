@@ -5,25 +5,27 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pymysql
-import pytest
 
-from ..support import free_port, port_open, require
-
-
-def _wait(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    pytest.fail(f"{what} did not come up within {timeout}s", pytrace=False)
+from .launcher import free_port
+from .polling import wait_until
+from .services import port_open, require
 
 
-class ThrowawayMariaDB:
+class _Throwaway:
+    """A server process of the test's own, in `self.process`."""
+
+    def stop(self):
+        """Kill it, as a crash or an operator would."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(30)
+        self.process = None
+
+
+class ThrowawayMariaDB(_Throwaway):
     """`mariadbd` on its own data directory; `stop()` kills it, `start()` brings it back
     with the same data."""
 
@@ -51,17 +53,10 @@ class ThrowawayMariaDB:
              "--skip-log-bin", "--innodb-buffer-pool-size=32M", "--character-set-server=utf8mb4",
              "--collation-server=utf8mb4_bin"],
             stdout=open(self.dir / "mariadb.log", "ab"), stderr=subprocess.STDOUT, start_new_session=True)
-        _wait(lambda: port_open("127.0.0.1", self.port), 60, "throwaway MariaDB")
+        wait_until(lambda: port_open("127.0.0.1", self.port), 60, "the throwaway MariaDB to come up")
         with pymysql.connect(host="127.0.0.1", port=self.port, user="root") as conn, conn.cursor() as cur:
             cur.execute("CREATE DATABASE IF NOT EXISTS webchat CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
         return self
-
-    def stop(self):
-        """Kill it, as a crash or an operator would."""
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(30)
-        self.process = None
 
     def query(self, sql, *args):
         with pymysql.connect(host="127.0.0.1", port=self.port, user="root", database="webchat") as conn:
@@ -70,7 +65,7 @@ class ThrowawayMariaDB:
                 return [tuple(r) for r in cur.fetchall()]
 
 
-class ThrowawayRedis:
+class ThrowawayRedis(_Throwaway):
     """`redis-server` on a free port, keeping nothing on disk."""
 
     def __init__(self, workdir):
@@ -88,11 +83,5 @@ class ThrowawayRedis:
             ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no",
              "--dir", str(self.dir)],
             stdout=open(self.dir / "redis.log", "ab"), stderr=subprocess.STDOUT, start_new_session=True)
-        _wait(lambda: port_open("127.0.0.1", self.port), 30, "throwaway Redis")
+        wait_until(lambda: port_open("127.0.0.1", self.port), 30, "the throwaway Redis to come up")
         return self
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(30)
-        self.process = None
