@@ -30,9 +30,7 @@ export function fullTime(date) {
 
 /** Characters as the server counts them (code points, not UTF-16 units). */
 export function charCount(text) {
-  let count = 0;
-  for (const _ of text) count += 1;
-  return count;
+  return Array.from(text).length;
 }
 
 /** At most `max` characters of `text` on one line, with an ellipsis when cut. */
