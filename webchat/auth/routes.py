@@ -5,6 +5,7 @@ from flask import redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..errors import ChatError
+from ..pages import show_errors
 from ..ratelimit import per_ip
 from ..services import accounts
 from . import bp
@@ -21,15 +22,6 @@ def safe_next(target):
         return None
     parts = urlsplit(target)
     return target if not parts.scheme and not parts.netloc else None
-
-
-def show_errors(form, error):
-    """Put a service error next to the field it names, or on the form."""
-    for name, reason in (error.fields or {}).items():
-        if name in form:
-            form[name].errors = list(form[name].errors) + [reason]
-    if not error.fields:
-        form.form_errors.append(error.message)
 
 
 @bp.route("/signup", methods=["GET", "POST"])

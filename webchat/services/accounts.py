@@ -18,7 +18,8 @@ from ..errors import ChatError, validation_error
 from ..extensions import db
 from ..models import RefreshToken, User, utcnow
 
-USERNAME_RE = re.compile(r"^[\w.\-]{3,32}$")
+USERNAME_MIN, USERNAME_MAX = 3, 32
+USERNAME_RE = re.compile(rf"^[\w.\-]{{{USERNAME_MIN},{USERNAME_MAX}}}$")
 PASSWORD_MIN, PASSWORD_MAX = 8, 1024
 
 
@@ -52,8 +53,8 @@ def username_problem(username):
     if not isinstance(username, str) or not username.strip():
         return "Choose a username."
     name = normalize_username(username)
-    if not 3 <= len(name) <= 32:
-        return "Use 3 to 32 characters."
+    if not USERNAME_MIN <= len(name) <= USERNAME_MAX:
+        return f"Use {USERNAME_MIN} to {USERNAME_MAX} characters."
     if not USERNAME_RE.fullmatch(name) or any(unicodedata.category(c)[0] == "C" for c in name):
         return "Use letters, digits, '_', '.' or '-' only."
     return None

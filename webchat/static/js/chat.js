@@ -13,9 +13,10 @@
 // chat/uploads.js (files in), chat/attachments.js (files shown), chat/receipts.js.
 import { ApiError, apiFetch, goToLogin, serverNow } from "./lib/api.js";
 import { confirmDialog } from "./lib/dialog.js";
-import { announce, h, srOnly } from "./lib/dom.js";
+import { announce, dataNumber, h, srOnly } from "./lib/dom.js";
+import { errorText } from "./lib/errors.js";
 import {
-  charCount, fullTime, linkify, parseTime, plural, roomDisplayName, shortTime, systemText, truncate,
+  charCount, fullTime, linkify, parseTime, plural, shortTime, systemText, truncate,
 } from "./lib/format.js";
 import { connectChat } from "./lib/socket.js";
 import { fileNode } from "./chat/attachments.js";
@@ -24,20 +25,19 @@ import { createReceipts } from "./chat/receipts.js";
 import { createUploads } from "./chat/uploads.js";
 
 const root = document.getElementById("chat");
-const ROOM_ID = Number(root.dataset.roomId);
-const ME = Number(root.dataset.userId || document.querySelector(".whoami")?.dataset.userId);
-const MY_NAME = root.dataset.username || document.querySelector(".whoami")?.textContent.trim() || "You";
-const MAX_LENGTH = Number(root.dataset.maxLength) || 4000;
+const ROOM_ID = dataNumber(root, "roomId");
+const ME = dataNumber(root, "userId");
+const MY_NAME = root.dataset.username;
+// The server's limits, as the page gives them.
+const MAX_LENGTH = dataNumber(root, "maxLength");
+const DELETE_WINDOW_MS = dataNumber(root, "deleteWindow") * 1000;
+const MAX_UPLOAD_BYTES = dataNumber(root, "maxUpload");
+const PAGE_SIZE = dataNumber(root, "pageSize");      // older history, one scroll-to-top at a time
+const CATCH_UP_PAGE = dataNumber(root, "pageMax");   // the catch-up takes the largest pages
 const MESSAGES_URL = root.dataset.messagesUrl;
 const LOGIN_URL = root.dataset.loginUrl;
 const ROOMS_URL = root.dataset.roomsUrl;
 const ROOM_TYPE = root.dataset.roomType;
-// The server's MESSAGE_DELETE_WINDOW_SECONDS, passed by the page (300 if it is missing).
-const DELETE_WINDOW_MS = (Number(root.dataset.deleteWindow) || 300) * 1000;
-const MAX_UPLOAD_BYTES = Number(root.dataset.maxUpload) || 0;
-
-const PAGE_SIZE = 50;            // older history, one scroll-to-top at a time
-const CATCH_UP_PAGE = 100;       // the API's maximum
 const ACK_TIMEOUT_MS = 10000;
 const TYPING_EMIT_MS = 2000;     // emit `typing` at most this often
 const TYPING_SHOW_MS = 3000;     // show "x is typing…" this long after their last `typing`
@@ -46,6 +46,8 @@ const OLDER_TRIGGER_PX = 120;    // this close to the top loads older messages
 const GROUP_MS = 5 * 60 * 1000;  // one sender's messages this close together share a header
 const MARK_READ_MS = 1000;       // emit `mark_read` at most this often
 const DELETE_MARGIN_MS = 2000;   // offer delete a little less long than the server allows
+const NO_ANSWER = { code: "NO_ANSWER" };                 // an ack that did not come in time
+const OUT_OF_ROOM = { code: "USER_NOT_IN_CHAT_ROOM" };
 
 const el = {
   scroller: document.getElementById("message-scroller"),
@@ -494,15 +496,6 @@ function windowText() {
   return plural(seconds / 60, "minute");
 }
 
-const DELETE_ERRORS = {
-  MESSAGE_DELETE_TIME_EXPIRED: () => `Too late to delete: messages can only be deleted within ${windowText()} of sending.`,
-  FORBIDDEN: () => "You can only delete your own messages.",
-  MESSAGE_NOT_FOUND: () => "This message no longer exists.",
-  USER_NOT_IN_CHAT_ROOM: () => "You are no longer a member of this room.",
-  RATE_LIMITED: () => "Too many requests; wait a moment and try again.",
-  SERVICE_UNAVAILABLE: () => "The server is busy; try again.",
-};
-
 function deleteAction(slot, message) {
   if (removed || message.sender?.id !== ME || message.kind === "system" || message.deleted) return;
   const created = parseTime(message.created_at)?.getTime();
@@ -533,8 +526,7 @@ async function deleteMessage(message, button) {
       return;
     }
     const code = ack?.error?.code;
-    const text = err ? "No answer from the server; try again."
-      : (DELETE_ERRORS[code]?.() ?? `Not deleted: ${errorText(ack?.error)}`);
+    const text = errorText(err ? NO_ANSWER : ack?.error, { action: "delete", window: windowText() });
     const slot = nodes.get(seqById.get(message.id))?.querySelector("[data-slot=actions]");
     if (!slot) return;
     keepingPosition(() => {
@@ -610,7 +602,7 @@ function catchUp() {
       } while (catchUpAgain);
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) goToLogin(LOGIN_URL);
-      else if (error instanceof ApiError && error.status === 403) showRemoved("You are no longer a member of this room.");
+      else if (error instanceof ApiError && error.status === 403) showRemoved(errorText(OUT_OF_ROOM));
       // Otherwise the next reconnect or seq jump tries again; a gap we know of, sooner.
       else if (topSeq < maxSeq()) catchUpRetry = setTimeout(catchUp, 3000);
     } finally {
@@ -631,19 +623,6 @@ function newClientId() {
   b[8] = (b[8] & 0x3f) | 0x80;
   const hex = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
-const ERROR_TEXT = {
-  MESSAGE_EMPTY: "the message is empty.",
-  MESSAGE_TOO_LONG: `messages are limited to ${MAX_LENGTH} characters.`,
-  RATE_LIMITED: "too many messages; wait a moment.",
-  SERVICE_UNAVAILABLE: "the server is busy.",
-  USER_NOT_IN_CHAT_ROOM: "you are not a member of this room.",
-  ROOM_NOT_FOUND: "this room no longer exists.",
-};
-
-function errorText(error) {
-  return ERROR_TEXT[error?.code] ?? (error?.message ? error.message.replace(/\.?$/, ".") : "unknown error.");
 }
 
 let inFlight = null;
@@ -673,19 +652,19 @@ function flushOutbox() {
         if (err) {
           // Lost with the connection: resent, same client_id, once the room is open again.
           if (!socket.connected || sentOn !== connection) setPendingState(entry, "queued");
-          else setPendingState(entry, "failed", "no answer from the server.");
+          else setPendingState(entry, "failed", errorText(NO_ANSWER));
         } else if (ack?.ok) {
           mergeMessages([ack.message]);
           if (pending.get(entry.clientId) === entry) dropPending(entry);
         } else if (ack?.error?.code === "RATE_LIMITED") {
           // Not lost: it goes again, first in line, once the window allows.
           const seconds = Math.max(1, Number(ack.error.retry_after) || 2);
-          setPendingState(entry, "queued", null, `Too many messages: sending again in ${seconds} s…`);
+          setPendingState(entry, "queued", null, errorText(ack.error, { action: "send", seconds }));
           pausedUntil = Date.now() + seconds * 1000;
           setTimeout(flushOutbox, seconds * 1000 + 50);
           return;
         } else {
-          setPendingState(entry, "failed", errorText(ack?.error));
+          setPendingState(entry, "failed", errorText(ack?.error, { action: "send" }));
         }
       }
       flushOutbox();
@@ -877,7 +856,7 @@ function showRemoved(text) {
   el.input.disabled = true;
   el.input.placeholder = "You can no longer write in this room";
   for (const button of el.list.querySelectorAll(".msg-delete")) button.remove();
-  for (const entry of pending.values()) if (entry.state !== "failed") setPendingState(entry, "failed", "you are no longer a member of this room.");
+  for (const entry of pending.values()) if (entry.state !== "failed") setPendingState(entry, "failed", errorText(OUT_OF_ROOM));
   membership.disable();
   uploads.disable();
   updateComposer();
@@ -901,7 +880,7 @@ function openRoom() {
     if (err || !ack?.ok) {
       const code = ack?.error?.code;
       if (code === "USER_NOT_IN_CHAT_ROOM" || code === "ROOM_NOT_FOUND") {
-        showRemoved("You are no longer a member of this room.");
+        showRemoved(errorText(OUT_OF_ROOM));
         return;
       }
       setTimeout(() => { if (mine === connection && socket.connected) openRoom(); }, 2000);
@@ -966,7 +945,7 @@ socket.on("read_receipt", (data = {}) => {
 });
 
 socket.on("room_removed", ({ room_id: roomId, reason } = {}) => {
-  if (Number(roomId) === ROOM_ID) showRemoved(REMOVED_TEXT[reason] ?? "You are no longer a member of this room.");
+  if (Number(roomId) === ROOM_ID) showRemoved(REMOVED_TEXT[reason] ?? errorText(OUT_OF_ROOM));
 });
 
 // ---------------------------------------------------------------------------
@@ -1004,11 +983,11 @@ const fitMembers = () => { el.memberPanel.open = !narrow.matches; };
 narrow.addEventListener("change", fitMembers);
 fitMembers();
 
-const roomName = roomDisplayName({ name: root.dataset.roomName, type: ROOM_TYPE }, MY_NAME);
 const membership = createMembership({
   roomType: ROOM_TYPE,
   me: ME,
-  roomName,
+  roomName: root.dataset.displayName,
+  usernameMax: dataNumber(root, "usernameMax"),
   membersUrl: root.dataset.membersUrl,
   leaveUrl: root.dataset.leaveUrl,
   usersUrl: root.dataset.usersUrl,

@@ -67,17 +67,6 @@ export function previewText(message, max = 80) {
   return `${sender}: ${truncate(message.body, max)}`;
 }
 
-/**
- * The name to show for a room. A direct room is named after all its participants
- * ("alice, bob, carol"); the viewer sees the others only. Usernames have no commas.
- */
-export function roomDisplayName(room, myName) {
-  const name = String(room?.name ?? "");
-  if (room?.type !== "direct") return name;
-  const others = name.split(", ").filter((part) => part && part !== myName);
-  return others.length ? others.join(", ") : name;
-}
-
 const sizeFormat = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 });
 const SIZE_UNITS = ["KB", "MB", "GB", "TB"];
 

@@ -1,0 +1,41 @@
+"""What the server-rendered pages share: the form-error helper of the auth and rooms
+blueprints, and the labels and limits every template shows, which the pages' scripts
+read from the templates' data-* attributes rather than keeping copies of their own."""
+from flask import current_app
+
+from .services import accounts, messages, rooms
+
+ROOM_TYPE_LABELS = {"public": "Public", "private": "Private", "direct": "Direct"}
+
+
+def show_errors(form, error):
+    """Put a service's ChatError on a WTForms form: each reason next to the field it
+    names, and on the form itself when the field is not in the form or none is named."""
+    for name, reason in (error.fields or {}).items():
+        if name in form:
+            form[name].errors = list(form[name].errors) + [reason]
+        else:
+            form.form_errors.append(reason)
+    if not error.fields:
+        form.form_errors.append(error.message)
+
+
+def limits():
+    """The services' limits, as the pages show them and their scripts check them."""
+    config = current_app.config
+    return {
+        "message_max_length": config["MESSAGE_MAX_LENGTH"],
+        "delete_window_seconds": config["MESSAGE_DELETE_WINDOW_SECONDS"],
+        "max_upload_bytes": config["MAX_UPLOAD_BYTES"],
+        "page_size": messages.PAGE_DEFAULT,
+        "page_max": messages.PAGE_MAX,
+        "username_min": accounts.USERNAME_MIN,
+        "username_max": accounts.USERNAME_MAX,
+        "password_min": accounts.PASSWORD_MIN,
+        "room_name_max": rooms.NAME_MAX,
+    }
+
+
+def template_context():
+    """Every template's `limits` and `room_type_labels` (registered by create_app)."""
+    return {"limits": limits(), "room_type_labels": ROOM_TYPE_LABELS}
