@@ -87,6 +87,7 @@ def test_the_chat_page_passes_the_services_limits(app_with):
         "max-length": app.config["MESSAGE_MAX_LENGTH"], "delete-window": 42, "max-upload": 12345,
         "page-size": messages.PAGE_DEFAULT, "page-max": messages.PAGE_MAX, "username-max": accounts.USERNAME_MAX,
     }
+    assert int(data["room-name-max"]) == rooms.NAME_MAX
     assert f'<span id="composer-count">0</span> / {app.config["MESSAGE_MAX_LENGTH"]}' in page
 
 

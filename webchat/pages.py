@@ -21,12 +21,14 @@ def show_errors(form, error):
 
 
 def limits():
-    """The services' limits, as the pages show them and their scripts check them."""
+    """The services' limits, as the pages show them and their scripts check them (the
+    chat page passes each as data-<name>): lengths in characters, the delete window in
+    seconds, the upload limit in bytes, page sizes in messages."""
     config = current_app.config
     return {
-        "message_max_length": config["MESSAGE_MAX_LENGTH"],
-        "delete_window_seconds": config["MESSAGE_DELETE_WINDOW_SECONDS"],
-        "max_upload_bytes": config["MAX_UPLOAD_BYTES"],
+        "max_length": config["MESSAGE_MAX_LENGTH"],
+        "delete_window": config["MESSAGE_DELETE_WINDOW_SECONDS"],
+        "max_upload": config["MAX_UPLOAD_BYTES"],
         "page_size": messages.PAGE_DEFAULT,
         "page_max": messages.PAGE_MAX,
         "username_min": accounts.USERNAME_MIN,
