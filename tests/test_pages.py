@@ -9,7 +9,7 @@ import re
 import pytest
 
 from webchat.errors import ChatError, validation_error
-from webchat.services import accounts, messages, rooms
+from webchat.services import accounts, files, messages, rooms
 
 from .conftest import PASSWORD, login
 
@@ -88,6 +88,7 @@ def test_the_chat_page_passes_the_services_limits(app_with):
         "page-size": messages.PAGE_DEFAULT, "page-max": messages.PAGE_MAX, "username-max": accounts.USERNAME_MAX,
     }
     assert int(data["room-name-max"]) == rooms.NAME_MAX
+    assert (int(data["thumbnail-width"]), int(data["thumbnail-height"])) == files.THUMBNAIL_BOX
     assert f'<span id="composer-count">0</span> / {app.config["MESSAGE_MAX_LENGTH"]}' in page
 
 

@@ -3,7 +3,7 @@ blueprints, and the labels and limits every template shows, which the pages' scr
 read from the templates' data-* attributes rather than keeping copies of their own."""
 from flask import current_app
 
-from .services import accounts, messages, rooms
+from .services import accounts, files, messages, rooms
 
 ROOM_TYPE_LABELS = {"public": "Public", "private": "Private", "direct": "Direct"}
 
@@ -23,7 +23,7 @@ def show_errors(form, error):
 def limits():
     """The services' limits, as the pages show them and their scripts check them (the
     chat page passes each as data-<name>): lengths in characters, the delete window in
-    seconds, the upload limit in bytes, page sizes in messages."""
+    seconds, the upload limit in bytes, page sizes in messages, thumbnails' box in pixels."""
     config = current_app.config
     return {
         "max_length": config["MESSAGE_MAX_LENGTH"],
@@ -35,6 +35,8 @@ def limits():
         "username_max": accounts.USERNAME_MAX,
         "password_min": accounts.PASSWORD_MIN,
         "room_name_max": rooms.NAME_MAX,
+        "thumbnail_width": files.THUMBNAIL_BOX[0],
+        "thumbnail_height": files.THUMBNAIL_BOX[1],
     }
 
 

@@ -61,6 +61,7 @@ const view = createView({
     receipts.fillSlot(slots.receipts, message);
     deletion.offer(slots.actions, message);
   },
+  thumbnailBox: { width: dataNumber(root, "thumbnailWidth"), height: dataNumber(root, "thumbnailHeight") },
   onLook: () => reads.noteSeenSoon(),
   onNearTop: () => sync.loadOlder(),
   onJump: () => {

@@ -151,10 +151,8 @@ const socket = connectChat({
   loginUrl: page.dataset.loginUrl,
   onStatus: (state) => { page.dataset.connection = state; },
 });
-socket.on("connect", resync);
-socket.on("unread", onUnread);
-socket.on("room_added", onRoomAdded);
-socket.on("room_removed", onRoomRemoved);
+const socketEvents = { connect: resync, unread: onUnread, room_added: onRoomAdded, room_removed: onRoomRemoved };
+for (const [event, handler] of Object.entries(socketEvents)) socket.on(event, handler);
 
 // ---------------------------------------------------------------------------
 // Start a direct message: choose people, then POST /rooms/direct. The same people

@@ -20,10 +20,10 @@ function senderNode(sender, me) {
 }
 
 /**
- * Fill `li` with a stored message. `decorate(slots, message)` fills its
- * `receipts` and `actions` slots; `onImageLoad` runs when a thumbnail has loaded.
+ * Fill `li` with a stored message. `decorate(slots, message)` fills its `receipts` and
+ * `actions` slots; `attachment` holds fileNode()'s options (attachments.js).
  */
-export function fillMessage(li, message, { me, decorate, onImageLoad }) {
+export function fillMessage(li, message, { me, decorate, attachment }) {
   li.className = [
     "msg", `kind-${message.kind}`, message.sender?.id === me && "is-own", message.deleted && "is-deleted",
   ].filter(Boolean).join(" ");
@@ -40,7 +40,7 @@ export function fillMessage(li, message, { me, decorate, onImageLoad }) {
   }
   let body;
   if (message.deleted) body = h("p", { className: "msg-body is-deleted", text: "message deleted" });
-  else if (message.kind === "file") body = h("div", { className: "msg-body" }, fileNode(message.file, { onLoad: onImageLoad }));
+  else if (message.kind === "file") body = h("div", { className: "msg-body" }, fileNode(message.file, attachment));
   else body = h("div", { className: "msg-body" }, linkify(message.body));
   const slots = {
     receipts: h("span", { className: "msg-slot msg-receipts", dataset: { slot: "receipts" } }),

@@ -9,11 +9,11 @@ const OLDER_TRIGGER_PX = 120;    // this close to the top asks for older message
 
 /**
  * `el`: scroller, list, newMessages (the button), announcer. `decorate(slots, message)`
- * fills a message's slots (render.js). Callbacks: `onLook()` when the reader may have
+ * fills a message's slots (render.js); `thumbnailBox` is the server's. Callbacks: `onLook()` when the reader may have
  * seen something new, `onNearTop()` when older messages are wanted, `onJump()` after the
  * button took the reader down.
  */
-export function createView({ el, timeline, me, myName, decorate, onLook, onNearTop, onJump }) {
+export function createView({ el, timeline, me, myName, decorate, thumbnailBox, onLook, onNearTop, onJump }) {
   const nodes = new Map();          // seq -> its <li>
   const pendingNodes = new Map();   // client_id -> its <li>
   let stickToBottom = true;
@@ -22,7 +22,8 @@ export function createView({ el, timeline, me, myName, decorate, onLook, onNearT
   let divider = null;               // the "New messages" <li>, placed once, on the first open
   let dividerPointer = 0;
 
-  const render = (li, message) => fillMessage(li, message, { me, decorate, onImageLoad: imageLoaded });
+  const attachment = { thumbnailBox, onLoad: imageLoaded };
+  const render = (li, message) => fillMessage(li, message, { me, decorate, attachment });
 
   /** A thumbnail that finishes loading must not leave a pinned view short of the bottom. */
   function imageLoaded() {
