@@ -54,8 +54,23 @@ migrate: install
 run: migrate
 	HOST=$${HOST:-127.0.0.1} PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
-test: dev-install translations
+test: dev-install translations test-js
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The pages' JavaScript (needs Node 20+ and npm): ESLint over webchat/static/js and
+# tests/js, installed from package-lock.json whenever it changes; the unit tests of the
+# pure modules run on Node's built-in runner and need nothing installed.
+.PHONY: lint-js test-js
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+lint-js: node_modules/.installed
+	npx --no-install eslint
+
+test-js:
+	node --test tests/js/
 
 # Benchmarks (issue 7): webchat beside its peers, results in bench/results/, tables and
 # plots in BENCHMARKS.md. Needs MariaDB and Redis on 127.0.0.1, Node 18+ and npm.

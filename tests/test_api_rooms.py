@@ -10,7 +10,7 @@ def error_code(response):
     return response.get_json()["error"]["code"]
 
 
-ROOM_KEYS = {"id", "name", "type", "owner_id", "member_count", "online_count", "unread_count",
+ROOM_KEYS = {"id", "name", "display_name", "type", "owner_id", "member_count", "online_count", "unread_count",
              "last_read_message_id", "last_message"}
 MESSAGE_KEYS = {"id", "room_id", "seq", "sender", "kind", "body", "client_id", "created_at", "deleted", "file", "event"}
 

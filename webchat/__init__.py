@@ -25,6 +25,7 @@ def create_app(config="config.Config"):
     app.json.ensure_ascii = False
     register_extensions(app)
     register_blueprints(app)
+    register_templates(app)
     register_socketio(app)
     register_error_handlers(app)
     register_commands(app)
@@ -83,6 +84,12 @@ def register_blueprints(app):
     app.register_blueprint(files_bp)
     app.register_blueprint(language_bp)
     csrf.exempt(api_bp)  # the API checks CSRF itself, for session-authenticated calls only
+
+
+def register_templates(app):
+    from .pages import template_context
+
+    app.context_processor(template_context)
 
 
 def register_socketio(app):

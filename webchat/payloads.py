@@ -2,6 +2,11 @@
 can never disagree on what a user, room, member or message looks like."""
 from urllib.parse import quote
 
+from .models import Room
+
+# A stored room name is cut to fit its column (see `display_name`).
+ROOM_NAME_LENGTH = Room.__table__.c.name.type.length
+
 
 def iso(dt):
     """ISO 8601 UTC with `Z` (stored datetimes are naive UTC)."""
@@ -70,11 +75,26 @@ def unread_payload(room_id, unread_count, last_message):
     }
 
 
-def room_payload(room, *, membership=None, member_count=0, online_count=0, unread_count=0, last_message=None):
-    """The contract's `room`, seen by one user (`membership` is theirs, if any)."""
+def display_name(room, viewer):
+    """The name `viewer` sees for `room`, on every page and in every `room` payload. A
+    direct room is named after all its participants ("alice, bob, carol"); each of them
+    sees the others. That name was cut to fit its column, so one of full length may end
+    in part of a username: that part gives way to an ellipsis."""
+    if room.type != "direct" or viewer is None:
+        return room.name
+    names = room.name.split(", ")
+    cut = len(room.name) >= ROOM_NAME_LENGTH
+    others = [name for name in (names[:-1] if cut else names) if name != viewer.username]
+    return ", ".join(others + ["…"] if cut else others) or room.name
+
+
+def room_payload(room, *, viewer=None, membership=None, member_count=0, online_count=0, unread_count=0,
+                 last_message=None):
+    """The contract's `room`, seen by `viewer` (`membership` is theirs, if any)."""
     return {
         "id": room.id,
         "name": room.name,
+        "display_name": display_name(room, viewer),
         "type": room.type,
         "owner_id": room.owner_id,
         "member_count": member_count,

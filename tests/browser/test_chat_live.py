@@ -16,27 +16,12 @@ import requests
 from playwright.sync_api import expect
 
 from ..support.accounts import PASSWORD
-from ..support.browser import (MOBILE, Pages, log_in, room_id_of, send, shot, wait_connected,
-                               wait_list_connected)
+from ..support.browser import (MOBILE, Pages, assert_clean_history, log_in, room_id_of, send, shot, stored,
+                               wait_connected, wait_list_connected)
 from ..support.chat_client import ChatClient
 from ..support.http_client import api, create_user, unique_name
 
 pytestmark = pytest.mark.browser
-
-
-def stored(page):
-    """(seq, text of the body) of every stored text message on the page, in DOM order."""
-    return page.eval_on_selector_all(
-        "#message-list > li.msg.kind-text:not(.is-pending)",
-        "items => items.map(li => [Number(li.dataset.seq), li.querySelector('.msg-body').textContent])",
-    )
-
-
-def assert_clean_history(page):
-    """Every seq at most once, in ascending DOM order, and no message left pending."""
-    seqs = page.eval_on_selector_all("#message-list > li.msg[data-seq]", "items => items.map(li => Number(li.dataset.seq))")
-    assert seqs == sorted(set(seqs)), f"duplicates or disorder: {seqs}"
-    expect(page.locator("#message-list .msg.is-pending")).to_have_count(0)
 
 
 def test_two_users_chat_live_and_catch_up_after_going_offline(pages, server):

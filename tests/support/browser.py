@@ -87,3 +87,18 @@ def send(page, text):
     box = page.get_by_label("Message", exact=True)
     box.fill(text)
     box.press("Enter")
+
+
+def stored(page):
+    """(seq, text of the body) of every stored text message on the page, in DOM order."""
+    return page.eval_on_selector_all(
+        "#message-list > li.msg.kind-text:not(.is-pending)",
+        "items => items.map(li => [Number(li.dataset.seq), li.querySelector('.msg-body').textContent])",
+    )
+
+
+def assert_clean_history(page):
+    """Every seq at most once, in ascending DOM order, and no message left pending."""
+    seqs = page.eval_on_selector_all("#message-list > li.msg[data-seq]", "items => items.map(li => Number(li.dataset.seq))")
+    assert seqs == sorted(set(seqs)), f"duplicates or disorder: {seqs}"
+    expect(page.locator("#message-list .msg.is-pending")).to_have_count(0)

@@ -37,9 +37,9 @@ SCHEMAS = {
         created_at=TIMESTAMP, deleted={"type": "boolean"}, file=nullable(ref("File")), event=nullable(ref("Event")),
     ),
     "Room": obj(
-        ["id", "name", "type", "owner_id", "member_count", "online_count", "unread_count", "last_read_message_id",
-         "last_message"],
-        id=ID, name={"type": "string"}, type={"enum": ["public", "private", "direct"]}, owner_id=nullable(ID),
+        ["id", "name", "display_name", "type", "owner_id", "member_count", "online_count", "unread_count",
+         "last_read_message_id", "last_message"],
+        id=ID, name={"type": "string"}, display_name={"type": "string"}, type={"enum": ["public", "private", "direct"]}, owner_id=nullable(ID),
         member_count={"type": "integer"}, online_count={"type": "integer"}, unread_count={"type": "integer"},
         last_read_message_id=nullable(ID), last_message=nullable(ref("Message")), joined={"type": "boolean"},
     ),

@@ -1,17 +1,19 @@
-"""The account forms. Field rules mirror the service's; the service is the final word."""
+"""The account forms. Field rules use the service's limits; the service is the final word."""
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
+
+from ..services.accounts import PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX, USERNAME_MIN
 
 
 class SignupForm(FlaskForm):
     username = StringField(
         "Username",
-        validators=[DataRequired(), Length(min=3, max=32)],
+        validators=[DataRequired(), Length(min=USERNAME_MIN, max=USERNAME_MAX)],
         render_kw={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"},
     )
     password = PasswordField(
-        "Password", validators=[DataRequired(), Length(min=8, max=1024)],
+        "Password", validators=[DataRequired(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX)],
         render_kw={"autocomplete": "new-password"},
     )
     password_confirm = PasswordField(
@@ -34,7 +36,7 @@ class PasswordForm(FlaskForm):
         "Current password", validators=[DataRequired()], render_kw={"autocomplete": "current-password"}
     )
     new_password = PasswordField(
-        "New password", validators=[DataRequired(), Length(min=8, max=1024)],
+        "New password", validators=[DataRequired(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX)],
         render_kw={"autocomplete": "new-password"},
     )
     new_password_confirm = PasswordField(

@@ -2,20 +2,11 @@ from flask import redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..errors import ChatError
+from ..pages import safe_next, show_errors
 from ..ratelimit import per_ip
-from ..redirects import safe_next
 from ..services import accounts
 from . import bp
 from .forms import LoginForm, PasswordForm, SignupForm
-
-
-def show_errors(form, error):
-    """Put a service error next to the field it names, or on the form."""
-    for name, reason in (error.fields or {}).items():
-        if name in form:
-            form[name].errors = list(form[name].errors) + [reason]
-    if not error.fields:
-        form.form_errors.append(str(error.message))
 
 
 @bp.route("/signup", methods=["GET", "POST"])

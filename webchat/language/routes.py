@@ -3,7 +3,7 @@ from flask import abort, redirect, request
 from flask_login import current_user
 
 from ..i18n import LANG_COOKIE, LANG_COOKIE_MAX_AGE, clean_locale, js_catalog
-from ..redirects import safe_next
+from ..pages import safe_next
 from ..services import accounts
 from . import bp
 

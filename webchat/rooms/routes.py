@@ -1,7 +1,8 @@
-from flask import current_app, redirect, render_template, url_for
+from flask import redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from ..errors import ChatError
+from ..pages import show_errors
 from ..services import rooms
 from . import bp
 from .forms import CreateRoomForm
@@ -20,9 +21,7 @@ def index():
         try:
             room = rooms.create_room(current_user, form.name.data, form.type.data)
         except ChatError as error:
-            for name, reason in (error.fields or {}).items():
-                if name in form:
-                    form[name].errors = list(form[name].errors) + [reason]
+            show_errors(form, error)
         else:
             return redirect(url_for("rooms.room", room_id=room["id"]))
     return render_template(
@@ -50,9 +49,4 @@ def room(room_id):
             raise
         # A public room seen from outside: offer to join it.
         return render_template("rooms/join.html", room=rooms.room_view(current_user, room_id)), 403
-    return render_template(
-        "rooms/room.html",
-        room=rooms.room_view(current_user, found.id),
-        delete_window_seconds=current_app.config["MESSAGE_DELETE_WINDOW_SECONDS"],
-        max_upload_bytes=current_app.config["MAX_UPLOAD_BYTES"],
-    )
+    return render_template("rooms/room.html", room=rooms.room_view(current_user, found.id))

@@ -161,7 +161,7 @@ def room_view(user, room_id):
     if room is None:
         raise ChatError("ROOM_NOT_FOUND")
     member_count = db.session.scalar(sa.select(_count_members()).select_from(Room).where(Room.id == room_id))
-    return room_payload(room, member_count=member_count)
+    return room_payload(room, viewer=user, member_count=member_count)
 
 
 def my_rooms(user):
@@ -252,6 +252,7 @@ def room_views(user, room_ids=None):
         # A row carries the room's fields and the user's `last_read_message_id`.
         room_payload(
             row,
+            viewer=user,
             membership=row,
             member_count=row.member_count,
             online_count=row.online_count,

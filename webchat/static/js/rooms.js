@@ -2,7 +2,8 @@
 // reload, and starting a direct message from a user search.
 import { ApiError, apiFetch, csrfToken } from "./lib/api.js";
 import { announce, h, srOnly } from "./lib/dom.js";
-import { fullTime, parseTime, plural, previewText, roomDisplayName, shortTime } from "./lib/format.js";
+import { errorText } from "./lib/errors.js";
+import { fullTime, parseTime, plural, previewText, shortTime } from "./lib/format.js";
 import { connectChat } from "./lib/socket.js";
 import { userSearch } from "./lib/usersearch.js";
 
@@ -11,9 +12,9 @@ const myRooms = document.getElementById("my-rooms");
 const emptyNote = document.getElementById("my-rooms-empty");
 const publicRooms = document.getElementById("public-rooms");
 const announcer = document.getElementById("rooms-announcer");
+const itemTemplate = document.getElementById("room-item-template");
 const roomsUrl = page.dataset.roomsUrl.replace(/\/$/, "");
-const TYPE_LABELS = { public: "Public", private: "Private", direct: "Direct" };
-const MY_NAME = page.dataset.username || document.querySelector(".whoami")?.textContent.trim() || "";
+const typeLabels = JSON.parse(page.dataset.typeLabels);
 
 const roomUrl = (id) => `${roomsUrl}/${id}`;
 const findMine = (id) => myRooms.querySelector(`.room-item[data-room-id="${Number(id)}"]`);
@@ -40,7 +41,7 @@ function setUnread(item, count) {
 }
 
 function setMemberCount(item, count) {
-  item.querySelector(".room-members").textContent = plural(count ?? 0, "member");
+  item.querySelector(".room-members").textContent = plural(count, "member");
 }
 
 function setLastMessage(item, message) {
@@ -50,20 +51,17 @@ function setLastMessage(item, message) {
   setTime(item.querySelector(".room-time"), message?.created_at);
 }
 
-/** The same markup as the template's room_item macro. */
+/** A room added live: the template's room_item markup, cloned and filled. */
 function roomItem(room) {
-  const item = h("li", { className: "room-item", dataset: { roomId: room.id } },
-    h("a", { className: "room-link", attrs: { href: roomUrl(room.id) } },
-      h("span", { className: "room-line" },
-        h("span", { className: "room-name", text: roomDisplayName(room, MY_NAME) }),
-        h("span", { className: `room-type type-${room.type}`, text: TYPE_LABELS[room.type] ?? room.type }),
-        h("span", { className: "unread-badge", hidden: true },
-          h("span", { className: "unread-count", text: "0" }), srOnly(" unread"))),
-      h("span", { className: "room-line" },
-        h("span", { className: "room-preview" }),
-        h("time", { className: "room-time" })),
-      h("span", { className: "room-members", text: plural(room.member_count ?? 0, "member") })));
-  setUnread(item, room.unread_count ?? 0);
+  const item = itemTemplate.content.firstElementChild.cloneNode(true);
+  item.dataset.roomId = room.id;
+  item.querySelector(".room-link").href = roomUrl(room.id);
+  item.querySelector(".room-name").textContent = room.display_name;
+  const type = item.querySelector(".room-type");
+  type.className = `room-type type-${room.type}`;
+  type.textContent = typeLabels[room.type];
+  setMemberCount(item, room.member_count);
+  setUnread(item, room.unread_count);
   setLastMessage(item, room.last_message);
   return item;
 }
@@ -103,7 +101,7 @@ function onRoomAdded({ room } = {}) {
   myRooms.prepend(roomItem(room));
   updateEmpty();
   setPublicJoined(room.id, true);
-  announce(announcer, `You were added to ${roomDisplayName(room, MY_NAME)}.`);
+  announce(announcer, `You were added to ${room.display_name}.`);
 }
 
 const REMOVED = { kicked: "You were removed from", left: "You left", deleted: "This room was deleted:" };
@@ -130,7 +128,7 @@ async function resync() {
   const items = rooms.map((room) => {
     const item = findMine(room.id);
     if (!item) return roomItem(room);
-    setUnread(item, room.unread_count ?? 0);
+    setUnread(item, room.unread_count);
     setLastMessage(item, room.last_message);
     setMemberCount(item, room.member_count);
     return item;
@@ -142,17 +140,19 @@ async function resync() {
   updateEmpty();
 }
 
-for (const time of document.querySelectorAll(".room-time[datetime]")) setTime(time, time.getAttribute("datetime"));
+// The server wrote each room's last message beside it: how it reads is format.js's.
+for (const item of myRooms.children) {
+  setLastMessage(item, JSON.parse(item.dataset.lastMessage));
+  delete item.dataset.lastMessage;
+}
 
 const socket = connectChat({
   tokenUrl: page.dataset.tokenUrl,
   loginUrl: page.dataset.loginUrl,
   onStatus: (state) => { page.dataset.connection = state; },
 });
-socket.on("connect", resync);
-socket.on("unread", onUnread);
-socket.on("room_added", onRoomAdded);
-socket.on("room_removed", onRoomRemoved);
+const socketEvents = { connect: resync, unread: onUnread, room_added: onRoomAdded, room_removed: onRoomRemoved };
+for (const [event, handler] of Object.entries(socketEvents)) socket.on(event, handler);
 
 // ---------------------------------------------------------------------------
 // Start a direct message: choose people, then POST /rooms/direct. The same people
@@ -238,13 +238,7 @@ if (directForm) {
         return;
       }
       directStart.disabled = false;
-      let text = "The conversation could not be started.";
-      if (error instanceof ApiError) {
-        const field = error.details.fields?.usernames;
-        if (field === "No user by that name.") text = `No user by that name${usernames.length > 1 ? " among those chosen" : ""}.`;
-        else text = field ?? error.message ?? text;
-      }
-      sayDirect(text, true);
+      sayDirect(errorText(error), true);
     }
   });
 }

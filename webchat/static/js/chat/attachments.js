@@ -4,8 +4,6 @@ import { h, srOnly } from "../lib/dom.js";
 import { imageViewer } from "../lib/dialog.js";
 import { fileSize } from "../lib/format.js";
 
-const THUMB_MAX = 320;   // the server's thumbnails fit in 320×320
-
 /** A same-origin URL from the server, or null: never a javascript: or foreign link. */
 export function sameOriginUrl(raw) {
   if (!raw) return null;
@@ -23,17 +21,17 @@ function extensionLabel(name) {
   return match ? match[1].toUpperCase() : "FILE";
 }
 
-/** The thumbnail's own size, so its space is kept before it loads. */
-function thumbSize(file) {
+/** The thumbnail's own size (it fits in the server's `box`), so its space is kept before it loads. */
+function thumbSize(file, box) {
   const width = Number(file.width);
   const height = Number(file.height);
   if (!(width > 0 && height > 0)) return {};
-  const scale = Math.min(1, THUMB_MAX / width, THUMB_MAX / height);
+  const scale = Math.min(1, box.width / width, box.height / height);
   return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
 }
 
-function imageNode(file, name, url, thumb, onLoad) {
-  const { width, height } = thumbSize(file);
+function imageNode(file, name, url, thumb, { onLoad, thumbnailBox }) {
+  const { width, height } = thumbSize(file, thumbnailBox);
   const caption = [fileSize(file.size), file.width && file.height ? `${file.width}×${file.height}` : ""]
     .filter(Boolean).join(" · ");
   const img = h("img", {
@@ -72,12 +70,15 @@ function cardNode(file, name, url) {
     url ? h("a", { className: "button small file-download", attrs: { href: url, download: name } }, "Download", srOnly(` ${name}`)) : null);
 }
 
-/** The attachment of a file message; `onLoad` runs when a thumbnail has loaded. */
-export function fileNode(file, { onLoad = () => {} } = {}) {
+/**
+ * The attachment of a file message. `options`: thumbnailBox ({width, height}, the
+ * server's THUMBNAIL_BOX), onLoad() (runs when a thumbnail has loaded).
+ */
+export function fileNode(file, options) {
   if (!file) return null;
   const name = file.name || "file";
   const url = sameOriginUrl(file.url);
   const thumb = sameOriginUrl(file.thumbnail_url);
-  if (url && thumb) return imageNode(file, name, url, thumb, onLoad);
+  if (url && thumb) return imageNode(file, name, url, thumb, options);
   return cardNode(file, name, url);
 }

@@ -1,33 +1,18 @@
 // Membership on the chat page: invite (public and private rooms), leave, and the
 // owner's Remove button on each member.
-import { ApiError, apiFetch } from "../lib/api.js";
+import { apiFetch } from "../lib/api.js";
 import { confirmDialog } from "../lib/dialog.js";
 import { announce, h, srOnly } from "../lib/dom.js";
+import { errorText } from "../lib/errors.js";
 import { userSearch } from "../lib/usersearch.js";
 
-const INVITE_ERRORS = {
-  FORBIDDEN: "Direct rooms keep their participants.",
-  USER_NOT_IN_CHAT_ROOM: "You are no longer a member of this room.",
-  ROOM_NOT_FOUND: "This room no longer exists.",
-  RATE_LIMITED: "Too many requests; wait a moment.",
-  NETWORK_ERROR: "The server could not be reached. Try again.",
-};
-
-function problem(error, table) {
-  if (error instanceof ApiError) {
-    const field = error.details?.fields && Object.values(error.details.fields)[0];
-    return table[error.code] ?? field ?? error.message ?? "Something went wrong.";
-  }
-  return "Something went wrong.";
-}
-
 /**
- * `options`: roomType, me (user id), roomName, membersUrl (POST to invite, /<name> to
- * DELETE), leaveUrl, usersUrl, roomsUrl, status (an element for short results),
- * announcer (a polite live region).
+ * `options`: roomType, me (user id), roomName, usernameMax (the longest username),
+ * membersUrl (POST to invite, /<name> to DELETE), leaveUrl, usersUrl, roomsUrl, status
+ * (an element for short results), announcer (a polite live region).
  */
 export function createMembership(options) {
-  const { roomType, me, roomName, membersUrl, leaveUrl, usersUrl, roomsUrl, status, announcer } = options;
+  const { roomType, me, roomName, usernameMax, membersUrl, leaveUrl, usersUrl, roomsUrl, status, announcer } = options;
   let members = [];
   let amOwner = false;
   let disabled = false;
@@ -45,7 +30,7 @@ export function createMembership(options) {
   // ------------------------------------------------------------------ invite
   function inviteBox() {
     const input = h("input", {
-      attrs: { type: "text", id: "invite-input", name: "username", maxlength: 32, placeholder: "Username",
+      attrs: { type: "text", id: "invite-input", name: "username", maxlength: usernameMax, placeholder: "Username",
         "aria-describedby": "invite-status" },
     });
     const note = h("p", { className: "invite-status", attrs: { id: "invite-status", "aria-live": "polite" } });
@@ -91,7 +76,7 @@ export function createMembership(options) {
         announce(announcer, `${username} was invited.`);
         input.focus();
       } catch (error) {
-        note.textContent = problem(error, INVITE_ERRORS);
+        note.textContent = errorText(error, { action: "invite" });
         note.classList.add("is-error");
       } finally {
         submit.disabled = disabled;
@@ -131,7 +116,7 @@ export function createMembership(options) {
       location.assign(roomsUrl);
     } catch (error) {
       button.disabled = disabled;
-      showStatus(`Could not leave: ${problem(error, INVITE_ERRORS)}`, { error: true });
+      showStatus(`Could not leave: ${errorText(error, { action: "leave" })}`, { error: true });
     }
   }
 
@@ -151,11 +136,7 @@ export function createMembership(options) {
       announce(announcer, `${member.username} was removed.`);
     } catch (error) {
       button.disabled = false;
-      showStatus(`Could not remove ${member.username}: ${problem(error, {
-        ...INVITE_ERRORS,
-        FORBIDDEN: "only the owner can remove members.",
-        USER_NOT_IN_CHAT_ROOM: "they are no longer a member.",
-      })}`, { error: true });
+      showStatus(`Could not remove ${member.username}: ${errorText(error, { action: "kick" })}`, { error: true });
     }
   }
 

@@ -3,22 +3,13 @@
 // comes back in the answer and through `new_message`, merged once by its seq.
 import { ApiError } from "../lib/api.js";
 import { h, srOnly } from "../lib/dom.js";
+import { errorText } from "../lib/errors.js";
 import { fileSize } from "../lib/format.js";
 import { uploadFile } from "../lib/upload.js";
 
 const PARALLEL = 2;   // uploads at once; the rest wait their turn
-
-const ERROR_TEXT = {
-  FILE_TOO_LARGE: (limit) => `Too large: files are limited to ${fileSize(limit)}.`,
-  FILE_EMPTY: () => "The file is empty.",
-  RATE_LIMITED: () => "Too many uploads at once.",
-  USER_NOT_IN_CHAT_ROOM: () => "You are no longer a member of this room.",
-  ROOM_NOT_FOUND: () => "This room no longer exists.",
-  SERVICE_UNAVAILABLE: () => "The server is busy.",
-  NETWORK_ERROR: () => "The connection was lost.",
-  UNAUTHENTICATED: () => "You were signed out.",
-};
 const RETRYABLE = new Set(["RATE_LIMITED", "SERVICE_UNAVAILABLE", "NETWORK_ERROR"]);
+const OUT_OF_ROOM = { code: "USER_NOT_IN_CHAT_ROOM" };
 
 function paperclip() {
   const ns = "http://www.w3.org/2000/svg";
@@ -128,9 +119,13 @@ export function createUploads(options) {
     upload.node.className = `upload is-${upload.state}`;
   }
 
-  function fail(upload, text, retryable = false) {
+  /** Not uploaded, for `error` (an ApiError, or `{code}` when the page refuses it). */
+  function fail(upload, error, retryable = false) {
+    const text = errorText(error, {
+      action: "upload", limit: fileSize(maxBytes), seconds: Math.max(1, Number(error.details?.retry_after) || 1),
+    });
     upload.state = "failed";
-    upload.error = text;
+    upload.error = `Not uploaded: ${text}`;
     upload.retryable = retryable;
     upload.request = null;
     render(upload);
@@ -146,7 +141,7 @@ export function createUploads(options) {
 
   function start(upload) {
     if (!canUpload()) {
-      fail(upload, ERROR_TEXT.USER_NOT_IN_CHAT_ROOM());
+      fail(upload, OUT_OF_ROOM);
       return;
     }
     upload.state = "uploading";
@@ -172,14 +167,8 @@ export function createUploads(options) {
       (error) => {
         if (upload.request !== request) return;
         if (error.name === "AbortError") return;
-        if (error instanceof ApiError) {
-          const text = (ERROR_TEXT[error.code]?.(maxBytes)) ?? (error.details?.fields?.file || error.message || "The upload failed.");
-          let full = `Not uploaded: ${text}`;
-          if (error.code === "RATE_LIMITED" && error.details?.retry_after) full += ` Try again in ${error.details.retry_after} s.`;
-          fail(upload, full, RETRYABLE.has(error.code) || error.status >= 500);
-        } else {
-          fail(upload, "Not uploaded: the upload failed.", true);
-        }
+        if (error instanceof ApiError) fail(upload, error, RETRYABLE.has(error.code) || error.status >= 500);
+        else fail(upload, error, true);
         announce(`${upload.file.name} was not uploaded.`);
       },
     ).finally(pump);
@@ -211,8 +200,8 @@ export function createUploads(options) {
       };
       uploads.push(upload);
       list.append(upload.node);
-      if (file.size === 0) fail(upload, `Not uploaded: ${ERROR_TEXT.FILE_EMPTY()}`);
-      else if (maxBytes && file.size > maxBytes) fail(upload, `Not uploaded: ${ERROR_TEXT.FILE_TOO_LARGE(maxBytes)}`);
+      if (file.size === 0) fail(upload, { code: "FILE_EMPTY" });
+      else if (file.size > maxBytes) fail(upload, { code: "FILE_TOO_LARGE" });
       else render(upload);
     }
     list.hidden = uploads.length === 0;
@@ -281,9 +270,9 @@ export function createUploads(options) {
       for (const upload of [...uploads]) {
         if (upload.request) {
           upload.request.abort();
-          fail(upload, `Not uploaded: ${ERROR_TEXT.USER_NOT_IN_CHAT_ROOM()}`);
+          fail(upload, OUT_OF_ROOM);
         } else if (upload.state === "waiting") {
-          fail(upload, `Not uploaded: ${ERROR_TEXT.USER_NOT_IN_CHAT_ROOM()}`);
+          fail(upload, OUT_OF_ROOM);
         }
       }
     },

@@ -49,12 +49,8 @@ export async function apiFetch(url, { method = "GET", json, signal } = {}) {
     throw new ApiError(0, "NETWORK_ERROR", "The server could not be reached.");
   }
   noteServerDate(response.headers.get("Date"));
-  let data = null;
-  try {
-    data = await response.json();
-  } catch {
-    data = null;
-  }
+  // An answer that is not JSON (a proxy's error page) still has a status.
+  const data = await response.json().catch(() => null);
   if (!response.ok) {
     const error = data?.error ?? {};
     throw new ApiError(response.status, error.code ?? `HTTP_${response.status}`, error.message ?? response.statusText, error);

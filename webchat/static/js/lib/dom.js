@@ -25,6 +25,17 @@ export function h(tag, props = {}, ...children) {
   return node;
 }
 
+/**
+ * The number the server wrote into `element`'s data-<key> attribute (a limit, an id).
+ * Missing is a bug in the page, never a reason to guess.
+ */
+export function dataNumber(element, key) {
+  const raw = element.dataset[key];
+  const value = Number(raw);
+  if (!raw || !Number.isFinite(value)) throw new Error(`The page gives no number in data-${key}.`);
+  return value;
+}
+
 /** Text only a screen reader hears (styled by `.sr-only`). */
 export function srOnly(text) {
   return h("span", { className: "sr-only", text });

@@ -30,9 +30,7 @@ export function fullTime(date) {
 
 /** Characters as the server counts them (code points, not UTF-16 units). */
 export function charCount(text) {
-  let count = 0;
-  for (const _ of text) count += 1;
-  return count;
+  return Array.from(text).length;
 }
 
 /** At most `max` characters of `text` on one line, with an ellipsis when cut. */
@@ -45,16 +43,17 @@ export function truncate(text, max = 80) {
 /** "alice joined", "bob was removed by alice", ... for a system message's event. */
 export function systemText(message) {
   const event = message?.event;
-  if (!event) return message?.body || "Room update";
-  const who = event.user?.username ?? "Someone";
-  const by = event.by?.username;
-  switch (event.type) {
+  const who = event?.user?.username ?? "Someone";
+  const by = event?.by?.username;
+  switch (event?.type) {
     case "created": return `${who} created the room`;
     case "joined": return `${who} joined`;
     case "left": return `${who} left`;
     case "invited": return by ? `${by} invited ${who}` : `${who} was invited`;
     case "kicked": return by ? `${who} was removed by ${by}` : `${who} was removed`;
-    default: return `${who}: ${event.type}`;
+    // An operator's announcement (`flask webchat announce`): its text is the body.
+    case "announcement": return message.body;
+    default: return message?.body || "Room update";
   }
 }
 
@@ -62,21 +61,10 @@ export function systemText(message) {
 export function previewText(message, max = 80) {
   if (!message) return "No messages yet";
   if (message.deleted) return "message deleted";
-  if (message.kind === "system") return systemText(message);
+  if (message.kind === "system") return truncate(systemText(message), max);
   const sender = message.sender?.username ?? "Someone";
   if (message.kind === "file") return `${sender}: ${truncate(message.file?.name || "file", max)}`;
   return `${sender}: ${truncate(message.body, max)}`;
-}
-
-/**
- * The name to show for a room. A direct room is named after all its participants
- * ("alice, bob, carol"); the viewer sees the others only. Usernames have no commas.
- */
-export function roomDisplayName(room, myName) {
-  const name = String(room?.name ?? "");
-  if (room?.type !== "direct") return name;
-  const others = name.split(", ").filter((part) => part && part !== myName);
-  return others.length ? others.join(", ") : name;
 }
 
 const sizeFormat = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 });

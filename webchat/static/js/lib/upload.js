@@ -21,7 +21,7 @@ export function uploadFile(url, file, { clientId, onProgress = () => {} } = {}) 
     xhr.upload.addEventListener("load", () => onProgress(1));
     xhr.addEventListener("load", () => {
       noteServerDate(xhr.getResponseHeader("Date"));
-      let data = null;
+      let data;
       try {
         data = JSON.parse(xhr.responseText);
       } catch {

@@ -2,6 +2,7 @@
 // combobox pattern (input + listbox), debounced, with arrow keys, Enter and Escape.
 import { ApiError, apiFetch } from "./api.js";
 import { h } from "./dom.js";
+import { errorText } from "./errors.js";
 
 const DEBOUNCE_MS = 200;
 let counter = 0;
@@ -101,7 +102,8 @@ export function userSearch({ input, usersUrl, onChoose, exclude = () => new Set(
     } catch (error) {
       if (error.name === "AbortError") return;
       close();
-      say(error instanceof ApiError && error.code === "RATE_LIMITED" ? "Too many searches; wait a moment." : "Suggestions are unavailable right now.");
+      say(error instanceof ApiError && error.code === "RATE_LIMITED"
+        ? errorText(error, { action: "search" }) : "Suggestions are unavailable right now.");
     }
   }
 

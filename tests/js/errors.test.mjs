@@ -1,0 +1,33 @@
+// The sentences of error codes (lib/errors.js).
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { errorText } from "../../webchat/static/js/lib/errors.js";
+
+test("a code has its sentence, and an action may word it its own way", () => {
+  assert.equal(errorText({ code: "ROOM_NOT_FOUND", message: "No such room." }), "This room no longer exists.");
+  assert.equal(errorText({ code: "FORBIDDEN" }, { action: "kick" }), "Only the owner can remove members.");
+  assert.equal(errorText({ code: "ROOM_NOT_FOUND" }, { action: "kick" }), "This room no longer exists.");
+});
+
+test("placeholders take the caller's values", () => {
+  assert.equal(errorText({ code: "MESSAGE_DELETE_TIME_EXPIRED" }, { action: "delete", window: "5 minutes" }),
+    "Too late to delete: messages can only be deleted within 5 minutes of sending.");
+  assert.equal(errorText({ code: "RATE_LIMITED" }, { action: "upload", seconds: 7 }),
+    "Too many uploads at once. Try again in 7 s.");
+});
+
+test("without a sentence, the server's words: a field's reason first, then its message", () => {
+  assert.equal(errorText({ code: "MESSAGE_TOO_LONG", message: "Messages are limited to 4000 characters." }),
+    "Messages are limited to 4000 characters.");
+  const invalid = { code: "VALIDATION_ERROR", message: "Some fields are missing or malformed.",
+    details: { fields: { username: "No user by that name." } } };
+  assert.equal(errorText(invalid, { action: "invite" }), "No user by that name.");
+  assert.equal(errorText({ code: "VALIDATION_ERROR", message: "Bad.", fields: { body: "Expected text." } }), "Expected text.");
+});
+
+test("an error without a code never shows its raw message", () => {
+  assert.equal(errorText(new TypeError("x is undefined")), "Something went wrong.");
+  assert.equal(errorText(undefined), "Something went wrong.");
+  assert.equal(errorText({ code: "TEAPOT" }), "Something went wrong.");
+});

@@ -1,0 +1,103 @@
+"""What the server-rendered pages share (webchat/pages.py, payloads.display_name): form
+errors reach the page whether or not they name a field, a direct room is named after
+the others wherever it is shown, and the limits the scripts check come from the
+services, not from copies."""
+import html
+import json
+import re
+
+import pytest
+
+from webchat.errors import ChatError, validation_error
+from webchat.services import accounts, files, messages, rooms
+
+from .support.accounts import PASSWORD, login
+
+
+def form_alert(page):
+    alert = re.search(r'<div\b[^>]*\brole="alert"[^>]*>(.*?)</div>', page, re.S)
+    return alert.group(1).strip() if alert else None
+
+
+def data_attributes(page, element_id):
+    tag = re.search(rf"""<[a-z]+\b[^>]*\bid="{element_id}"(?:[^>"']|"[^"]*"|'[^']*')*>""", page, re.S).group(0)
+    return {name: html.unescape(double or single)
+            for name, double, single in re.findall(r"""\bdata-([a-z-]+)=(?:"([^"]*)"|'([^']*)')""", tag)}
+
+
+@pytest.mark.parametrize("error, shown", [
+    (ChatError("SERVICE_UNAVAILABLE"), "The service is temporarily unavailable; retry is safe."),
+    (ChatError("VALIDATION_ERROR", fields={"owner": "Not today."}), "Not today."),
+])
+def test_room_creation_shows_an_error_that_names_no_field_of_the_form(alice_client, monkeypatch, error, shown):
+    def refuse(*_args):
+        raise error
+
+    monkeypatch.setattr(rooms, "create_room", refuse)
+    response = alice_client.post("/rooms", data={"name": "Lounge", "type": "public"})
+    assert response.status_code == 400
+    assert form_alert(response.text) == shown
+
+
+def test_room_creation_shows_a_field_error_next_to_its_field(alice_client, monkeypatch):
+    def refuse(*_args):
+        raise validation_error(name="That name is reserved.")
+
+    monkeypatch.setattr(rooms, "create_room", refuse)
+    response = alice_client.post("/rooms", data={"name": "Lounge", "type": "public"})
+    assert response.status_code == 400
+    assert re.search(r'id="name-help"[^>]*><span class="error-text">That name is reserved.</span>', response.text)
+    assert form_alert(response.text) is None
+
+
+def test_a_direct_room_is_named_after_the_others_everywhere(app, client, alice, bob, make_user):
+    carol = make_user("carol")
+    room = rooms.create_direct(alice, ["bob", "carol"])
+    assert room["name"] == "alice, bob, carol" and room["display_name"] == "bob, carol"
+    assert rooms.room_view(carol, room["id"])["display_name"] == "alice, bob"
+    assert rooms.my_rooms(bob)[0]["display_name"] == "alice, carol"
+
+    login(client, bob)
+    listed = client.get("/rooms").text
+    assert re.search(r'<span class="room-name">alice, carol</span>', listed)
+    chat = client.get(f"/rooms/{room['id']}").text
+    assert re.search(r'<h1 class="chat-title" id="room-name">alice, carol</h1>', chat)
+    assert "<title>alice, carol" in chat
+    assert data_attributes(chat, "chat")["display-name"] == "alice, carol"
+
+
+def test_a_direct_room_name_cut_to_its_column_loses_the_part_name(app, make_user):
+    people = [make_user(f"{letter * 30}{n:02d}") for n, letter in enumerate("abcde")]
+    room = rooms.create_direct(people[0], [p.username for p in people[1:]])
+    assert len(room["name"]) == rooms.NAME_MAX  # "aaa…00, bbb…01, ccc…" : the third name is cut
+    shown = {p.username: rooms.room_view(p, room["id"])["display_name"] for p in people}
+    assert shown[people[0].username] == f"{people[1].username}, …"
+    assert shown[people[1].username] == f"{people[0].username}, …"
+    assert shown[people[2].username] == f"{people[0].username}, {people[1].username}, …"
+
+
+def test_the_chat_page_passes_the_services_limits(app_with):
+    app = app_with(MESSAGE_DELETE_WINDOW_SECONDS=42, MAX_UPLOAD_BYTES=12345)
+    alice = accounts.signup("alice", PASSWORD)
+    room = rooms.create_room(alice, "Limits")
+    page = login(app.test_client(), alice).get(f"/rooms/{room['id']}").text
+    data = data_attributes(page, "chat")
+    assert {key: int(data[key]) for key in
+            ("max-length", "delete-window", "max-upload", "page-size", "page-max", "username-max")} == {
+        "max-length": app.config["MESSAGE_MAX_LENGTH"], "delete-window": 42, "max-upload": 12345,
+        "page-size": messages.PAGE_DEFAULT, "page-max": messages.PAGE_MAX, "username-max": accounts.USERNAME_MAX,
+    }
+    assert int(data["room-name-max"]) == rooms.NAME_MAX
+    assert (int(data["thumbnail-width"]), int(data["thumbnail-height"])) == files.THUMBNAIL_BOX
+    assert f'<span id="composer-count">0</span> / {app.config["MESSAGE_MAX_LENGTH"]}' in page
+
+
+def test_the_room_list_passes_the_type_labels_and_a_room_template(alice_client, alice):
+    rooms.create_room(alice, "Listed")
+    page = alice_client.get("/rooms").text
+    assert json.loads(data_attributes(page, "rooms-page")["type-labels"]) == {
+        "public": "Public", "private": "Private", "direct": "Direct"}
+    template = re.search(r'<template id="room-item-template">(.*?)</template>', page, re.S).group(1)
+    assert 'class="room-item"' in template and 'class="room-preview"' in template
+    item = re.search(r'<li class="room-item"[^>]*>', page.split('<template')[0]).group(0)
+    assert json.loads(html.unescape(re.search(r"data-last-message='([^']*)'", item).group(1)))["kind"] == "system"

@@ -1,0 +1,62 @@
+"""What the server-rendered pages share: the form-error helper of the page blueprints,
+where a `next=` may send the browser, and the labels and limits every template shows,
+which the pages' scripts read from the templates' data-* attributes rather than keeping
+copies of their own."""
+import unicodedata
+from urllib.parse import urlsplit
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from .services import accounts, files, messages, rooms
+
+ROOM_TYPE_LABELS = {"public": _l("Public"), "private": _l("Private"), "direct": _l("Direct")}
+
+
+def show_errors(form, error):
+    """Put a service's ChatError on a WTForms form: each reason next to the field it
+    names, and on the form itself when the field is not in the form or none is named."""
+    for name, reason in (error.fields or {}).items():
+        if name in form:
+            form[name].errors = list(form[name].errors) + [reason]
+        else:
+            form.form_errors.append(str(reason))
+    if not error.fields:
+        form.form_errors.append(str(error.message))
+
+
+def safe_next(target):
+    """`next` only when it is a path on this site (no scheme, no host, no `//`)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    # Browsers drop tabs and newlines from URLs, and a newline cannot go into the
+    # Location header at all: a target with any control character or space is refused.
+    if any(c.isspace() or unicodedata.category(c)[0] == "C" for c in target):
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else None
+
+
+def limits():
+    """The services' limits, as the pages show them and their scripts check them (the
+    chat page passes each as data-<name>): lengths in characters, the delete window in
+    seconds, the upload limit in bytes, page sizes in messages, thumbnails' box in pixels."""
+    config = current_app.config
+    return {
+        "max_length": config["MESSAGE_MAX_LENGTH"],
+        "delete_window": config["MESSAGE_DELETE_WINDOW_SECONDS"],
+        "max_upload": config["MAX_UPLOAD_BYTES"],
+        "page_size": messages.PAGE_DEFAULT,
+        "page_max": messages.PAGE_MAX,
+        "username_min": accounts.USERNAME_MIN,
+        "username_max": accounts.USERNAME_MAX,
+        "password_min": accounts.PASSWORD_MIN,
+        "room_name_max": rooms.NAME_MAX,
+        "thumbnail_width": files.THUMBNAIL_BOX[0],
+        "thumbnail_height": files.THUMBNAIL_BOX[1],
+    }
+
+
+def template_context():
+    """Every template's `limits` and `room_type_labels` (registered by create_app)."""
+    return {"limits": limits(), "room_type_labels": ROOM_TYPE_LABELS}

@@ -1,0 +1,90 @@
+// The chat page's composer: the character counter against the server's limit, Enter to
+// send (not while an IME composes), Shift+Enter for a new line.
+import { charCount } from "../lib/format.js";
+
+/**
+ * `el`: composer (the form), input, send, count, counter, error. `maxLength`: the
+ * server's limit. `onSend(body)` takes a message; `onInput()` hears each edit.
+ */
+export function createComposer({ el, maxLength, onSend, onInput }) {
+  let disabled = false;
+  let wasOver = false;
+
+  const tooLong = (count) => `Too long: ${count - maxLength} characters over the ${maxLength} limit.`;
+
+  function showError(text) {
+    el.error.textContent = text;
+    el.input.setAttribute("aria-invalid", text ? "true" : "false");
+  }
+
+  function update() {
+    const count = charCount(el.input.value.trim());
+    const over = count > maxLength;
+    el.count.textContent = String(count);
+    el.counter.classList.toggle("is-near", count > maxLength * 0.9 && !over);
+    el.counter.classList.toggle("is-over", over);
+    el.send.disabled = disabled || count === 0 || over;
+    if (over !== wasOver) {
+      showError(over ? tooLong(count) : "");
+      wasOver = over;
+    }
+    if (!CSS.supports("field-sizing", "content")) {
+      el.input.style.height = "auto";
+      el.input.style.height = `${Math.min(el.input.scrollHeight + 2, 200)}px`;
+    }
+  }
+
+  function submit() {
+    if (disabled) return;
+    const body = el.input.value.trim();
+    const count = charCount(body);
+    if (count === 0) {
+      showError("Write something first.");
+      return;
+    }
+    if (count > maxLength) {
+      showError(tooLong(count));
+      return;
+    }
+    el.input.value = "";
+    wasOver = false;
+    showError("");
+    update();
+    onSend(body);
+  }
+
+  el.composer.addEventListener("submit", (event) => {
+    event.preventDefault();
+    submit();
+    el.input.focus();
+  });
+
+  el.input.addEventListener("keydown", (event) => {
+    // While an IME composes (Korean, Japanese, ...), Enter confirms the syllable.
+    if (event.key !== "Enter" || event.shiftKey || event.isComposing || event.keyCode === 229) return;
+    event.preventDefault();
+    submit();
+  });
+
+  el.input.addEventListener("input", () => {
+    if (el.error.textContent && !wasOver) showError("");
+    update();
+    onInput();
+  });
+
+  update();
+
+  return {
+    /** Whether something is written (so that typing is worth telling). */
+    hasText: () => Boolean(el.input.value.trim()),
+    focus: () => el.input.focus(),
+
+    /** No longer a member: nothing more can be written. */
+    disable() {
+      disabled = true;
+      el.input.disabled = true;
+      el.input.placeholder = "You can no longer write in this room";
+      update();
+    },
+  };
+}

@@ -1,0 +1,83 @@
+// Deleting one's own message within the server's window: a Delete button in the
+// message's [data-slot=actions] while the window is open, confirmed in a dialog.
+import { serverNow } from "../lib/api.js";
+import { confirmDialog } from "../lib/dialog.js";
+import { announce, h, srOnly } from "../lib/dom.js";
+import { errorText } from "../lib/errors.js";
+import { parseTime, plural } from "../lib/format.js";
+
+const DELETE_MARGIN_MS = 2000;   // offer delete a little less long than the server allows
+const FINAL = new Set(["MESSAGE_DELETE_TIME_EXPIRED", "FORBIDDEN", "MESSAGE_NOT_FOUND"]);
+
+/**
+ * `windowMs`: the server's MESSAGE_DELETE_WINDOW_SECONDS, in ms. `ask(event, payload)`
+ * emits with an ack; `onDeleted(messageId)` shows the tombstone; `slotOf(messageId)`
+ * finds a message's actions slot; `keepingPosition` is the view's; `list` the messages'.
+ */
+export function createDeletion({ me, windowMs, ask, onDeleted, slotOf, keepingPosition, list, announcer }) {
+  let disabled = false;
+
+  function windowText() {
+    const seconds = Math.round(windowMs / 1000);
+    if (seconds % 60) return plural(seconds, "second");
+    return plural(seconds / 60, "minute");
+  }
+
+  async function remove(message, button) {
+    const ok = await confirmDialog({
+      title: "Delete this message?",
+      text: "Everyone in the room will see “message deleted” in its place. This cannot be undone.",
+      confirm: "Delete",
+      danger: true,
+    });
+    if (!ok || disabled || !button.isConnected) return;
+    button.disabled = true;
+    let ack;
+    let failure;
+    try {
+      ack = await ask("delete_message", { message_id: message.id });
+      failure = ack?.ok ? null : ack?.error;
+    } catch {
+      failure = { code: "NO_ANSWER" };
+    }
+    if (!failure) {
+      onDeleted(message.id);
+      announce(announcer, "Message deleted.");
+      return;
+    }
+    const slot = slotOf(message.id);
+    if (!slot) return;
+    keepingPosition(() => {
+      slot.querySelector(".msg-error")?.remove();
+      const current = slot.querySelector(".msg-delete");
+      if (FINAL.has(failure.code)) current?.remove();
+      else if (current) current.disabled = false;
+      slot.append(h("span", {
+        className: "msg-error", attrs: { role: "alert" }, text: errorText(failure, { action: "delete", window: windowText() }),
+      }));
+    });
+  }
+
+  return {
+    /** Fill a message's actions slot: Delete, for my own message while the window is open. */
+    offer(slot, message) {
+      if (disabled || message.sender?.id !== me || message.kind === "system" || message.deleted) return;
+      const created = parseTime(message.created_at)?.getTime();
+      if (!created) return;
+      const left = created + windowMs - DELETE_MARGIN_MS - serverNow();
+      if (left <= 0) return;
+      const button = h("button", { className: "link-button msg-delete", attrs: { type: "button" } },
+        "Delete", srOnly(" this message"));
+      button.addEventListener("click", () => remove(message, button));
+      slot.append(button);
+      // The window closes: the offer goes (the node may have been redrawn since; then it is gone already).
+      setTimeout(() => { if (button.isConnected) keepingPosition(() => button.remove()); }, left);
+    },
+
+    /** No longer a member: no more offers, and the ones shown go. */
+    disable() {
+      disabled = true;
+      for (const button of list.querySelectorAll(".msg-delete")) button.remove();
+    },
+  };
+}

@@ -1,0 +1,85 @@
+// The people of the room on the chat page: the member list with who is online, the
+// member and online counts, who is typing, and my own `typing` signal.
+import { h, srOnly } from "../lib/dom.js";
+import { singleFlight } from "../lib/flight.js";
+import { plural } from "../lib/format.js";
+
+const TYPING_EMIT_MS = 2000;   // emit `typing` at most this often
+const TYPING_SHOW_MS = 3000;   // show "x is typing…" this long after their last `typing`
+
+/**
+ * `el`: memberList, memberCount, onlineCount, memberSummary, typing. `memberActions(slot,
+ * member)` fills a member's [data-slot=member-actions]; `emitTyping()` tells the room.
+ */
+export function createPeople({ el, me, memberActions, emitTyping }) {
+  const typers = new Map();   // user id -> {username, timer}
+  const typing = singleFlight(emitTyping, { gapMs: TYPING_EMIT_MS, queue: false });
+
+  function renderTyping() {
+    const names = [...typers.values()].map((t) => t.username);
+    let text = "";
+    if (names.length === 1) text = `${names[0]} is typing…`;
+    else if (names.length === 2) text = `${names[0]} and ${names[1]} are typing…`;
+    else if (names.length > 2) text = `${names.length} people are typing…`;
+    el.typing.textContent = text;
+  }
+
+  function stopTyping(userId) {
+    const typer = typers.get(userId);
+    if (!typer) return;
+    clearTimeout(typer.timer);
+    typers.delete(userId);
+    renderTyping();
+  }
+
+  function memberNode(member) {
+    const actions = h("span", { className: "member-actions", dataset: { slot: "member-actions" } });
+    memberActions(actions, member);
+    return h("li", { className: `member${member.online ? " is-online" : ""}`, dataset: { userId: member.id } },
+      h("span", { className: "presence-dot", attrs: { "aria-hidden": "true" } }),
+      h("span", { className: "member-name", attrs: { title: member.username }, text: member.username }),
+      member.id === me ? h("span", { className: "member-tag", text: "you" }) : null,
+      member.role === "owner" ? h("span", { className: "member-tag is-owner", text: "owner" }) : null,
+      srOnly(member.online ? ", online" : ", offline"),
+      actions);
+  }
+
+  return {
+    /** A `members` event or an open_room ack: the list (if given) and the counts. */
+    showMembers(members, memberCount, onlineCount) {
+      if (Array.isArray(members)) {
+        // Online first; otherwise the server's order (owner, then by join time).
+        const sorted = members.map((m, i) => [m, i]).sort(([a, i], [b, j]) => (b.online - a.online) || (i - j));
+        el.memberList.replaceChildren(...sorted.map(([m]) => memberNode(m)));
+        memberCount ??= members.length;
+        onlineCount ??= members.filter((m) => m.online).length;
+      }
+      if (!Number.isFinite(memberCount)) return;
+      el.memberCount.textContent = plural(memberCount, "member");
+      el.onlineCount.textContent = `${onlineCount ?? 0} online`;
+      el.memberSummary.textContent = `${memberCount} · ${onlineCount ?? 0} online`;
+    },
+
+    /** A `typing` event: `user` is typing for the next few seconds. */
+    typing(user) {
+      if (!user || user.id === me) return;
+      clearTimeout(typers.get(user.id)?.timer);
+      typers.set(user.id, { username: user.username, timer: setTimeout(() => stopTyping(user.id), TYPING_SHOW_MS) });
+      renderTyping();
+    },
+
+    /** Their message came: they stopped typing. */
+    stopTyping,
+
+    /** The connection dropped: nobody is known to be typing. */
+    stopAll() {
+      for (const id of [...typers.keys()]) stopTyping(id);
+    },
+
+    /** I typed: tell the room, at most every TYPING_EMIT_MS. */
+    iAmTyping: () => typing.run(),
+
+    /** I sent my message: the next keystroke tells the room at once. */
+    iSent: () => typing.reset(),
+  };
+}

@@ -1,0 +1,221 @@
+// The chat page's message list: stored messages in seq order with the pending ones
+// below, the reader's place kept while it changes (pinned to the bottom, or anchored on
+// the first visible message), the "New messages" button and the unread divider.
+import { announce, h } from "../lib/dom.js";
+import { fillMessage, fillPending, regroup, spoken } from "./render.js";
+
+const BOTTOM_SLACK_PX = 48;      // this close to the bottom counts as "at the bottom"
+const OLDER_TRIGGER_PX = 120;    // this close to the top asks for older messages
+
+/**
+ * `el`: scroller, list, newMessages (the button), announcer. `decorate(slots, message)`
+ * fills a message's slots (render.js); `thumbnailBox` is the server's. Callbacks: `onLook()` when the reader may have
+ * seen something new, `onNearTop()` when older messages are wanted, `onJump()` after the
+ * button took the reader down.
+ */
+export function createView({ el, timeline, me, myName, decorate, thumbnailBox, onLook, onNearTop, onJump }) {
+  const nodes = new Map();          // seq -> its <li>
+  const pendingNodes = new Map();   // client_id -> its <li>
+  let stickToBottom = true;
+  let unseen = 0;                   // new messages below the view
+  let lastScrollTop = 0;
+  let divider = null;               // the "New messages" <li>, placed once, on the first open
+  let dividerPointer = 0;
+
+  const attachment = { thumbnailBox, onLoad: imageLoaded };
+  const render = (li, message) => fillMessage(li, message, { me, decorate, attachment });
+
+  /** A thumbnail that finishes loading must not leave a pinned view short of the bottom. */
+  function imageLoaded() {
+    if (stickToBottom) scrollToBottom();
+  }
+
+  function placed(li) {
+    regroup(li);
+    regroup(li.nextElementSibling);
+  }
+
+  function removeNode(li) {
+    const next = li.nextElementSibling;
+    li.remove();
+    regroup(next);
+  }
+
+  /** Put a stored message's node in seq order, always above the pending ones. */
+  function insert(message) {
+    const li = render(h("li"), message);
+    nodes.set(message.seq, li);
+    // The next stored message on the page (the rest of its batch may not be yet).
+    let next = timeline.next(message.seq);
+    while (next && !nodes.has(next.seq)) next = timeline.next(next.seq);
+    const before = next ? nodes.get(next.seq) : pendingNodes.values().next().value;
+    el.list.insertBefore(li, before ?? null);
+    placed(li);
+  }
+
+  function atBottom() {
+    const s = el.scroller;
+    return s.scrollHeight - s.scrollTop - s.clientHeight <= BOTTOM_SLACK_PX;
+  }
+
+  function scrollToBottom() {
+    el.scroller.scrollTop = el.scroller.scrollHeight;
+    stickToBottom = true;
+    hideNewMessages();
+  }
+
+  function firstVisibleNode() {
+    const top = el.scroller.getBoundingClientRect().top;
+    for (const node of el.list.children) if (node.getBoundingClientRect().bottom > top) return node;
+    return null;
+  }
+
+  /** Run `mutate`, then restore the reader's place; returns whether it was pinned. */
+  function keepingPosition(mutate) {
+    const pinned = stickToBottom || atBottom();
+    const anchor = pinned ? null : firstVisibleNode();
+    const before = anchor ? anchor.getBoundingClientRect().top : 0;
+    mutate();
+    if (pinned) scrollToBottom();
+    else if (anchor?.isConnected) el.scroller.scrollTop += anchor.getBoundingClientRect().top - before;
+    return pinned;
+  }
+
+  function showNewMessages(count) {
+    unseen += count;
+    el.newMessages.hidden = false;
+    el.newMessages.firstChild.textContent = `${unseen === 1 ? "1 new message" : `${unseen} new messages`} `;
+  }
+
+  function hideNewMessages() {
+    unseen = 0;
+    el.newMessages.hidden = true;
+  }
+
+  /** The newest stored message with its node on screen, or null. */
+  function newestVisible() {
+    const box = el.scroller.getBoundingClientRect();
+    for (const message of timeline.descending()) {
+      const rect = nodes.get(message.seq).getBoundingClientRect();
+      if (rect.bottom <= box.top) return null;   // this one and all older are above the view
+      if (rect.top < box.bottom && rect.height > 0) return message;
+    }
+    return null;
+  }
+
+  /** Put the divider before the first loaded message after the old pointer. */
+  function positionDivider() {
+    if (!divider) return;
+    const first = timeline.firstAfter(dividerPointer);
+    const node = first && nodes.get(first.seq);
+    if (!node || divider.nextElementSibling === node) return;
+    const after = divider.nextElementSibling;
+    el.list.insertBefore(divider, node);
+    regroup(node);
+    regroup(after);
+  }
+
+  el.scroller.addEventListener("scroll", () => {
+    const top = el.scroller.scrollTop;
+    // Only the reader scrolling up unpins the view. A scroll event that is dispatched
+    // after the view got shorter (the composer grew) but before the ResizeObserver has
+    // scrolled down again must not: scrollTop did not move, the bottom did.
+    if (top < lastScrollTop - 1 || !stickToBottom) stickToBottom = atBottom();
+    lastScrollTop = top;
+    if (stickToBottom) hideNewMessages();
+    onLook();
+    if (el.scroller.scrollTop < OLDER_TRIGGER_PX) onNearTop();
+  }, { passive: true });
+
+  new ResizeObserver(() => { if (stickToBottom) scrollToBottom(); }).observe(el.scroller);
+
+  el.newMessages.addEventListener("click", () => {
+    scrollToBottom();
+    onJump();
+  });
+
+  return {
+    keepingPosition,
+    scrollToBottom,
+    newestVisible,
+
+    /** Whether the list does not fill the view yet (more history would help). */
+    unfilled() {
+      return el.scroller.scrollHeight <= el.scroller.clientHeight;
+    },
+
+    /**
+     * Show what a timeline merge changed (call inside keepingPosition). Returns the
+     * arrivals from others, which `arrived()` counts and announces.
+     */
+    show(change) {
+      for (const entry of change.settled) {
+        removeNode(pendingNodes.get(entry.clientId));
+        pendingNodes.delete(entry.clientId);
+      }
+      for (const message of change.changed) regroup(render(nodes.get(message.seq), message));
+      for (const message of change.added) insert(message);
+      if (change.added.length) positionDivider();
+    },
+
+    /**
+     * New messages from others came at the bottom: offer them with the button when the
+     * reader is scrolled up, and say them (one announcement per batch: a live region
+     * only reliably speaks its latest text) when `live`.
+     */
+    arrived(change, { pinned, live }) {
+      const fresh = change.arrived.filter((m) => m.sender?.id !== me);
+      if (!pinned && timeline.started && fresh.length) showNewMessages(fresh.length);
+      if (live && fresh.length === 1) announce(el.announcer, spoken(fresh[0]));
+      else if (live && fresh.length > 1) announce(el.announcer, `${fresh.length} new messages`);
+    },
+
+    /** A stored message in a new state (a tombstone), keeping the reader's place. */
+    redraw(message) {
+      keepingPosition(() => regroup(render(nodes.get(message.seq), message)));
+    },
+
+    /** A message's [data-slot=<name>], if it is on the page. */
+    slot(seq, name) {
+      return nodes.get(seq)?.querySelector(`[data-slot=${name}]`) ?? null;
+    },
+
+    /** A new pending message of mine, at the bottom. */
+    addPending(entry, status) {
+      const li = fillPending(h("li"), entry, { me, myName, status });
+      pendingNodes.set(entry.clientId, li);
+      el.list.append(li);
+      placed(li);
+      scrollToBottom();
+    },
+
+    redrawPending(entry, status) {
+      keepingPosition(() => regroup(fillPending(pendingNodes.get(entry.clientId), entry, { me, myName, status })));
+    },
+
+    removePending(entry) {
+      keepingPosition(() => removeNode(pendingNodes.get(entry.clientId)));
+      pendingNodes.delete(entry.clientId);
+    },
+
+    /**
+     * On the first open: a divider before what others wrote after `pointer` (the read
+     * pointer the room was opened with), scrolled to the top of the view, and the rest
+     * offered with the button.
+     */
+    placeDivider(pointer) {
+      dividerPointer = Number(pointer) || 0;
+      if (!dividerPointer || !timeline.unreadAfter(dividerPointer)) return;
+      divider = h("li", { className: "unread-divider", attrs: { role: "separator", "aria-label": "New messages" } },
+        h("span", { className: "unread-divider-label", text: "New messages" }));
+      el.list.append(divider);
+      positionDivider();
+      const box = el.scroller.getBoundingClientRect();
+      el.scroller.scrollTop += divider.getBoundingClientRect().top - box.top - 8;
+      stickToBottom = atBottom();
+      if (stickToBottom) return;
+      const below = timeline.unreadAfter(dividerPointer, newestVisible()?.seq ?? 0);
+      if (below) showNewMessages(below);
+    },
+  };
+}
