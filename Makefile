@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test install dev-install migrate clean bench translations messages
+.PHONY: run test lint install dev-install migrate clean bench translations messages
 
 # The UI's catalogs (issue 18): webchat/translations/<locale>/LC_MESSAGES/messages.po are
 # the source; the .mo files are build output, compiled here (and by the Procfile's web
@@ -54,8 +54,15 @@ migrate: install
 run: migrate
 	HOST=$${HOST:-127.0.0.1} PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
-test: dev-install translations test-js
+test: lint translations test-js
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The lint gate, part of `make test`: ruff (pyproject.toml), the import layers
+# (import-linter's contracts in pyproject.toml: adapters -> services -> realtime, never
+# back up, no adapter importing another) and ESLint.
+lint: dev-install lint-js
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 # The pages' JavaScript (needs Node 20+ and npm): ESLint over webchat/static/js and
 # tests/js, installed from package-lock.json whenever it changes; the unit tests of the

@@ -228,7 +228,7 @@ class DbBench:
         t.append(time.perf_counter())
         self.txn_conn.commit()
         t.append(time.perf_counter())
-        for name, a, b in zip(self.STEPS, t, t[1:]):
+        for name, a, b in zip(self.STEPS, t, t[1:], strict=True):
             self.step_times.setdefault(name, []).append(b - a)
 
     def breakdown(self, label, reporter, extra):

@@ -11,7 +11,6 @@ BENCHMARKS.md keeps its hand-written text: only the part between the
 import json
 import statistics
 import sys
-from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -197,7 +196,7 @@ def target_checks(res):
         checks.append((f"RSS per idle authenticated socket <= 1.2x bare app's (N = {n:,})",
                        f"{fmt(w)} / {fmt(b)} KiB = {fmt(r, 2)}x", r is not None and r <= 1.2))
         held = [x["connected"] for x in res.where(scenario="idle", target="webchat-eventlet", n=n)]
-        checks.append((f"10,000 sockets held by one webchat process", f"min held {min(held):,} of {n:,}" +
+        checks.append(("10,000 sockets held by one webchat process", f"min held {min(held):,} of {n:,}" +
                        ("" if n >= 10000 else " (this run did not try 10,000)") if held else "–",
                        bool(held) and min(held) >= n and n >= 10000))
     sizes = sorted({x["messages"] for x in res.where(scenario="history")})

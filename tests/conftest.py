@@ -55,7 +55,7 @@ def app_with(backend, tmp_path):
         return app
 
     yield build
-    for app, context in reversed(apps):
+    for _app, context in reversed(apps):
         db.session.remove()
         db.engine.dispose()
         context.pop()

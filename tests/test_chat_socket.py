@@ -40,8 +40,9 @@ def test_connect_needs_a_valid_token(app, alice, connect):
 
 def test_refusal_codes(app, alice):
     """The refusal's data names the reason: TOKEN_INVALID or TOKEN_EXPIRED."""
-    from webchat.chat.namespace import ChatNamespace
     from flask_socketio import ConnectionRefusedError
+
+    from webchat.chat.namespace import ChatNamespace
 
     expired = create_access_token(identity=str(alice.id), additional_claims={"gen": 0}, expires_delta=timedelta(seconds=-1))
     namespace = ChatNamespace(NS)

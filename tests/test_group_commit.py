@@ -144,7 +144,7 @@ def test_a_batch_moves_each_senders_read_pointer_and_no_one_elses(app, make_user
     assert batches == [1, 5]  # the second batch holds all three senders: one slot unused
 
     last_seq_of = {}
-    for (user, *_), (_id, seq, _body, _created) in zip(calls, results):
+    for (user, *_), (_id, seq, _body, _created) in zip(calls, results, strict=True):
         last_seq_of[user.id] = max(seq, last_seq_of.get(user.id, 0))
     db.session.expire_all()
     pointers = {m.user_id: m.last_read_seq for m in db.session.scalars(sa.select(Membership).filter_by(room_id=room_id))}
@@ -161,7 +161,7 @@ def test_batches_of_every_size_share_a_few_statements(app, make_user):
     message = db.session.scalars(sa.select(Message).filter_by(room_id=room_id)).first()
     reads._pointer_update.cache_clear()
     for senders in range(1, 101):
-        pointers = {user_id: (message, 0) for user_id in range(10_000, 10_000 + senders)}  # no such members
+        pointers = dict.fromkeys(range(10000, 10000 + senders), (message, 0))  # no such members
         reads.point_senders(room_id, pointers)
     assert reads._pointer_update.cache_info().currsize == 8  # 1, 2, 4, ..., 128
     db.session.rollback()

@@ -15,9 +15,9 @@ import redis
 
 from webchat import realtime
 from webchat.database import transaction
+from webchat.extensions import socketio
 from webchat.realtime.managers import RedisQueue
 from webchat.realtime.redis_pool import SOCKET_TIMEOUT_SECONDS
-from webchat.extensions import socketio
 
 from .support.concurrency import at_once
 from .support.services import REDIS_URL, require_redis

@@ -191,7 +191,7 @@ def test_a_rounds_events_go_out_in_chunks_and_reach_every_member(coalescing, mon
     for user in users:
         last = messages.send_message(user, room_id, f"from {user.username}")[0]
     expected = [len(users) - 1 - n for n in range(len(users))]  # messages after their own
-    for sock, count in zip(sockets, expected):
+    for sock, count in zip(sockets, expected, strict=True):
         wait_for_unread(sock, lambda e, count=count: e["unread_count"] == count)
     time.sleep(0.5)  # past the fan-out's interval: no round pending
     for sock in sockets:
@@ -213,7 +213,7 @@ def test_a_rounds_events_go_out_in_chunks_and_reach_every_member(coalescing, mon
     monkeypatch.setattr(socketio, "sleep", pause)
     realtime.current().rounds["unread"].send(room_id)  # the app's own round
     assert steps == [2, "pause", 2, "pause", 1]
-    for sock, count in zip(sockets, expected):
+    for sock, count in zip(sockets, expected, strict=True):
         assert [(e["room_id"], e["unread_count"], e["last_message"]["id"]) for e in unread_events(sock)] == [
             (room_id, count, last.id)]
 

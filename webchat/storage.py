@@ -12,7 +12,7 @@ import re
 import tempfile
 import uuid
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import current_app
@@ -153,7 +153,7 @@ class LocalStorage(Storage):
                     continue
                 for path in sorted(folder.iterdir()):
                     if KEY_RE.match(path.name) and path.name[:2] == folder.name:
-                        modified = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+                        modified = datetime.fromtimestamp(path.stat().st_mtime, UTC)
                         yield path.name, modified.replace(tzinfo=None)
 
 
@@ -208,7 +208,7 @@ class S3Storage(Storage):
             for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
                 for item in page.get("Contents", []):
                     if KEY_RE.match(item["Key"]):
-                        yield item["Key"], item["LastModified"].astimezone(timezone.utc).replace(tzinfo=None)
+                        yield item["Key"], item["LastModified"].astimezone(UTC).replace(tzinfo=None)
 
 
 class _S3Reader(io.RawIOBase):

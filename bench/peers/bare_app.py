@@ -15,7 +15,7 @@ import os
 import time
 from collections import defaultdict
 
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify
 from flask_socketio import Namespace, SocketIO, join_room, leave_room
 
 ASYNC_MODE = os.environ.get("ASYNC_MODE", "eventlet")

@@ -16,8 +16,18 @@ import requests
 from playwright.sync_api import expect
 
 from ..support.accounts import PASSWORD
-from ..support.browser import (MOBILE, Pages, assert_clean_history, log_in, room_id_of, send, shot, stored,
-                               wait_connected, wait_list_connected)
+from ..support.browser import (
+    MOBILE,
+    Pages,
+    assert_clean_history,
+    log_in,
+    room_id_of,
+    send,
+    shot,
+    stored,
+    wait_connected,
+    wait_list_connected,
+)
 from ..support.chat_client import ChatClient
 from ..support.http_client import api, create_user, unique_name
 

@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.mariadb, pytest.mark.redis]
 def report(name, sent, stored, delivered_ids):
     lost = len(set(sent) - set(delivered_ids))
     duplicated = len(delivered_ids) - len(set(delivered_ids))
-    print(f"\n[{name}] sent={len(sent)} stored={stored} delivered={len(set(delivered_ids))} "
+    print(f"\n[{name}] sent={len(sent)} stored={stored} delivered={len(set(delivered_ids))} "  # noqa: T201 - the tally, with -s
           f"lost={lost} duplicated={duplicated}")
     return lost, duplicated
 

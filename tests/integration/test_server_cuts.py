@@ -28,7 +28,7 @@ def online(server, token, room_id):
 
 
 def test_a_fake_disconnect_hides_from_nothing(server, clients):
-    (owner, owner_token), (bob, bob_token) = api_user(server, unique_name("own")), api_user(server, unique_name("bob"))
+    (_owner, owner_token), (bob, bob_token) = api_user(server, unique_name("own")), api_user(server, unique_name("bob"))
     room = api(server, owner_token, "POST", "/rooms", json={"name": "secret", "type": "private"}).json()["room"]
     assert api(server, owner_token, "POST", f"/rooms/{room['id']}/members", json={"username": bob["username"]}).ok
     owner_socket, hidden = clients(server, owner_token), clients(server, bob_token)
@@ -56,7 +56,7 @@ def test_a_fake_disconnect_hides_from_nothing(server, clients):
 
 
 def test_a_fake_connect_cannot_register_another_users_token(server, clients):
-    (alice, alice_token), (carol, carol_token) = api_user(server, unique_name("al")), api_user(server, unique_name("ca"))
+    (alice, alice_token), (_carol, carol_token) = api_user(server, unique_name("al")), api_user(server, unique_name("ca"))
     room = api(server, alice_token, "POST", "/rooms", json={"name": "ghosts"}).json()["room"]
     assert api(server, carol_token, "POST", f"/rooms/{room['id']}/join").ok
     sock = clients(server, alice_token)

@@ -2,11 +2,11 @@
 from flask import g, jsonify, request
 from flask_babel import lazy_gettext as _l
 
+from ..callers import bearer_token, session_user
 from ..errors import ChatError, validation_error
+from ..payloads import own_user_payload, user_payload
 from ..ratelimit import per_ip
 from ..services import accounts
-from ..callers import bearer_token, session_user
-from ..payloads import own_user_payload, user_payload
 from . import bp
 from .auth import authenticated, json_body
 

@@ -2,8 +2,8 @@
 from functools import wraps
 
 from flask import g, request
-
 from flask_babel import lazy_gettext as _l
+
 from ..callers import request_user
 from ..errors import ChatError
 

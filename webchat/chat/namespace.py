@@ -7,11 +7,11 @@ import functools
 import time
 
 from flask import current_app, request
-from sqlalchemy.exc import InterfaceError, OperationalError
-from flask_socketio import ConnectionRefusedError, Namespace, join_room, leave_room
-
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
+from flask_socketio import ConnectionRefusedError, Namespace, join_room, leave_room
+from sqlalchemy.exc import InterfaceError, OperationalError
+
 from .. import i18n, realtime
 from ..errors import ChatError, ack_error, validation_error
 from ..extensions import db

@@ -16,9 +16,19 @@ from flask import current_app
 
 from . import housekeeping
 from .channels import NAMESPACE, family_channel, parse_channel, room_channel, user_channel
-from .events import (after_commit, disconnect_family_after_commit, disconnect_user, disconnect_user_after_commit,
-                     emit_after_commit, emit_each, emit_many, emit_now, install_hooks, leave_room,
-                     leave_room_after_commit)
+from .events import (
+    after_commit,
+    disconnect_family_after_commit,
+    disconnect_user,
+    disconnect_user_after_commit,
+    emit_after_commit,
+    emit_each,
+    emit_many,
+    emit_now,
+    install_hooks,
+    leave_room,
+    leave_room_after_commit,
+)
 from .presence import Connection, presence_for
 from .rounds import Rounds
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from .redis_pool import blocking_pool
 
-
 logger = logging.getLogger(__name__)
 
 
@@ -165,7 +164,7 @@ class RedisPresence(LocalPresence):
             pipe = self.redis.pipeline()
             for uid in user_ids:
                 pipe.exists(self._user(uid))
-            return {uid for uid, present in zip(user_ids, pipe.execute()) if present}
+            return {uid for uid, present in zip(user_ids, pipe.execute(), strict=True) if present}
 
         return self._shared(lookup, lambda: super(RedisPresence, self).online_among(user_ids))
 

@@ -1,8 +1,8 @@
 """Access to rooms: parse ids from user input, find memberships, enforce who may touch a
 room, and take the room's row lock. Every other service builds on these."""
 import sqlalchemy as sa
-
 from flask_babel import lazy_gettext as _l
+
 from ..database import hold_room_stripe
 from ..errors import ChatError, validation_error
 from ..extensions import db

@@ -16,10 +16,10 @@ from functools import partial
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps
 from sqlalchemy.exc import IntegrityError
 
-from flask_babel import lazy_gettext as _l
 from .. import offload, ratelimit, realtime
 from ..errors import ChatError, validation_error
 from ..extensions import db
@@ -138,7 +138,7 @@ def _inspect_image(stream, size, content_type):
         image = Image.open(stream, formats=[PILLOW_FORMATS[content_type]])
     except Image.DecompressionBombError:
         raise _too_many_pixels() from None
-    except Exception:  # Pillow parses hostile input; any failure means "not an image"
+    except Exception:  # noqa: BLE001 - Pillow parses hostile input; any failure means "not an image"
         return Inspected(size, OCTET_STREAM)
     with image:
         width, height = image.size
@@ -150,7 +150,7 @@ def _inspect_image(stream, size, content_type):
             thumbnail = offload.run(_thumbnail, image)  # a large image decodes for up to a second
         except Image.DecompressionBombError:
             raise _too_many_pixels() from None
-        except Exception:  # truncated or corrupt past the header: keep it as a plain file
+        except Exception:  # noqa: BLE001 - truncated or corrupt past the header: keep it as a plain file
             return Inspected(size, OCTET_STREAM)
     return Inspected(size, content_type, thumbnail, width, height)
 

@@ -4,15 +4,15 @@ from functools import partial
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.exc import IntegrityError
-
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext as _ln
+from sqlalchemy.exc import IntegrityError
+
 from .. import ratelimit, realtime
 from ..database import transaction
 from ..errors import ChatError, validation_error
 from ..extensions import db
-from ..models import Attachment, Message, Room, utcnow
+from ..models import Message, utcnow
 from ..payloads import message_payload
 from . import reads
 from .access import lock_room, next_seq, parse_id, require_member, require_member_or_hide

@@ -5,9 +5,9 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
-from flask_babel import lazy_gettext as _l
 from .. import realtime
 from ..database import transaction
 from ..errors import ChatError, validation_error
@@ -210,11 +210,11 @@ def _insert_rows(room_id, last_seq, posts):
         {"room_id": room_id, "seq": last_seq + n, "sender_id": post.user.id, "kind": post.kind, "body": post.body,
          "client_id": post.client_id, "event": None, "created_at": now, "deleted_at": None,
          "file_id": attachment.id if attachment is not None else None}
-        for n, (post, attachment) in enumerate(zip(posts, files), 1)
+        for n, (post, attachment) in enumerate(zip(posts, files, strict=True), 1)
     ]
     ids = dict(db.session.execute(_INSERT_MESSAGES, rows).all())
     written = []
-    for post, attachment, row in zip(posts, files, rows):
+    for post, attachment, row in zip(posts, files, rows, strict=True):
         message = Message(id=ids[row["seq"]], **row)
         message.sender, message.file = post.user, attachment
         sa.orm.make_transient_to_detached(message)

@@ -10,6 +10,7 @@ import functools
 from collections import defaultdict
 
 import sqlalchemy as sa
+
 from .. import realtime
 from ..database import transaction
 from ..errors import ChatError

@@ -1,9 +1,9 @@
 """Rooms and membership: create, join, invite, kick, leave, direct rooms, room lists."""
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Bundle, aliased
 
-from flask_babel import lazy_gettext as _l
 from .. import realtime
 from ..database import transaction
 from ..errors import ChatError, validation_error
