@@ -74,7 +74,7 @@ node_modules/.installed: package.json package-lock.json
 	@touch $@
 
 lint-js: node_modules/.installed
-	npx --no-install eslint
+	npx --no-install eslint webchat/static/js tests/js eslint.config.js
 
 test-js:
 	node --test tests/js/

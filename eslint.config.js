@@ -6,7 +6,7 @@ import globals from "globals";
 const NO_HTML = "User text is never markup: build DOM with lib/dom.js's h() and textContent.";
 
 export default [
-  { ignores: ["webchat/static/vendor/**", "node_modules/**", "bench/**"] },
+  { ignores: ["webchat/static/vendor/**", "node_modules/**", "bench/**", ".venv/**", "test-artifacts/**"] },
   js.configs.recommended,
   {
     files: ["webchat/static/js/**/*.js"],
