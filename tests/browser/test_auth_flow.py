@@ -34,7 +34,7 @@ def test_signup_logout_login(new_page, server, viewport):
     username = page.get_by_label("Username")
     help_text = page.locator("#username-help")
     expect(username).to_be_focused()
-    expect(help_text).to_contain_text("3 to 32")
+    expect(help_text).to_contain_text("2 to 32")
     shot(page, f"signup-1-empty-{viewport}")
 
     # The live check answers while the user types, without submitting anything.
@@ -46,7 +46,7 @@ def test_signup_logout_login(new_page, server, viewport):
     shot(page, f"signup-2-taken-{viewport}")
 
     username.fill("")
-    expect(help_text).to_have_text("3 to 32 letters, digits, _ . or -")
+    expect(help_text).to_have_text("2 to 32 letters, digits, _ . or -")
     expect(username).to_have_attribute("aria-invalid", "false")
 
     username.fill(free)
