@@ -2,7 +2,7 @@
 from flask import abort, redirect, request
 from flask_login import current_user
 
-from ..i18n import LANG_COOKIE, LANG_COOKIE_MAX_AGE, clean_locale, js_catalog
+from ..i18n import clean_locale, js_catalog, remember_locale
 from ..pages import safe_next
 from ..services import accounts
 from . import bp
@@ -17,9 +17,7 @@ def switch():
         abort(400)
     if current_user.is_authenticated and current_user.locale is not None:
         accounts.set_locale(current_user, locale)
-    response = redirect(safe_next(request.form.get("next")) or "/")
-    response.set_cookie(LANG_COOKIE, locale, max_age=LANG_COOKIE_MAX_AGE, samesite="Lax", secure=request.is_secure)
-    return response
+    return remember_locale(redirect(safe_next(request.form.get("next")) or "/"), locale)
 
 
 @bp.get("/i18n/<locale>.<version>.json")
