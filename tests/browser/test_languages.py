@@ -20,7 +20,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from ..support.accounts import PASSWORD
-from ..support.browser import log_in, room_id_of, send, shot, wait_connected, wait_list_connected
+from ..support.browser import MOBILE, log_in, room_id_of, send, shot, wait_connected, wait_list_connected
 from ..support.chat_client import ChatClient
 from ..support.http_client import api, api_user, create_user
 from ..support.i18n import untranslated
@@ -267,6 +267,14 @@ def test_days_and_times_are_the_readers(pages, server):
     expect(seoul.locator(".msg", has_text="afternoon in Seoul").locator(".msg-time")).to_have_text("오후 3:07")
     expect(seoul.locator(".msg", has_text="at midnight in Seoul").locator(".msg-time")).to_have_text("오전 12:00")
     shot(seoul, "lang-ko-days-seoul")
+    # The same on a phone: the footer's switch leaves the chat its height.
+    _phone_context, phone = pages.open("seoul-phone", **KOREAN, **MOBILE)
+    log_in(phone, owner["username"])
+    phone.goto(f"/rooms/{room['id']}")
+    wait_connected(phone, "연결됨")
+    expect(phone.locator(".lang-switch")).to_be_in_viewport()
+    expect(phone.locator("#composer-input")).to_be_in_viewport()
+    shot(phone, "lang-ko-days-seoul-mobile")
 
     _utc_context, utc = pages.open("utc", **ENGLISH_UTC)
     log_in(utc, owner["username"])
