@@ -120,7 +120,8 @@ def test_the_forms_speak_the_request_language(client):
     page = client.post("/auth/signup", headers=korean, data={
         "username": "준호", "password": "correct horse", "password_confirm": "correct horses"}).text
     assert "비밀번호가 서로 달라요." in page
-    page = client.post("/auth/signup", headers=korean, data={"username": "", "password": "", "password_confirm": ""}).text
+    empty = {"username": "", "password": "", "password_confirm": ""}
+    page = client.post("/auth/signup", headers=korean, data=empty).text
     assert "사용자 이름을 정하세요." in page and "비밀번호를 정하세요." in page
     page = client.post("/auth/signup", headers=korean, data={
         "username": "준호", "password": "short", "password_confirm": "short"}).text

@@ -12,7 +12,7 @@ Screenshots go to test-artifacts/lang-*.png.
 import io
 import re
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,7 +20,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from ..support.accounts import PASSWORD
-from ..support.browser import MOBILE, log_in, room_id_of, send, shot, wait_connected, wait_list_connected
+from ..support.browser import MOBILE, confirm, log_in, room_id_of, send, shot, wait_connected, wait_list_connected
 from ..support.chat_client import ChatClient
 from ..support.http_client import api, api_user, create_user
 from ..support.i18n import untranslated
@@ -51,13 +51,6 @@ def all_korean(page, name, allow):
     expect(page.locator("html")).to_have_attribute("lang", "ko")
     problems = untranslated(page, allow)
     assert not problems, f"{name}: " + "\n".join(problems)
-
-
-def confirm(page, button_name):
-    dialog = page.locator("dialog.confirm-dialog")
-    expect(dialog).to_be_visible()
-    dialog.get_by_role("button", name=button_name, exact=True).click()
-    expect(dialog).to_have_count(0)
 
 
 def test_korean_from_the_login_page_to_a_kick_then_english(pages, server):
@@ -150,7 +143,8 @@ def test_korean_from_the_login_page_to_a_kick_then_english(pages, server):
     page.get_by_role("button", name=f"{guest_name}님 내보내기").click()
     expect(page.locator("dialog.confirm-dialog .modal-title")).to_have_text(f"{guest_name}님을 내보낼까요?")
     confirm(page, "내보내기")
-    expect(page.locator(".msg.kind-system", has_text=f"{owner_name}님이 {guest_name}님을 내보냈습니다")).to_have_count(1)
+    kicked = f"{owner_name}님이 {guest_name}님을 내보냈습니다"
+    expect(page.locator(".msg.kind-system", has_text=kicked)).to_have_count(1)
     expect(page.locator("#member-count")).to_have_text("멤버 1명")
     notice = guest.locator("#chat-notice")
     expect(notice).to_contain_text("이 채팅방에서 내보내졌어요.")
@@ -220,14 +214,15 @@ def test_days_and_times_are_the_readers(pages, server):
     sock = ChatClient(server, token).connect()
     try:
         for body in ("before midnight", "at midnight in Seoul", "afternoon in Seoul", "five minutes ago"):
-            assert sock.call("send_message", {"room_id": room["id"], "body": body, "client_id": str(uuid.uuid4())})["ok"]
+            sent = {"room_id": room["id"], "body": body, "client_id": str(uuid.uuid4())}
+            assert sock.call("send_message", sent)["ok"]
     finally:
         sock.close()
     # Two days before Seoul's today (after it, early in January: the year stays this one).
     today = datetime.now(SEOUL).date()
     day = today - timedelta(days=2) if today.timetuple().tm_yday > 3 else today + timedelta(days=3)
-    at = lambda d, h, m: datetime(d.year, d.month, d.day, h, m, tzinfo=timezone.utc)  # noqa: E731
-    now = datetime.now(timezone.utc)
+    at = lambda d, h, m: datetime(d.year, d.month, d.day, h, m, tzinfo=UTC)  # noqa: E731
+    now = datetime.now(UTC)
     times = {  # seq -> when: the room's "created" notice, then the four messages
 1: at(day, 14, 0), 2: at(day, 14, 30), 3: at(day, 15, 0), 4: at(day + timedelta(days=1), 6, 7),
              5: now - timedelta(minutes=5, seconds=10)}
@@ -281,7 +276,7 @@ def test_days_and_times_are_the_readers(pages, server):
     expect(utc.locator(f"#my-rooms .room-item[data-room-id='{room['id']}'] .room-time")).to_have_text("5 minutes ago")
     utc.goto(f"/rooms/{room['id']}")
     wait_connected(utc)
-    utc_days = days_in(timezone.utc, lambda d: f"{d:%a, %B} {d.day}", f"{owner['username']} created the room")
+    utc_days = days_in(UTC, lambda d: f"{d:%a, %B} {d.day}", f"{owner['username']} created the room")
     assert first_of_each_day(utc) == utc_days
     assert all(body != "at midnight in Seoul" for _label, body in utc_days)
     expect(utc.locator(".msg", has_text="afternoon in Seoul").locator(".msg-time")).to_have_text("6:07 AM")

@@ -104,3 +104,11 @@ def assert_clean_history(page):
     seqs = page.eval_on_selector_all("#message-list > li.msg[data-seq]", "items => items.map(li => Number(li.dataset.seq))")
     assert seqs == sorted(set(seqs)), f"duplicates or disorder: {seqs}"
     expect(page.locator("#message-list .msg.is-pending")).to_have_count(0)
+
+
+def confirm(page, button_name):
+    """Answer the page's confirmation <dialog> with `button_name`."""
+    dialog = page.locator("dialog.confirm-dialog")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name=button_name, exact=True).click()
+    expect(dialog).to_have_count(0)

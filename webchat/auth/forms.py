@@ -47,7 +47,8 @@ class PasswordForm(FlaskForm):
     )
     new_password = PasswordField(
         _l("New password"),
-        validators=[DataRequired(_l("Choose a new password.")), Length(min=PASSWORD_MIN, max=PASSWORD_MAX, message=LENGTH)],
+        validators=[DataRequired(_l("Choose a new password.")),
+                    Length(min=PASSWORD_MIN, max=PASSWORD_MAX, message=LENGTH)],
         render_kw={"autocomplete": "new-password"},
     )
     new_password_confirm = PasswordField(
