@@ -1,5 +1,7 @@
 """Issue 18: Korean and English. Which language a request speaks, the user's setting, the
 error catalogue in both languages, the catalogs' completeness, the socket's language."""
+import html
+import json
 import re
 from pathlib import Path
 
@@ -82,7 +84,10 @@ def test_the_language_switch_sets_the_cookie_and_a_chosen_setting(client, alice)
     response = client.post("/language", data={"lang": "ko", "next": "/rooms"})
     assert response.status_code == 302 and response.headers["Location"] == "/rooms"
     assert "lang=ko" in response.headers["Set-Cookie"]
-    assert client.post("/language", data={"lang": "xx"}).status_code == 400
+    refused = client.post("/language", data={"lang": "xx"}, headers={"Accept-Language": "ko"})
+    assert refused.status_code == 400 and html_lang(refused.text) == "ko"
+    assert "빠졌거나 형식이 잘못된 항목이 있어요." in refused.text
+    assert "제공되는 언어 중 하나를 고르세요." in refused.text
     assert client.post("/language", data={"lang": "en", "next": "https://evil.example/"}).headers["Location"] == "/"
 
 
@@ -168,6 +173,9 @@ def test_a_time_is_written_for_the_script_with_a_utc_fallback(alice_client, alic
     assert stamp.group(1).endswith("Z") and stamp.group(2).endswith(" UTC")
     assert re.search(r"(오전|오후) \d{1,2}:\d{2} UTC$", stamp.group(2))
     assert ">멤버 1명<" in item
+    # The labels rooms.js gives a room added live are the page's language too.
+    labels = json.loads(html.unescape(re.search(r"data-type-labels='([^']+)'", page).group(1)))
+    assert labels == {"public": "공개", "private": "비공개", "direct": "다이렉트"}
 
 
 # --- the catalogue and the catalogs ------------------------------------------------------

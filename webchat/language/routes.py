@@ -1,7 +1,9 @@
 """The language switch on every page, and each language's catalog for the page scripts."""
 from flask import abort, redirect, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from ..errors import validation_error
 from ..i18n import clean_locale, js_catalog, remember_locale
 from ..pages import safe_next
 from ..services import accounts
@@ -14,7 +16,7 @@ def switch():
     who chose a language before, in their setting too (which would otherwise win)."""
     locale = clean_locale(request.form.get("lang"))
     if locale is None:
-        abort(400)
+        raise validation_error(lang=_l("Choose one of the languages offered."))
     if current_user.is_authenticated and current_user.locale is not None:
         accounts.set_locale(current_user, locale)
     return remember_locale(redirect(safe_next(request.form.get("next")) or "/"), locale)
