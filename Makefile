@@ -38,12 +38,13 @@ $(TRANSLATIONS)/%/LC_MESSAGES/messages.mo: $(TRANSLATIONS)/%/LC_MESSAGES/message
 	$(BIN)/pybabel -q compile -d $(TRANSLATIONS) -l $* -D messages
 
 # After adding or changing a user-visible string: extract, then merge into each catalog
-# (new strings arrive empty; `tests/test_i18n.py` fails until every one is translated).
+# (new strings arrive empty, never guessed from a similar one; `tests/test_i18n.py` fails
+# until every one is translated).
 messages: $(VENV)/.installed
 	$(BIN)/pybabel -q extract -F babel.cfg $(KEYWORDS) --no-wrap --sort-by-file \
 		--project webchat -o $(TRANSLATIONS)/messages.pot .
 	for locale in $(LOCALES); do $(BIN)/pybabel -q update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) \
-		-l $$locale --no-wrap --ignore-pot-creation-date --init-missing || exit 1; done
+		-l $$locale --no-wrap --no-fuzzy-matching --ignore-pot-creation-date --init-missing || exit 1; done
 
 dev-install: $(VENV)/.dev-installed
 

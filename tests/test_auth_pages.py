@@ -420,7 +420,7 @@ def meta_token(client, path):
 def assert_csrf_refused(response):
     assert response.status_code == 403
     assert response.mimetype == "text/html"
-    assert '<p class="muted">FORBIDDEN</p>' in response.text
+    assert '<code translate="no">FORBIDDEN</code>' in response.text
 
 
 @pytest.mark.parametrize("token", [None, "", "forged-token"])

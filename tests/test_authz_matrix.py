@@ -84,7 +84,8 @@ PAGES = {
 # Pages open to anyone or only about the caller themselves (tested in test_auth_pages).
 OTHER_PAGES = {("GET", "/"), ("GET", "/rooms"), ("POST", "/rooms"), ("GET", "/auth/signup"), ("POST", "/auth/signup"),
                ("GET", "/auth/login"), ("POST", "/auth/login"), ("POST", "/auth/logout"), ("GET", "/auth/password"),
-               ("POST", "/auth/password"), ("GET", "/healthz"), ("GET", "/static/<path:filename>"),
+               ("POST", "/auth/password"), ("POST", "/auth/language"), ("GET", "/healthz"),
+               ("GET", "/static/<path:filename>"),
                ("GET", "/socket.io/"), ("POST", "/language"), ("GET", "/i18n/<locale>.<version>.json")}  # answered by the Socket.IO middleware (webchat.register_socketio)
 
 SOCKET = {

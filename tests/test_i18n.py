@@ -1,5 +1,7 @@
 """Issue 18: Korean and English. Which language a request speaks, the user's setting, the
 error catalogue in both languages, the catalogs' completeness, the socket's language."""
+import html
+import json
 import re
 from pathlib import Path
 
@@ -8,10 +10,10 @@ from babel.messages.pofile import read_po
 from flask_babel import force_locale
 
 from webchat.errors import ERRORS, ChatError
-from webchat.extensions import socketio
+from webchat.extensions import db, socketio
 from webchat.services import accounts, rooms
 
-from .support.accounts import bearer
+from .support.accounts import bearer, login
 
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "webchat" / "translations"
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
@@ -82,8 +84,98 @@ def test_the_language_switch_sets_the_cookie_and_a_chosen_setting(client, alice)
     response = client.post("/language", data={"lang": "ko", "next": "/rooms"})
     assert response.status_code == 302 and response.headers["Location"] == "/rooms"
     assert "lang=ko" in response.headers["Set-Cookie"]
-    assert client.post("/language", data={"lang": "xx"}).status_code == 400
+    refused = client.post("/language", data={"lang": "xx"}, headers={"Accept-Language": "ko"})
+    assert refused.status_code == 400 and html_lang(refused.text) == "ko"
+    assert "빠졌거나 형식이 잘못된 항목이 있어요." in refused.text
+    assert "제공되는 언어 중 하나를 고르세요." in refused.text
     assert client.post("/language", data={"lang": "en", "next": "https://evil.example/"}).headers["Location"] == "/"
+
+
+# --- the pages speak it -----------------------------------------------------------------
+
+
+def html_lang(page):
+    return re.search(r'<html lang="(\w+)">', page).group(1)
+
+
+def test_pages_speak_the_browsers_language_and_name_their_scripts_catalog(client, app):
+    from webchat.i18n import js_catalog
+
+    korean = client.get("/auth/login", headers={"Accept-Language": "ko-KR,ko;q=0.9"}).text
+    assert html_lang(korean) == "ko"
+    assert "<h1 id=\"login-heading\">로그인</h1>" in korean and "사용자 이름" in korean
+    assert f'<meta name="i18n-catalog" content="/i18n/ko.{js_catalog("ko")[1]}.json">' in korean
+    english = client.get("/auth/login").text
+    assert html_lang(english) == "en" and "<h1 id=\"login-heading\">Log in</h1>" in english
+    assert f'content="/i18n/en.{js_catalog("en")[1]}.json"' in english
+
+
+def test_every_page_switches_language_back_to_itself(alice_client):
+    page = alice_client.get("/rooms?lang=ko&tab=public&next=//evil.example").text
+    form = re.search(r'<form method="post" action="/language" class="lang-switch".*?</form>', page, re.S).group(0)
+    # Neither the asked `lang` (it would switch straight back) nor a foreign `next` is kept.
+    assert '<input type="hidden" name="next" value="/rooms?tab=public">' in form
+    assert re.findall(r'name="lang" value="(\w+)" lang="\w+"[^>]*\s+aria-pressed="(\w+)">([^<]+)<', form) == [
+        ("ko", "true", "한국어"), ("en", "false", "English")]
+    assert 'name="csrf_token"' in form
+
+
+def test_the_forms_speak_the_request_language(client):
+    korean = {"Accept-Language": "ko"}
+    page = client.post("/auth/signup", headers=korean, data={
+        "username": "준호", "password": "correct horse", "password_confirm": "correct horses"}).text
+    assert "비밀번호가 서로 달라요." in page
+    empty = {"username": "", "password": "", "password_confirm": ""}
+    page = client.post("/auth/signup", headers=korean, data=empty).text
+    assert "사용자 이름을 정하세요." in page and "비밀번호를 정하세요." in page
+    page = client.post("/auth/signup", headers=korean, data={
+        "username": "준호", "password": "short", "password_confirm": "short"}).text
+    assert "8~1024자로 입력하세요." in page
+    assert "비밀번호가 서로 달라요." not in page
+
+
+def stored_locale(user):
+    """The setting as stored now (the requests committed it in their own sessions)."""
+    db.session.expire_all()
+    return accounts.get_user(user.id).locale
+
+
+def test_the_account_page_sets_the_language_or_follows_the_browser(client, alice):
+    assert client.post("/auth/language", data={"language-locale": "ko"}).status_code == 302  # to the login page
+    assert stored_locale(alice) is None
+    login(client, alice)
+    english_browser = {"Accept-Language": "en"}
+    response = client.post("/auth/language", data={"language-locale": "ko"}, headers=english_browser)
+    assert response.status_code == 302 and response.headers["Location"] == "/auth/password"
+    assert "lang=ko" in response.headers["Set-Cookie"]
+    assert stored_locale(alice) == "ko"
+    page = client.get("/auth/password", headers=english_browser).text
+    assert html_lang(page) == "ko" and "언어 설정을 저장했어요." in page
+    assert re.search(r'value="ko"[^>]*checked|checked[^>]*value="ko"', page)
+
+    # "Follow the browser": no setting, and the cookie goes, so Accept-Language speaks.
+    response = client.post("/auth/language", data={"language-locale": ""}, headers=english_browser)
+    assert stored_locale(alice) is None
+    assert re.match(r"lang=; Expires=Thu, 01 Jan 1970", response.headers["Set-Cookie"])
+    page = client.get("/auth/password", headers=english_browser).text
+    assert html_lang(page) == "en" and "Language saved." in page
+
+    response = client.post("/auth/language", data={"language-locale": "fr"}, headers=english_browser)
+    assert response.status_code == 400
+    assert stored_locale(alice) is None
+
+
+def test_a_time_is_written_for_the_script_with_a_utc_fallback(alice_client, alice):
+    room = rooms.create_room(alice, "Times")
+    page = alice_client.get("/rooms", headers={"Accept-Language": "ko"}).text
+    item = re.search(rf'<li class="room-item" data-room-id="{room["id"]}".*?</li>', page, re.S).group(0)
+    stamp = re.search(r'<time class="room-time" datetime="([^"]+)">([^<]+)</time>', item)
+    assert stamp.group(1).endswith("Z") and stamp.group(2).endswith(" UTC")
+    assert re.search(r"(오전|오후) \d{1,2}:\d{2} UTC$", stamp.group(2))
+    assert ">멤버 1명<" in item
+    # The labels rooms.js gives a room added live are the page's language too.
+    labels = json.loads(html.unescape(re.search(r"data-type-labels='([^']+)'", page).group(1)))
+    assert labels == {"public": "공개", "private": "비공개", "direct": "다이렉트"}
 
 
 # --- the catalogue and the catalogs ------------------------------------------------------

@@ -87,9 +87,10 @@ def register_blueprints(app):
 
 
 def register_templates(app):
-    from .pages import template_context
+    from .pages import fallback_time, template_context
 
     app.context_processor(template_context)
+    app.add_template_filter(fallback_time)
 
 
 def register_socketio(app):

@@ -14,6 +14,8 @@ from flask_babel import Babel, get_locale
 from flask_login import current_user
 
 LOCALES = ("ko", "en")
+# Each language named in itself, as the language switch and the account page offer it.
+LANGUAGE_NAMES = {"ko": "한국어", "en": "English"}
 LANG_COOKIE = "lang"
 LANG_COOKIE_MAX_AGE = 365 * 86400
 
@@ -38,9 +40,23 @@ def locale_for(user=None):
         clean_locale(getattr(user, "locale", None))
         or clean_locale(request.args.get("lang"))
         or clean_locale(request.cookies.get(LANG_COOKIE))
-        or request.accept_languages.best_match(LOCALES)
-        or current_app.config["DEFAULT_LOCALE"]
+        or browser_locale()
     )
+
+
+def browser_locale():
+    """What this browser asks for by itself: `Accept-Language`'s best of ours, else the default."""
+    return request.accept_languages.best_match(LOCALES) or current_app.config["DEFAULT_LOCALE"]
+
+
+def remember_locale(response, locale):
+    """Make the `lang` cookie say `locale` from the next request on; None forgets it, so
+    that the browser's own choice speaks again."""
+    if locale is None:
+        response.delete_cookie(LANG_COOKIE, samesite="Lax", secure=request.is_secure)
+    elif request.cookies.get(LANG_COOKIE) != locale:
+        response.set_cookie(LANG_COOKIE, locale, max_age=LANG_COOKIE_MAX_AGE, samesite="Lax", secure=request.is_secure)
+    return response
 
 
 def select_locale():
@@ -57,10 +73,7 @@ def select_locale():
 def _remember_asked_lang(response):
     """`?lang=` persists: the cookie remembers it for the next pages."""
     asked = clean_locale(request.args.get("lang"))
-    if asked and request.cookies.get(LANG_COOKIE) != asked:
-        response.set_cookie(LANG_COOKIE, asked, max_age=LANG_COOKIE_MAX_AGE, samesite="Lax",
-                            secure=request.is_secure)
-    return response
+    return remember_locale(response, asked) if asked else response
 
 
 def _js_catalog(app, locale):

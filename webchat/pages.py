@@ -3,11 +3,14 @@ where a `next=` may send the browser, and the labels and limits every template s
 which the pages' scripts read from the templates' data-* attributes rather than keeping
 copies of their own."""
 import unicodedata
-from urllib.parse import urlsplit
+from datetime import datetime
+from urllib.parse import urlencode, urlsplit
 
-from flask import current_app
+from flask import current_app, request
+from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 
+from .i18n import LANGUAGE_NAMES
 from .services import accounts, files, messages, rooms
 
 ROOM_TYPE_LABELS = {"public": _l("Public"), "private": _l("Private"), "direct": _l("Direct")}
@@ -57,6 +60,27 @@ def limits():
     }
 
 
+def here_without_lang():
+    """This page's path and query for the language switch's `next`, less `lang` (a
+    `?lang=` left in it would switch the language straight back) and less a `next` that
+    `safe_next` refuses (a foreign target is never written into a page)."""
+    args = [(name, value) for name, value in request.args.items(multi=True)
+            if name != "lang" and (name != "next" or safe_next(value))]
+    return request.path + (f"?{urlencode(args)}" if args else "")
+
+
+def fallback_time(iso):
+    """A contract timestamp ("…Z") as the server can write it: in the page language, in
+    UTC, said so. The page's script writes it again in the reader's own time zone."""
+    when = datetime.fromisoformat(iso.removesuffix("Z"))
+    return f"{format_datetime(when, 'short', rebase=False)} UTC"
+
+
 def template_context():
-    """Every template's `limits` and `room_type_labels` (registered by create_app)."""
-    return {"limits": limits(), "room_type_labels": ROOM_TYPE_LABELS}
+    """Every template's `limits`, `room_type_labels` and `language_switch` (registered by
+    create_app)."""
+    return {
+        "limits": limits(),
+        "room_type_labels": ROOM_TYPE_LABELS,
+        "language_switch": {"next": here_without_lang(), "choices": list(LANGUAGE_NAMES.items())},
+    }

@@ -12,18 +12,20 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from ..support.browser import MOBILE, Pages, log_in, room_id_of, send, shot, wait_connected, wait_list_connected
+from ..support.browser import (
+    MOBILE,
+    Pages,
+    confirm,
+    log_in,
+    room_id_of,
+    send,
+    shot,
+    wait_connected,
+    wait_list_connected,
+)
 from ..support.http_client import create_user, unique_name
 
 pytestmark = pytest.mark.browser
-
-
-def confirm(page, button_name):
-    """Answer the page's confirmation <dialog> with `button_name`."""
-    dialog = page.locator("dialog.confirm-dialog")
-    expect(dialog).to_be_visible()
-    dialog.get_by_role("button", name=button_name, exact=True).click()
-    expect(dialog).to_have_count(0)
 
 
 def message(page, text):

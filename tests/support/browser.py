@@ -63,16 +63,18 @@ class Pages:
 
 
 def log_in(page, username):
+    """Log in through the form, in whatever language the page speaks."""
     page.goto("/auth/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(PASSWORD)
+    page.locator("#login-form button[type=submit]").click()
     expect(page).to_have_url(re.compile(r"/rooms/?$"))
 
 
-def wait_connected(page):
+def wait_connected(page, text="Connected"):
+    """The chat page's socket is connected, and says so (`text` in the page's language)."""
     expect(page.locator("#connection-status")).to_have_attribute("data-state", "connected")
-    expect(page.locator("#connection-status")).to_contain_text("Connected")
+    expect(page.locator("#connection-status")).to_contain_text(text)
 
 
 def wait_list_connected(page):
@@ -84,7 +86,7 @@ def room_id_of(page):
 
 
 def send(page, text):
-    box = page.get_by_label("Message", exact=True)
+    box = page.locator("#composer-input")
     box.fill(text)
     box.press("Enter")
 
@@ -102,3 +104,11 @@ def assert_clean_history(page):
     seqs = page.eval_on_selector_all("#message-list > li.msg[data-seq]", "items => items.map(li => Number(li.dataset.seq))")
     assert seqs == sorted(set(seqs)), f"duplicates or disorder: {seqs}"
     expect(page.locator("#message-list .msg.is-pending")).to_have_count(0)
+
+
+def confirm(page, button_name):
+    """Answer the page's confirmation <dialog> with `button_name`."""
+    dialog = page.locator("dialog.confirm-dialog")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name=button_name, exact=True).click()
+    expect(dialog).to_have_count(0)

@@ -61,6 +61,18 @@ class LiveDatabase:
             cur.execute(sql.replace("?", "%s"), args)
             return [tuple(row) for row in cur.fetchall()]
 
+    def execute(self, sql, *args):
+        """Run one write (placeholders `?`) directly on the database and commit it: for a
+        test that needs stored data the API cannot make (a message sent days ago)."""
+        if self.backend == "sqlite":
+            with closing(sqlite3.connect(self.workdir / "webchat.db")) as conn, conn:
+                conn.execute(sql, args)
+            return
+        with self._admin() as conn, conn.cursor() as cur:
+            cur.execute(f"USE `{self.name}`")
+            cur.execute(sql.replace("?", "%s"), args)
+            conn.commit()
+
     def drop(self):
         if self.backend == "mariadb" and self.name:
             with self._admin() as conn, conn.cursor() as cur:

@@ -24,7 +24,7 @@ def username_available():
     username = request.args.get("username", "")
     problem = accounts.username_problem(username)
     available = problem is None and accounts.is_username_available(username)
-    reason = problem or (None if available else "That username is taken.")
+    reason = problem or (None if available else _l("That username is taken."))
     return jsonify(available=available, reason=reason)
 
 

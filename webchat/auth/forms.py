@@ -1,46 +1,68 @@
-"""The account forms. Field rules use the service's limits; the service is the final word."""
+"""The account forms. Field rules use the service's limits; the service is the final word.
+Labels and messages are lazy: they are rendered in the request's language."""
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
+from wtforms import PasswordField, RadioField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from ..i18n import LANGUAGE_NAMES
 from ..services.accounts import PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX, USERNAME_MIN
+
+# WTForms fills %(min)s and %(max)s; the service says the same for the same limits.
+LENGTH = _l("Use %(min)s to %(max)s characters.")
+MISMATCH = _l("The passwords do not match.")
 
 
 class SignupForm(FlaskForm):
     username = StringField(
-        "Username",
-        validators=[DataRequired(), Length(min=USERNAME_MIN, max=USERNAME_MAX)],
+        _l("Username"),
+        validators=[DataRequired(_l("Choose a username.")), Length(min=USERNAME_MIN, max=USERNAME_MAX, message=LENGTH)],
         render_kw={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"},
     )
     password = PasswordField(
-        "Password", validators=[DataRequired(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX)],
+        _l("Password"),
+        validators=[DataRequired(_l("Choose a password.")), Length(min=PASSWORD_MIN, max=PASSWORD_MAX, message=LENGTH)],
         render_kw={"autocomplete": "new-password"},
     )
     password_confirm = PasswordField(
-        "Confirm password",
-        validators=[DataRequired(), EqualTo("password", message="The passwords do not match.")],
+        _l("Confirm password"),
+        validators=[DataRequired(_l("Type the password again.")), EqualTo("password", message=MISMATCH)],
         render_kw={"autocomplete": "new-password"},
     )
 
 
 class LoginForm(FlaskForm):
     username = StringField(
-        "Username", validators=[DataRequired()],
+        _l("Username"), validators=[DataRequired(_l("Enter your username."))],
         render_kw={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"},
     )
-    password = PasswordField("Password", validators=[DataRequired()], render_kw={"autocomplete": "current-password"})
+    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password."))],
+                             render_kw={"autocomplete": "current-password"})
 
 
 class PasswordForm(FlaskForm):
     current_password = PasswordField(
-        "Current password", validators=[DataRequired()], render_kw={"autocomplete": "current-password"}
+        _l("Current password"), validators=[DataRequired(_l("Enter your current password."))],
+        render_kw={"autocomplete": "current-password"},
     )
     new_password = PasswordField(
-        "New password", validators=[DataRequired(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX)],
+        _l("New password"),
+        validators=[DataRequired(_l("Choose a new password.")),
+                    Length(min=PASSWORD_MIN, max=PASSWORD_MAX, message=LENGTH)],
         render_kw={"autocomplete": "new-password"},
     )
     new_password_confirm = PasswordField(
-        "Confirm new password",
-        validators=[DataRequired(), EqualTo("new_password", message="The passwords do not match.")],
+        _l("Confirm new password"),
+        validators=[DataRequired(_l("Type the new password again.")), EqualTo("new_password", message=MISMATCH)],
         render_kw={"autocomplete": "new-password"},
+    )
+
+
+class LanguageForm(FlaskForm):
+    """The account page's language: one of ours, or "" to follow the browser (the setting
+    null). Its fields are prefixed, as it shares the page with PasswordForm."""
+    locale = RadioField(
+        _l("Language"),
+        choices=[("", _l("Follow the browser"))] + list(LANGUAGE_NAMES.items()),
+        default="",
     )

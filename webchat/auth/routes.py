@@ -1,12 +1,14 @@
-from flask import redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import force_locale, gettext
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..errors import ChatError
+from ..i18n import browser_locale, remember_locale
 from ..pages import safe_next, show_errors
 from ..ratelimit import per_ip
 from ..services import accounts
 from . import bp
-from .forms import LoginForm, PasswordForm, SignupForm
+from .forms import LanguageForm, LoginForm, PasswordForm, SignupForm
 
 
 @bp.route("/signup", methods=["GET", "POST"])
@@ -68,4 +70,27 @@ def password():
             user = accounts.get_user(current_user.id)
             login_user(user)  # this browser stays signed in; every other session ends
             return redirect(url_for("rooms.index", changed=1))
-    return render_template("auth/password.html", form=form)
+    return account_page(form=form)
+
+
+def account_page(form=None, language_form=None, status=200):
+    """The account page (/auth/password): the language, and the password form."""
+    form = form or PasswordForm()
+    language_form = language_form or LanguageForm(prefix="language", locale=current_user.locale or "")
+    return render_template("auth/password.html", form=form, language_form=language_form), status
+
+
+@bp.post("/language")
+@login_required
+def language():
+    """The account page's language: the user's setting (none: follow the browser), which
+    this browser's cookie follows too, so that the login page speaks it after a logout."""
+    language_form = LanguageForm(prefix="language")
+    if not language_form.validate_on_submit():
+        return account_page(language_form=language_form, status=400)
+    locale = language_form.locale.data or None
+    accounts.set_locale(current_user, locale)
+    # Said in the language of the page it is shown on, the next one.
+    with force_locale(locale or browser_locale()):
+        flash(gettext("Language saved."))
+    return remember_locale(redirect(url_for("auth.password")), locale)

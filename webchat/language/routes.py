@@ -1,8 +1,10 @@
 """The language switch on every page, and each language's catalog for the page scripts."""
 from flask import abort, redirect, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from ..i18n import LANG_COOKIE, LANG_COOKIE_MAX_AGE, clean_locale, js_catalog
+from ..errors import validation_error
+from ..i18n import clean_locale, js_catalog, remember_locale
 from ..pages import safe_next
 from ..services import accounts
 from . import bp
@@ -14,12 +16,10 @@ def switch():
     who chose a language before, in their setting too (which would otherwise win)."""
     locale = clean_locale(request.form.get("lang"))
     if locale is None:
-        abort(400)
+        raise validation_error(lang=_l("Choose one of the languages offered."))
     if current_user.is_authenticated and current_user.locale is not None:
         accounts.set_locale(current_user, locale)
-    response = redirect(safe_next(request.form.get("next")) or "/")
-    response.set_cookie(LANG_COOKIE, locale, max_age=LANG_COOKIE_MAX_AGE, samesite="Lax", secure=request.is_secure)
-    return response
+    return remember_locale(redirect(safe_next(request.form.get("next")) or "/"), locale)
 
 
 @bp.get("/i18n/<locale>.<version>.json")

@@ -1,3 +1,4 @@
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField, StringField
 from wtforms.validators import DataRequired, Length
@@ -6,10 +7,14 @@ from ..services.rooms import NAME_MAX
 
 
 class CreateRoomForm(FlaskForm):
-    name = StringField("Room name", validators=[DataRequired(), Length(max=NAME_MAX)],
-                       render_kw={"maxlength": NAME_MAX})
+    name = StringField(
+        _l("Room name"),
+        validators=[DataRequired(_l("Give the room a name.")),
+                    Length(max=NAME_MAX, message=_l("Use at most %(max)s characters."))],
+        render_kw={"maxlength": NAME_MAX},
+    )
     type = RadioField(
-        "Who can join",
-        choices=[("public", "Public: anyone can find and join"), ("private", "Private: by invitation")],
+        _l("Who can join"),
+        choices=[("public", _l("Public: anyone can find and join")), ("private", _l("Private: by invitation"))],
         default="public",
     )

@@ -66,9 +66,9 @@ def username_problem(username):
 def password_problem(password):
     """Why `password` is not acceptable, or None."""
     if not isinstance(password, str) or len(password) < PASSWORD_MIN:
-        return f"Use at least {PASSWORD_MIN} characters."
+        return _l("Use at least %(min)s characters.", min=PASSWORD_MIN)
     if len(password) > PASSWORD_MAX:
-        return f"Use at most {PASSWORD_MAX} characters."
+        return _l("Use at most %(max)s characters.", max=PASSWORD_MAX)
     return None
 
 

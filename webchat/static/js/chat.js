@@ -11,6 +11,7 @@
 import { announce, dataNumber, h } from "./lib/dom.js";
 import { newClientId } from "./lib/clientid.js";
 import { errorText } from "./lib/errors.js";
+import { t } from "./lib/i18n.js";
 import { connectChat } from "./lib/socket.js";
 import { createComposer } from "./chat/composer.js";
 import { createDeletion } from "./chat/deletion.js";
@@ -26,15 +27,15 @@ import { createView } from "./chat/view.js";
 
 const ACK_TIMEOUT_MS = 10000;
 const REMOVED_TEXT = {
-  kicked: "You were removed from this room.",
-  left: "You left this room.",
-  deleted: "This room was deleted.",
+  kicked: () => t("You were removed from this room."),
+  left: () => t("You left this room."),
+  deleted: () => t("This room was deleted."),
 };
 const STATUS_TEXT = {
-  connecting: "Connecting…",
-  connected: "Connected",
-  reconnecting: "Reconnecting…",
-  offline: "Offline",
+  connecting: () => t("Connecting…"),
+  connected: () => t("Connected"),
+  reconnecting: () => t("Reconnecting…"),
+  offline: () => t("Offline"),
 };
 
 const byId = (id) => document.getElementById(id);
@@ -223,7 +224,7 @@ function opened(ack) {
 function showStatus(state) {
   const status = byId("connection-status");
   status.dataset.state = state;
-  status.querySelector(".connection-text").textContent = STATUS_TEXT[state] ?? state;
+  status.querySelector(".connection-text").textContent = STATUS_TEXT[state]?.() ?? state;
   root.dataset.connection = state;
   outbox.refresh();
 }
@@ -234,7 +235,7 @@ function close(text) {
   closed = true;
   root.classList.add("is-removed");
   const notice = byId("chat-notice");
-  notice.replaceChildren(h("span", { text }), " ", h("a", { attrs: { href: roomsUrl }, text: "Back to your rooms" }));
+  notice.replaceChildren(h("span", { text }), " ", h("a", { attrs: { href: roomsUrl }, text: t("Back to your rooms") }));
   notice.hidden = false;
   deletion.disable();
   outbox.disable(outOfRoom);
@@ -266,7 +267,7 @@ const socketEvents = {
     if (Number(userId) === me) reads.notePointer(pointer);
     else receipts.update(userId, pointer);
   }),
-  room_removed: forThisRoom(({ reason }) => close(REMOVED_TEXT[reason] ?? outOfRoom)),
+  room_removed: forThisRoom(({ reason }) => close(REMOVED_TEXT[reason]?.() ?? outOfRoom)),
 };
 const socket = connectChat({ tokenUrl: root.dataset.tokenUrl, loginUrl: root.dataset.loginUrl, onStatus: showStatus });
 for (const [event, handler] of Object.entries(socketEvents)) socket.on(event, handler);

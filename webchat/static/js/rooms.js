@@ -1,9 +1,10 @@
 // Room list page: live unread badges and previews, rooms added and removed without a
 // reload, and starting a direct message from a user search.
 import { ApiError, apiFetch, csrfToken } from "./lib/api.js";
-import { announce, h, srOnly } from "./lib/dom.js";
+import { announce, h } from "./lib/dom.js";
 import { errorText } from "./lib/errors.js";
-import { fullTime, parseTime, plural, previewText, shortTime } from "./lib/format.js";
+import { fullTime, listTime, memberCount, parseTime, previewText } from "./lib/format.js";
+import { t, tn } from "./lib/i18n.js";
 import { connectChat } from "./lib/socket.js";
 import { userSearch } from "./lib/usersearch.js";
 
@@ -20,11 +21,13 @@ const roomUrl = (id) => `${roomsUrl}/${id}`;
 const findMine = (id) => myRooms.querySelector(`.room-item[data-room-id="${Number(id)}"]`);
 const findPublic = (id) => publicRooms?.querySelector(`.public-room[data-room-id="${Number(id)}"]`);
 
+const RETIME_MS = 30 * 1000;   // how often "5분 전" moves on
+
 function setTime(node, iso) {
   const date = parseTime(iso);
   if (date) {
     node.dateTime = iso;
-    node.textContent = shortTime(date);
+    node.textContent = listTime(date);
     node.title = fullTime(date);
   } else {
     node.removeAttribute("datetime");
@@ -36,12 +39,13 @@ function setTime(node, iso) {
 function setUnread(item, count) {
   const badge = item.querySelector(".unread-badge");
   badge.querySelector(".unread-count").textContent = count > 99 ? "99+" : String(count);
+  badge.querySelector(".unread-spoken").textContent = tn("{count} unread message", "{count} unread messages", count);
   badge.hidden = !count;
   item.classList.toggle("has-unread", count > 0);
 }
 
 function setMemberCount(item, count) {
-  item.querySelector(".room-members").textContent = plural(count, "member");
+  item.querySelector(".room-members").textContent = memberCount(count);
 }
 
 function setLastMessage(item, message) {
@@ -78,12 +82,12 @@ function setPublicJoined(id, joined) {
   const action = entry.querySelector(".public-action");
   entry.dataset.joined = String(joined);
   if (joined) {
-    action.replaceChildren(h("a", { className: "button", attrs: { href: roomUrl(id) } }, "Open", srOnly(` ${name}`)));
+    action.replaceChildren(h("a", { className: "button", attrs: { href: roomUrl(id), "aria-label": t("Open {name}", { name }) }, text: t("Open") }));
   } else {
     action.replaceChildren(
       h("form", { className: "inline-form", attrs: { method: "post", action: `${roomUrl(id)}/join` } },
         h("input", { attrs: { type: "hidden", name: "csrf_token", value: csrfToken() } }),
-        h("button", { className: "button primary", attrs: { type: "submit" } }, "Join", srOnly(` ${name}`))));
+        h("button", { className: "button primary", attrs: { type: "submit", "aria-label": t("Join {name}", { name }) }, text: t("Join") })));
   }
 }
 
@@ -101,10 +105,15 @@ function onRoomAdded({ room } = {}) {
   myRooms.prepend(roomItem(room));
   updateEmpty();
   setPublicJoined(room.id, true);
-  announce(announcer, `You were added to ${room.display_name}.`);
+  announce(announcer, t("You were added to {room}.", { room: room.display_name }));
 }
 
-const REMOVED = { kicked: "You were removed from", left: "You left", deleted: "This room was deleted:" };
+const REMOVED = {
+  kicked: (room) => t("You were removed from {room}.", { room }),
+  left: (room) => t("You left {room}.", { room }),
+  deleted: (room) => t("{room} was deleted.", { room }),
+};
+const NO_LONGER_IN = (room) => t("You are no longer in {room}.", { room });
 
 function onRoomRemoved({ room_id: roomId, reason } = {}) {
   const item = findMine(roomId);
@@ -114,7 +123,7 @@ function onRoomRemoved({ room_id: roomId, reason } = {}) {
   updateEmpty();
   if (reason === "deleted") findPublic(roomId)?.remove();
   else setPublicJoined(roomId, false);
-  announce(announcer, `${REMOVED[reason] ?? "You are no longer in"} ${name}.`);
+  announce(announcer, (REMOVED[reason] ?? NO_LONGER_IN)(name));
 }
 
 /** After (re)connecting, events may have been missed: take the list from the API. */
@@ -145,6 +154,10 @@ for (const item of myRooms.children) {
   setLastMessage(item, JSON.parse(item.dataset.lastMessage));
   delete item.dataset.lastMessage;
 }
+// "5분 전" becomes "6분 전": the times are formatted again from their datetime.
+setInterval(() => {
+  for (const node of myRooms.querySelectorAll(".room-time[datetime]")) setTime(node, node.dateTime);
+}, RETIME_MS);
 
 const socket = connectChat({
   tokenUrl: page.dataset.tokenUrl,
@@ -174,7 +187,7 @@ function renderChosen() {
     h("span", { className: "chip-name", text: name }),
     h("button", {
       className: "chip-remove",
-      attrs: { type: "button", "aria-label": `Remove ${name}`, title: `Remove ${name}` },
+      attrs: { type: "button", "aria-label": t("Take {name} off the list", { name }), title: t("Take {name} off the list", { name }) },
       text: "×",
       on: {
         click: () => {
@@ -192,7 +205,7 @@ function choose(name) {
   chosen.set(name.toLowerCase(), name);
   directInput.value = "";
   renderChosen();
-  sayDirect(`${name} added.${chosen.size === 1 ? " Add more people, or start the conversation." : ""}`);
+  sayDirect(chosen.size === 1 ? t("{name} added. Add more people, or start the conversation.", { name }) : t("{name} added.", { name }));
 }
 
 if (directForm) {
@@ -222,13 +235,13 @@ if (directForm) {
     const usernames = [...chosen.values()];
     if (typed && !chosen.has(typed.toLowerCase())) usernames.push(typed);
     if (!usernames.length) {
-      sayDirect("Choose at least one person.", true);
+      sayDirect(t("Choose at least one person."), true);
       directInput.focus();
       return;
     }
     directStart.disabled = true;
     search.close();
-    sayDirect("Opening the conversation…");
+    sayDirect(t("Opening the conversation…"));
     try {
       const { room } = await apiFetch(page.dataset.directUrl, { method: "POST", json: { usernames } });
       location.assign(roomUrl(room.id));

@@ -1,4 +1,6 @@
 // Signup page: tell the user whether the username is free while they type.
+import { t } from "./lib/i18n.js";
+
 const form = document.getElementById("signup-form");
 const input = document.getElementById("username");
 const help = document.getElementById("username-help");
@@ -30,10 +32,10 @@ async function check() {
     });
     const data = await response.json();
     if (input.value.trim() !== username) return;
-    if (data.available) show(`“${username}” is available.`, "ok-text");
-    else show(data.reason || "That username is taken.", "error-text");
+    if (data.available) show(t("“{name}” is available.", { name: username }), "ok-text");
+    else show(data.reason || t("That username is taken."), "error-text");
   } catch (error) {
-    if (error.name !== "AbortError") show("Could not check the name right now.", "hint-text");
+    if (error.name !== "AbortError") show(t("Could not check the name right now."), "hint-text");
   }
 }
 

@@ -3,6 +3,7 @@
 import { h, srOnly } from "../lib/dom.js";
 import { imageViewer } from "../lib/dialog.js";
 import { fileSize } from "../lib/format.js";
+import { t } from "../lib/i18n.js";
 
 /** A same-origin URL from the server, or null: never a javascript: or foreign link. */
 export function sameOriginUrl(raw) {
@@ -18,7 +19,7 @@ export function sameOriginUrl(raw) {
 /** "PDF", "ZIP", ... from the name, for the card's badge. */
 function extensionLabel(name) {
   const match = /\.([A-Za-z0-9]{1,5})$/.exec(name);
-  return match ? match[1].toUpperCase() : "FILE";
+  return match ? match[1].toUpperCase() : t("FILE");
 }
 
 /** The thumbnail's own size (it fits in the server's `box`), so its space is kept before it loads. */
@@ -30,10 +31,16 @@ function thumbSize(file, box) {
   return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
 }
 
+/** "Download", which a screen reader hears as "Download 보고서.pdf". */
+function downloadLink(className, url, name) {
+  return h("a", { className, attrs: { href: url, download: name, "aria-label": t("Download {name}", { name }) }, text: t("Download") });
+}
+
 function imageNode(file, name, url, thumb, { onLoad, thumbnailBox }) {
   const { width, height } = thumbSize(file, thumbnailBox);
-  const caption = [fileSize(file.size), file.width && file.height ? `${file.width}×${file.height}` : ""]
-    .filter(Boolean).join(" · ");
+  const caption = file.width && file.height
+    ? t("{size} · {width}×{height}", { size: fileSize(file.size), width: file.width, height: file.height })
+    : fileSize(file.size);
   const img = h("img", {
     className: "msg-image",
     attrs: { src: thumb, alt: name, width, height, decoding: "async" },
@@ -41,7 +48,7 @@ function imageNode(file, name, url, thumb, { onLoad, thumbnailBox }) {
   });
   const link = h("a", {
     className: "msg-image-link",
-    attrs: { href: url, target: "_blank", rel: "noopener", title: `${name} (${caption})` },
+    attrs: { href: url, target: "_blank", rel: "noopener", title: t("{name} ({caption})", { name, caption }) },
     on: {
       click: (event) => {
         // A plain click shows it here; Ctrl/Cmd/Shift/middle click keeps the new tab.
@@ -50,12 +57,12 @@ function imageNode(file, name, url, thumb, { onLoad, thumbnailBox }) {
         imageViewer({ src: url, name, caption });
       },
     },
-  }, img, srOnly(` ${name}, ${caption}. Show full size`));
+  }, img, srOnly(t("{name}, {caption}. Show full size", { name, caption })));
   return h("div", { className: "msg-file is-image", dataset: { slot: "file" } },
     link,
     h("p", { className: "msg-image-caption" },
       h("span", { className: "file-name", attrs: { title: name }, text: name }),
-      h("a", { className: "file-download", attrs: { href: url, download: name } }, "Download", srOnly(` ${name}`))));
+      downloadLink("file-download", url, name)));
 }
 
 function cardNode(file, name, url) {
@@ -67,7 +74,7 @@ function cardNode(file, name, url) {
         ? h("a", { className: "file-name", attrs: { href: url, download: name, title: name }, text: name })
         : h("span", { className: "file-name", attrs: { title: name }, text: name }),
       h("span", { className: "file-meta", text: size })),
-    url ? h("a", { className: "button small file-download", attrs: { href: url, download: name } }, "Download", srOnly(` ${name}`)) : null);
+    url ? downloadLink("button small file-download", url, name) : null);
 }
 
 /**
@@ -76,7 +83,7 @@ function cardNode(file, name, url) {
  */
 export function fileNode(file, options) {
   if (!file) return null;
-  const name = file.name || "file";
+  const name = file.name || t("file");
   const url = sameOriginUrl(file.url);
   const thumb = sameOriginUrl(file.thumbnail_url);
   if (url && thumb) return imageNode(file, name, url, thumb, options);

@@ -1,6 +1,7 @@
 // The chat page's composer: the character counter against the server's limit, Enter to
 // send (not while an IME composes), Shift+Enter for a new line.
 import { charCount } from "../lib/format.js";
+import { t } from "../lib/i18n.js";
 
 /**
  * `el`: composer (the form), input, send, count, counter, error. `maxLength`: the
@@ -10,7 +11,7 @@ export function createComposer({ el, maxLength, onSend, onInput }) {
   let disabled = false;
   let wasOver = false;
 
-  const tooLong = (count) => `Too long: ${count - maxLength} characters over the ${maxLength} limit.`;
+  const tooLong = (count) => t("Too long: {over} characters over the {limit} limit.", { over: count - maxLength, limit: maxLength });
 
   function showError(text) {
     el.error.textContent = text;
@@ -39,7 +40,7 @@ export function createComposer({ el, maxLength, onSend, onInput }) {
     const body = el.input.value.trim();
     const count = charCount(body);
     if (count === 0) {
-      showError("Write something first.");
+      showError(t("Write something first."));
       return;
     }
     if (count > maxLength) {
@@ -83,7 +84,7 @@ export function createComposer({ el, maxLength, onSend, onInput }) {
     disable() {
       disabled = true;
       el.input.disabled = true;
-      el.input.placeholder = "You can no longer write in this room";
+      el.input.placeholder = t("You can no longer write in this room");
       update();
     },
   };

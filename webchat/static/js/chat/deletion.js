@@ -2,9 +2,10 @@
 // message's [data-slot=actions] while the window is open, confirmed in a dialog.
 import { serverNow } from "../lib/api.js";
 import { confirmDialog } from "../lib/dialog.js";
-import { announce, h, srOnly } from "../lib/dom.js";
+import { announce, h } from "../lib/dom.js";
 import { errorText } from "../lib/errors.js";
-import { parseTime, plural } from "../lib/format.js";
+import { parseTime } from "../lib/format.js";
+import { t, tn } from "../lib/i18n.js";
 
 const DELETE_MARGIN_MS = 2000;   // offer delete a little less long than the server allows
 const FINAL = new Set(["MESSAGE_DELETE_TIME_EXPIRED", "FORBIDDEN", "MESSAGE_NOT_FOUND"]);
@@ -19,15 +20,15 @@ export function createDeletion({ me, windowMs, ask, onDeleted, slotOf, keepingPo
 
   function windowText() {
     const seconds = Math.round(windowMs / 1000);
-    if (seconds % 60) return plural(seconds, "second");
-    return plural(seconds / 60, "minute");
+    if (seconds % 60) return tn("{count} second", "{count} seconds", seconds);
+    return tn("{count} minute", "{count} minutes", seconds / 60);
   }
 
   async function remove(message, button) {
     const ok = await confirmDialog({
-      title: "Delete this message?",
-      text: "Everyone in the room will see “message deleted” in its place. This cannot be undone.",
-      confirm: "Delete",
+      title: t("Delete this message?"),
+      text: t("Everyone in the room will see “message deleted” in its place. This cannot be undone."),
+      confirm: t("Delete"),
       danger: true,
     });
     if (!ok || disabled || !button.isConnected) return;
@@ -42,7 +43,7 @@ export function createDeletion({ me, windowMs, ask, onDeleted, slotOf, keepingPo
     }
     if (!failure) {
       onDeleted(message.id);
-      announce(announcer, "Message deleted.");
+      announce(announcer, t("Message deleted."));
       return;
     }
     const slot = slotOf(message.id);
@@ -66,8 +67,9 @@ export function createDeletion({ me, windowMs, ask, onDeleted, slotOf, keepingPo
       if (!created) return;
       const left = created + windowMs - DELETE_MARGIN_MS - serverNow();
       if (left <= 0) return;
-      const button = h("button", { className: "link-button msg-delete", attrs: { type: "button" } },
-        "Delete", srOnly(" this message"));
+      const button = h("button", {
+        className: "link-button msg-delete", attrs: { type: "button", "aria-label": t("Delete this message") }, text: t("Delete"),
+      });
       button.addEventListener("click", () => remove(message, button));
       slot.append(button);
       // The window closes: the offer goes (the node may have been redrawn since; then it is gone already).

@@ -2,8 +2,9 @@
 // owner's Remove button on each member.
 import { apiFetch } from "../lib/api.js";
 import { confirmDialog } from "../lib/dialog.js";
-import { announce, h, srOnly } from "../lib/dom.js";
+import { announce, h } from "../lib/dom.js";
 import { errorText } from "../lib/errors.js";
+import { t } from "../lib/i18n.js";
 import { userSearch } from "../lib/usersearch.js";
 
 /**
@@ -30,13 +31,13 @@ export function createMembership(options) {
   // ------------------------------------------------------------------ invite
   function inviteBox() {
     const input = h("input", {
-      attrs: { type: "text", id: "invite-input", name: "username", maxlength: usernameMax, placeholder: "Username",
+      attrs: { type: "text", id: "invite-input", name: "username", maxlength: usernameMax, placeholder: t("Username"),
         "aria-describedby": "invite-status" },
     });
     const note = h("p", { className: "invite-status", attrs: { id: "invite-status", "aria-live": "polite" } });
-    const submit = h("button", { className: "button primary small", attrs: { type: "submit" }, text: "Invite" });
-    const form = h("form", { className: "invite-form", attrs: { novalidate: true, "aria-label": "Invite someone" } },
-      h("label", { attrs: { for: "invite-input" }, text: "Invite someone to this room" }),
+    const submit = h("button", { className: "button primary small", attrs: { type: "submit" }, text: t("Invite") });
+    const form = h("form", { className: "invite-form", attrs: { novalidate: true, "aria-label": t("Invite someone") } },
+      h("label", { attrs: { for: "invite-input" }, text: t("Invite someone to this room") }),
       h("div", { className: "invite-row" },
         h("div", { className: "combo" }, input),
         submit),
@@ -48,7 +49,7 @@ export function createMembership(options) {
       exclude: () => new Set(members.map((m) => m.username.toLowerCase())),
       onChoose: (user) => {
         input.value = user.username;
-        note.textContent = `${user.username} chosen. Press Enter or Invite.`;
+        note.textContent = t("{name} chosen. Press Enter or Invite.", { name: user.username });
         note.classList.remove("is-error");
       },
     });
@@ -58,13 +59,13 @@ export function createMembership(options) {
       const username = input.value.trim();
       note.classList.remove("is-error");
       if (!username) {
-        note.textContent = "Type a username first.";
+        note.textContent = t("Type a username first.");
         note.classList.add("is-error");
         input.focus();
         return;
       }
       if (members.some((m) => m.username.toLowerCase() === username.toLowerCase())) {
-        note.textContent = `${username} is already a member.`;
+        note.textContent = t("{name} is already a member.", { name: username });
         note.classList.add("is-error");
         return;
       }
@@ -72,8 +73,8 @@ export function createMembership(options) {
       try {
         await apiFetch(membersUrl, { method: "POST", json: { username } });
         search.clear();
-        note.textContent = `${username} was invited.`;
-        announce(announcer, `${username} was invited.`);
+        note.textContent = t("{name} was invited.", { name: username });
+        announce(announcer, note.textContent);
         input.focus();
       } catch (error) {
         note.textContent = errorText(error, { action: "invite" });
@@ -84,7 +85,7 @@ export function createMembership(options) {
     });
 
     const details = h("details", { className: "invite-menu" },
-      h("summary", { className: "button small" }, "Invite"),
+      h("summary", { className: "button small", text: t("Invite") }),
       h("div", { className: "popover" }, form));
     details.addEventListener("toggle", () => {
       if (details.open) input.focus();
@@ -104,11 +105,11 @@ export function createMembership(options) {
   // ------------------------------------------------------------------ leave
   async function leave(button) {
     const others = members.filter((m) => m.id !== me).length;
-    let text = "You will stop receiving its messages.";
-    if (roomType !== "direct" && others === 0) text = "You are the last member: the room, its messages and files will be deleted.";
-    else if (amOwner && others > 0) text = "Ownership passes to the member who has been here longest. You can be invited back.";
-    else if (roomType === "private") text = "You will need an invitation to come back.";
-    const ok = await confirmDialog({ title: `Leave ${roomName}?`, text, confirm: "Leave room", danger: true });
+    let text = t("You will stop receiving its messages.");
+    if (roomType !== "direct" && others === 0) text = t("You are the last member: the room, its messages and files will be deleted.");
+    else if (amOwner && others > 0) text = t("Ownership passes to the member who has been here longest. You can be invited back.");
+    else if (roomType === "private") text = t("You will need an invitation to come back.");
+    const ok = await confirmDialog({ title: t("Leave {room}?", { room: roomName }), text, confirm: t("Leave room"), danger: true });
     if (!ok) return;
     button.disabled = true;
     try {
@@ -116,27 +117,27 @@ export function createMembership(options) {
       location.assign(roomsUrl);
     } catch (error) {
       button.disabled = disabled;
-      showStatus(`Could not leave: ${errorText(error, { action: "leave" })}`, { error: true });
+      showStatus(t("Could not leave: {reason}", { reason: errorText(error, { action: "leave" }) }), { error: true });
     }
   }
 
   // ------------------------------------------------------------------ kick
   async function kick(member, button) {
     const ok = await confirmDialog({
-      title: `Remove ${member.username}?`,
-      text: `${member.username} will no longer see ${roomName}. They can be invited again.`,
-      confirm: "Remove",
+      title: t("Remove {name}?", { name: member.username }),
+      text: t("{name} will no longer see {room}. They can be invited again.", { name: member.username, room: roomName }),
+      confirm: t("Remove"),
       danger: true,
     });
     if (!ok) return;
     button.disabled = true;
     try {
       await apiFetch(`${membersUrl}/${encodeURIComponent(member.username)}`, { method: "DELETE" });
-      showStatus(`${member.username} was removed.`);
-      announce(announcer, `${member.username} was removed.`);
+      showStatus(t("{name} was removed.", { name: member.username }));
+      announce(announcer, status.textContent);
     } catch (error) {
       button.disabled = false;
-      showStatus(`Could not remove ${member.username}: ${errorText(error, { action: "kick" })}`, { error: true });
+      showStatus(t("Could not remove {name}: {reason}", { name: member.username, reason: errorText(error, { action: "kick" }) }), { error: true });
     }
   }
 
@@ -147,7 +148,7 @@ export function createMembership(options) {
         inviteMenu = inviteBox();
         slot.append(inviteMenu);
       }
-      const leaveButton = h("button", { className: "button small danger", attrs: { type: "button", id: "leave-button" }, text: "Leave" });
+      const leaveButton = h("button", { className: "button small danger", attrs: { type: "button", id: "leave-button" }, text: t("Leave") });
       leaveButton.addEventListener("click", () => leave(leaveButton));
       slot.append(leaveButton);
     },
@@ -155,8 +156,11 @@ export function createMembership(options) {
     /** A member's [data-slot=member-actions]: Remove, for the owner, on everyone else. */
     memberActions(slot, member) {
       if (disabled || !amOwner || roomType === "direct" || member.id === me) return;
-      const button = h("button", { className: "link-button danger kick-button", attrs: { type: "button" } },
-        "Remove", srOnly(` ${member.username}`));
+      const button = h("button", {
+        className: "link-button danger kick-button",
+        attrs: { type: "button", "aria-label": t("Remove {name}", { name: member.username }) },
+        text: t("Remove"),
+      });
       button.addEventListener("click", () => kick(member, button));
       slot.append(button);
     },

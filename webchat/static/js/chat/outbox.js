@@ -4,9 +4,8 @@
 // for the rate is sent again when the server says; other refusals offer Retry.
 import { errorText } from "../lib/errors.js";
 import { singleFlight } from "../lib/flight.js";
+import { t } from "../lib/i18n.js";
 
-const SENDING = "Sending…";
-const WAITING = "Waiting for the connection…";
 const NO_ANSWER = { code: "NO_ANSWER" };
 
 /**
@@ -19,10 +18,10 @@ export function createOutbox({ roomId, timeline, view, ask, sync, onStored, onDi
 
   function status(entry) {
     if (entry.state === "failed") {
-      return { text: `Not sent: ${entry.error}`, failed: true, retry: () => retry(entry), discard: () => discard(entry) };
+      return { text: t("Not sent: {reason}", { reason: entry.error }), failed: true, retry: () => retry(entry), discard: () => discard(entry) };
     }
     const waiting = entry.state === "queued" && !sync.isOpen();
-    return { text: waiting ? WAITING : (entry.state === "queued" && entry.note) || SENDING };
+    return { text: waiting ? t("Waiting for the connection…") : (entry.state === "queued" && entry.note) || t("Sending…") };
   }
 
   function setState(entry, state, error = null, note = null) {

@@ -2,7 +2,8 @@
 // member and online counts, who is typing, and my own `typing` signal.
 import { h, srOnly } from "../lib/dom.js";
 import { singleFlight } from "../lib/flight.js";
-import { plural } from "../lib/format.js";
+import { memberCount, onlineCount } from "../lib/format.js";
+import { t, tn } from "../lib/i18n.js";
 
 const TYPING_EMIT_MS = 2000;   // emit `typing` at most this often
 const TYPING_SHOW_MS = 3000;   // show "x is typing…" this long after their last `typing`
@@ -16,11 +17,11 @@ export function createPeople({ el, me, memberActions, emitTyping }) {
   const typing = singleFlight(emitTyping, { gapMs: TYPING_EMIT_MS, queue: false });
 
   function renderTyping() {
-    const names = [...typers.values()].map((t) => t.username);
+    const names = [...typers.values()].map((typer) => typer.username);
     let text = "";
-    if (names.length === 1) text = `${names[0]} is typing…`;
-    else if (names.length === 2) text = `${names[0]} and ${names[1]} are typing…`;
-    else if (names.length > 2) text = `${names.length} people are typing…`;
+    if (names.length === 1) text = t("{name} is typing…", { name: names[0] });
+    else if (names.length === 2) text = t("{first} and {second} are typing…", { first: names[0], second: names[1] });
+    else if (names.length > 2) text = tn("{count} person is typing…", "{count} people are typing…", names.length);
     el.typing.textContent = text;
   }
 
@@ -38,26 +39,26 @@ export function createPeople({ el, me, memberActions, emitTyping }) {
     return h("li", { className: `member${member.online ? " is-online" : ""}`, dataset: { userId: member.id } },
       h("span", { className: "presence-dot", attrs: { "aria-hidden": "true" } }),
       h("span", { className: "member-name", attrs: { title: member.username }, text: member.username }),
-      member.id === me ? h("span", { className: "member-tag", text: "you" }) : null,
-      member.role === "owner" ? h("span", { className: "member-tag is-owner", text: "owner" }) : null,
-      srOnly(member.online ? ", online" : ", offline"),
+      member.id === me ? h("span", { className: "member-tag", text: t("you") }) : null,
+      member.role === "owner" ? h("span", { className: "member-tag is-owner", text: t("owner") }) : null,
+      srOnly(member.online ? t(", online") : t(", offline")),
       actions);
   }
 
   return {
     /** A `members` event or an open_room ack: the list (if given) and the counts. */
-    showMembers(members, memberCount, onlineCount) {
+    showMembers(members, total, online) {
       if (Array.isArray(members)) {
         // Online first; otherwise the server's order (owner, then by join time).
         const sorted = members.map((m, i) => [m, i]).sort(([a, i], [b, j]) => (b.online - a.online) || (i - j));
         el.memberList.replaceChildren(...sorted.map(([m]) => memberNode(m)));
-        memberCount ??= members.length;
-        onlineCount ??= members.filter((m) => m.online).length;
+        total ??= members.length;
+        online ??= members.filter((m) => m.online).length;
       }
-      if (!Number.isFinite(memberCount)) return;
-      el.memberCount.textContent = plural(memberCount, "member");
-      el.onlineCount.textContent = `${onlineCount ?? 0} online`;
-      el.memberSummary.textContent = `${memberCount} · ${onlineCount ?? 0} online`;
+      if (!Number.isFinite(total)) return;
+      el.memberCount.textContent = memberCount(total);
+      el.onlineCount.textContent = onlineCount(online ?? 0);
+      el.memberSummary.textContent = `${total} · ${onlineCount(online ?? 0)}`;
     },
 
     /** A `typing` event: `user` is typing for the next few seconds. */

@@ -1,6 +1,7 @@
 // Read receipts: each other member's read pointer, shown as "Read by alice, bob" under
 // the newest loaded message they have read (nothing when that is their own message).
 import { h } from "../lib/dom.js";
+import { t } from "../lib/i18n.js";
 
 const SHOWN_NAMES = 3;
 
@@ -21,9 +22,11 @@ export function createReceipts({ me, messagesDesc, slotOf }) {
     }
     const shown = names.slice(0, SHOWN_NAMES);
     const more = names.length - shown.length;
-    const text = more > 0 ? `Read by ${shown.join(", ")} and ${more} more` : `Read by ${shown.join(", ")}`;
+    const text = more > 0
+      ? t("Read by {names} and {count} more", { names: shown.join(", "), count: more })
+      : t("Read by {names}", { names: shown.join(", ") });
     slot.replaceChildren(h("span", { className: "receipt", text }));
-    slot.title = `Read by ${names.join(", ")}`;
+    slot.title = t("Read by {names}", { names: names.join(", ") });
   }
 
   /** Where each pointer lands among the loaded messages. */

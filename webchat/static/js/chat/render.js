@@ -1,22 +1,24 @@
 // How one message looks in the chat page's list, stored or pending, and how it is
 // spoken to a screen reader. Text only: never HTML from user data.
 import { h, srOnly } from "../lib/dom.js";
-import { fullTime, linkify, parseTime, shortTime, systemText, truncate } from "../lib/format.js";
+import { clockTime, dayKey, dayLabel, deletedText, fullTime, linkify, parseTime, systemText, truncate } from "../lib/format.js";
+import { t } from "../lib/i18n.js";
 import { fileNode } from "./attachments.js";
 
 const GROUP_MS = 5 * 60 * 1000;  // one sender's messages this close together share a header
 
+/** The clock time alone ("오후 3:07"): the day divider above says which day. */
 function timeNode(iso, fallback) {
   const date = parseTime(iso) ?? fallback ?? null;
   return h("time", {
     className: "msg-time",
-    text: shortTime(date),
+    text: clockTime(date),
     attrs: { datetime: date ? date.toISOString() : null, title: fullTime(date) },
   });
 }
 
 function senderNode(sender, me) {
-  return h("span", { className: "msg-sender" }, sender?.username ?? "Unknown", sender?.id === me ? srOnly(" (you)") : null);
+  return h("span", { className: "msg-sender" }, sender?.username ?? t("Unknown"), sender?.id === me ? srOnly(t(" (you)")) : null);
 }
 
 /**
@@ -39,7 +41,7 @@ export function fillMessage(li, message, { me, decorate, attachment }) {
     return li;
   }
   let body;
-  if (message.deleted) body = h("p", { className: "msg-body is-deleted", text: "message deleted" });
+  if (message.deleted) body = h("p", { className: "msg-body is-deleted", text: deletedText() });
   else if (message.kind === "file") body = h("div", { className: "msg-body" }, fileNode(message.file, attachment));
   else body = h("div", { className: "msg-body" }, linkify(message.body));
   const slots = {
@@ -66,9 +68,9 @@ export function fillPending(li, entry, { me, myName, status }) {
   const line = status.failed
     ? h("p", { className: "msg-status is-error", attrs: { role: "alert" } },
       h("span", { text: status.text }), " ",
-      h("button", { className: "link-button", attrs: { type: "button" }, text: "Retry", on: { click: status.retry } }),
+      h("button", { className: "link-button", attrs: { type: "button" }, text: t("Retry"), on: { click: status.retry } }),
       " ",
-      h("button", { className: "link-button", attrs: { type: "button" }, text: "Discard", on: { click: status.discard } }))
+      h("button", { className: "link-button", attrs: { type: "button" }, text: t("Discard"), on: { click: status.discard } }))
     : h("p", { className: "msg-status", text: status.text });
   li.replaceChildren(h("div", { className: "msg-bubble" },
     h("p", { className: "msg-head" }, senderNode({ id: me, username: myName }, me), " ", timeNode(null, entry.createdAt)),
@@ -77,12 +79,53 @@ export function fillPending(li, entry, { me, myName, status }) {
   return li;
 }
 
-/** Hide the header of a message that follows its sender's previous one closely. */
+/** The message node before `li`, past the unread divider. */
+function previousMessage(li) {
+  let node = li.previousElementSibling;
+  while (node && !node.classList.contains("msg")) node = node.previousElementSibling;
+  return node;
+}
+
+/** A message's data-time as a Date, or null. */
+function timeOf(li) {
+  const time = Number(li?.dataset.time);
+  return time ? new Date(time) : null;
+}
+
+/**
+ * Give `li` the day divider ("3월 6일 (금)") when it is the first message of its day in
+ * the reader's time zone, and take it away when it no longer is.
+ */
+function placeDay(li, date) {
+  let divider = li.querySelector(":scope > .day-divider");
+  if (!date) {
+    divider?.remove();
+    return;
+  }
+  if (!divider) {
+    divider = h("p", { className: "day-divider", attrs: { role: "separator" } }, h("time"));
+    li.prepend(divider);
+  }
+  const label = dayLabel(date);
+  const time = divider.firstChild;
+  if (time.textContent !== label) time.textContent = label;
+  time.dateTime = dayKey(date);
+  divider.setAttribute("aria-label", label);
+}
+
+/**
+ * Fit `li` to the message before it: a day divider when the local day changes, and its
+ * header hidden when it follows its sender's previous one closely on the same day.
+ */
 export function regroup(li) {
-  if (!li) return;
+  if (!li?.classList.contains("msg")) return;
+  const date = timeOf(li);
+  const before = previousMessage(li);
+  const newDay = Boolean(date) && (!before || !timeOf(before) || dayKey(timeOf(before)) !== dayKey(date));
+  placeDay(li, newDay ? date : null);
   const prev = li.previousElementSibling;
   const sender = li.classList.contains("kind-system") ? "" : li.dataset.senderId;
-  const continued = Boolean(sender && prev && !prev.classList.contains("kind-system")
+  const continued = Boolean(!newDay && sender && prev && !prev.classList.contains("kind-system")
     && prev.dataset.senderId === sender
     && Math.abs(Number(li.dataset.time) - Number(prev.dataset.time)) < GROUP_MS);
   li.classList.toggle("is-continued", continued);
@@ -91,6 +134,7 @@ export function regroup(li) {
 /** What a screen reader says for a message that just arrived. */
 export function spoken(message) {
   if (message.kind === "system") return systemText(message);
-  if (message.kind === "file") return `${message.sender?.username ?? "Someone"} sent a file: ${message.file?.name ?? "file"}`;
-  return `${message.sender?.username ?? "Someone"}: ${truncate(message.body, 200)}`;
+  const sender = message.sender?.username ?? t("Someone");
+  if (message.kind === "file") return t("{sender} sent a file: {name}", { sender, name: message.file?.name ?? t("file") });
+  return t("{sender}: {text}", { sender, text: truncate(message.body, 200) });
 }

@@ -3,6 +3,7 @@
 // after each open and whenever a seq jumps, and older pages when the reader scrolls up.
 import { ApiError, apiFetch, goToLogin } from "../lib/api.js";
 import { singleFlight } from "../lib/flight.js";
+import { t } from "../lib/i18n.js";
 
 const REOPEN_MS = 2000;          // open_room failed for a reason other than membership
 const CATCH_UP_RETRY_MS = 3000;  // a failed catch-up with a gap we know of tries again
@@ -24,7 +25,7 @@ export function createSync(options) {
   function updateHistory() {
     history.loadOlder.hidden = !(timeline.started && timeline.hasOlder);
     if (timeline.started && !timeline.hasOlder && !history.status.textContent) {
-      history.status.textContent = "This is the beginning of the room.";
+      history.status.textContent = t("This is the beginning of the room.");
     }
   }
 
@@ -73,14 +74,14 @@ export function createSync(options) {
     do {
       if (!timeline.started || !timeline.hasOlder) return;
       history.loadOlder.disabled = true;
-      history.status.textContent = "Loading earlier messages…";
+      history.status.textContent = t("Loading earlier messages…");
       try {
         const data = await apiFetch(`${messagesUrl}?before_seq=${timeline.lowSeq}&limit=${pageSize}`);
         show(timeline.mergeOlder(data.messages ?? [], data.has_more));
         history.status.textContent = "";
       } catch (error) {
         if (error instanceof ApiError && error.status === 401) goToLogin(loginUrl);
-        history.status.textContent = "Could not load earlier messages.";
+        history.status.textContent = t("Could not load earlier messages.");
         return;
       } finally {
         history.loadOlder.disabled = false;

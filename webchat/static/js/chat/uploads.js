@@ -5,6 +5,7 @@ import { ApiError } from "../lib/api.js";
 import { h, srOnly } from "../lib/dom.js";
 import { errorText } from "../lib/errors.js";
 import { fileSize } from "../lib/format.js";
+import { t } from "../lib/i18n.js";
 import { uploadFile } from "../lib/upload.js";
 
 const PARALLEL = 2;   // uploads at once; the rest wait their turn
@@ -30,7 +31,12 @@ function pastedName(file) {
   const pad = (n) => String(n).padStart(2, "0");
   const stamp = `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())} ${pad(now.getHours())}.${pad(now.getMinutes())}.${pad(now.getSeconds())}`;
   const extension = (file.type.split("/")[1] || "png").replace("jpeg", "jpg").replace(/[^a-z0-9]/g, "");
-  return `Pasted image ${stamp}.${extension}`;
+  return `${t("Pasted image {time}", { time: stamp })}.${extension}`;
+}
+
+/** A row's button: `label` shown, `name` heard ("Cancel 보고서.pdf"). */
+function action(className, label, name, onClick) {
+  return h("button", { className, attrs: { type: "button", "aria-label": name }, text: label, on: { click: onClick } });
 }
 
 /**
@@ -63,28 +69,21 @@ export function createUploads(options) {
     let status;
     let bar = null;
     const actions = [];
-    if (state === "waiting") status = "Waiting…";
+    if (state === "waiting") status = t("Waiting…");
     else if (state === "uploading") status = `${percent}%`;
-    else if (state === "processing") status = "Processing…";
+    else if (state === "processing") status = t("Processing…");
     else status = upload.error;
     if (state === "waiting" || state === "uploading" || state === "processing") {
       bar = h("progress", {
         className: "upload-progress",
-        attrs: { max: 100, value: state === "waiting" ? 0 : percent, "aria-label": `Uploading ${file.name}` },
+        attrs: { max: 100, value: state === "waiting" ? 0 : percent, "aria-label": t("Uploading {name}", { name: file.name }) },
       });
-      actions.push(h("button", {
-        className: "link-button upload-cancel", attrs: { type: "button" },
-        on: { click: () => cancel(upload) },
-      }, "Cancel", srOnly(` ${file.name}`)));
+      actions.push(action("link-button upload-cancel", t("Cancel"), t("Cancel {name}", { name: file.name }), () => cancel(upload)));
     } else {
       if (upload.retryable) {
-        actions.push(h("button", {
-          className: "link-button", attrs: { type: "button" }, on: { click: () => retry(upload) },
-        }, "Retry", srOnly(` ${file.name}`)));
+        actions.push(action("link-button", t("Retry"), t("Retry {name}", { name: file.name }), () => retry(upload)));
       }
-      actions.push(h("button", {
-        className: "link-button", attrs: { type: "button" }, on: { click: () => remove(upload) },
-      }, "Dismiss", srOnly(` ${file.name}`)));
+      actions.push(action("link-button", t("Dismiss"), t("Dismiss {name}", { name: file.name }), () => remove(upload)));
     }
     node.replaceChildren(...[
       h("div", { className: "upload-line" },
@@ -111,7 +110,7 @@ export function createUploads(options) {
     }
     if (upload.state === "processing") {
       bar.removeAttribute("value");   // indeterminate while the server makes the thumbnail
-      status.textContent = "Processing…";
+      status.textContent = t("Processing…");
     } else {
       bar.value = percent;
       status.textContent = `${percent}%`;
@@ -125,7 +124,7 @@ export function createUploads(options) {
       action: "upload", limit: fileSize(maxBytes), seconds: Math.max(1, Number(error.details?.retry_after) || 1),
     });
     upload.state = "failed";
-    upload.error = `Not uploaded: ${text}`;
+    upload.error = t("Not uploaded: {reason}", { reason: text });
     upload.retryable = retryable;
     upload.request = null;
     render(upload);
@@ -162,14 +161,14 @@ export function createUploads(options) {
         upload.request = null;
         remove(upload);
         if (data?.message) onUploaded(data.message);
-        announce(`${upload.file.name} uploaded.`);
+        announce(t("{name} uploaded.", { name: upload.file.name }));
       },
       (error) => {
         if (upload.request !== request) return;
         if (error.name === "AbortError") return;
         if (error instanceof ApiError) fail(upload, error, RETRYABLE.has(error.code) || error.status >= 500);
         else fail(upload, error, true);
-        announce(`${upload.file.name} was not uploaded.`);
+        announce(t("{name} was not uploaded.", { name: upload.file.name }));
       },
     ).finally(pump);
   }
@@ -179,7 +178,7 @@ export function createUploads(options) {
     upload.request = null;
     request?.abort();
     remove(upload);
-    announce(`Upload of ${upload.file.name} cancelled.`);
+    announce(t("Upload of {name} cancelled.", { name: upload.file.name }));
     pump();
   }
 
@@ -253,8 +252,8 @@ export function createUploads(options) {
     composerTools(slot) {
       fileInput = h("input", { attrs: { type: "file", multiple: true, id: "file-input", tabindex: "-1", "aria-hidden": "true" }, hidden: true });
       button = h("button", {
-        className: "button tool-button", attrs: { type: "button", id: "attach-button", title: "Attach files (or drop them on the chat, or paste an image)" },
-      }, paperclip(), srOnly("Attach files"));
+        className: "button tool-button", attrs: { type: "button", id: "attach-button", title: t("Attach files (or drop them on the chat, or paste an image)") },
+      }, paperclip(), srOnly(t("Attach files")));
       button.addEventListener("click", () => fileInput.click());
       fileInput.addEventListener("change", () => {
         add(Array.from(fileInput.files ?? []));

@@ -2,6 +2,7 @@
 // below, the reader's place kept while it changes (pinned to the bottom, or anchored on
 // the first visible message), the "New messages" button and the unread divider.
 import { announce, h } from "../lib/dom.js";
+import { t, tn } from "../lib/i18n.js";
 import { fillMessage, fillPending, regroup, spoken } from "./render.js";
 
 const BOTTOM_SLACK_PX = 48;      // this close to the bottom counts as "at the bottom"
@@ -30,13 +31,20 @@ export function createView({ el, timeline, me, myName, decorate, thumbnailBox, o
     if (stickToBottom) scrollToBottom();
   }
 
+  /** The message node after `node`, past the unread divider: its day and header depend on what precedes it. */
+  function nextMessage(node) {
+    let next = node.nextElementSibling;
+    while (next && !next.classList.contains("msg")) next = next.nextElementSibling;
+    return next;
+  }
+
   function placed(li) {
     regroup(li);
-    regroup(li.nextElementSibling);
+    regroup(nextMessage(li));
   }
 
   function removeNode(li) {
-    const next = li.nextElementSibling;
+    const next = nextMessage(li);
     li.remove();
     regroup(next);
   }
@@ -84,7 +92,7 @@ export function createView({ el, timeline, me, myName, decorate, thumbnailBox, o
   function showNewMessages(count) {
     unseen += count;
     el.newMessages.hidden = false;
-    el.newMessages.firstChild.textContent = `${unseen === 1 ? "1 new message" : `${unseen} new messages`} `;
+    el.newMessages.firstChild.textContent = `${tn("{count} new message", "{count} new messages", unseen)} `;
   }
 
   function hideNewMessages() {
@@ -167,7 +175,7 @@ export function createView({ el, timeline, me, myName, decorate, thumbnailBox, o
       const fresh = change.arrived.filter((m) => m.sender?.id !== me);
       if (!pinned && timeline.started && fresh.length) showNewMessages(fresh.length);
       if (live && fresh.length === 1) announce(el.announcer, spoken(fresh[0]));
-      else if (live && fresh.length > 1) announce(el.announcer, `${fresh.length} new messages`);
+      else if (live && fresh.length > 1) announce(el.announcer, tn("{count} new message", "{count} new messages", fresh.length));
     },
 
     /** A stored message in a new state (a tombstone), keeping the reader's place. */
@@ -206,8 +214,8 @@ export function createView({ el, timeline, me, myName, decorate, thumbnailBox, o
     placeDivider(pointer) {
       dividerPointer = Number(pointer) || 0;
       if (!dividerPointer || !timeline.unreadAfter(dividerPointer)) return;
-      divider = h("li", { className: "unread-divider", attrs: { role: "separator", "aria-label": "New messages" } },
-        h("span", { className: "unread-divider-label", text: "New messages" }));
+      divider = h("li", { className: "unread-divider", attrs: { role: "separator", "aria-label": t("New messages") } },
+        h("span", { className: "unread-divider-label", text: t("New messages") }));
       el.list.append(divider);
       positionDivider();
       const box = el.scroller.getBoundingClientRect();

@@ -1,6 +1,7 @@
 // Modal dialogs built on <dialog>: focus is trapped and restored by the browser, Escape
 // cancels, and nothing blocks the page's scripts the way window.confirm() would.
 import { h } from "./dom.js";
+import { t } from "./i18n.js";
 
 let counter = 0;
 
@@ -8,7 +9,7 @@ let counter = 0;
  * Ask before doing something that cannot be undone. Resolves true when `confirm` is
  * chosen, false on Cancel, Escape or a click on the backdrop. Cancel has the focus.
  */
-export function confirmDialog({ title, text = "", confirm = "OK", cancel = "Cancel", danger = false }) {
+export function confirmDialog({ title, text = "", confirm = t("OK"), cancel = t("Cancel"), danger = false }) {
   counter += 1;
   const titleId = `dialog-title-${counter}`;
   const textId = `dialog-text-${counter}`;
@@ -50,15 +51,15 @@ export function confirmDialog({ title, text = "", confirm = "OK", cancel = "Canc
 export function imageViewer({ src, name, caption = "" }) {
   counter += 1;
   const titleId = `dialog-title-${counter}`;
-  const close = h("button", { className: "button small viewer-close", attrs: { type: "button" }, text: "Close" });
+  const close = h("button", { className: "button small viewer-close", attrs: { type: "button" }, text: t("Close") });
   const image = h("img", { className: "viewer-image", attrs: { src, alt: name } });
   const dialog = h("dialog", { className: "modal image-viewer", attrs: { "aria-labelledby": titleId } },
     h("div", { className: "viewer-bar" },
       h("h2", { className: "viewer-title", attrs: { id: titleId, title: name }, text: name }),
       caption ? h("span", { className: "viewer-caption", text: caption }) : null,
       h("span", { className: "viewer-links" },
-        h("a", { className: "button small", attrs: { href: src, target: "_blank", rel: "noopener" }, text: "Open" }),
-        h("a", { className: "button small", attrs: { href: src, download: name }, text: "Download" }),
+        h("a", { className: "button small", attrs: { href: src, target: "_blank", rel: "noopener" }, text: t("Open") }),
+        h("a", { className: "button small", attrs: { href: src, download: name }, text: t("Download") }),
         close)),
     h("div", { className: "viewer-stage" }, image));
   const opener = document.activeElement;

@@ -3,6 +3,7 @@
 import { ApiError, apiFetch } from "./api.js";
 import { h } from "./dom.js";
 import { errorText } from "./errors.js";
+import { t, tn } from "./i18n.js";
 
 const DEBOUNCE_MS = 200;
 let counter = 0;
@@ -16,7 +17,7 @@ let counter = 0;
 export function userSearch({ input, usersUrl, onChoose, exclude = () => new Set(), status = null }) {
   counter += 1;
   const listId = `user-suggestions-${counter}`;
-  const list = h("ul", { className: "suggestions", attrs: { id: listId, role: "listbox", "aria-label": "Suggestions" }, hidden: true });
+  const list = h("ul", { className: "suggestions", attrs: { id: listId, role: "listbox", "aria-label": t("Suggestions") }, hidden: true });
   // How many suggestions there are is for screen readers; the list shows it to everyone else.
   const spoken = h("span", { className: "sr-only", attrs: { "aria-live": "polite" } });
   input.after(list, spoken);
@@ -85,10 +86,11 @@ export function userSearch({ input, usersUrl, onChoose, exclude = () => new Set(
     setActive(open ? 0 : -1);
     if (open) {
       say("");
-      speak(users.length === 1 ? "1 suggestion. Use the arrow keys and Enter to choose." : `${users.length} suggestions. Use the arrow keys and Enter to choose.`);
+      speak(tn("{count} suggestion. Use the arrow keys and Enter to choose.",
+        "{count} suggestions. Use the arrow keys and Enter to choose.", users.length));
     } else {
       speak("");
-      say(found.length ? "Everyone by that name is already here." : "No one by that name.");
+      say(found.length ? t("Everyone by that name is already here.") : t("No one by that name."));
     }
   }
 
@@ -103,7 +105,7 @@ export function userSearch({ input, usersUrl, onChoose, exclude = () => new Set(
       if (error.name === "AbortError") return;
       close();
       say(error instanceof ApiError && error.code === "RATE_LIMITED"
-        ? errorText(error, { action: "search" }) : "Suggestions are unavailable right now.");
+        ? errorText(error, { action: "search" }) : t("Suggestions are unavailable right now."));
     }
   }
 
