@@ -3,6 +3,7 @@ Labels and messages are lazy: they are rendered in the request's language."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, RadioField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from ..i18n import LANGUAGE_NAMES
@@ -63,6 +64,7 @@ class LanguageForm(FlaskForm):
     null). Its fields are prefixed, as it shares the page with PasswordForm."""
     locale = RadioField(
         _l("Language"),
-        choices=[("", _l("Follow the browser"))] + list(LANGUAGE_NAMES.items()),
+        choices=[SelectChoice("", _l("Follow the browser"))]
+        + [SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()],
         default="",
     )

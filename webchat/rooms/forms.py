@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from ..services.rooms import NAME_MAX
@@ -15,6 +16,7 @@ class CreateRoomForm(FlaskForm):
     )
     type = RadioField(
         _l("Who can join"),
-        choices=[("public", _l("Public: anyone can find and join")), ("private", _l("Private: by invitation"))],
+        choices=[SelectChoice("public", _l("Public: anyone can find and join")),
+                 SelectChoice("private", _l("Private: by invitation"))],
         default="public",
     )
