@@ -63,6 +63,7 @@ test: lint translations test-js
 # back up, no adapter importing another) and ESLint.
 lint: dev-install lint-js
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
 # The pages' JavaScript (needs Node 20+ and npm): ESLint over webchat/static/js and

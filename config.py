@@ -3,6 +3,7 @@
 `Config` is what `wsgi.py` and the `flask` CLI use; `TestConfig` is what the tests use.
 Every variable is documented in the README.
 """
+
 import os
 import secrets
 from datetime import timedelta
@@ -57,7 +58,7 @@ def database_uri(url):
     which cooperates with eventlet and gevent (a C driver would block the hub)."""
     for prefix in ("mysql://", "mariadb://", "mariadb+pymysql://"):
         if url.startswith(prefix):
-            url = "mysql+pymysql://" + url[len(prefix):]
+            url = "mysql+pymysql://" + url[len(prefix) :]
     if url.startswith("mysql+pymysql://") and "charset=" not in url:
         url += ("&" if "?" in url else "?") + "charset=utf8mb4"
     return url
@@ -68,9 +69,7 @@ class Config:
     SECRET_KEY = instance_secret("SECRET_KEY")
     JWT_SECRET_KEY = instance_secret("JWT_SECRET_KEY")
 
-    SQLALCHEMY_DATABASE_URI = database_uri(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'webchat.db'}"
-    )
+    SQLALCHEMY_DATABASE_URI = database_uri(os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'webchat.db'}")
     REDIS_URL = os.environ.get("REDIS_URL") or None
     MESSAGE_QUEUE_URL = os.environ.get("MESSAGE_QUEUE_URL") or REDIS_URL
     # Names this deployment's Redis keys and message-queue channel, so that several

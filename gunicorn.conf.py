@@ -3,6 +3,7 @@
 One worker: Socket.IO needs sticky sessions, so scale out with more processes behind a
 load balancer and a message queue (see docs/deployment.md), not with more workers here.
 """
+
 import os
 
 _mode = os.environ.get("ASYNC_MODE", "eventlet")

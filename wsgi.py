@@ -3,6 +3,7 @@
 The async library is patched before anything else is imported, so that sockets,
 locks and the database driver all cooperate with its hub. `ASYNC_MODE` chooses it.
 """
+
 import gc
 import os
 

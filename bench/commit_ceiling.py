@@ -29,6 +29,7 @@ the median rate and median p50/p99. It creates and drops its own schema bench_co
 Output: human-readable lines, and one JSON line per result on stdout (prefixed by
 nothing, starting with '{'); --out FILE appends the JSON lines to FILE as well.
 """
+
 import argparse
 import json
 import os
@@ -87,25 +88,54 @@ def measure(name, op, iterations, seconds, reps, reporter, extra=None, setup=Non
         lat.sort()
         # cpu_ms: this client's own CPU per operation (PyMySQL and the kernel's side of
         # its socket), what a server process pays for the same statements.
-        run = dict(n=len(lat), elapsed_s=elapsed, per_s=len(lat) / elapsed, cpu_ms=cpu / len(lat) * 1e3,
-                   p50_ms=pct(lat, 50) * 1e3, p99_ms=pct(lat, 99) * 1e3,
-                   mean_ms=statistics.fmean(lat) * 1e3, max_ms=lat[-1] * 1e3)
+        run = dict(
+            n=len(lat),
+            elapsed_s=elapsed,
+            per_s=len(lat) / elapsed,
+            cpu_ms=cpu / len(lat) * 1e3,
+            p50_ms=pct(lat, 50) * 1e3,
+            p99_ms=pct(lat, 99) * 1e3,
+            mean_ms=statistics.fmean(lat) * 1e3,
+            max_ms=lat[-1] * 1e3,
+        )
         runs.append(run)
-        print(f"    {name} rep {rep}: {run['per_s']:8.1f}/s  p50 {run['p50_ms']:7.3f} ms  "
-              f"p99 {run['p99_ms']:7.3f} ms  cpu {run['cpu_ms']:.3f} ms  (n={run['n']}, {elapsed:.2f} s)", flush=True)
+        print(
+            f"    {name} rep {rep}: {run['per_s']:8.1f}/s  p50 {run['p50_ms']:7.3f} ms  "
+            f"p99 {run['p99_ms']:7.3f} ms  cpu {run['cpu_ms']:.3f} ms  (n={run['n']}, {elapsed:.2f} s)",
+            flush=True,
+        )
     med = {k: statistics.median(r[k] for r in runs) for k in ("per_s", "p50_ms", "p99_ms", "mean_ms", "cpu_ms")}
-    print(f"  => {name}: median {med['per_s']:.1f}/s  p50 {med['p50_ms']:.3f} ms  "
-          f"p99 {med['p99_ms']:.3f} ms  client CPU {med['cpu_ms']:.3f} ms", flush=True)
-    reporter.emit({"measure": name, **{k: round(v, 4) for k, v in med.items()}, "loadavg_after": os.getloadavg(),
-                   "reps": [{k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()} for r in runs],
-                   **(extra or {})})
+    print(
+        f"  => {name}: median {med['per_s']:.1f}/s  p50 {med['p50_ms']:.3f} ms  "
+        f"p99 {med['p99_ms']:.3f} ms  client CPU {med['cpu_ms']:.3f} ms",
+        flush=True,
+    )
+    reporter.emit(
+        {
+            "measure": name,
+            **{k: round(v, 4) for k, v in med.items()},
+            "loadavg_after": os.getloadavg(),
+            "reps": [{k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()} for r in runs],
+            **(extra or {}),
+        }
+    )
     return med
 
 
 def server_settings(conn, reporter):
-    names = ["innodb_flush_log_at_trx_commit", "sync_binlog", "log_bin", "innodb_flush_method",
-             "innodb_doublewrite", "datadir", "version", "innodb_log_file_size",
-             "innodb_buffer_pool_size", "innodb_use_native_aio", "binlog_format"]
+    names = [
+        "innodb_flush_log_at_trx_commit",
+        "sync_binlog",
+        "log_bin",
+        "innodb_flush_method",
+        "innodb_doublewrite",
+        "datadir",
+        "version",
+        "innodb_log_file_size",
+        "innodb_buffer_pool_size",
+        "innodb_use_native_aio",
+        "binlog_format",
+    ]
     values = {}
     with conn.cursor() as cur:
         for n in names:
@@ -121,10 +151,21 @@ def server_settings(conn, reporter):
         print(f"  {k:32} {v}")
     for k, v in fs.items():
         print(f"  datadir {k:24} {v}")
-    print(f"  host: {platform.node()} {platform.platform()}, {os.cpu_count()} CPUs, "
-          f"loadavg {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
-    reporter.emit({"measure": "server_settings", **values, **{f"datadir_{k}": v for k, v in fs.items()},
-                   "cpus": os.cpu_count(), "loadavg": os.getloadavg(), "python": platform.python_version()})
+    print(
+        f"  host: {platform.node()} {platform.platform()}, {os.cpu_count()} CPUs, "
+        f"loadavg {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
+        flush=True,
+    )
+    reporter.emit(
+        {
+            "measure": "server_settings",
+            **values,
+            **{f"datadir_{k}": v for k, v in fs.items()},
+            "cpus": os.cpu_count(),
+            "loadavg": os.getloadavg(),
+            "python": platform.python_version(),
+        }
+    )
     return values
 
 
@@ -132,9 +173,11 @@ def filesystem_of(path):
     info = {}
     if not path:
         return info
-    for cmd, key in ((["stat", "-f", "-c", "%T", path], "fs_type"),
-                     (["df", "-PT", path], "df"),
-                     (["findmnt", "-n", "-o", "SOURCE,FSTYPE,OPTIONS", "-T", path], "mount")):
+    for cmd, key in (
+        (["stat", "-f", "-c", "%T", path], "fs_type"),
+        (["df", "-PT", path], "df"),
+        (["findmnt", "-n", "-o", "SOURCE,FSTYPE,OPTIONS", "-T", path], "mount"),
+    ):
         try:
             out = subprocess.run(cmd, capture_output=True, text=True, timeout=5)
             if out.returncode == 0:
@@ -209,22 +252,29 @@ class DbBench:
         cur = self.txn_cur
         self.counter += 1
         t = [time.perf_counter()]
-        cur.execute("SELECT rooms.last_seq, rooms.counted_messages, memberships.user_id, memberships.active "
-                    "FROM rooms LEFT OUTER JOIN memberships ON memberships.room_id = rooms.id "
-                    "AND memberships.user_id IN (1) WHERE rooms.id = 1 FOR UPDATE")
+        cur.execute(
+            "SELECT rooms.last_seq, rooms.counted_messages, memberships.user_id, memberships.active "
+            "FROM rooms LEFT OUTER JOIN memberships ON memberships.room_id = rooms.id "
+            "AND memberships.user_id IN (1) WHERE rooms.id = 1 FOR UPDATE"
+        )
         last_seq, counted = cur.fetchall()[0][:2]
         t.append(time.perf_counter())
         seq = last_seq + 1
-        cur.execute("INSERT INTO messages (room_id, seq, sender_id, kind, body, client_id, created_at) "
-                    "VALUES (1, %s, 1, 'text', %s, %s, NOW(6)) RETURNING seq, id",
-                    (seq, "hello " * 8, uuid.uuid4().hex))
+        cur.execute(
+            "INSERT INTO messages (room_id, seq, sender_id, kind, body, client_id, created_at) "
+            "VALUES (1, %s, 1, 'text', %s, %s, NOW(6)) RETURNING seq, id",
+            (seq, "hello " * 8, uuid.uuid4().hex),
+        )
         message_id = cur.fetchall()[0][1]
         t.append(time.perf_counter())
         cur.execute("UPDATE rooms SET last_seq = %s, counted_messages = %s WHERE id = 1", (seq, counted + 1))
         t.append(time.perf_counter())
-        cur.execute("UPDATE memberships SET last_read_message_id = CASE user_id WHEN 1 THEN %s END, "
-                    "last_read_seq = CASE user_id WHEN 1 THEN %s END, counted_read = CASE user_id WHEN 1 THEN %s END "
-                    "WHERE room_id = 1 AND user_id IN (1)", (message_id, seq, counted + 1))
+        cur.execute(
+            "UPDATE memberships SET last_read_message_id = CASE user_id WHEN 1 THEN %s END, "
+            "last_read_seq = CASE user_id WHEN 1 THEN %s END, counted_read = CASE user_id WHEN 1 THEN %s END "
+            "WHERE room_id = 1 AND user_id IN (1)",
+            (message_id, seq, counted + 1),
+        )
         t.append(time.perf_counter())
         self.txn_conn.commit()
         t.append(time.perf_counter())
@@ -237,8 +287,11 @@ class DbBench:
         for name in self.STEPS:
             v = sorted(self.step_times.get(name, []))
             if v:
-                out[name] = {"p50_ms": round(pct(v, 50) * 1e3, 4), "p99_ms": round(pct(v, 99) * 1e3, 4),
-                             "mean_ms": round(statistics.fmean(v) * 1e3, 4)}
+                out[name] = {
+                    "p50_ms": round(pct(v, 50) * 1e3, 4),
+                    "p99_ms": round(pct(v, 99) * 1e3, 4),
+                    "mean_ms": round(statistics.fmean(v) * 1e3, 4),
+                }
         self.step_times = {}
         print(f"  {label} per statement (all reps pooled):")
         for name, r in out.items():
@@ -303,12 +356,18 @@ def set_flush(conn, value, allow_global, own_ids=(), quiet_wait_s=60, force=Fals
         if not force:
             busy = wait_for_quiet(conn, set(own_ids), quiet_wait_s)
             if busy:
-                print(f"  NOT changing the GLOBAL: other sessions stayed active for {quiet_wait_s:.0f} s "
-                      f"({', '.join(busy[:5])}); section 5 skipped (--force-global to override)", flush=True)
+                print(
+                    f"  NOT changing the GLOBAL: other sessions stayed active for {quiet_wait_s:.0f} s "
+                    f"({', '.join(busy[:5])}); section 5 skipped (--force-global to override)",
+                    flush=True,
+                )
                 return None, original
         cur.execute("SET GLOBAL innodb_flush_log_at_trx_commit = %s", (value,))
-        print(f"  CHANGED: SET GLOBAL innodb_flush_log_at_trx_commit = {value} "
-              f"(was {original}; restored when this section ends)", flush=True)
+        print(
+            f"  CHANGED: SET GLOBAL innodb_flush_log_at_trx_commit = {value} "
+            f"(was {original}; restored when this section ends)",
+            flush=True,
+        )
         return "global", original
 
 
@@ -335,6 +394,7 @@ def fsync_loop(args, reporter, datadir):
     payload = os.urandom(512)
     print(f"\n6. write(512 B) + fsync loop on {path} ({fs.get('fs_type', '?')})", flush=True)
     try:
+
         def op_fsync():
             os.pwrite(fd, payload, 0)
             os.fsync(fd)
@@ -350,8 +410,16 @@ def fsync_loop(args, reporter, datadir):
         extra = {"path_dir": where, "fs_type": fs.get("fs_type"), "in_datadir": target_dir is not None}
         res = measure("fsync_overwrite_512B", op_fsync, args.iterations, args.seconds, args.reps, reporter, extra)
         measure("fdatasync_overwrite_512B", op_fdatasync, args.iterations, args.seconds, args.reps, reporter, extra)
-        measure("fsync_append_512B", op_append_fsync, args.iterations, args.seconds, args.reps, reporter, extra,
-                setup=lambda: (os.ftruncate(fd, 0), os.lseek(fd, 0, os.SEEK_SET)))
+        measure(
+            "fsync_append_512B",
+            op_append_fsync,
+            args.iterations,
+            args.seconds,
+            args.reps,
+            reporter,
+            extra,
+            setup=lambda: (os.ftruncate(fd, 0), os.lseek(fd, 0, os.SEEK_SET)),
+        )
         return res
     finally:
         os.close(fd)
@@ -364,12 +432,22 @@ def main():
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--out", help="also append the JSON lines to this file")
-    ap.add_argument("--no-global", action="store_true",
-                    help="never SET GLOBAL innodb_flush_log_at_trx_commit (skips section 5 if SESSION is refused)")
-    ap.add_argument("--quiet-wait", type=float, default=60,
-                    help="seconds to wait for no other active MariaDB session before SET GLOBAL (default 60)")
-    ap.add_argument("--force-global", action="store_true",
-                    help="SET GLOBAL even while other sessions are active (it skews their numbers)")
+    ap.add_argument(
+        "--no-global",
+        action="store_true",
+        help="never SET GLOBAL innodb_flush_log_at_trx_commit (skips section 5 if SESSION is refused)",
+    )
+    ap.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=60,
+        help="seconds to wait for no other active MariaDB session before SET GLOBAL (default 60)",
+    )
+    ap.add_argument(
+        "--force-global",
+        action="store_true",
+        help="SET GLOBAL even while other sessions are active (it skews their numbers)",
+    )
     args = ap.parse_args()
     # SIGTERM unwinds like Ctrl-C, so the `finally` that restores the GLOBAL setting runs.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -377,8 +455,11 @@ def main():
 
     admin = pymysql.connect(**MARIADB, autocommit=True, charset="utf8mb4")
     schema = f"bench_commit_{uuid.uuid4().hex[:10]}"
-    print(f"commit_ceiling run {reporter.run_id}: {args.reps} reps x (up to {args.iterations} "
-          f"iterations or {args.seconds} s), schema {schema}\n", flush=True)
+    print(
+        f"commit_ceiling run {reporter.run_id}: {args.reps} reps x (up to {args.iterations} "
+        f"iterations or {args.seconds} s), schema {schema}\n",
+        flush=True,
+    )
     results = {}
     breakdowns = {}
     try:
@@ -394,27 +475,56 @@ def main():
             print("\n2. SELECT 1 round trip", flush=True)
             results["select1"] = measure("select1", db.select1, args.iterations, args.seconds, args.reps, reporter)
             print(f"\n3. autocommit single-row INSERT (innodb_flush_log_at_trx_commit={flush_now})", flush=True)
-            results["insert"] = measure("autocommit_insert", db.autocommit_insert, args.iterations, args.seconds,
-                                        args.reps, reporter, {"flush_log_at_trx_commit": flush_now})
+            results["insert"] = measure(
+                "autocommit_insert",
+                db.autocommit_insert,
+                args.iterations,
+                args.seconds,
+                args.reps,
+                reporter,
+                {"flush_log_at_trx_commit": flush_now},
+            )
             for _ in range(50):  # warm-up: the first transactions touch cold pages
                 db.send_txn()
             db.step_times = {}
             print(f"\n4. send-shaped transaction (innodb_flush_log_at_trx_commit={flush_now})", flush=True)
-            results["send"] = measure("send_txn", db.send_txn, args.iterations, args.seconds, args.reps, reporter,
-                                      {"flush_log_at_trx_commit": flush_now})
+            results["send"] = measure(
+                "send_txn",
+                db.send_txn,
+                args.iterations,
+                args.seconds,
+                args.reps,
+                reporter,
+                {"flush_log_at_trx_commit": flush_now},
+            )
             breakdowns["send"] = db.breakdown("send_txn", reporter, {"flush_log_at_trx_commit": flush_now})
 
-            print("\n5. the same with innodb_flush_log_at_trx_commit=2 (log written at commit, fsynced ~1/s)",
-                  flush=True)
-            scope, original = set_flush(db.conn, 2, not args.no_global, own_ids={db.conn.thread_id(), admin.thread_id()},
-                                        quiet_wait_s=args.quiet_wait, force=args.force_global)
+            print(
+                "\n5. the same with innodb_flush_log_at_trx_commit=2 (log written at commit, fsynced ~1/s)", flush=True
+            )
+            scope, original = set_flush(
+                db.conn,
+                2,
+                not args.no_global,
+                own_ids={db.conn.thread_id(), admin.thread_id()},
+                quiet_wait_s=args.quiet_wait,
+                force=args.force_global,
+            )
             try:
                 if scope:
                     extra = {"flush_log_at_trx_commit": 2, "scope": scope}
-                    results["insert2"] = measure("autocommit_insert_flush2", db.autocommit_insert, args.iterations,
-                                                 args.seconds, args.reps, reporter, extra)
-                    results["send2"] = measure("send_txn_flush2", db.send_txn, args.iterations, args.seconds,
-                                               args.reps, reporter, extra)
+                    results["insert2"] = measure(
+                        "autocommit_insert_flush2",
+                        db.autocommit_insert,
+                        args.iterations,
+                        args.seconds,
+                        args.reps,
+                        reporter,
+                        extra,
+                    )
+                    results["send2"] = measure(
+                        "send_txn_flush2", db.send_txn, args.iterations, args.seconds, args.reps, reporter, extra
+                    )
                     breakdowns["send2"] = db.breakdown("send_txn_flush2", reporter, extra)
                 else:
                     print("  skipped", flush=True)
@@ -432,9 +542,14 @@ def main():
     results["fsync"] = fsync_loop(args, reporter, settings.get("datadir"))
 
     print("\nSummary (medians of the reps):")
-    rows = [("SELECT 1 round trip", "select1"), ("autocommit INSERT, flush=1", "insert"),
-            ("send-shaped txn, flush=1", "send"), ("autocommit INSERT, flush=2", "insert2"),
-            ("send-shaped txn, flush=2", "send2"), ("write 512 B + fsync", "fsync")]
+    rows = [
+        ("SELECT 1 round trip", "select1"),
+        ("autocommit INSERT, flush=1", "insert"),
+        ("send-shaped txn, flush=1", "send"),
+        ("autocommit INSERT, flush=2", "insert2"),
+        ("send-shaped txn, flush=2", "send2"),
+        ("write 512 B + fsync", "fsync"),
+    ]
     for label, key in rows:
         r = results.get(key)
         if r:
@@ -444,8 +559,10 @@ def main():
         print(f"  COMMIT statement alone: p50 {c1:.3f} ms with flush=1, {c2:.3f} ms with flush=2")
     if results.get("send") and results.get("send2"):
         d = results["send"]["p50_ms"] - results["send2"]["p50_ms"]
-        print(f"  durable-commit share of a send-shaped txn (p50 flush=1 - flush=2): {d:.3f} ms "
-              f"of {results['send']['p50_ms']:.3f} ms")
+        print(
+            f"  durable-commit share of a send-shaped txn (p50 flush=1 - flush=2): {d:.3f} ms "
+            f"of {results['send']['p50_ms']:.3f} ms"
+        )
     return 0
 
 

@@ -28,6 +28,7 @@ Probes, each switched on by its variable (values in milliseconds):
   thread had run this long without yielding (`BLOCKED count stack`), from eventlet's
   hub blocking detector with a handler that records instead of raising.
 """
+
 import collections
 import gc
 import os
@@ -81,7 +82,9 @@ def _garbage_census():
             if isinstance(thing, types.TracebackType):
                 while thing.tb_next:
                     thing = thing.tb_next
-                census[f"traceback ending in {thing.tb_frame.f_code.co_name} ({thing.tb_frame.f_code.co_filename})"] += 1
+                census[
+                    f"traceback ending in {thing.tb_frame.f_code.co_name} ({thing.tb_frame.f_code.co_filename})"
+                ] += 1
         gc.garbage.clear()
         if time.time() - last[0] > 10:
             last[0] = time.time()
@@ -129,15 +132,18 @@ def _rounds():
             try:
                 return function(*args, **kwargs)
             finally:
-                stats[name].append(((time.perf_counter() - wall) * 1000, (time.thread_time() - cpu) * 1000,
-                                    events(args)))
+                stats[name].append(
+                    ((time.perf_counter() - wall) * 1000, (time.thread_time() - cpu) * 1000, events(args))
+                )
                 if time.time() - last[0] > 10:
                     last[0] = time.time()
                     for key, rows in sorted(stats.items()):
                         walls = sorted(r[0] for r in rows)
-                        _print(f"ROUNDS {key} n={len(rows)} wall p50={walls[len(walls) // 2]:.2f} "
-                               f"max={walls[-1]:.2f} cpu mean={sum(r[1] for r in rows) / len(rows):.2f} ms "
-                               f"events mean={sum(r[2] for r in rows) / len(rows):.1f}")
+                        _print(
+                            f"ROUNDS {key} n={len(rows)} wall p50={walls[len(walls) // 2]:.2f} "
+                            f"max={walls[-1]:.2f} cpu mean={sum(r[1] for r in rows) / len(rows):.2f} ms "
+                            f"events mean={sum(r[2] for r in rows) / len(rows):.1f}"
+                        )
                     stats.clear()
 
         return wrapper
@@ -156,7 +162,9 @@ def _blocking(seconds):
 
     def record(signum, frame):
         stack = traceback.extract_stack(frame)[-14:]
-        seen[" < ".join(f"{f.filename.rpartition('site-packages/')[2]}:{f.name}:{f.lineno}" for f in reversed(stack))] += 1
+        seen[
+            " < ".join(f"{f.filename.rpartition('site-packages/')[2]}:{f.name}:{f.lineno}" for f in reversed(stack))
+        ] += 1
         if time.time() - last[0] > 15:
             last[0] = time.time()
             for stack, count in seen.most_common(15):

@@ -3,6 +3,7 @@ inclusive and self samples, as evidence for BENCHMARKS.md.
 
     .venv/bin/python bench/pyspy_top.py bench/profiles/webchat-eventlet-rep1.txt [N] [--match TEXT]
 """
+
 import re
 import sys
 from collections import Counter

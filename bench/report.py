@@ -8,6 +8,7 @@ Medians across repetitions; every ratio pairs two targets measured in the same r
 BENCHMARKS.md keeps its hand-written text: only the part between the
 `<!-- bench:begin -->` and `<!-- bench:end -->` markers is replaced.
 """
+
 import json
 import statistics
 import sys
@@ -19,8 +20,14 @@ PLOTS = BENCH / "plots"
 DOC = ROOT / "BENCHMARKS.md"
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 ORDER = ["bare-eventlet", "bare-gevent", "node", "webchat-eventlet", "webchat-gevent", "webchat-sqlite"]
-COLORS = {"bare-eventlet": "#1f77b4", "bare-gevent": "#17becf", "node": "#2ca02c",
-          "webchat-eventlet": "#d62728", "webchat-gevent": "#ff7f0e", "webchat-sqlite": "#9467bd"}
+COLORS = {
+    "bare-eventlet": "#1f77b4",
+    "bare-gevent": "#17becf",
+    "node": "#2ca02c",
+    "webchat-eventlet": "#d62728",
+    "webchat-gevent": "#ff7f0e",
+    "webchat-sqlite": "#9467bd",
+}
 
 
 def load(path):
@@ -70,8 +77,10 @@ def idle_table(res, targets):
     counts = sorted({r["n"] for r in res.where(scenario="idle")})
     if not counts:
         return []
-    lines = ["| target | " + " | ".join(f"N = {n:,}: KiB/socket · connects/s · held" for n in counts) + " |",
-             "| --- | " + " | ".join("---" for _ in counts) + " |"]
+    lines = [
+        "| target | " + " | ".join(f"N = {n:,}: KiB/socket · connects/s · held" for n in counts) + " |",
+        "| --- | " + " | ".join("---" for _ in counts) + " |",
+    ]
     for t in targets:
         if not res.where(scenario="idle", target=t):
             continue
@@ -81,9 +90,11 @@ def idle_table(res, targets):
             if not rows:
                 cells.append("–")
                 continue
-            cells.append(f"{fmt(res.median('rss_per_socket_kb', scenario='idle', target=t, n=n))} · "
-                         f"{fmt(res.median('connect_rate', scenario='idle', target=t, n=n), 0)} · "
-                         f"{min(r['connected'] for r in rows):,}")
+            cells.append(
+                f"{fmt(res.median('rss_per_socket_kb', scenario='idle', target=t, n=n))} · "
+                f"{fmt(res.median('connect_rate', scenario='idle', target=t, n=n), 0)} · "
+                f"{min(r['connected'] for r in rows):,}"
+            )
         lines.append(f"| {t} | " + " | ".join(cells) + " |")
     return lines
 
@@ -98,20 +109,30 @@ def fanout_rows(res, target, layout, rate):
 def fanout_table(res, targets):
     lines = []
     for layout in sorted({r["layout"] for r in res.where(scenario="fanout_max")}):
-        lines += [f"**{layout}** (rooms x members): max sustained = highest offered rate with p99 <= 200 ms and nothing "
-                  "lost, duplicated, misrouted or refused.", "",
-                  "| target | max sustained sends/s | max sustained deliveries/s | p50 / p99 ms @ 50 sends/s | "
-                  "p50 / p99 ms @ 200 sends/s | server CPU @ 50 sends/s (cores) | lost · dup · misrouted (final, all steps) | "
-                  "undelivered at step end · disconnects | set-up s · member lists |",
-                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+        lines += [
+            f"**{layout}** (rooms x members): max sustained = highest offered rate with p99 <= 200 ms and nothing "
+            "lost, duplicated, misrouted or refused.",
+            "",
+            "| target | max sustained sends/s | max sustained deliveries/s | p50 / p99 ms @ 50 sends/s | "
+            "p50 / p99 ms @ 200 sends/s | server CPU @ 50 sends/s (cores) | lost · dup · misrouted (final, all steps) | "
+            "undelivered at step end · disconnects | set-up s · member lists |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        ]
         for t in targets:
             maxes = res.where(scenario="fanout_max", target=t, layout=layout)
             if not maxes:
                 continue
-            cells = [fmt(med([m["max_sends_per_s"] for m in maxes]), 0), fmt(med([m["max_deliveries_per_s"] for m in maxes]), 0)]
+            cells = [
+                fmt(med([m["max_sends_per_s"] for m in maxes]), 0),
+                fmt(med([m["max_deliveries_per_s"] for m in maxes]), 0),
+            ]
             for rate in (50, 200):
                 rows = fanout_rows(res, t, layout, rate)
-                cells.append(f"{fmt(med([r['p50_ms'] for r in rows]))} / {fmt(med([r['p99_ms'] for r in rows]))}" if rows else "–")
+                cells.append(
+                    f"{fmt(med([r['p50_ms'] for r in rows]))} / {fmt(med([r['p99_ms'] for r in rows]))}"
+                    if rows
+                    else "–"
+                )
             cells.append(fmt(med([r.get("server_cpu") for r in fanout_rows(res, t, layout, 50)]), 2))
             cells.append(" · ".join(str(sum(m[k] for m in maxes)) for k in ("lost", "duplicated", "misrouted")))
             steps = res.where(scenario="fanout", target=t, layout=layout)
@@ -120,24 +141,35 @@ def fanout_table(res, targets):
             cells.append(f"{at_end:,} · {disc:,}" if steps else "–")
             # Set-up: every member connects (50 at a time) and opens its room (older runs: –).
             setup = med([m.get("setup_s") for m in maxes])
-            cells.append(f"{fmt(setup, 2)} · {fmt(med([m.get('members_events_setup') for m in maxes]), 0)}"
-                         if setup is not None else "–")
+            cells.append(
+                f"{fmt(setup, 2)} · {fmt(med([m.get('members_events_setup') for m in maxes]), 0)}"
+                if setup is not None
+                else "–"
+            )
             lines.append(f"| {t} | " + " | ".join(cells) + " |")
         lines.append("")
     return lines
 
 
 def rtt_table(res, targets):
-    lines = ["| target | acks/s | p50 ms | p99 ms | server CPU (cores) | server CPU per ack (ms) | lost · dup · misrouted |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "| target | acks/s | p50 ms | p99 ms | server CPU (cores) | server CPU per ack (ms) | lost · dup · misrouted |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for t in targets:
         if not res.where(scenario="rtt", target=t):
             continue
-        acks, cpu = res.median("acks_per_s", scenario="rtt", target=t), res.median("server_cpu", scenario="rtt", target=t)
-        lines.append(f"| {t} | {fmt(acks)} | "
-                     f"{fmt(res.median('p50_ms', scenario='rtt', target=t), 2)} | {fmt(res.median('p99_ms', scenario='rtt', target=t), 2)} | "
-                     f"{fmt(cpu, 2)} | {fmt(None if not acks or cpu is None else 1000 * cpu / acks, 2)} | "
-                     + " · ".join(str(res.total(k, scenario='rtt', target=t)) for k in ("lost", "duplicated", "misrouted")) + " |")
+        acks, cpu = (
+            res.median("acks_per_s", scenario="rtt", target=t),
+            res.median("server_cpu", scenario="rtt", target=t),
+        )
+        lines.append(
+            f"| {t} | {fmt(acks)} | "
+            f"{fmt(res.median('p50_ms', scenario='rtt', target=t), 2)} | {fmt(res.median('p99_ms', scenario='rtt', target=t), 2)} | "
+            f"{fmt(cpu, 2)} | {fmt(None if not acks or cpu is None else 1000 * cpu / acks, 2)} | "
+            + " · ".join(str(res.total(k, scenario="rtt", target=t)) for k in ("lost", "duplicated", "misrouted"))
+            + " |"
+        )
     return lines
 
 
@@ -145,20 +177,35 @@ def http_tables(res):
     lines = []
     sizes = sorted({r["messages"] for r in res.where(scenario="history")})
     if sizes:
-        lines += ["| history page (MariaDB) | " + " | ".join(f"{s:,} messages: p50 / p99 ms" for s in sizes) + " |",
-                  "| --- | " + " | ".join("---" for _ in sizes) + " |"]
+        lines += [
+            "| history page (MariaDB) | " + " | ".join(f"{s:,} messages: p50 / p99 ms" for s in sizes) + " |",
+            "| --- | " + " | ".join("---" for _ in sizes) + " |",
+        ]
         for page in ("latest", "deep"):
-            lines.append(f"| {page}{' (before_seq=101)' if page == 'deep' else ''} | " + " | ".join(
-                f"{fmt(res.median('p50_ms', scenario='history', page=page, messages=s), 2)} / "
-                f"{fmt(res.median('p99_ms', scenario='history', page=page, messages=s), 2)}" for s in sizes) + " |")
+            lines.append(
+                f"| {page}{' (before_seq=101)' if page == 'deep' else ''} | "
+                + " | ".join(
+                    f"{fmt(res.median('p50_ms', scenario='history', page=page, messages=s), 2)} / "
+                    f"{fmt(res.median('p99_ms', scenario='history', page=page, messages=s), 2)}"
+                    for s in sizes
+                )
+                + " |"
+            )
         seeds = {r["messages"]: r.get("seed_s") for r in res.where(scenario="history", page="latest")}
-        lines += ["", "Seeding (INSERT ... SELECT batches): " + ", ".join(f"{s:,} messages in {seeds[s]} s" for s in sizes if seeds.get(s) is not None), ""]
+        lines += [
+            "",
+            "Seeding (INSERT ... SELECT batches): "
+            + ", ".join(f"{s:,} messages in {seeds[s]} s" for s in sizes if seeds.get(s) is not None),
+            "",
+        ]
     sizes = sorted({r["rooms"] for r in res.where(scenario="roomlist")})
     if sizes:
         lines += ["| GET /api/v1/rooms (20 unread in each room) | p50 ms | p99 ms |", "| --- | --- | --- |"]
         for s in sizes:
-            lines.append(f"| {s} rooms | {fmt(res.median('p50_ms', scenario='roomlist', rooms=s), 2)} | "
-                         f"{fmt(res.median('p99_ms', scenario='roomlist', rooms=s), 2)} |")
+            lines.append(
+                f"| {s} rooms | {fmt(res.median('p50_ms', scenario='roomlist', rooms=s), 2)} | "
+                f"{fmt(res.median('p99_ms', scenario='roomlist', rooms=s), 2)} |"
+            )
     return lines
 
 
@@ -171,34 +218,72 @@ def target_checks(res):
 
     layouts = sorted({r["layout"] for r in res.where(scenario="fanout_max")})
     for layout in layouts:
-        w, b, g = fan_max("webchat-eventlet", layout), fan_max("bare-eventlet", layout), fan_max("webchat-gevent", layout)
+        w, b, g = (
+            fan_max("webchat-eventlet", layout),
+            fan_max("bare-eventlet", layout),
+            fan_max("webchat-gevent", layout),
+        )
         r1, r2 = ratio(w, b), ratio(g, w)
-        checks.append((f"fan-out {layout}: webchat eventlet >= 0.7x bare eventlet max deliveries/s",
-                       f"{fmt(w, 0)} / {fmt(b, 0)} = {fmt(r1, 2)}x", r1 is not None and r1 >= 0.7))
-        checks.append((f"fan-out {layout}: webchat gevent >= 2.5x webchat eventlet",
-                       f"{fmt(g, 0)} / {fmt(w, 0)} = " + ("not a ratio: eventlet sustained no step" if w == 0 else f"{fmt(r2, 2)}x"),
-                       r2 is not None and w and r2 >= 2.5))
+        checks.append(
+            (
+                f"fan-out {layout}: webchat eventlet >= 0.7x bare eventlet max deliveries/s",
+                f"{fmt(w, 0)} / {fmt(b, 0)} = {fmt(r1, 2)}x",
+                r1 is not None and r1 >= 0.7,
+            )
+        )
+        checks.append(
+            (
+                f"fan-out {layout}: webchat gevent >= 2.5x webchat eventlet",
+                f"{fmt(g, 0)} / {fmt(w, 0)} = "
+                + ("not a ratio: eventlet sustained no step" if w == 0 else f"{fmt(r2, 2)}x"),
+                r2 is not None and w and r2 >= 2.5,
+            )
+        )
     wp = med([r["p99_ms"] for r in fanout_rows(res, "webchat-eventlet", "1x100", 50)])
     bp = med([r["p99_ms"] for r in fanout_rows(res, "bare-eventlet", "1x100", 50)])
     r = ratio(wp, bp)
-    checks.append(("p99 at 50 sends/s into 100 members <= 1.5x bare app's", f"{fmt(wp)} ms / {fmt(bp)} ms = {fmt(r, 2)}x",
-                   r is not None and r <= 1.5))
-    w, b = res.median("acks_per_s", scenario="rtt", target="webchat-eventlet"), res.median("acks_per_s", scenario="rtt", target="bare-eventlet")
+    checks.append(
+        (
+            "p99 at 50 sends/s into 100 members <= 1.5x bare app's",
+            f"{fmt(wp)} ms / {fmt(bp)} ms = {fmt(r, 2)}x",
+            r is not None and r <= 1.5,
+        )
+    )
+    w, b = (
+        res.median("acks_per_s", scenario="rtt", target="webchat-eventlet"),
+        res.median("acks_per_s", scenario="rtt", target="bare-eventlet"),
+    )
     r = ratio(w, b)
-    checks.append(("persisted send-ack rate >= 0.4x bare app's echo rate", f"{fmt(w)} / {fmt(b)} acks/s = {fmt(r, 2)}x",
-                   r is not None and r >= 0.4))
+    checks.append(
+        (
+            "persisted send-ack rate >= 0.4x bare app's echo rate",
+            f"{fmt(w)} / {fmt(b)} acks/s = {fmt(r, 2)}x",
+            r is not None and r >= 0.4,
+        )
+    )
     counts = sorted({x["n"] for x in res.where(scenario="idle")})
     if counts:
         n = counts[-1]
         w = res.median("rss_per_socket_kb", scenario="idle", target="webchat-eventlet", n=n)
         b = res.median("rss_per_socket_kb", scenario="idle", target="bare-eventlet", n=n)
         r = ratio(w, b)
-        checks.append((f"RSS per idle authenticated socket <= 1.2x bare app's (N = {n:,})",
-                       f"{fmt(w)} / {fmt(b)} KiB = {fmt(r, 2)}x", r is not None and r <= 1.2))
+        checks.append(
+            (
+                f"RSS per idle authenticated socket <= 1.2x bare app's (N = {n:,})",
+                f"{fmt(w)} / {fmt(b)} KiB = {fmt(r, 2)}x",
+                r is not None and r <= 1.2,
+            )
+        )
         held = [x["connected"] for x in res.where(scenario="idle", target="webchat-eventlet", n=n)]
-        checks.append(("10,000 sockets held by one webchat process", f"min held {min(held):,} of {n:,}" +
-                       ("" if n >= 10000 else " (this run did not try 10,000)") if held else "–",
-                       bool(held) and min(held) >= n and n >= 10000))
+        checks.append(
+            (
+                "10,000 sockets held by one webchat process",
+                f"min held {min(held):,} of {n:,}" + ("" if n >= 10000 else " (this run did not try 10,000)")
+                if held
+                else "–",
+                bool(held) and min(held) >= n and n >= 10000,
+            )
+        )
     sizes = sorted({x["messages"] for x in res.where(scenario="history")})
     if len(sizes) >= 2:
         lo, hi = sizes[0], sizes[-1]
@@ -206,31 +291,61 @@ def target_checks(res):
             a = res.median("p50_ms", scenario="history", page=page, messages=hi)
             b = res.median("p50_ms", scenario="history", page=page, messages=lo)
             r = ratio(a, b)
-            checks.append((f"history {page} page at {hi:,} <= 1.5x at {lo:,}", f"{fmt(a, 2)} / {fmt(b, 2)} ms = {fmt(r, 2)}x",
-                           r is not None and r <= 1.5))
+            checks.append(
+                (
+                    f"history {page} page at {hi:,} <= 1.5x at {lo:,}",
+                    f"{fmt(a, 2)} / {fmt(b, 2)} ms = {fmt(r, 2)}x",
+                    r is not None and r <= 1.5,
+                )
+            )
     sizes = sorted({x["rooms"] for x in res.where(scenario="roomlist")})
     if len(sizes) >= 2:
-        a, b = res.median("p50_ms", scenario="roomlist", rooms=sizes[-1]), res.median("p50_ms", scenario="roomlist", rooms=sizes[0])
+        a, b = (
+            res.median("p50_ms", scenario="roomlist", rooms=sizes[-1]),
+            res.median("p50_ms", scenario="roomlist", rooms=sizes[0]),
+        )
         r = ratio(a, b)
-        checks.append((f"room list for {sizes[-1]} rooms <= 3x for {sizes[0]}", f"{fmt(a, 2)} / {fmt(b, 2)} ms = {fmt(r, 2)}x",
-                       r is not None and r <= 3))
-    s, f = res.median("acks_per_s", scenario="rtt", target="webchat-sqlite"), res.median("acks_per_s", scenario="rtt", target="webchat-eventlet")
+        checks.append(
+            (
+                f"room list for {sizes[-1]} rooms <= 3x for {sizes[0]}",
+                f"{fmt(a, 2)} / {fmt(b, 2)} ms = {fmt(r, 2)}x",
+                r is not None and r <= 3,
+            )
+        )
+    s, f = (
+        res.median("acks_per_s", scenario="rtt", target="webchat-sqlite"),
+        res.median("acks_per_s", scenario="rtt", target="webchat-eventlet"),
+    )
     r = ratio(s, f)
-    checks.append(("`make run` (SQLite, no Redis) send-ack rate >= 0.5x the gunicorn full stack's",
-                   f"{fmt(s)} / {fmt(f)} acks/s = {fmt(r, 2)}x", r is not None and r >= 0.5))
+    checks.append(
+        (
+            "`make run` (SQLite, no Redis) send-ack rate >= 0.5x the gunicorn full stack's",
+            f"{fmt(s)} / {fmt(f)} acks/s = {fmt(r, 2)}x",
+            r is not None and r >= 0.5,
+        )
+    )
     # Fan-out: the final counts of each layout (after the last step's backlog drained); the
     # step lines' `lost` is "not yet delivered when the step was judged".
     # Lines of an older load generator (no `sends` field) counted at step end: reported apart.
-    web = [x for x in res.rows if x["scenario"] in ("fanout_max", "rtt", "idle") and str(x.get("target", "")).startswith("webchat")]
+    web = [
+        x
+        for x in res.rows
+        if x["scenario"] in ("fanout_max", "rtt", "idle") and str(x.get("target", "")).startswith("webchat")
+    ]
     final = [x for x in web if x["scenario"] != "fanout_max" or "sends" in x]
     older = [x for x in web if x["scenario"] == "fanout_max" and "sends" not in x]
     bad = {k: sum(x.get(k) or 0 for x in final) for k in ("lost", "duplicated", "misrouted")}
     measured = ", ".join(f"{k} {v:,}" for k, v in bad.items())
     if older:
         reps = sorted({x.get("rep") for x in older})
-        measured += (f" (reps {reps} ran an earlier load generator that judged fan-out loss at step end: "
-                     + ", ".join(f"{k} {sum(x.get(k) or 0 for x in older):,}" for k in ("lost", "duplicated", "misrouted")) + ")")
-    checks.append(("zero lost, duplicated, misrouted (webchat, every step of every run)", measured, not any(bad.values())))
+        measured += (
+            f" (reps {reps} ran an earlier load generator that judged fan-out loss at step end: "
+            + ", ".join(f"{k} {sum(x.get(k) or 0 for x in older):,}" for k in ("lost", "duplicated", "misrouted"))
+            + ")"
+        )
+    checks.append(
+        ("zero lost, duplicated, misrouted (webchat, every step of every run)", measured, not any(bad.values()))
+    )
     return checks
 
 
@@ -261,11 +376,21 @@ def plots(res, targets):
             ax2.plot(rates, p50, "x:", color=COLORS.get(t), alpha=0.6, label=f"{t} p50")
         top = max((r["offered_rate"] * r["members"] for r in res.where(scenario="fanout", layout=layout)), default=1)
         ax1.plot([0, top], [0, top], "k--", lw=0.8, alpha=0.4, label="delivered = offered")
-        ax1.set(title=f"Fan-out {layout}: throughput", xlabel="offered deliveries/s", ylabel="delivered/s",
-                xscale="log", yscale="log")
+        ax1.set(
+            title=f"Fan-out {layout}: throughput",
+            xlabel="offered deliveries/s",
+            ylabel="delivered/s",
+            xscale="log",
+            yscale="log",
+        )
         ax2.axhline(200, color="k", lw=0.8, ls="--", alpha=0.5)
-        ax2.set(title=f"Fan-out {layout}: latency (send to delivery)", xlabel="offered sends/s", ylabel="ms",
-                xscale="log", yscale="log")
+        ax2.set(
+            title=f"Fan-out {layout}: latency (send to delivery)",
+            xlabel="offered sends/s",
+            ylabel="ms",
+            xscale="log",
+            yscale="log",
+        )
         ax1.legend(fontsize=8)
         ax2.legend(fontsize=7, ncol=2)
         for ax in (ax1, ax2):
@@ -275,7 +400,9 @@ def plots(res, targets):
         fig.savefig(path, dpi=90)
         plt.close(fig)
         made.append(path)
-    rtt = [(t, res.median("acks_per_s", scenario="rtt", target=t)) for t in targets if res.where(scenario="rtt", target=t)]
+    rtt = [
+        (t, res.median("acks_per_s", scenario="rtt", target=t)) for t in targets if res.where(scenario="rtt", target=t)
+    ]
     idle_n = sorted({r["n"] for r in res.where(scenario="idle")})
     if rtt or idle_n:
         fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4.5))
@@ -306,33 +433,54 @@ def generated(path, meta, end, rows):
     v = m.get("versions", {})
     s = meta.get("settings", {})
     loads = [r["loadavg"] for r in rows if r.get("loadavg") is not None]
-    lines = [BEGIN, "", f"_Generated by `bench/report.py` from `{path.relative_to(ROOT) if path.is_absolute() and ROOT in path.parents else path}` "
-             f"(run {meta.get('run_id')}, commit {meta.get('commit')}, {meta.get('reps')} repetition(s), "
-             f"{'quick' if meta.get('quick') else 'full'} sizes, {end.get('elapsed_s', '?')} s)._", "",
-             "### Machine", "",
-             f"- {m.get('nproc')} cores ({m.get('cpu')}), {m.get('mem_gib')} GiB memory, Linux {m.get('kernel')}; shared with other "
-             f"engineers' test runs: 1-minute load average {min(loads):.1f} to {max(loads):.1f} during this run (median {statistics.median(loads):.1f})."
-             if loads else f"- {m.get('nproc')} cores ({m.get('cpu')}), {m.get('mem_gib')} GiB memory",
-             f"- Python {m.get('python')}, Flask {v.get('flask')}, Flask-SocketIO {v.get('flask-socketio')}, python-socketio "
-             f"{v.get('python-socketio')}, python-engineio {v.get('python-engineio')}, eventlet {v.get('eventlet')}, gevent "
-             f"{v.get('gevent')}, gevent-websocket {v.get('gevent-websocket')}, gunicorn {v.get('gunicorn')}, SQLAlchemy "
-             f"{v.get('sqlalchemy')}, PyMySQL {v.get('pymysql')}",
-             f"- Node {m.get('node')}, socket.io {v.get('socket.io')}, socket.io-client {v.get('socket.io-client')}; "
-             f"MariaDB {m.get('mariadb')}, Redis {m.get('redis')}; open files limit {meta.get('nofile')}",
-             f"- Sizes: idle N = {s.get('idle_counts')}, fan-out layouts {s.get('layouts')}, steps of {s.get('step_s')} s "
-             f"(+ {s.get('drain_s')} s drain, + up to {s.get('lost_wait_s')} s before undelivered counts as lost), "
-             + (f"fixed rates {s.get('fixed_rates')} in steps of their own of {s.get('latency_step_s')} s in "
-                f"{s.get('latency_layouts')}, " if s.get('latency_step_s') else "")
-             + f"round trips {s.get('rtt_count')} (at most {s.get('rtt_max_s')} s), history {s.get('history_sizes')}, "
-             f"room lists {s.get('roomlist_sizes')}, {s.get('http_repeats')} timed requests each", "",
-             "### Targets of issue 7", "", "| target | measured (medians, same run) | met |", "| --- | --- | --- |"]
+    lines = [
+        BEGIN,
+        "",
+        f"_Generated by `bench/report.py` from `{path.relative_to(ROOT) if path.is_absolute() and ROOT in path.parents else path}` "
+        f"(run {meta.get('run_id')}, commit {meta.get('commit')}, {meta.get('reps')} repetition(s), "
+        f"{'quick' if meta.get('quick') else 'full'} sizes, {end.get('elapsed_s', '?')} s)._",
+        "",
+        "### Machine",
+        "",
+        f"- {m.get('nproc')} cores ({m.get('cpu')}), {m.get('mem_gib')} GiB memory, Linux {m.get('kernel')}; shared with other "
+        f"engineers' test runs: 1-minute load average {min(loads):.1f} to {max(loads):.1f} during this run (median {statistics.median(loads):.1f})."
+        if loads
+        else f"- {m.get('nproc')} cores ({m.get('cpu')}), {m.get('mem_gib')} GiB memory",
+        f"- Python {m.get('python')}, Flask {v.get('flask')}, Flask-SocketIO {v.get('flask-socketio')}, python-socketio "
+        f"{v.get('python-socketio')}, python-engineio {v.get('python-engineio')}, eventlet {v.get('eventlet')}, gevent "
+        f"{v.get('gevent')}, gevent-websocket {v.get('gevent-websocket')}, gunicorn {v.get('gunicorn')}, SQLAlchemy "
+        f"{v.get('sqlalchemy')}, PyMySQL {v.get('pymysql')}",
+        f"- Node {m.get('node')}, socket.io {v.get('socket.io')}, socket.io-client {v.get('socket.io-client')}; "
+        f"MariaDB {m.get('mariadb')}, Redis {m.get('redis')}; open files limit {meta.get('nofile')}",
+        f"- Sizes: idle N = {s.get('idle_counts')}, fan-out layouts {s.get('layouts')}, steps of {s.get('step_s')} s "
+        f"(+ {s.get('drain_s')} s drain, + up to {s.get('lost_wait_s')} s before undelivered counts as lost), "
+        + (
+            f"fixed rates {s.get('fixed_rates')} in steps of their own of {s.get('latency_step_s')} s in "
+            f"{s.get('latency_layouts')}, "
+            if s.get("latency_step_s")
+            else ""
+        )
+        + f"round trips {s.get('rtt_count')} (at most {s.get('rtt_max_s')} s), history {s.get('history_sizes')}, "
+        f"room lists {s.get('roomlist_sizes')}, {s.get('http_repeats')} timed requests each",
+        "",
+        "### Targets of issue 7",
+        "",
+        "| target | measured (medians, same run) | met |",
+        "| --- | --- | --- |",
+    ]
     for name, measured, met in target_checks(res):
         lines.append(f"| {name} | {measured} | {'yes' if met else '**no**'} |")
     lines += ["", "### Servers", "", "| target | what |", "| --- | --- |"]
     for t in targets:
         lines.append(f"| {t} | {meta.get('targets', {}).get(t, '')} |")
-    lines += ["", "### (1) Idle connections", "", "RSS growth of the worker process per socket held (VmRSS after minus before, "
-              "divided by N), connect rate with 100 connects in flight, sockets still connected after the hold.", ""]
+    lines += [
+        "",
+        "### (1) Idle connections",
+        "",
+        "RSS growth of the worker process per socket held (VmRSS after minus before, "
+        "divided by N), connect rate with 100 connects in flight, sockets still connected after the hold.",
+        "",
+    ]
     lines += idle_table(res, targets)
     lines += ["", "### (2) Fan-out", ""]
     lines += fanout_table(res, targets)
@@ -340,7 +488,12 @@ def generated(path, meta, end, rows):
     for p in made:
         if p.name.startswith("fanout"):
             lines += [f"![{p.stem}](bench/plots/{p.name})", ""]
-    lines += ["### (3) Send-ack round trip, sequential", "", "One socket in a room of its own, the next send after the ack.", ""]
+    lines += [
+        "### (3) Send-ack round trip, sequential",
+        "",
+        "One socket in a room of its own, the next send after the ack.",
+        "",
+    ]
     lines += rtt_table(res, targets)
     lines += ["", "### (4) History and (5) room list, webchat on MariaDB", ""]
     lines += http_tables(res)
@@ -349,7 +502,9 @@ def generated(path, meta, end, rows):
             lines += ["", f"![{p.stem}](bench/plots/{p.name})"]
     errors = res.where(scenario="error")
     if errors:
-        lines += ["", "### Errors in this run", ""] + [f"- {e.get('target')}: {e.get('error', '')[:300]}" for e in errors]
+        lines += ["", "### Errors in this run", ""] + [
+            f"- {e.get('target')}: {e.get('error', '')[:300]}" for e in errors
+        ]
     lines += ["", END]
     return "\n".join(lines)
 
@@ -362,8 +517,11 @@ def comparison(before_path, after_path):
         meta, _end, rows = load(path)
         runs.append((meta, {name: (measured, met) for name, measured, met in target_checks(Results(rows))}))
     (b_meta, before), (a_meta, after) = runs
-    lines = [f"| target | before: run {b_meta.get('run_id')} (commit {b_meta.get('commit')}) "
-             f"| after: run {a_meta.get('run_id')} (commit {a_meta.get('commit')}) |", "| --- | --- | --- |"]
+    lines = [
+        f"| target | before: run {b_meta.get('run_id')} (commit {b_meta.get('commit')}) "
+        f"| after: run {a_meta.get('run_id')} (commit {a_meta.get('commit')}) |",
+        "| --- | --- | --- |",
+    ]
     for name in [*before, *(n for n in after if n not in before)]:
         cells = []
         for checks in (before, after):

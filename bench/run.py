@@ -9,6 +9,7 @@ when its turn ends, on any error, on Ctrl-C and at exit. Everything listens on 1
 on free ports. Sizes and repetitions come from the environment (see `Settings`);
 `BENCH_QUICK=1` is a smoke run of a few minutes.
 """
+
 import atexit
 import json
 import os
@@ -60,12 +61,24 @@ def env_float(name, default):
 class Settings:
     quick = os.environ.get("BENCH_QUICK", "") not in ("", "0", "false")
     reps = env_int("BENCH_REPS", 1 if quick else 3)
-    targets = env_list("BENCH_TARGETS", [
-        "bare-eventlet", "bare-gevent", "node", "webchat-eventlet", "webchat-gevent", "webchat-sqlite",
-    ], str)
+    targets = env_list(
+        "BENCH_TARGETS",
+        [
+            "bare-eventlet",
+            "bare-gevent",
+            "node",
+            "webchat-eventlet",
+            "webchat-gevent",
+            "webchat-sqlite",
+        ],
+        str,
+    )
     idle_counts = env_list("BENCH_IDLE_N", [1000] if quick else [1000, 5000, 10000])
     idle_users = env_int("BENCH_IDLE_USERS", 200)
-    layouts = [tuple(int(x) for x in v.split("x")) for v in env_list("BENCH_LAYOUTS", ["1x100"] if quick else ["1x100", "10x20"], str)]
+    layouts = [
+        tuple(int(x) for x in v.split("x"))
+        for v in env_list("BENCH_LAYOUTS", ["1x100"] if quick else ["1x100", "10x20"], str)
+    ]
     step_s = env_float("BENCH_STEP_S", 1.5 if quick else 4)
     drain_s = env_float("BENCH_DRAIN_S", 3 if quick else 5)
     # After a step, what has not arrived within drain_s + lost_wait_s counts as lost.
@@ -129,6 +142,7 @@ def _on_signal(signum, _frame):
 
 # ------------------------------------------------------------------ databases and queues
 
+
 def mariadb(db=None):
     return pymysql.connect(**MARIADB, database=db, charset="utf8mb4", autocommit=True)
 
@@ -166,7 +180,7 @@ class Resources:
             for prefix in self.prefixes:
                 keys = list(r.scan_iter(f"{prefix}*", count=1000))
                 for i in range(0, len(keys), 500):
-                    r.delete(*keys[i:i + 500])
+                    r.delete(*keys[i : i + 500])
         except Exception as exc:  # noqa: BLE001 - cleanup is best effort
             log(f"could not clean Redis keys: {exc}")
         self.prefixes.clear()
@@ -198,15 +212,34 @@ def make_server(name, workdir, res):
     """The target's server, not started yet; a webchat target's database is migrated."""
     port, log_path = free_port(), Path(workdir) / f"{name}.log"
     if name == "node":
-        return ServerProcess(name, [NODE, str(BENCH / "peers" / "node_server.js")], base_environment(port, workdir),
-                             port=port, log_path=log_path)
+        return ServerProcess(
+            name,
+            [NODE, str(BENCH / "peers" / "node_server.js")],
+            base_environment(port, workdir),
+            port=port,
+            log_path=log_path,
+        )
     if name in PEER_WORKERS:
         mode, worker = PEER_WORKERS[name]
-        cmd = [str(BIN / "gunicorn"), "-k", worker, "-w", "1", "--worker-connections", "10000",
-               "-b", f"127.0.0.1:{port}", "--chdir", str(BENCH / "peers"), "--log-level", "warning",
-               "bare_app:app"]
-        return ServerProcess(name, cmd, dict(base_environment(port, workdir), ASYNC_MODE=mode),
-                             port=port, log_path=log_path)
+        cmd = [
+            str(BIN / "gunicorn"),
+            "-k",
+            worker,
+            "-w",
+            "1",
+            "--worker-connections",
+            "10000",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--chdir",
+            str(BENCH / "peers"),
+            "--log-level",
+            "warning",
+            "bare_app:app",
+        ]
+        return ServerProcess(
+            name, cmd, dict(base_environment(port, workdir), ASYNC_MODE=mode), port=port, log_path=log_path
+        )
     mode, backend, queue = WEBCHAT[name]
     instance = Path(workdir) / f"instance-{name}"
     # Tokens that outlive the run; the launcher switches rate limits off and makes password
@@ -224,14 +257,24 @@ def make_server(name, workdir, res):
     for pair in filter(None, os.environ.get("BENCH_WEBCHAT_ENV", "").split(",")):
         key, _, value = pair.partition("=")
         env[key.strip()] = value.strip()
-    server = WebchatServer(database_url, workdir, name=name, async_mode=mode, instance_dir=instance, env=env,
-                           port=port, root=WEBCHAT_DIR, log_path=log_path)
+    server = WebchatServer(
+        database_url,
+        workdir,
+        name=name,
+        async_mode=mode,
+        instance_dir=instance,
+        env=env,
+        port=port,
+        root=WEBCHAT_DIR,
+        log_path=log_path,
+    )
     server.migrate()
     server.schema = schema  # where the HTTP scenarios seed their messages
     return server
 
 
 # ------------------------------------------------------------------ socket scenarios (Node)
+
 
 def socket_scenarios(name):
     wanted = set(S.scenarios)
@@ -242,16 +285,31 @@ def socket_scenarios(name):
         if kind not in wanted:
             continue
         if kind == "idle":
-            scenarios.append({"name": "idle", "counts": S.idle_counts, "users": S.idle_users,
-                              "settle_s": 2 if S.quick else 3, "hold_s": 2 if S.quick else 5})
+            scenarios.append(
+                {
+                    "name": "idle",
+                    "counts": S.idle_counts,
+                    "users": S.idle_users,
+                    "settle_s": 2 if S.quick else 3,
+                    "hold_s": 2 if S.quick else 5,
+                }
+            )
         elif kind == "fanout":
             for rooms, members in S.layouts:
                 if name == "webchat-sqlite" and (rooms, members) != (1, 100):
                     continue
-                scenarios.append({"name": "fanout", "layout": [rooms, members], "rates": S.rates.get(members, S.rates[20]),
-                                  "fixed_rates": S.fixed_rates, "step_s": S.step_s, "drain_s": S.drain_s,
-                                  "lost_wait_s": S.lost_wait_s,
-                                  "latency_step_s": S.latency_step_s if f"{rooms}x{members}" in S.latency_layouts else 0})
+                scenarios.append(
+                    {
+                        "name": "fanout",
+                        "layout": [rooms, members],
+                        "rates": S.rates.get(members, S.rates[20]),
+                        "fixed_rates": S.fixed_rates,
+                        "step_s": S.step_s,
+                        "drain_s": S.drain_s,
+                        "lost_wait_s": S.lost_wait_s,
+                        "latency_step_s": S.latency_step_s if f"{rooms}x{members}" in S.latency_layouts else 0,
+                    }
+                )
         elif kind == "rtt":
             scenarios.append({"name": "rtt", "count": S.rtt_count, "max_s": S.rtt_max_s})
     return scenarios
@@ -259,13 +317,24 @@ def socket_scenarios(name):
 
 def run_loadgen(server, kind, scenarios, workdir, emit):
     config = {
-        "target": server.name, "url": server.url, "kind": kind, "worker_pid": server.worker_pid,
-        "run_tag": uuid.uuid4().hex[:6], "scenarios": scenarios, "deadline_s": S.target_deadline_s,
+        "target": server.name,
+        "url": server.url,
+        "kind": kind,
+        "worker_pid": server.worker_pid,
+        "run_tag": uuid.uuid4().hex[:6],
+        "scenarios": scenarios,
+        "deadline_s": S.target_deadline_s,
     }
     path = Path(workdir) / f"loadgen-{server.name}.json"
     path.write_text(json.dumps(config))
-    proc = subprocess.Popen([NODE, str(BENCH / "loadgen.js"), str(path)], cwd=BENCH, stdout=subprocess.PIPE,
-                            stderr=None, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [NODE, str(BENCH / "loadgen.js"), str(path)],
+        cwd=BENCH,
+        stdout=subprocess.PIPE,
+        stderr=None,
+        text=True,
+        start_new_session=True,
+    )
     try:
         for line in proc.stdout:
             line = line.strip()
@@ -288,7 +357,9 @@ PASSWORD = "bench-password-1"
 class Api:
     def __init__(self, url, username):
         self.url, self.http = f"{url}/api/v1", requests.Session()
-        self.http.post(f"{self.url}/auth/signup", json={"username": username, "password": PASSWORD}, timeout=30).raise_for_status()
+        self.http.post(
+            f"{self.url}/auth/signup", json={"username": username, "password": PASSWORD}, timeout=30
+        ).raise_for_status()
         token = self.http.post(f"{self.url}/auth/token", json={"username": username, "password": PASSWORD}, timeout=30)
         token.raise_for_status()
         self.http.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
@@ -325,8 +396,9 @@ def count_seeded(cur, room_ids, added):
     cur.execute("SHOW COLUMNS FROM rooms LIKE 'counted_messages'")
     if cur.fetchone():
         marks = ",".join(["%s"] * len(room_ids))
-        cur.execute(f"UPDATE rooms SET counted_messages = counted_messages + %s WHERE id IN ({marks})",
-                    [added, *room_ids])
+        cur.execute(
+            f"UPDATE rooms SET counted_messages = counted_messages + %s WHERE id IN ({marks})", [added, *room_ids]
+        )
 
 
 def timed(fn, repeats, check):
@@ -339,8 +411,12 @@ def timed(fn, repeats, check):
         times.append((time.perf_counter() - t0) * 1000)
         check(result)
     times.sort()
-    return {"p50_ms": round(statistics.median(times), 3), "p99_ms": round(times[min(len(times) - 1, int(len(times) * 0.99))], 3),
-            "mean_ms": round(statistics.fmean(times), 3), "repeats": repeats}
+    return {
+        "p50_ms": round(statistics.median(times), 3),
+        "p99_ms": round(times[min(len(times) - 1, int(len(times) * 0.99))], 3),
+        "mean_ms": round(statistics.fmean(times), 3),
+        "repeats": repeats,
+    }
 
 
 def http_setup(server):
@@ -380,7 +456,9 @@ def http_setup(server):
                 cur.execute(
                     f"INSERT INTO messages (room_id, seq, sender_id, kind, body, created_at) "
                     f"SELECT r.id, r.last_seq + s.seq, %s, 'text', CONCAT('unread ', s.seq), UTC_TIMESTAMP(6) "
-                    f"FROM rooms r JOIN seq_1_to_20 s WHERE r.id IN ({marks})", [writer_id, *ids])
+                    f"FROM rooms r JOIN seq_1_to_20 s WHERE r.id IN ({marks})",
+                    [writer_id, *ids],
+                )
                 cur.execute(f"UPDATE rooms SET last_seq = last_seq + 20 WHERE id IN ({marks})", ids)
                 count_seeded(cur, ids, 20)
                 conn.commit()
@@ -398,14 +476,40 @@ def http_measure(reader, setup, emit):
             assert first is None or seqs[0] == first, (seqs[0], first)
             assert last is None or seqs[-1] == last, (seqs[-1], last)
 
-        latest = timed(lambda: reader.call("GET", f"/rooms/{room_id}/messages"), S.http_repeats,
-                       lambda b: check_page(b, last=size))
-        emit({"target": "webchat-eventlet", "scenario": "history", "page": "latest", "messages": size, **latest,
-              "seed_s": info["seed_s"], "lost": 0, "duplicated": 0, "misrouted": 0})
-        deep = timed(lambda: reader.call("GET", f"/rooms/{room_id}/messages", params={"before_seq": 101}),
-                     S.http_repeats, lambda b: check_page(b, first=51, last=100))
-        emit({"target": "webchat-eventlet", "scenario": "history", "page": "deep", "before_seq": 101, "messages": size,
-              **deep, "lost": 0, "duplicated": 0, "misrouted": 0})
+        latest = timed(
+            lambda: reader.call("GET", f"/rooms/{room_id}/messages"), S.http_repeats, lambda b: check_page(b, last=size)
+        )
+        emit(
+            {
+                "target": "webchat-eventlet",
+                "scenario": "history",
+                "page": "latest",
+                "messages": size,
+                **latest,
+                "seed_s": info["seed_s"],
+                "lost": 0,
+                "duplicated": 0,
+                "misrouted": 0,
+            }
+        )
+        deep = timed(
+            lambda: reader.call("GET", f"/rooms/{room_id}/messages", params={"before_seq": 101}),
+            S.http_repeats,
+            lambda b: check_page(b, first=51, last=100),
+        )
+        emit(
+            {
+                "target": "webchat-eventlet",
+                "scenario": "history",
+                "page": "deep",
+                "before_seq": 101,
+                "messages": size,
+                **deep,
+                "lost": 0,
+                "duplicated": 0,
+                "misrouted": 0,
+            }
+        )
     for size, info in setup["roomlist"].items():
         api, ids = info["api"], set(info["rooms"])
 
@@ -415,11 +519,21 @@ def http_measure(reader, setup, emit):
             assert all(r["unread_count"] == 20 for r in rooms), [r["unread_count"] for r in rooms][:5]
 
         listed = timed(lambda: api.call("GET", "/rooms"), S.http_repeats, check_list)
-        emit({"target": "webchat-eventlet", "scenario": "roomlist", "rooms": size, **listed,
-              "lost": 0, "duplicated": 0, "misrouted": 0})
+        emit(
+            {
+                "target": "webchat-eventlet",
+                "scenario": "roomlist",
+                "rooms": size,
+                **listed,
+                "lost": 0,
+                "duplicated": 0,
+                "misrouted": 0,
+            }
+        )
 
 
 # ------------------------------------------------------------------ the run
+
 
 def machine():
     def cmd(*args):
@@ -428,12 +542,31 @@ def machine():
         except Exception:  # noqa: BLE001
             return None
 
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    mem = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem = next(
+        int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")
+    )
     versions = {}
-    for pkg in ("flask", "flask-socketio", "python-socketio", "python-engineio", "eventlet", "gevent",
-                "gevent-websocket", "gunicorn", "sqlalchemy", "pymysql", "redis"):
+    for pkg in (
+        "flask",
+        "flask-socketio",
+        "python-socketio",
+        "python-engineio",
+        "eventlet",
+        "gevent",
+        "gevent-websocket",
+        "gunicorn",
+        "sqlalchemy",
+        "pymysql",
+        "redis",
+    ):
         try:
             from importlib.metadata import version
 
@@ -455,9 +588,15 @@ def machine():
     except Exception:  # noqa: BLE001
         redis_version = None
     return {
-        "nproc": os.cpu_count(), "mem_gib": round(mem / 1024 / 1024, 1), "cpu": cpu,
-        "kernel": platform.release(), "python": platform.python_version(), "node": cmd(NODE, "-v"),
-        "mariadb": mariadb_version, "redis": redis_version, "versions": versions,
+        "nproc": os.cpu_count(),
+        "mem_gib": round(mem / 1024 / 1024, 1),
+        "cpu": cpu,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "node": cmd(NODE, "-v"),
+        "mariadb": mariadb_version,
+        "redis": redis_version,
+        "versions": versions,
     }
 
 
@@ -472,8 +611,12 @@ def loadavg():
 def commit():
     """The commit of the webchat served, `+dirty` if webchat/ has uncommitted changes."""
     try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=WEBCHAT_DIR, capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "webchat"], cwd=WEBCHAT_DIR, capture_output=True, text=True).stdout.strip()
+        rev = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=WEBCHAT_DIR, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "webchat"], cwd=WEBCHAT_DIR, capture_output=True, text=True
+        ).stdout.strip()
         return rev + ("+dirty" if dirty else "")
     except OSError:
         return None
@@ -490,13 +633,26 @@ def main():
     res = Resources()
     t_start = time.monotonic()
     rev = commit()
-    meta = {"scenario": "meta", "run_id": run_id, "commit": rev, "webchat_dir": str(WEBCHAT_DIR), "quick": S.quick, "reps": S.reps, "nofile": nofile,
-            "settings": {k: (v if not isinstance(v, dict) else {str(a): b for a, b in v.items()})
-                         for k, v in vars(Settings).items() if not k.startswith("_")},
-            "targets": {t: DESCRIPTIONS[t] for t in S.targets}, "machine": machine(),
-            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    meta = {
+        "scenario": "meta",
+        "run_id": run_id,
+        "commit": rev,
+        "webchat_dir": str(WEBCHAT_DIR),
+        "quick": S.quick,
+        "reps": S.reps,
+        "nofile": nofile,
+        "settings": {
+            k: (v if not isinstance(v, dict) else {str(a): b for a, b in v.items()})
+            for k, v in vars(Settings).items()
+            if not k.startswith("_")
+        },
+        "targets": {t: DESCRIPTIONS[t] for t in S.targets},
+        "machine": machine(),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
     log(f"results -> {out}  (logs in {workdir})")
     with open(out, "w") as results:
+
         def emit(record, rep=None):
             record = {"run_id": run_id, "rep": rep, **record, "loadavg": loadavg()}
             results.write(json.dumps(record) + "\n")
@@ -513,10 +669,18 @@ def main():
                     server = make_server(name, workdir, res)
                     try:
                         server.start(timeout=60)
-                        profiler = (start_profiler(server, workdir, rep)
-                                    if S.profile and (name.startswith("webchat") or S.profile_all and name != "node") else None)
-                        run_loadgen(server, "webchat" if name.startswith("webchat") else "bare", scenarios, workdir,
-                                    lambda r: emit(r, rep))
+                        profiler = (
+                            start_profiler(server, workdir, rep)
+                            if S.profile and (name.startswith("webchat") or S.profile_all and name != "node")
+                            else None
+                        )
+                        run_loadgen(
+                            server,
+                            "webchat" if name.startswith("webchat") else "bare",
+                            scenarios,
+                            workdir,
+                            lambda r: emit(r, rep),
+                        )
                         if profiler:
                             stop_profiler(profiler)
                     except Exception as exc:  # noqa: BLE001 - one target failing must not end the run
@@ -551,10 +715,24 @@ def start_profiler(server, workdir, rep):
     """py-spy records the worker for the whole socket run (collapsed stacks, raw format)."""
     path = BENCH / "profiles" / f"{server.name}-rep{rep}.txt"
     path.parent.mkdir(exist_ok=True)
-    proc = subprocess.Popen([str(BIN / "py-spy"), "record", "-p", str(server.worker_pid), "-r",
-                             os.environ.get("BENCH_PROFILE_RATE", "50"), "-f", "raw",
-                             "-o", str(path), "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            str(BIN / "py-spy"),
+            "record",
+            "-p",
+            str(server.worker_pid),
+            "-r",
+            os.environ.get("BENCH_PROFILE_RATE", "50"),
+            "-f",
+            "raw",
+            "-o",
+            str(path),
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     PROFILERS.append(proc)
     return proc
 

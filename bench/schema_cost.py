@@ -7,6 +7,7 @@ no I/O: run it twice and compare the ratios, not the absolute numbers.
 
     .venv/bin/python bench/schema_cost.py
 """
+
 import sys
 import timeit
 from pathlib import Path

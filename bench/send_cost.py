@@ -10,6 +10,7 @@ round-trip targets: a socket server on one core cannot send faster than 1 / CPU 
 
 --profile writes cProfile's top 40 by cumulative time (SORT=tottime: by own time).
 """
+
 import argparse
 import collections
 import gc
@@ -56,8 +57,11 @@ def main():
     parser.add_argument("--sends", type=int, default=2000)
     parser.add_argument("--members", type=int, default=100)
     parser.add_argument("--profile", help="write a cProfile report (top 40; SORT=tottime for own time) here")
-    parser.add_argument("--garbage", action="store_true",
-                        help="also count the reference cycles the sends leave for the garbage collector, by type")
+    parser.add_argument(
+        "--garbage",
+        action="store_true",
+        help="also count the reference cycles the sends leave for the garbage collector, by type",
+    )
     args = parser.parse_args()
 
     schema = f"webchat_sendcost_{uuid.uuid4().hex[:8]}"
@@ -100,8 +104,12 @@ def run(args, uri):
     assert client.is_connected("/chat"), "the bench's socket was refused"
 
     def send(i):
-        ack = client.emit("send_message", {"room_id": room["id"], "body": f"message {i}", "client_id": f"c{i}"},
-                          namespace="/chat", callback=True)
+        ack = client.emit(
+            "send_message",
+            {"room_id": room["id"], "body": f"message {i}", "client_id": f"c{i}"},
+            namespace="/chat",
+            callback=True,
+        )
         assert ack["ok"], ack
 
     for i in range(200):  # warm-up: pools, caches, compiled statements
@@ -144,8 +152,10 @@ def run(args, uri):
     time.sleep(1)  # the unread fan-out's last round, before the schema is dropped
     n = args.sends
     print(f"sends={n} members={args.members}")
-    print(f"cpu_ms_per_send={1000 * cpu / n:.3f} wall_ms_per_send={1000 * wall / n:.3f} "
-          f"statements_per_send={counter.statements / n:.2f} round_trips_per_send={counter.commands / n:.2f}")
+    print(
+        f"cpu_ms_per_send={1000 * cpu / n:.3f} wall_ms_per_send={1000 * wall / n:.3f} "
+        f"statements_per_send={counter.statements / n:.2f} round_trips_per_send={counter.commands / n:.2f}"
+    )
     with app.app_context():
         db.engine.dispose()
 

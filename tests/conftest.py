@@ -4,6 +4,7 @@ sends, and the real servers that the integration and browser tests share.
 Every test that uses `app` runs twice, on SQLite and on MariaDB, against a schema built
 by the project's own migrations. Helpers live in tests/support/, never here.
 """
+
 import contextvars
 import uuid
 
@@ -119,7 +120,9 @@ def sent_events(monkeypatch):
     """Every event realtime sends from now on, as (event, data, to), instead of emitting
     it: with no message queue (TestConfig has none) every emit goes through `emit_now`."""
     events = []
-    monkeypatch.setattr(realtime.events, "emit_now", lambda event, data, to, skip_sid=None: events.append((event, data, to)))
+    monkeypatch.setattr(
+        realtime.events, "emit_now", lambda event, data, to, skip_sid=None: events.append((event, data, to))
+    )
     return events
 
 

@@ -1,4 +1,5 @@
 """Account rules in the service layer: names, passwords, hashing, tokens, revocation."""
+
 import threading
 
 import pytest

@@ -1,6 +1,7 @@
 """The accounts part of the JSON API, `/api/v1`, held to the wire contract: signup,
 username availability, access/refresh tokens with rotation and reuse detection, the
 socket token, CSRF for session-authenticated calls, and the shape of every error."""
+
 import re
 from datetime import timedelta
 

@@ -1,4 +1,5 @@
 """The rooms and messages API, per the contract: shapes, codes, and both ways to sign in."""
+
 import pytest
 
 from webchat.services import messages, rooms
@@ -10,8 +11,18 @@ def error_code(response):
     return response.get_json()["error"]["code"]
 
 
-ROOM_KEYS = {"id", "name", "display_name", "type", "owner_id", "member_count", "online_count", "unread_count",
-             "last_read_message_id", "last_message"}
+ROOM_KEYS = {
+    "id",
+    "name",
+    "display_name",
+    "type",
+    "owner_id",
+    "member_count",
+    "online_count",
+    "unread_count",
+    "last_read_message_id",
+    "last_message",
+}
 MESSAGE_KEYS = {"id", "room_id", "seq", "sender", "kind", "body", "client_id", "created_at", "deleted", "file", "event"}
 
 
@@ -39,8 +50,9 @@ def test_create_list_join_and_page(app, client, alice, bob):
     assert [m["seq"] for m in newer["messages"]] == [61, 62] and newer["has_more"] is False
 
 
-@pytest.mark.parametrize("body, field", [({"name": ""}, "name"), ({"name": "x", "type": "direct"}, "type"),
-                                         ({"type": "public"}, "name")])
+@pytest.mark.parametrize(
+    "body, field", [({"name": ""}, "name"), ({"name": "x", "type": "direct"}, "type"), ({"type": "public"}, "name")]
+)
 def test_create_room_validation(app, client, alice, body, field):
     response = client.post("/api/v1/rooms", json=body, headers=bearer(alice))
     assert response.status_code == 400
@@ -53,13 +65,24 @@ def test_not_json(app, client, alice):
     assert response.status_code == 400 and error_code(response) == "VALIDATION_ERROR"
 
 
-@pytest.mark.parametrize("method, path", [
-    ("get", "/api/v1/rooms"), ("get", "/api/v1/rooms/public"), ("post", "/api/v1/rooms"),
-    ("post", "/api/v1/rooms/1/join"), ("get", "/api/v1/rooms/1/messages"), ("post", "/api/v1/rooms/direct"),
-    ("post", "/api/v1/rooms/1/members"), ("delete", "/api/v1/rooms/1/members/bob"), ("post", "/api/v1/rooms/1/leave"),
-    ("post", "/api/v1/rooms/1/read"), ("delete", "/api/v1/messages/1"), ("get", "/api/v1/users?q=a"),
-    ("get", "/api/v1/rooms/1/members"),
-])
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("get", "/api/v1/rooms"),
+        ("get", "/api/v1/rooms/public"),
+        ("post", "/api/v1/rooms"),
+        ("post", "/api/v1/rooms/1/join"),
+        ("get", "/api/v1/rooms/1/messages"),
+        ("post", "/api/v1/rooms/direct"),
+        ("post", "/api/v1/rooms/1/members"),
+        ("delete", "/api/v1/rooms/1/members/bob"),
+        ("post", "/api/v1/rooms/1/leave"),
+        ("post", "/api/v1/rooms/1/read"),
+        ("delete", "/api/v1/messages/1"),
+        ("get", "/api/v1/users?q=a"),
+        ("get", "/api/v1/rooms/1/members"),
+    ],
+)
 def test_anonymous_is_unauthenticated(app, client, method, path):
     response = getattr(client, method)(path, json={})
     assert response.status_code == 401 and error_code(response) == "UNAUTHENTICATED"
@@ -72,9 +95,17 @@ def test_errors_carry_contract_codes(app, client, alice, bob):
         (client.get(f"/api/v1/rooms/{private['id']}/messages", headers=bearer(bob)), 404, "ROOM_NOT_FOUND"),
         (client.post(f"/api/v1/rooms/{private['id']}/join", headers=bearer(bob)), 404, "ROOM_NOT_FOUND"),
         (client.get(f"/api/v1/rooms/{public['id']}/messages", headers=bearer(bob)), 403, "USER_NOT_IN_CHAT_ROOM"),
-        (client.get(f"/api/v1/rooms/{public['id']}/messages?limit=500", headers=bearer(alice)), 400, "VALIDATION_ERROR"),
+        (
+            client.get(f"/api/v1/rooms/{public['id']}/messages?limit=500", headers=bearer(alice)),
+            400,
+            "VALIDATION_ERROR",
+        ),
         (client.get("/api/v1/rooms/999999/messages", headers=bearer(alice)), 404, "ROOM_NOT_FOUND"),
-        (client.delete(f"/api/v1/rooms/{public['id']}/members/alice", headers=bearer(bob)), 403, "USER_NOT_IN_CHAT_ROOM"),
+        (
+            client.delete(f"/api/v1/rooms/{public['id']}/members/alice", headers=bearer(bob)),
+            403,
+            "USER_NOT_IN_CHAT_ROOM",
+        ),
         (client.delete("/api/v1/messages/999999", headers=bearer(alice)), 404, "MESSAGE_NOT_FOUND"),
         (client.get("/api/v1/rooms", headers={"Authorization": "Bearer nope"}), 401, "TOKEN_INVALID"),
     ]
@@ -84,7 +115,9 @@ def test_errors_carry_contract_codes(app, client, alice, bob):
 
 def test_membership_endpoints(app, client, alice, bob, make_user):
     carol = make_user("carol")
-    room = client.post("/api/v1/rooms", json={"name": "Team", "type": "private"}, headers=bearer(alice)).get_json()["room"]
+    room = client.post("/api/v1/rooms", json={"name": "Team", "type": "private"}, headers=bearer(alice)).get_json()[
+        "room"
+    ]
     invited = client.post(f"/api/v1/rooms/{room['id']}/members", json={"username": "bob"}, headers=bearer(alice))
     assert invited.status_code == 200 and invited.get_json()["room"]["member_count"] == 2
     members = client.get(f"/api/v1/rooms/{room['id']}/members", headers=bearer(bob)).get_json()["members"]

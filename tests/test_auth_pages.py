@@ -1,5 +1,6 @@
 """The account pages: signup, login (with `?next=`), logout, password change, the
 anonymous redirect, CSRF on forms, security headers, cookies and escaping."""
+
 import re
 from urllib.parse import parse_qs, urlsplit
 
@@ -205,7 +206,9 @@ def test_login_with_a_missing_field(client, alice, data, field):
 
 @pytest.mark.parametrize("target", ["/rooms/3", "/auth/password", "/rooms?tab=public", "/rooms/3#latest"])
 def test_login_follows_a_local_next(client, alice, target):
-    response = client.post("/auth/login", query_string={"next": target}, data={"username": "alice", "password": PASSWORD})
+    response = client.post(
+        "/auth/login", query_string={"next": target}, data={"username": "alice", "password": PASSWORD}
+    )
     assert response.status_code == 302
     assert response.headers["Location"] == target
 
@@ -229,7 +232,9 @@ OFFSITE = [
 
 @pytest.mark.parametrize("target", OFFSITE)
 def test_login_ignores_an_offsite_next(client, alice, target):
-    response = client.post("/auth/login", query_string={"next": target}, data={"username": "alice", "password": PASSWORD})
+    response = client.post(
+        "/auth/login", query_string={"next": target}, data={"username": "alice", "password": PASSWORD}
+    )
     assert response.status_code == 302
     assert response.headers["Location"] == "/rooms"
     assert "stolen" not in str(response.headers)
@@ -340,7 +345,11 @@ def test_login_and_signup_are_open(client, path):
 def change_password(client, current, new, confirm=None):
     return client.post(
         "/auth/password",
-        data={"current_password": current, "new_password": new, "new_password_confirm": new if confirm is None else confirm},
+        data={
+            "current_password": current,
+            "new_password": new,
+            "new_password_confirm": new if confirm is None else confirm,
+        },
     )
 
 
@@ -489,8 +498,12 @@ def test_password_change_without_csrf_token_is_refused(csrf_client):
     token = meta_token(csrf_client, "/auth/password")
     response = csrf_client.post(
         "/auth/password",
-        data={"current_password": PASSWORD, "new_password": NEW_PASSWORD, "new_password_confirm": NEW_PASSWORD,
-              "csrf_token": token},
+        data={
+            "current_password": PASSWORD,
+            "new_password": NEW_PASSWORD,
+            "new_password_confirm": NEW_PASSWORD,
+            "csrf_token": token,
+        },
     )
     assert response.status_code == 302
 

@@ -6,6 +6,7 @@ The cast, in a private room and a public room built the same way: `owner` create
 `member` and `member2` are in it, `kicked` was removed by the owner, `departed` left.
 `outsider` has never been in the private room; `non_member` is the same user seen from
 the public room (which they may see but have not joined)."""
+
 import io
 import shutil
 
@@ -26,8 +27,15 @@ ANON = (401, "UNAUTHENTICATED")
 
 
 def room_rule(member=OK, owner=OK, *, outsider=NOT_FOUND, non_member=NOT_IN, kicked=NOT_IN, departed=NOT_IN):
-    return {"anonymous": ANON, "outsider": outsider, "non_member": non_member, "member": member, "owner": owner,
-            "kicked": kicked, "departed": departed}
+    return {
+        "anonymous": ANON,
+        "outsider": outsider,
+        "non_member": non_member,
+        "member": member,
+        "owner": owner,
+        "kicked": kicked,
+        "departed": departed,
+    }
 
 
 def everyone(status, anonymous=ANON):
@@ -40,61 +48,113 @@ API = {
     ("GET", "/api/v1/rooms"): ("/api/v1/rooms", None, everyone(200)),
     ("GET", "/api/v1/rooms/public"): ("/api/v1/rooms/public", None, everyone(200)),
     ("POST", "/api/v1/rooms"): ("/api/v1/rooms", {"name": "new"}, everyone(201)),
-    ("POST", "/api/v1/rooms/direct"): ("/api/v1/rooms/direct", {"usernames": ["member2"]},
-                                       {**everyone(201), "member": (409, "DUPLICATE_DIRECT_ROOM")}),
+    ("POST", "/api/v1/rooms/direct"): (
+        "/api/v1/rooms/direct",
+        {"usernames": ["member2"]},
+        {**everyone(201), "member": (409, "DUPLICATE_DIRECT_ROOM")},
+    ),
     ("GET", "/api/v1/users"): ("/api/v1/users?q=mem", None, everyone(200)),
     ("PUT", "/api/v1/me"): ("/api/v1/me", {"locale": "ko"}, everyone(200)),  # only ever about the caller
     ("POST", "/api/v1/auth/socket-token"): ("/api/v1/auth/socket-token", {}, everyone(200)),
     ("GET", "/api/v1/rooms/<int:room_id>/messages"): ("/api/v1/rooms/{room}/messages", None, room_rule()),
     ("GET", "/api/v1/rooms/<int:room_id>/members"): ("/api/v1/rooms/{room}/members", None, room_rule()),
     ("POST", "/api/v1/rooms/<int:room_id>/join"): (
-        "/api/v1/rooms/{room}/join", {}, room_rule(non_member=OK, kicked=NOT_FOUND, departed=NOT_FOUND)),
-    ("POST", "/api/v1/rooms/<int:room_id>/members"): ("/api/v1/rooms/{room}/members", {"username": "newcomer"},
-                                                      room_rule()),
+        "/api/v1/rooms/{room}/join",
+        {},
+        room_rule(non_member=OK, kicked=NOT_FOUND, departed=NOT_FOUND),
+    ),
+    ("POST", "/api/v1/rooms/<int:room_id>/members"): (
+        "/api/v1/rooms/{room}/members",
+        {"username": "newcomer"},
+        room_rule(),
+    ),
     ("DELETE", "/api/v1/rooms/<int:room_id>/members/<username>"): (
-        "/api/v1/rooms/{room}/members/member2", None, room_rule(member=(403, "FORBIDDEN"))),
+        "/api/v1/rooms/{room}/members/member2",
+        None,
+        room_rule(member=(403, "FORBIDDEN")),
+    ),
     ("POST", "/api/v1/rooms/<int:room_id>/leave"): ("/api/v1/rooms/{room}/leave", {}, room_rule()),
-    ("POST", "/api/v1/rooms/<int:room_id>/read"): ("/api/v1/rooms/{room}/read", {"message_id": "{message}"},
-                                                   room_rule()),
-    ("POST", "/api/v1/rooms/<int:room_id>/files"): ("/api/v1/rooms/{room}/files", "FILE",
-                                                    room_rule(member=(201, None), owner=(201, None))),
+    ("POST", "/api/v1/rooms/<int:room_id>/read"): (
+        "/api/v1/rooms/{room}/read",
+        {"message_id": "{message}"},
+        room_rule(),
+    ),
+    ("POST", "/api/v1/rooms/<int:room_id>/files"): (
+        "/api/v1/rooms/{room}/files",
+        "FILE",
+        room_rule(member=(201, None), owner=(201, None)),
+    ),
     # The message was sent by `member`: only they may delete it.
     ("DELETE", "/api/v1/messages/<int:message_id>"): (
-        "/api/v1/messages/{message}", None,
-        room_rule(owner=(403, "FORBIDDEN"), outsider=MSG_GONE, non_member=MSG_GONE, kicked=MSG_GONE,
-                  departed=MSG_GONE)),
+        "/api/v1/messages/{message}",
+        None,
+        room_rule(owner=(403, "FORBIDDEN"), outsider=MSG_GONE, non_member=MSG_GONE, kicked=MSG_GONE, departed=MSG_GONE),
+    ),
 }
 # Open to anyone: the way in, and the API's own description.
 PUBLIC_API = {
-    ("POST", "/api/v1/auth/signup"), ("GET", "/api/v1/users/available"), ("POST", "/api/v1/auth/token"),
-    ("POST", "/api/v1/auth/refresh"), ("GET", "/api/v1/openapi.json"),
+    ("POST", "/api/v1/auth/signup"),
+    ("GET", "/api/v1/users/available"),
+    ("POST", "/api/v1/auth/token"),
+    ("POST", "/api/v1/auth/refresh"),
+    ("GET", "/api/v1/openapi.json"),
 }
 # Pages: anonymous users are sent to the login page.
 LOGIN = (302, "login")
 PAGES = {
-    ("GET", "/rooms/<int:room_id>"): ("/rooms/{room}", None, {
-        **room_rule(non_member=(403, None), kicked=(403, None), departed=(403, None)), "anonymous": LOGIN}),
-    ("POST", "/rooms/<int:room_id>/join"): ("/rooms/{room}/join", {}, {
-        **room_rule(member=(302, None), owner=(302, None), non_member=(302, None), kicked=NOT_FOUND,
-                    departed=NOT_FOUND), "anonymous": LOGIN}),
-    ("GET", "/files/<int:file_id>/<path:name>"): ("/files/{file}/a.txt", None, {
-        **room_rule(outsider=(404, None), non_member=(404, None), kicked=(404, None), departed=(404, None)),
-        "anonymous": (404, None)}),
+    ("GET", "/rooms/<int:room_id>"): (
+        "/rooms/{room}",
+        None,
+        {**room_rule(non_member=(403, None), kicked=(403, None), departed=(403, None)), "anonymous": LOGIN},
+    ),
+    ("POST", "/rooms/<int:room_id>/join"): (
+        "/rooms/{room}/join",
+        {},
+        {
+            **room_rule(
+                member=(302, None), owner=(302, None), non_member=(302, None), kicked=NOT_FOUND, departed=NOT_FOUND
+            ),
+            "anonymous": LOGIN,
+        },
+    ),
+    ("GET", "/files/<int:file_id>/<path:name>"): (
+        "/files/{file}/a.txt",
+        None,
+        {
+            **room_rule(outsider=(404, None), non_member=(404, None), kicked=(404, None), departed=(404, None)),
+            "anonymous": (404, None),
+        },
+    ),
 }
 # Pages open to anyone or only about the caller themselves (tested in test_auth_pages).
-OTHER_PAGES = {("GET", "/"), ("GET", "/rooms"), ("POST", "/rooms"), ("GET", "/auth/signup"), ("POST", "/auth/signup"),
-               ("GET", "/auth/login"), ("POST", "/auth/login"), ("POST", "/auth/logout"), ("GET", "/auth/password"),
-               ("POST", "/auth/password"), ("POST", "/auth/language"), ("GET", "/healthz"),
-               ("GET", "/static/<path:filename>"),
-               ("GET", "/socket.io/"), ("POST", "/language"), ("GET", "/i18n/<locale>.<version>.json")}  # answered by the Socket.IO middleware (webchat.register_socketio)
+OTHER_PAGES = {
+    ("GET", "/"),
+    ("GET", "/rooms"),
+    ("POST", "/rooms"),
+    ("GET", "/auth/signup"),
+    ("POST", "/auth/signup"),
+    ("GET", "/auth/login"),
+    ("POST", "/auth/login"),
+    ("POST", "/auth/logout"),
+    ("GET", "/auth/password"),
+    ("POST", "/auth/password"),
+    ("POST", "/auth/language"),
+    ("GET", "/healthz"),
+    ("GET", "/static/<path:filename>"),
+    ("GET", "/socket.io/"),
+    ("POST", "/language"),
+    ("GET", "/i18n/<locale>.<version>.json"),
+}  # answered by the Socket.IO middleware (webchat.register_socketio)
 
 SOCKET = {
     "open_room": ({"room_id": "{room}"}, room_rule()),
     "send_message": ({"room_id": "{room}", "body": "hi"}, room_rule()),
     "typing": ({"room_id": "{room}"}, room_rule()),
     "mark_read": ({"room_id": "{room}", "message_id": "{message}"}, room_rule()),
-    "delete_message": ({"message_id": "{message}"}, room_rule(
-        owner=(403, "FORBIDDEN"), outsider=MSG_GONE, non_member=MSG_GONE, kicked=MSG_GONE, departed=MSG_GONE)),
+    "delete_message": (
+        {"message_id": "{message}"},
+        room_rule(owner=(403, "FORBIDDEN"), outsider=MSG_GONE, non_member=MSG_GONE, kicked=MSG_GONE, departed=MSG_GONE),
+    ),
     "close_room": ({"room_id": "{room}"}, everyone(200)),  # only stops this socket's stream
     "auth": ({"token": "{token}"}, everyone(200)),
     # Names Socket.IO reserves never reach a handler, whoever sends them (issue 16: a client
@@ -254,6 +314,9 @@ def test_socket_token_is_for_sessions_only(app, cast, role):
 
 
 def test_every_socket_event_has_a_row():
-    events = {name[3:] for name in dir(ChatNamespace)
-              if name.startswith("on_") and getattr(getattr(ChatNamespace, name), "client_event", False)}
+    events = {
+        name[3:]
+        for name in dir(ChatNamespace)
+        if name.startswith("on_") and getattr(getattr(ChatNamespace, name), "client_event", False)
+    }
     assert events == set(SOCKET) - RESERVED_EVENTS

@@ -1,4 +1,5 @@
 """The /chat namespace through Flask-SocketIO's test client: auth, acks, live delivery."""
+
 import gc
 import time
 import uuid
@@ -44,7 +45,9 @@ def test_refusal_codes(app, alice):
 
     from webchat.chat.namespace import ChatNamespace
 
-    expired = create_access_token(identity=str(alice.id), additional_claims={"gen": 0}, expires_delta=timedelta(seconds=-1))
+    expired = create_access_token(
+        identity=str(alice.id), additional_claims={"gen": 0}, expires_delta=timedelta(seconds=-1)
+    )
     namespace = ChatNamespace(NS)
     for token, code in (("garbage", "TOKEN_INVALID"), (expired, "TOKEN_EXPIRED")):
         with app.test_request_context():
@@ -117,8 +120,21 @@ def test_open_room_refused_for_outsiders(app, alice, make_user, connect):
 
 
 @pytest.mark.parametrize("event", ["open_room", "close_room", "send_message", "typing", "auth"])
-@pytest.mark.parametrize("payload", [None, "text", 42, [], [1, 2], {}, {"room_id": "x"}, {"room_id": None, "body": 5},
-                                     {"room_id": [1], "body": {"nested": [1]}}, {"token": 12}])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        None,
+        "text",
+        42,
+        [],
+        [1, 2],
+        {},
+        {"room_id": "x"},
+        {"room_id": None, "body": 5},
+        {"room_id": [1], "body": {"nested": [1]}},
+        {"token": 12},
+    ],
+)
 def test_every_malformed_payload_is_answered(app, alice, room, connect, event, payload):
     sock = connect(alice)
     ack = emit(sock, event, payload)
@@ -200,7 +216,9 @@ def test_mark_read_and_delete_over_the_socket(app, alice, bob, room, connect):
     received(a), received(b)
     ack = emit(b, "mark_read", {"room_id": room["id"], "message_id": sent["id"]})
     assert ack == {"ok": True, "last_read_message_id": sent["id"]}
-    assert received(a, "read_receipt") == [{"room_id": room["id"], "user_id": bob.id, "last_read_message_id": sent["id"]}]
+    assert received(a, "read_receipt") == [
+        {"room_id": room["id"], "user_id": bob.id, "last_read_message_id": sent["id"]}
+    ]
     assert emit(b, "delete_message", {"message_id": sent["id"]})["error"]["code"] == "FORBIDDEN"
     assert emit(a, "delete_message", {"message_id": sent["id"]}) == {"ok": True}
     assert received(b, "message_deleted") == [{"room_id": room["id"], "message_id": sent["id"]}]
@@ -219,7 +237,9 @@ def test_kicked_socket_stops_receiving_the_room_at_once(app, alice, bob, room, c
     assert emit(b, "open_room", {"room_id": room["id"]})["error"]["code"] == "USER_NOT_IN_CHAT_ROOM"
 
 
-@pytest.mark.parametrize("upgrade", [{}, {"Upgrade": "websocket", "Connection": "Upgrade"}], ids=["polling", "websocket"])
+@pytest.mark.parametrize(
+    "upgrade", [{}, {"Upgrade": "websocket", "Connection": "Upgrade"}], ids=["polling", "websocket"]
+)
 def test_the_socketio_path_matches_a_route(app, upgrade):
     """Flask-SocketIO runs each event in a request context for the handshake's path; a
     path without a route stores a NotFound on every event (see the next test)."""

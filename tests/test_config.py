@@ -1,6 +1,7 @@
 """Settings: database URLs, and secrets that fail loudly in production and persist in
 development. The start-up behaviour runs `import config` in a fresh interpreter, since
 the module reads its environment once, at import."""
+
 import os
 import stat
 import subprocess
@@ -47,7 +48,11 @@ def run_config(instance_dir, **env):
     clean.update(WEBCHAT_INSTANCE_DIR=str(instance_dir), **env)
     return subprocess.run(
         [sys.executable, "-c", PRINT_SETTINGS],
-        cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 

@@ -5,6 +5,7 @@ local folder, and S3 served by a real moto server over HTTP) and both databases.
 What is stored is observed independently of webchat's storage code: by walking the
 upload folder, or by listing the bucket with a client of our own.
 """
+
 import io
 import os
 import struct
@@ -95,8 +96,12 @@ def app(app_with, request, monkeypatch):
     """The test app, storing attachments in a folder or in a fresh S3 bucket."""
     if request.param == "s3":
         endpoint = request.getfixturevalue("s3_server")
-        for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
-                            ("AWS_CONFIG_FILE", os.devnull), ("AWS_SHARED_CREDENTIALS_FILE", os.devnull)):
+        for name, value in (
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_CONFIG_FILE", os.devnull),
+            ("AWS_SHARED_CREDENTIALS_FILE", os.devnull),
+        ):
             monkeypatch.setenv(name, value)
         monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
         bucket = f"webchat-{uuid.uuid4().hex[:16]}"
@@ -122,8 +127,9 @@ def upload(client, user, room_id, data, name="file.bin", client_id=None, headers
     form = {"file": (io.BytesIO(data), name)}
     if client_id is not None:
         form["client_id"] = client_id
-    return client.post(f"/api/v1/rooms/{room_id}/files", data=form,
-                       headers=bearer(user) if headers is None else headers)
+    return client.post(
+        f"/api/v1/rooms/{room_id}/files", data=form, headers=bearer(user) if headers is None else headers
+    )
 
 
 def uploaded(client, user, room_id, data, name="file.bin", **kwargs):
@@ -197,8 +203,14 @@ def test_member_uploads_and_the_room_hears_it_after_commit(app, client, alice, b
     assert message["sender"]["username"] == "alice" and message["deleted"] is False
     attachment = message["file"]
     assert attachment == {
-        "id": attachment["id"], "name": "minutes.pdf", "size": len(PDF), "content_type": "application/pdf",
-        "url": f"/files/{attachment['id']}/minutes.pdf", "thumbnail_url": None, "width": None, "height": None,
+        "id": attachment["id"],
+        "name": "minutes.pdf",
+        "size": len(PDF),
+        "content_type": "application/pdf",
+        "url": f"/files/{attachment['id']}/minutes.pdf",
+        "thumbnail_url": None,
+        "width": None,
+        "height": None,
     }
     assert received(b, "new_message") == [{"message": message}]
     assert received(b_list, "unread") == [{"room_id": room["id"], "unread_count": 1, "last_message": message}]
@@ -225,14 +237,17 @@ def test_session_authenticated_upload(app, alice, room):
     assert (response.status_code, error_of(response)) == (401, "UNAUTHENTICATED")
 
 
-@pytest.mark.parametrize("who, kind, code, status", [
-    ("bob", "public", "USER_NOT_IN_CHAT_ROOM", 403),
-    ("bob", "private", "ROOM_NOT_FOUND", 404),
-    ("kicked", "public", "USER_NOT_IN_CHAT_ROOM", 403),
-    ("left", "public", "USER_NOT_IN_CHAT_ROOM", 403),
-    ("bob", "missing", "ROOM_NOT_FOUND", 404),
-    ("anonymous", "public", "UNAUTHENTICATED", 401),
-])
+@pytest.mark.parametrize(
+    "who, kind, code, status",
+    [
+        ("bob", "public", "USER_NOT_IN_CHAT_ROOM", 403),
+        ("bob", "private", "ROOM_NOT_FOUND", 404),
+        ("kicked", "public", "USER_NOT_IN_CHAT_ROOM", 403),
+        ("left", "public", "USER_NOT_IN_CHAT_ROOM", 403),
+        ("bob", "missing", "ROOM_NOT_FOUND", 404),
+        ("anonymous", "public", "UNAUTHENTICATED", 401),
+    ],
+)
 def test_only_members_upload(app, client, alice, bob, carol, objects, who, kind, code, status):
     room = rooms.create_room(alice, "Room", "private" if kind == "private" else "public")
     room_id = 999999 if kind == "missing" else room["id"]
@@ -252,8 +267,9 @@ def test_only_members_upload(app, client, alice, bob, carol, objects, who, kind,
 
 
 def test_missing_file_field_is_a_validation_error(app, client, alice, room):
-    response = client.post(f"/api/v1/rooms/{room['id']}/files", data={"attachment": (io.BytesIO(PDF), "a.pdf")},
-                           headers=bearer(alice))
+    response = client.post(
+        f"/api/v1/rooms/{room['id']}/files", data={"attachment": (io.BytesIO(PDF), "a.pdf")}, headers=bearer(alice)
+    )
     assert response.status_code == 400 and error_of(response) == "VALIDATION_ERROR"
     assert "file" in response.json["error"]["fields"]
     response = client.post(f"/api/v1/rooms/{room['id']}/files", json={"file": "x"}, headers=bearer(alice))
@@ -266,8 +282,9 @@ def test_empty_file_is_refused(app, client, alice, room, objects):
     assert objects.all() == {} and file_rows() == 0
 
 
-def test_retry_with_the_same_client_id_stores_one_message_and_one_object(app, client, alice, bob, room,
-                                                                          connect, objects):
+def test_retry_with_the_same_client_id_stores_one_message_and_one_object(
+    app, client, alice, bob, room, connect, objects
+):
     b = connect(bob)
     b.emit("open_room", {"room_id": room["id"]}, namespace=NS, callback=True)
     b.get_received(NS)
@@ -308,8 +325,7 @@ def test_client_id_rules_are_those_of_send_message(app, client, alice, room, obj
     uploaded(client, alice, room["id"], PDF, "a.pdf", client_id="used")
     messages.send_message(alice, room["id"], "text", client_id="text-1")
     stored = objects.all()
-    for room_id, client_id in ((other["id"], "used"), (room["id"], "text-1"), (room["id"], ""),
-                               (room["id"], "x" * 65)):
+    for room_id, client_id in ((other["id"], "used"), (room["id"], "text-1"), (room["id"], ""), (room["id"], "x" * 65)):
         response = upload(client, alice, room_id, PDF, "a.pdf", client_id=client_id)
         assert (response.status_code, error_of(response)) == (400, "VALIDATION_ERROR"), client_id
         assert "client_id" in response.json["error"]["fields"]
@@ -361,8 +377,10 @@ class CountingStream(io.RawIOBase):
 
 def oversize_request(client, alice, room_id, body_size, streamed):
     boundary = "----webchat-test"
-    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"huge.bin\"\r\n"
-            "Content-Type: application/octet-stream\r\n\r\n").encode()
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="huge.bin"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
     body = CountingStream(body_size)
     stream = io.BufferedReader(body)
     headers = {**bearer(alice), "Content-Type": f"multipart/form-data; boundary={boundary}"}
@@ -409,22 +427,44 @@ def corrupt_png():
     return data[:60] + b"\0" * 200 + data[60:]
 
 
-@pytest.mark.parametrize("name, data, content_type, thumbnail", [
-    ("photo.png", HTML, "text/plain; charset=utf-8", False),
-    ("page.html", HTML, "text/plain; charset=utf-8", False),
-    ("drawing.svg", b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>', "text/plain; charset=utf-8", False),
-    ("notes.txt", "회의록: 다음 주 월요일\n".encode(), "text/plain; charset=utf-8", False),
-    ("photo.txt", image_bytes("PNG"), "image/png", True),
-    ("photo.jpg", image_bytes("JPEG"), "image/jpeg", True),
-    ("anim.gif", image_bytes("GIF"), "image/gif", True),
-    ("pic.webp", image_bytes("WEBP"), "image/webp", True),
-    ("report.pdf", PDF, "application/pdf", False),
-    ("page.html", "<html>".encode("utf-16"), "application/octet-stream", False),
-    ("data.bin", bytes(range(256)) * 4, "application/octet-stream", False),
-    ("broken.png", corrupt_png(), "application/octet-stream", False),
-    ("cut.png", image_bytes("PNG", (400, 400), "green")[:100], "application/octet-stream", False),
-], ids=["html-named-png", "html", "svg", "korean-text", "png-named-txt", "jpeg", "gif", "webp", "pdf",
-        "utf16-html", "binary", "corrupt-png", "truncated-png"])
+@pytest.mark.parametrize(
+    "name, data, content_type, thumbnail",
+    [
+        ("photo.png", HTML, "text/plain; charset=utf-8", False),
+        ("page.html", HTML, "text/plain; charset=utf-8", False),
+        (
+            "drawing.svg",
+            b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>',
+            "text/plain; charset=utf-8",
+            False,
+        ),
+        ("notes.txt", "회의록: 다음 주 월요일\n".encode(), "text/plain; charset=utf-8", False),
+        ("photo.txt", image_bytes("PNG"), "image/png", True),
+        ("photo.jpg", image_bytes("JPEG"), "image/jpeg", True),
+        ("anim.gif", image_bytes("GIF"), "image/gif", True),
+        ("pic.webp", image_bytes("WEBP"), "image/webp", True),
+        ("report.pdf", PDF, "application/pdf", False),
+        ("page.html", "<html>".encode("utf-16"), "application/octet-stream", False),
+        ("data.bin", bytes(range(256)) * 4, "application/octet-stream", False),
+        ("broken.png", corrupt_png(), "application/octet-stream", False),
+        ("cut.png", image_bytes("PNG", (400, 400), "green")[:100], "application/octet-stream", False),
+    ],
+    ids=[
+        "html-named-png",
+        "html",
+        "svg",
+        "korean-text",
+        "png-named-txt",
+        "jpeg",
+        "gif",
+        "webp",
+        "pdf",
+        "utf16-html",
+        "binary",
+        "corrupt-png",
+        "truncated-png",
+    ],
+)
 def test_the_type_comes_from_the_bytes(app, client, alice, room, name, data, content_type, thumbnail):
     message = uploaded(client, alice, room["id"], data, name)
     attachment = message["file"]
@@ -486,19 +526,22 @@ def test_an_image_at_the_pixel_bound_is_accepted(app, client, alice, room):
 # --- names --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("given, kept", [
-    (KOREAN, KOREAN),
-    ("\u1107\u1169\u1100\u1169\u1109\u1165.txt", "보고서.txt"),  # NFD (as macOS sends it) becomes NFC
-    ("../../etc/passwd", "passwd"),
-    ("C:\\Users\\kim\\문서\\계획.docx", "계획.docx"),
-    ("evil\u202egnp.exe", "evilgnp.exe"),
-    ("line\nbreak\ttab\x00.txt", "line break tab.txt"),
-    ("  spaced   out  .txt ", "spaced out .txt"),
-    ("...", "file"),
-    ("", "file"),
-    (None, "file"),
-    ("😀 emoji.png", "😀 emoji.png"),
-])
+@pytest.mark.parametrize(
+    "given, kept",
+    [
+        (KOREAN, KOREAN),
+        ("\u1107\u1169\u1100\u1169\u1109\u1165.txt", "보고서.txt"),  # NFD (as macOS sends it) becomes NFC
+        ("../../etc/passwd", "passwd"),
+        ("C:\\Users\\kim\\문서\\계획.docx", "계획.docx"),
+        ("evil\u202egnp.exe", "evilgnp.exe"),
+        ("line\nbreak\ttab\x00.txt", "line break tab.txt"),
+        ("  spaced   out  .txt ", "spaced out .txt"),
+        ("...", "file"),
+        ("", "file"),
+        (None, "file"),
+        ("😀 emoji.png", "😀 emoji.png"),
+    ],
+)
 def test_names_are_sanitised(given, kept):
     assert files.clean_name(given) == kept
 
@@ -517,7 +560,7 @@ def test_a_korean_name_round_trips(app, client, alice, room):
     kind, ascii_part, star_part = [p.strip() for p in disposition.split(";")]
     assert kind == "attachment" and ascii_part == 'filename="2026.pdf"'
     assert star_part.startswith("filename*=UTF-8''")
-    assert unquote(star_part[len("filename*=UTF-8''"):], encoding="utf-8", errors="strict") == KOREAN
+    assert unquote(star_part[len("filename*=UTF-8''") :], encoding="utf-8", errors="strict") == KOREAN
     assert disposition.isascii()
     # The name in the URL is for people; the id decides.
     assert get(client, f"/files/{attachment['id']}/whatever.bin", alice).data == PDF

@@ -1,6 +1,7 @@
 """Group commit: posts to one room that arrive while its transaction runs are written
 together by the first of them, in arrival order, each answered with its own message or
 its own error."""
+
 import threading
 import time
 
@@ -103,8 +104,15 @@ def test_a_failing_batch_is_written_post_by_post(app, make_user, monkeypatch):
         return real_insert(*args)
 
     monkeypatch.setattr(posting, "_insert_rows", flaky_insert)
-    results = post_at_once(app, [(alice, room_id, "lead", "l"), (bob, room_id, "one", "1"),
-                                 (alice, room_id, "two", "2"), (bob, room_id, "three", "3")])
+    results = post_at_once(
+        app,
+        [
+            (alice, room_id, "lead", "l"),
+            (bob, room_id, "one", "1"),
+            (alice, room_id, "two", "2"),
+            (bob, room_id, "three", "3"),
+        ],
+    )
     assert all(isinstance(r, tuple) and r[3] for r in results), results
     assert batches[:2] == [1, 3] and batches[2:] == [1, 1, 1]  # the batch failed, then each alone
     seqs = sorted(r[1] for r in results)
@@ -119,8 +127,15 @@ def test_a_batch_holding_a_retry_of_a_stored_message_stores_the_rest_gap_free(ap
     rooms.join_room(bob, room_id)
     stored, _ = messages.send_message(alice, room_id, "stored", "old")
     batches = hold_first_batch(monkeypatch, waiting=3)
-    results = post_at_once(app, [(bob, room_id, "lead", "l"), (alice, room_id, "new", "n1"),
-                                 (alice, room_id, "stored again", "old"), (bob, room_id, "new too", "n2")])
+    results = post_at_once(
+        app,
+        [
+            (bob, room_id, "lead", "l"),
+            (alice, room_id, "new", "n1"),
+            (alice, room_id, "stored again", "old"),
+            (bob, room_id, "new too", "n2"),
+        ],
+    )
     assert batches == [1, 3]
     assert results[2] == (stored.id, stored.seq, "stored", False)
     assert sorted(r[1] for r in results if r[3]) == [stored.seq + 1, stored.seq + 2, stored.seq + 3]
@@ -147,7 +162,9 @@ def test_a_batch_moves_each_senders_read_pointer_and_no_one_elses(app, make_user
     for (user, *_), (_id, seq, _body, _created) in zip(calls, results, strict=True):
         last_seq_of[user.id] = max(seq, last_seq_of.get(user.id, 0))
     db.session.expire_all()
-    pointers = {m.user_id: m.last_read_seq for m in db.session.scalars(sa.select(Membership).filter_by(room_id=room_id))}
+    pointers = {
+        m.user_id: m.last_read_seq for m in db.session.scalars(sa.select(Membership).filter_by(room_id=room_id))
+    }
     assert {user.id: pointers[user.id] for user in senders} == last_seq_of
     assert {user.id: pointers[user.id] for user in listeners} == {user.id: before[user.id] for user in listeners}
     assert counted_by_counters() == counted_by_scan()

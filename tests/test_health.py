@@ -1,5 +1,6 @@
 """`GET /healthz`: 200 when the database (and the queue, if any) answer, 503 naming the
 failing part otherwise."""
+
 import pytest
 
 from .support.services import require_redis

@@ -1,5 +1,6 @@
 """Issue 18: Korean and English. Which language a request speaks, the user's setting, the
 error catalogue in both languages, the catalogs' completeness, the socket's language."""
+
 import html
 import json
 import re
@@ -32,14 +33,17 @@ def message_of(response):
 # --- which language a request speaks ----------------------------------------------------
 
 
-@pytest.mark.parametrize("accept, expected", [
-    ("ko-KR,ko;q=0.9,en;q=0.8", "먼저 로그인하세요."),
-    ("ko", "먼저 로그인하세요."),
-    ("en-US,en;q=0.9", "Sign in first."),
-    ("fr-FR,ko;q=0.5", "먼저 로그인하세요."),  # the best of ours among those asked for
-    ("fr-FR", "Sign in first."),  # none of ours: DEFAULT_LOCALE
-    (None, "Sign in first."),
-])
+@pytest.mark.parametrize(
+    "accept, expected",
+    [
+        ("ko-KR,ko;q=0.9,en;q=0.8", "먼저 로그인하세요."),
+        ("ko", "먼저 로그인하세요."),
+        ("en-US,en;q=0.9", "Sign in first."),
+        ("fr-FR,ko;q=0.5", "먼저 로그인하세요."),  # the best of ours among those asked for
+        ("fr-FR", "Sign in first."),  # none of ours: DEFAULT_LOCALE
+        (None, "Sign in first."),
+    ],
+)
 def test_accept_language_picks_the_best_of_ours(client, accept, expected):
     headers = {"Accept-Language": accept} if accept else {}
     assert message_of(client.get("/api/v1/rooms", headers=headers)) == expected
@@ -103,10 +107,10 @@ def test_pages_speak_the_browsers_language_and_name_their_scripts_catalog(client
 
     korean = client.get("/auth/login", headers={"Accept-Language": "ko-KR,ko;q=0.9"}).text
     assert html_lang(korean) == "ko"
-    assert "<h1 id=\"login-heading\">로그인</h1>" in korean and "사용자 이름" in korean
+    assert '<h1 id="login-heading">로그인</h1>' in korean and "사용자 이름" in korean
     assert f'<meta name="i18n-catalog" content="/i18n/ko.{js_catalog("ko")[1]}.json">' in korean
     english = client.get("/auth/login").text
-    assert html_lang(english) == "en" and "<h1 id=\"login-heading\">Log in</h1>" in english
+    assert html_lang(english) == "en" and '<h1 id="login-heading">Log in</h1>' in english
     assert f'content="/i18n/en.{js_catalog("en")[1]}.json"' in english
 
 
@@ -116,20 +120,26 @@ def test_every_page_switches_language_back_to_itself(alice_client):
     # Neither the asked `lang` (it would switch straight back) nor a foreign `next` is kept.
     assert '<input type="hidden" name="next" value="/rooms?tab=public">' in form
     assert re.findall(r'name="lang" value="(\w+)" lang="\w+"[^>]*\s+aria-pressed="(\w+)">([^<]+)<', form) == [
-        ("ko", "true", "한국어"), ("en", "false", "English")]
+        ("ko", "true", "한국어"),
+        ("en", "false", "English"),
+    ]
     assert 'name="csrf_token"' in form
 
 
 def test_the_forms_speak_the_request_language(client):
     korean = {"Accept-Language": "ko"}
-    page = client.post("/auth/signup", headers=korean, data={
-        "username": "준호", "password": "correct horse", "password_confirm": "correct horses"}).text
+    page = client.post(
+        "/auth/signup",
+        headers=korean,
+        data={"username": "준호", "password": "correct horse", "password_confirm": "correct horses"},
+    ).text
     assert "비밀번호가 서로 달라요." in page
     empty = {"username": "", "password": "", "password_confirm": ""}
     page = client.post("/auth/signup", headers=korean, data=empty).text
     assert "사용자 이름을 정하세요." in page and "비밀번호를 정하세요." in page
-    page = client.post("/auth/signup", headers=korean, data={
-        "username": "준호", "password": "short", "password_confirm": "short"}).text
+    page = client.post(
+        "/auth/signup", headers=korean, data={"username": "준호", "password": "short", "password_confirm": "short"}
+    ).text
     assert "8~1024자로 입력하세요." in page
     assert "비밀번호가 서로 달라요." not in page
 

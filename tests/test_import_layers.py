@@ -1,5 +1,6 @@
 """The import contract of the lint gate (pyproject.toml, import-linter) is not a formality:
 a service that imports an adapter breaks it."""
+
 import os
 import shutil
 import subprocess
@@ -12,8 +13,9 @@ LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 
 def lint_imports(tree):
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    return subprocess.run([str(LINT_IMPORTS), "--no-cache"], cwd=tree, env=env, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache"], cwd=tree, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_the_tree_keeps_its_layers():
@@ -22,8 +24,11 @@ def test_the_tree_keeps_its_layers():
 
 
 def test_a_service_importing_an_adapter_breaks_the_contract(tmp_path):
-    shutil.copytree(ROOT / "webchat", tmp_path / "webchat", ignore=shutil.ignore_patterns("static", "templates",
-                                                                                          "translations", "__pycache__"))
+    shutil.copytree(
+        ROOT / "webchat",
+        tmp_path / "webchat",
+        ignore=shutil.ignore_patterns("static", "templates", "translations", "__pycache__"),
+    )
     shutil.copy(ROOT / "pyproject.toml", tmp_path)
     reads = tmp_path / "webchat" / "services" / "reads.py"
     reads.write_text(reads.read_text() + "\nfrom ..api import bp  # the violation\n")

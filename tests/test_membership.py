@@ -1,5 +1,6 @@
 """Membership and read state: private rooms, invite, kick, leave, direct rooms, read
 pointers, unread counts and timed delete, including the races."""
+
 from datetime import timedelta
 
 import pytest
@@ -61,9 +62,13 @@ def test_kick_is_for_the_owner_and_takes_effect_at_once(app, alice, bob, carol, 
     assert removed == [({"room_id": room["id"], "reason": "kicked"}, realtime.user_channel(bob.id))]
     notice = next(d["message"] for e, d, _ in sent_events if e == "new_message")
     assert notice["event"]["type"] == "kicked" and notice["event"]["by"]["id"] == alice.id
-    for call, args in [(messages.send_message, (bob, room["id"], "hi")), (messages.history, (bob, room["id"])),
-                       (reads.mark_read, (bob, room["id"], 1)), (rooms.invite, (bob, room["id"], "carol")),
-                       (rooms.leave, (bob, room["id"]))]:
+    for call, args in [
+        (messages.send_message, (bob, room["id"], "hi")),
+        (messages.history, (bob, room["id"])),
+        (reads.mark_read, (bob, room["id"], 1)),
+        (rooms.invite, (bob, room["id"], "carol")),
+        (rooms.leave, (bob, room["id"])),
+    ]:
         assert code_of(call, *args).code == "USER_NOT_IN_CHAT_ROOM"
     assert code_of(rooms.kick, alice, room["id"], "bob").code == "USER_NOT_IN_CHAT_ROOM"
 
@@ -88,7 +93,8 @@ def test_leave_posts_left_and_hands_ownership_to_longest_standing(app, alice, bo
     events = [e for e, _, _ in sent_events]
     assert "new_message" in events and "members" in events
     assert ({"room_id": room["id"], "reason": "left"}, realtime.user_channel(alice.id)) in [
-        (d, to) for e, d, to in sent_events if e == "room_removed"]
+        (d, to) for e, d, to in sent_events if e == "room_removed"
+    ]
     assert room["id"] not in [r["id"] for r in rooms.my_rooms(alice)]
 
 
@@ -100,7 +106,10 @@ def test_last_member_out_deletes_the_room_and_its_messages(app, alice, bob):
     rooms.leave(bob, room["id"])
     assert db.session.get(Room, room["id"]) is None
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Message).where(Message.room_id == room["id"])) == 0
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Membership).where(Membership.room_id == room["id"])) == 0
+    assert (
+        db.session.scalar(sa.select(sa.func.count()).select_from(Membership).where(Membership.room_id == room["id"]))
+        == 0
+    )
 
 
 def test_rejoining_a_public_room_after_leaving(app, alice, bob):
@@ -116,7 +125,9 @@ def test_two_joins_at_once_make_one_membership(app, alice, bob):
     room = rooms.create_room(alice, "General")
     outcomes = run_together(app, (rooms.join_room, bob, room["id"]), (rooms.join_room, bob, room["id"]))
     assert outcomes == ["ok", "ok"]
-    notices = db.session.scalars(sa.select(Message).where(Message.room_id == room["id"], Message.kind == "system")).all()
+    notices = db.session.scalars(
+        sa.select(Message).where(Message.room_id == room["id"], Message.kind == "system")
+    ).all()
     assert [n.event["type"] for n in notices] == ["created", "joined"]
     assert len(rooms.members(room["id"])) == 2
 
@@ -134,7 +145,8 @@ def test_direct_room_is_unique_per_participant_set(app, alice, bob, carol, sent_
     room = rooms.create_direct(alice, ["bob"])
     assert room["type"] == "direct" and room["member_count"] == 2
     assert sorted(to for e, _, to in sent_events if e == "room_added") == sorted(
-        [realtime.user_channel(alice.id), realtime.user_channel(bob.id)])
+        [realtime.user_channel(alice.id), realtime.user_channel(bob.id)]
+    )
     error = code_of(rooms.create_direct, bob, ["ALICE"])
     assert error.code == "DUPLICATE_DIRECT_ROOM" and error.to_dict()["room_id"] == room["id"]
     group = rooms.create_direct(carol, ["bob", "alice", "bob"])
@@ -177,8 +189,12 @@ def test_read_pointer_only_moves_forward(app, alice, bob, sent_events):
     sent_events.clear()
     assert reads.mark_read(bob, room["id"], second.id) == second.id
     receipt = [(d, to) for e, d, to in sent_events if e == "read_receipt"]
-    assert receipt == [({"room_id": room["id"], "user_id": bob.id, "last_read_message_id": second.id},
-                        realtime.room_channel(room["id"]))]
+    assert receipt == [
+        (
+            {"room_id": room["id"], "user_id": bob.id, "last_read_message_id": second.id},
+            realtime.room_channel(room["id"]),
+        )
+    ]
     unread = [(d["unread_count"], to) for e, d, to in sent_events if e == "unread"]
     assert unread == [(0, realtime.user_channel(bob.id))]
     sent_events.clear()
@@ -232,8 +248,11 @@ def test_timed_delete(app, alice, bob, sent_events):
     assert code_of(messages.delete_message, bob, message.id).code == "FORBIDDEN"
     sent_events.clear()
     messages.delete_message(alice, message.id)
-    assert ("message_deleted", {"room_id": room["id"], "message_id": message.id},
-            realtime.room_channel(room["id"])) in sent_events
+    assert (
+        "message_deleted",
+        {"room_id": room["id"], "message_id": message.id},
+        realtime.room_channel(room["id"]),
+    ) in sent_events
     page, _ = messages.history(bob, room["id"])
     tombstone = next(m for m in page if m.id == message.id)
     from webchat.payloads import message_payload

@@ -4,6 +4,7 @@ one message.
 Against a real Redis: a subscriber on the deployment's channel sees what other nodes
 would receive. (tests/integration/test_cluster.py delivers batches between real nodes.)
 """
+
 import json
 import logging
 import threading
@@ -66,8 +67,10 @@ def test_a_transactions_emits_are_one_queue_message_in_order(queued_app):
         realtime.emit_after_commit("unread", {"n": 3}, to="user:3")
     first, between, last = received(subscriber, 3)
     assert first["method"] == "emit" and first["namespace"] == realtime.NAMESPACE
-    assert first["batch"] == [["new_message", {"n": 1}, "room:1", None],
-                              ["new_message", {"n": 2}, ["user:1", "user:2"], "sid-x"]]
+    assert first["batch"] == [
+        ["new_message", {"n": 1}, "room:1", None],
+        ["new_message", {"n": 2}, ["user:1", "user:2"], "sid-x"],
+    ]
     assert between == {"method": "marker"}
     assert last["batch"] == [["unread", {"n": 3}, "user:3", None]]
     assert first["host_id"] == last["host_id"] == socketio.server.manager.host_id
@@ -85,8 +88,10 @@ def test_a_chunk_of_an_unread_round_is_one_queue_message(queued_app):
     _app, subscriber = queued_app
     realtime.emit_each("unread", [(["user:1"], {"unread_count": 1}), (["user:2", "user:3"], {"unread_count": 2})])
     (message,) = received(subscriber, 1)
-    assert message["batch"] == [["unread", {"unread_count": 1}, ["user:1"], None],
-                                ["unread", {"unread_count": 2}, ["user:2", "user:3"], None]]
+    assert message["batch"] == [
+        ["unread", {"unread_count": 1}, ["user:1"], None],
+        ["unread", {"unread_count": 2}, ["user:2", "user:3"], None],
+    ]
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """The published OpenAPI document describes exactly the API that exists, and the
 responses of the API match it (Schemathesis checks the running server in CI too)."""
+
 import re
 
 from jsonschema import Draft202012Validator
@@ -16,7 +17,7 @@ def api_routes(app):
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/v1/") or rule.rule == "/api/v1/openapi.json":
             continue
-        path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule[len("/api/v1"):])
+        path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule[len("/api/v1") :])
         routes |= {(path, m.lower()) for m in rule.methods - {"HEAD", "OPTIONS"}}
     return routes
 

@@ -1,5 +1,6 @@
 """Which origins may open a socket (the check itself; the real server is tested in
 tests/integration/test_server_chat.py)."""
+
 from webchat.chat.origins import origin_check, own_origins
 
 
@@ -9,8 +10,12 @@ def test_same_origin_only_by_default():
 
 def test_configured_origins_add_to_our_own():
     allowed = origin_check(["https://chat.example.com"])
-    environ = {"wsgi.url_scheme": "http", "HTTP_HOST": "10.0.0.11:5000",
-               "HTTP_X_FORWARDED_PROTO": "https", "HTTP_X_FORWARDED_HOST": "chat.internal"}
+    environ = {
+        "wsgi.url_scheme": "http",
+        "HTTP_HOST": "10.0.0.11:5000",
+        "HTTP_X_FORWARDED_PROTO": "https",
+        "HTTP_X_FORWARDED_HOST": "chat.internal",
+    }
     assert own_origins(environ) == {"http://10.0.0.11:5000", "https://chat.internal"}
     assert allowed("https://chat.example.com", environ)
     assert allowed("https://chat.internal", environ)

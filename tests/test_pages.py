@@ -2,6 +2,7 @@
 errors reach the page whether or not they name a field, a direct room is named after
 the others wherever it is shown, and the limits the scripts check come from the
 services, not from copies."""
+
 import html
 import json
 import re
@@ -21,14 +22,19 @@ def form_alert(page):
 
 def data_attributes(page, element_id):
     tag = re.search(rf"""<[a-z]+\b[^>]*\bid="{element_id}"(?:[^>"']|"[^"]*"|'[^']*')*>""", page, re.S).group(0)
-    return {name: html.unescape(double or single)
-            for name, double, single in re.findall(r"""\bdata-([a-z-]+)=(?:"([^"]*)"|'([^']*)')""", tag)}
+    return {
+        name: html.unescape(double or single)
+        for name, double, single in re.findall(r"""\bdata-([a-z-]+)=(?:"([^"]*)"|'([^']*)')""", tag)
+    }
 
 
-@pytest.mark.parametrize("error, shown", [
-    (ChatError("SERVICE_UNAVAILABLE"), "The service is temporarily unavailable; retry is safe."),
-    (ChatError("VALIDATION_ERROR", fields={"owner": "Not today."}), "Not today."),
-])
+@pytest.mark.parametrize(
+    "error, shown",
+    [
+        (ChatError("SERVICE_UNAVAILABLE"), "The service is temporarily unavailable; retry is safe."),
+        (ChatError("VALIDATION_ERROR", fields={"owner": "Not today."}), "Not today."),
+    ],
+)
 def test_room_creation_shows_an_error_that_names_no_field_of_the_form(alice_client, monkeypatch, error, shown):
     def refuse(*_args):
         raise error
@@ -82,10 +88,16 @@ def test_the_chat_page_passes_the_services_limits(app_with):
     room = rooms.create_room(alice, "Limits")
     page = login(app.test_client(), alice).get(f"/rooms/{room['id']}").text
     data = data_attributes(page, "chat")
-    assert {key: int(data[key]) for key in
-            ("max-length", "delete-window", "max-upload", "page-size", "page-max", "username-max")} == {
-        "max-length": app.config["MESSAGE_MAX_LENGTH"], "delete-window": 42, "max-upload": 12345,
-        "page-size": messages.PAGE_DEFAULT, "page-max": messages.PAGE_MAX, "username-max": accounts.USERNAME_MAX,
+    assert {
+        key: int(data[key])
+        for key in ("max-length", "delete-window", "max-upload", "page-size", "page-max", "username-max")
+    } == {
+        "max-length": app.config["MESSAGE_MAX_LENGTH"],
+        "delete-window": 42,
+        "max-upload": 12345,
+        "page-size": messages.PAGE_DEFAULT,
+        "page-max": messages.PAGE_MAX,
+        "username-max": accounts.USERNAME_MAX,
     }
     assert int(data["room-name-max"]) == rooms.NAME_MAX
     assert (int(data["thumbnail-width"]), int(data["thumbnail-height"])) == files.THUMBNAIL_BOX
@@ -96,8 +108,11 @@ def test_the_room_list_passes_the_type_labels_and_a_room_template(alice_client, 
     rooms.create_room(alice, "Listed")
     page = alice_client.get("/rooms").text
     assert json.loads(data_attributes(page, "rooms-page")["type-labels"]) == {
-        "public": "Public", "private": "Private", "direct": "Direct"}
+        "public": "Public",
+        "private": "Private",
+        "direct": "Direct",
+    }
     template = re.search(r'<template id="room-item-template">(.*?)</template>', page, re.S).group(1)
     assert 'class="room-item"' in template and 'class="room-preview"' in template
-    item = re.search(r'<li class="room-item"[^>]*>', page.split('<template')[0]).group(0)
+    item = re.search(r'<li class="room-item"[^>]*>', page.split("<template")[0]).group(0)
     assert json.loads(html.unescape(re.search(r"data-last-message='([^']*)'", item).group(1)))["kind"] == "system"

@@ -1,5 +1,6 @@
 """Presence shared through a real Redis: who is online stays true under a burst of
 sockets and after a moment when Redis refused a write."""
+
 import uuid
 
 import pytest
@@ -65,8 +66,11 @@ def test_a_burst_of_rate_limit_checks_waits_for_redis(app_with, caplog):
     """The same holds for rate limits: a check turned away by a full pool would let the
     action through unlimited."""
     require_redis()
-    app = app_with(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=REDIS_URL,
-                   RATELIMIT_KEY_PREFIX=f"test-limits-{uuid.uuid4().hex[:8]}")
+    app = app_with(
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_STORAGE_URI=REDIS_URL,
+        RATELIMIT_KEY_PREFIX=f"test-limits-{uuid.uuid4().hex[:8]}",
+    )
 
     def check(user_id):
         with app.app_context():

@@ -1,5 +1,6 @@
 """Rate limits: per IP on the HTTP auth endpoints, per username on logins, per user on
 messages (over the socket too); RATELIMIT_ENABLED=false switches them off."""
+
 import pytest
 
 from webchat.errors import ChatError
@@ -54,13 +55,21 @@ def test_message_flood_is_refused_over_the_socket(limited, alice, connect):
     limited.config["RATELIMIT_MESSAGES_PER_USER"] = "5 per 5 seconds"
     room = rooms.create_room(alice, "General")
     sock = connect(alice)
-    acks = [sock.emit("send_message", {"room_id": room["id"], "body": f"m{i}", "client_id": f"f{i}"},
-                      namespace="/chat", callback=True) for i in range(7)]
+    acks = [
+        sock.emit(
+            "send_message",
+            {"room_id": room["id"], "body": f"m{i}", "client_id": f"f{i}"},
+            namespace="/chat",
+            callback=True,
+        )
+        for i in range(7)
+    ]
     assert [a["ok"] for a in acks] == [True] * 5 + [False] * 2
     assert acks[5]["error"]["code"] == "RATE_LIMITED" and acks[5]["error"]["retry_after"] >= 1
     # A retry of a stored message is not a new message: it is answered, not limited.
-    retry = sock.emit("send_message", {"room_id": room["id"], "body": "m0", "client_id": "f0"}, namespace="/chat",
-                      callback=True)
+    retry = sock.emit(
+        "send_message", {"room_id": room["id"], "body": "m0", "client_id": "f0"}, namespace="/chat", callback=True
+    )
     assert retry["ok"] and retry["message"]["id"] == acks[0]["message"]["id"]
 
 
@@ -76,8 +85,9 @@ def test_limits_are_per_user(limited, alice, bob):
 
 
 def test_disabled_means_no_limits(app_with):
-    app = app_with(RATELIMIT_ENABLED=False, RATELIMIT_LOGIN_PER_IP="1 per minute",
-                   RATELIMIT_MESSAGES_PER_USER="1 per minute")
+    app = app_with(
+        RATELIMIT_ENABLED=False, RATELIMIT_LOGIN_PER_IP="1 per minute", RATELIMIT_MESSAGES_PER_USER="1 per minute"
+    )
     alice = accounts.signup("alice", PASSWORD)
     client = app.test_client()
     for _ in range(3):

@@ -1,5 +1,6 @@
 """The chat rules in the service layer: rooms, membership access, seq, idempotency,
 history paging, broadcast after commit."""
+
 import threading
 
 import pytest
@@ -28,13 +29,26 @@ def test_create_room_makes_owner_and_created_notice(app, alice):
     assert room["name"] == "General chat"
     assert room["owner_id"] == alice.id and room["member_count"] == 1 and room["unread_count"] == 0
     assert room["last_message"]["kind"] == "system"
-    assert room["last_message"]["event"] == {"type": "created", "user": {"id": alice.id, "username": "alice"}, "by": None}
+    assert room["last_message"]["event"] == {
+        "type": "created",
+        "user": {"id": alice.id, "username": "alice"},
+        "by": None,
+    }
     assert room["last_read_message_id"] == room["last_message"]["id"]
     assert [m["role"] for m in rooms.members(room["id"])] == ["owner"]
 
 
-@pytest.mark.parametrize("name, kind, field", [("", "public", "name"), ("   ", "public", "name"), ("x" * 81, "public", "name"),
-                                               (None, "public", "name"), ("ok", "secret", "type"), ("ok", "direct", "type")])
+@pytest.mark.parametrize(
+    "name, kind, field",
+    [
+        ("", "public", "name"),
+        ("   ", "public", "name"),
+        ("x" * 81, "public", "name"),
+        (None, "public", "name"),
+        ("ok", "secret", "type"),
+        ("ok", "direct", "type"),
+    ],
+)
 def test_create_room_validation(app, alice, name, kind, field):
     with pytest.raises(ChatError) as excinfo:
         rooms.create_room(alice, name, kind)
@@ -66,8 +80,17 @@ def test_non_member_of_public_room(app, alice, bob):
     assert codes_of(rooms.join_room, bob, 999999) == "ROOM_NOT_FOUND"
 
 
-@pytest.mark.parametrize("body, code", [("", "MESSAGE_EMPTY"), ("  \n\t ", "MESSAGE_EMPTY"), ("x" * 4001, "MESSAGE_TOO_LONG"),
-                                         (None, "VALIDATION_ERROR"), (42, "VALIDATION_ERROR"), (["x"], "VALIDATION_ERROR")])
+@pytest.mark.parametrize(
+    "body, code",
+    [
+        ("", "MESSAGE_EMPTY"),
+        ("  \n\t ", "MESSAGE_EMPTY"),
+        ("x" * 4001, "MESSAGE_TOO_LONG"),
+        (None, "VALIDATION_ERROR"),
+        (42, "VALIDATION_ERROR"),
+        (["x"], "VALIDATION_ERROR"),
+    ],
+)
 def test_message_body_rules(app, alice, body, code):
     room = rooms.create_room(alice, "General")
     assert codes_of(messages.send_message, alice, room["id"], body) == code
@@ -121,8 +144,17 @@ def test_history_pages_back_to_seq_1_and_catches_up(app, alice):
     assert [m.seq for m in page] == list(range(116, 122)) and not more
 
 
-@pytest.mark.parametrize("kwargs", [{"limit": 0}, {"limit": 101}, {"limit": "x"}, {"before_seq": "x"},
-                                    {"after_seq": -1}, {"before_seq": 5, "after_seq": 1}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"limit": 0},
+        {"limit": 101},
+        {"limit": "x"},
+        {"before_seq": "x"},
+        {"after_seq": -1},
+        {"before_seq": 5, "after_seq": 1},
+    ],
+)
 def test_history_validation(app, alice, kwargs):
     room = rooms.create_room(alice, "General")
     assert codes_of(messages.history, alice, room["id"], **kwargs) == "VALIDATION_ERROR"

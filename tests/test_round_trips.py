@@ -2,6 +2,7 @@
 (statements, COMMIT, ROLLBACK, PING) is one network round trip on the event loop's
 time. The send path and the pool's own habits are pinned here; a change that adds a
 round trip to every message has to change these numbers on purpose."""
+
 import threading
 import time
 
@@ -48,11 +49,16 @@ def test_a_socket_send_is_five_round_trips(app, make_user, connect, commands):
     rooms.join_room(bob, room_id)
     sock = connect(alice)
     for n in range(3):  # warm: the pool's connection exists and has been used
-        warm = sock.emit("send_message", {"room_id": room_id, "body": f"warm {n}", "client_id": f"w{n}"},
-                         namespace="/chat", callback=True)
+        warm = sock.emit(
+            "send_message",
+            {"room_id": room_id, "body": f"warm {n}", "client_id": f"w{n}"},
+            namespace="/chat",
+            callback=True,
+        )
     commands.clear()
-    ack = sock.emit("send_message", {"room_id": room_id, "body": "hello", "client_id": "c1"},
-                    namespace="/chat", callback=True)
+    ack = sock.emit(
+        "send_message", {"room_id": room_id, "body": "hello", "client_id": "c1"}, namespace="/chat", callback=True
+    )
     assert ack["ok"] and ack["message"]["seq"] == warm["message"]["seq"] + 1
     kinds = [kind for kind, _ in commands]
     # The room's and the sender's locks, the message, the room's counters, the sender's
@@ -61,8 +67,9 @@ def test_a_socket_send_is_five_round_trips(app, make_user, connect, commands):
     assert "FOR UPDATE" in commands[0][1] and "memberships" in commands[0][1]
 
     commands.clear()  # a retry of the same client_id: refused by the unique key, answered
-    retry = sock.emit("send_message", {"room_id": room_id, "body": "hello", "client_id": "c1"},
-                      namespace="/chat", callback=True)
+    retry = sock.emit(
+        "send_message", {"room_id": room_id, "body": "hello", "client_id": "c1"}, namespace="/chat", callback=True
+    )
     assert retry["ok"] and retry["message"]["id"] == ack["message"]["id"]
     assert [kind for kind, _ in commands].count("INSERT") == 1
 

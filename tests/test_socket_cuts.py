@@ -1,6 +1,7 @@
 """Issue 16: no client event reaches the connection handlers, and the cuts (kick, logout,
 password change, expiry, a revoked token family) reach every socket of their target
 whatever the socket sent before; the periodic reconciliation repairs what a cut missed."""
+
 import time
 
 import pytest
@@ -196,7 +197,10 @@ def test_a_reused_refresh_token_kills_its_familys_access_tokens_and_sockets(app,
         assert not connect(auth={"token": token}).is_connected(NS)
     # Another login of the same user is another family: untouched.
     assert other.is_connected(NS)
-    assert client.get("/api/v1/rooms", headers={"Authorization": f"Bearer {other_login['access_token']}"}).status_code == 200
+    assert (
+        client.get("/api/v1/rooms", headers={"Authorization": f"Bearer {other_login['access_token']}"}).status_code
+        == 200
+    )
 
 
 def test_auth_renewal_moves_the_socket_to_its_new_family(app, alice, client, connect):
@@ -245,6 +249,7 @@ def test_reconcile_disconnects_revoked_credentials(app, alice, bob, client, conn
     db.session.execute(sa.update(User).where(User.id == bob.id).values(token_generation=User.token_generation + 1))
     family = current_presence().get(sid_of(by_family)).family
     from webchat.models import RefreshToken
+
     db.session.execute(sa.update(RefreshToken).where(RefreshToken.family == family).values(revoked=True))
     db.session.commit()
     assert run_reconcile() == (2, 0)

@@ -1,5 +1,6 @@
 """Property-based: every /chat event, fed arbitrary JSON, is answered with an ack that
 carries a contract code; the connection stays up and the server logs no traceback."""
+
 import logging
 
 import pytest
@@ -15,16 +16,32 @@ from webchat.services import rooms
 NS = "/chat"
 # The client events, an unknown one, and every name Socket.IO reserves (issue 16: an
 # event named "disconnect" used to run the disconnect handler).
-EVENTS = ["auth", "open_room", "close_room", "send_message", "delete_message", "mark_read", "typing",
-          "no_such_event", *sorted(RESERVED_EVENTS)]
+EVENTS = [
+    "auth",
+    "open_room",
+    "close_room",
+    "send_message",
+    "delete_message",
+    "mark_read",
+    "typing",
+    "no_such_event",
+    *sorted(RESERVED_EVENTS),
+]
 KEYS = ["room_id", "body", "client_id", "message_id", "token", "username", "x"]
 
 json_scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(2**63), max_value=2**63), st.floats(allow_nan=False),
-    st.text(max_size=50), st.text(alphabet=st.characters(codec="utf-8"), min_size=4000, max_size=4100),
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**63),
+    st.floats(allow_nan=False),
+    st.text(max_size=50),
+    st.text(alphabet=st.characters(codec="utf-8"), min_size=4000, max_size=4100),
 )
-json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=4)
-                           | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=20)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
 # Payloads shaped like the real ones but with arbitrary values, and arbitrary JSON.
 payloads = st.one_of(st.dictionaries(st.sampled_from(KEYS), json_values, max_size=4), json_values)
 

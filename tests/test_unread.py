@@ -2,6 +2,7 @@
 must always equal the count of the messages that count after each read pointer, through
 any mix of sends, deletes, reads, joins, leaves and notices; and the coalesced fan-out
 of `unread` events."""
+
 import time
 import uuid
 
@@ -24,8 +25,9 @@ from .support.unread import counted_by_counters, counted_by_scan
 
 def latest_own(user, room_id):
     return db.session.scalar(
-        sa.select(Message.id).where(Message.room_id == room_id, Message.sender_id == user.id,
-                                    Message.deleted_at.is_(None)).order_by(Message.seq.desc())
+        sa.select(Message.id)
+        .where(Message.room_id == room_id, Message.sender_id == user.id, Message.deleted_at.is_(None))
+        .order_by(Message.seq.desc())
     )
 
 
@@ -35,9 +37,14 @@ def some_message(room_id, back):
 
 
 OPS = st.lists(
-    st.tuples(st.sampled_from(["send", "send", "send", "delete", "delete", "read", "read", "join", "leave", "announce"]),
-              st.integers(0, 2), st.integers(0, 1), st.integers(0, 6)),
-    min_size=1, max_size=25,
+    st.tuples(
+        st.sampled_from(["send", "send", "send", "delete", "delete", "read", "read", "join", "leave", "announce"]),
+        st.integers(0, 2),
+        st.integers(0, 1),
+        st.integers(0, 6),
+    ),
+    min_size=1,
+    max_size=25,
 )
 
 
@@ -85,8 +92,9 @@ def test_reads_and_deletes_at_the_same_moment_keep_counts_exact(app, make_user):
     rooms.join_room(bob, room_id)
     for round_ in range(6):
         sent = [messages.send_message(alice, room_id, f"m{round_}.{i}")[0].id for i in range(3)]
-        outcomes = run_together(app, (messages.delete_message, alice, sent[0]),
-                                (reads.mark_read, bob, room_id, sent[-1]))
+        outcomes = run_together(
+            app, (messages.delete_message, alice, sent[0]), (reads.mark_read, bob, room_id, sent[-1])
+        )
         assert outcomes == ["ok", "ok"]
         db.session.expire_all()
         assert counted_by_counters() == counted_by_scan()
@@ -215,7 +223,8 @@ def test_a_rounds_events_go_out_in_chunks_and_reach_every_member(coalescing, mon
     assert steps == [2, "pause", 2, "pause", 1]
     for sock, count in zip(sockets, expected, strict=True):
         assert [(e["room_id"], e["unread_count"], e["last_message"]["id"]) for e in unread_events(sock)] == [
-            (room_id, count, last.id)]
+            (room_id, count, last.id)
+        ]
 
 
 def test_fanout_reaches_every_member_and_survives_a_failed_round(coalescing, monkeypatch):

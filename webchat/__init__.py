@@ -2,6 +2,7 @@
 
 `create_app(config)` builds the application as a short list of named steps.
 """
+
 import json
 from pathlib import Path
 
@@ -19,8 +20,10 @@ def create_app(config="config.Config"):
     app.config.from_object(config)
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_UPLOAD_BYTES"] + 64 * 1024
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
-        app.config["SQLALCHEMY_DATABASE_URI"], app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
-        pool_size=app.config.get("DB_POOL_SIZE"), max_overflow=app.config.get("DB_MAX_OVERFLOW"),
+        app.config["SQLALCHEMY_DATABASE_URI"],
+        app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
+        pool_size=app.config.get("DB_POOL_SIZE"),
+        max_overflow=app.config.get("DB_MAX_OVERFLOW"),
     )
     app.json.ensure_ascii = False
     register_extensions(app)
@@ -46,8 +49,9 @@ def register_extensions(app):
     jwt.init_app(app)
     if app.config["RATELIMIT_STORAGE_URI"].startswith(("redis://", "rediss://")):
         # Checks wait for a pooled connection under a burst rather than being skipped.
-        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"connection_pool": blocking_pool(
-            app.config["RATELIMIT_STORAGE_URI"])})
+        app.config.setdefault(
+            "RATELIMIT_STORAGE_OPTIONS", {"connection_pool": blocking_pool(app.config["RATELIMIT_STORAGE_URI"])}
+        )
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -116,8 +120,9 @@ def register_socketio(app):
     # rules only match (one for WebSocket handshakes, one for polling): the Socket.IO
     # middleware answers the path before Flask would dispatch it.
     for websocket in (True, False):
-        app.add_url_rule("/socket.io/", endpoint="socketio", view_func=_served_by_socketio,
-                         strict_slashes=False, websocket=websocket)
+        app.add_url_rule(
+            "/socket.io/", endpoint="socketio", view_func=_served_by_socketio, strict_slashes=False, websocket=websocket
+        )
     if not app.config["WEBSOCKET_COMPRESSION"]:
         app.wsgi_app = without_websocket_compression(app.wsgi_app)
 

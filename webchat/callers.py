@@ -1,5 +1,6 @@
 """Who is calling over HTTP: a Bearer access token or the page's session. For every
 HTTP adapter (the API, file downloads), so none borrows it from another."""
+
 from flask import current_app, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user

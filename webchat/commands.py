@@ -1,4 +1,5 @@
 """`flask webchat ...`: maintenance commands."""
+
 import click
 from flask.cli import AppGroup
 
@@ -36,8 +37,13 @@ def files_cli():
 
 @files_cli.command("gc")
 @click.option("--dry-run", is_flag=True, help="Report only; remove nothing.")
-@click.option("--grace", type=click.IntRange(min=0), default=3600, show_default=True,
-              help="Leave objects younger than this many seconds (uploads about to commit).")
+@click.option(
+    "--grace",
+    type=click.IntRange(min=0),
+    default=3600,
+    show_default=True,
+    help="Leave objects younger than this many seconds (uploads about to commit).",
+)
 def files_gc(dry_run, grace):
     """Remove stored objects that no attachment refers to, and report attachments whose
     object is missing (those rows are left for a person to look at)."""
@@ -54,7 +60,9 @@ def files_gc(dry_run, grace):
     for file_id, key in report.missing:
         click.echo(f"file {file_id}: object {key} is missing")
     removed = len(report.orphans) - len(report.failed)
-    click.echo(f"{len(report.orphans)} orphan object(s), {0 if dry_run else removed} removed; "
-               f"{len(report.missing)} attachment(s) with a missing object")
+    click.echo(
+        f"{len(report.orphans)} orphan object(s), {0 if dry_run else removed} removed; "
+        f"{len(report.missing)} attachment(s) with a missing object"
+    )
     if report.failed:
         raise click.ClickException(f"{len(report.failed)} orphan object(s) could not be removed")

@@ -1,5 +1,6 @@
 """Database plumbing shared by the services: engine options per backend and the one
 way to write, `transaction()`."""
+
 import threading
 import time
 from contextlib import contextmanager

@@ -2,6 +2,7 @@
 message. Services raise `ChatError(code)`; the API, pages and socket acks render it
 through `ChatError.to_dict()`, so a code means the same thing everywhere. Messages are
 translated when rendered, into the request's (or the socket's) language; codes never are."""
+
 from flask import jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 
@@ -103,7 +104,9 @@ def register_handlers(app):
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
-        return error_response(ChatError("FORBIDDEN", _l("The form expired or was not sent by this site; reload and try again.")))
+        return error_response(
+            ChatError("FORBIDDEN", _l("The form expired or was not sent by this site; reload and try again."))
+        )
 
     @app.errorhandler(HTTPException)
     def http_error(error):

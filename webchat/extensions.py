@@ -1,4 +1,5 @@
 """Flask extensions, created unbound here and bound to the app in `create_app`."""
+
 import sqlalchemy as sa
 from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter

@@ -1,4 +1,5 @@
 """`GET /healthz`: is the database reachable, and the message queue if there is one."""
+
 import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify
 

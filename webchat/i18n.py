@@ -5,6 +5,7 @@ A request speaks, in this order: its user's setting; the `lang` asked for in the
 `lang` cookie; the best match of `Accept-Language` among ours; `DEFAULT_LOCALE`. A
 socket's acks speak what its handshake settled (`locale_for`), kept on the connection. Error codes never change with the language; only their messages do.
 """
+
 import hashlib
 import json
 
@@ -93,8 +94,7 @@ def _js_catalog(app, locale):
             messages[message.id[0]] = forms
         else:
             messages[message.id] = message.string or message.id
-    body = json.dumps({"locale": locale, "messages": messages},
-                      ensure_ascii=False, sort_keys=True).encode()
+    body = json.dumps({"locale": locale, "messages": messages}, ensure_ascii=False, sort_keys=True).encode()
     return body, hashlib.sha256(body).hexdigest()[:12]
 
 

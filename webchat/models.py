@@ -2,6 +2,7 @@
 
 Only the service layer reads and writes these; adapters go through services.
 """
+
 from datetime import UTC, datetime
 
 import sqlalchemy as sa

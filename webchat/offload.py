@@ -9,6 +9,7 @@ still shares the GIL with the loop, which then gets its turn every few milliseco
 
 The one place that knows each library's pool: ASYNC_MODE stays a one-variable switch.
 """
+
 from flask import current_app
 
 

@@ -2,6 +2,7 @@
 where a `next=` may send the browser, and the labels and limits every template shows,
 which the pages' scripts read from the templates' data-* attributes rather than keeping
 copies of their own."""
+
 import unicodedata
 from datetime import datetime
 from urllib.parse import urlencode, urlsplit
@@ -64,8 +65,11 @@ def here_without_lang():
     """This page's path and query for the language switch's `next`, less `lang` (a
     `?lang=` left in it would switch the language straight back) and less a `next` that
     `safe_next` refuses (a foreign target is never written into a page)."""
-    args = [(name, value) for name, value in request.args.items(multi=True)
-            if name != "lang" and (name != "next" or safe_next(value))]
+    args = [
+        (name, value)
+        for name, value in request.args.items(multi=True)
+        if name != "lang" and (name != "next" or safe_next(value))
+    ]
     return request.path + (f"?{urlencode(args)}" if args else "")
 
 

@@ -1,5 +1,6 @@
 """One function per wire shape of the contract, so the API, the socket and the pages
 can never disagree on what a user, room, member or message looks like."""
+
 from urllib.parse import quote
 
 from .models import Room
@@ -88,8 +89,9 @@ def display_name(room, viewer):
     return ", ".join(others + ["…"] if cut else others) or room.name
 
 
-def room_payload(room, *, viewer=None, membership=None, member_count=0, online_count=0, unread_count=0,
-                 last_message=None):
+def room_payload(
+    room, *, viewer=None, membership=None, member_count=0, online_count=0, unread_count=0, last_message=None
+):
     """The contract's `room`, seen by `viewer` (`membership` is theirs, if any)."""
     return {
         "id": room.id,

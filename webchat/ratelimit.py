@@ -3,6 +3,7 @@ decorators (`per_ip`); limits per user or username, which hold for the socket to
 applied by the services with `check`, `refuse_if_over` and `count`. Both share one
 storage: Redis when configured, so that a limit holds across nodes. A storage outage
 lets requests through rather than refusing everyone."""
+
 import time
 
 from flask import current_app

@@ -5,6 +5,7 @@ an S3 bucket (AWS or any S3-compatible server). Objects are named by random keys
 `new_key()` makes; names chosen by users never reach the storage. The services in
 `services/files.py` are the only callers.
 """
+
 import io
 import logging
 import os
@@ -60,8 +61,9 @@ def get_storage(app=None):
         config = app.config
         check_config(config)
         if config.get("STORAGE_BACKEND", "local") == "s3":
-            storage = S3Storage(config["S3_BUCKET"], endpoint_url=config.get("S3_ENDPOINT_URL"),
-                                region=config.get("S3_REGION"))
+            storage = S3Storage(
+                config["S3_BUCKET"], endpoint_url=config.get("S3_ENDPOINT_URL"), region=config.get("S3_REGION")
+            )
         else:
             storage = LocalStorage(config["UPLOAD_DIR"])
         storage = app.extensions.setdefault(_EXTENSION, storage)
@@ -177,9 +179,7 @@ class S3Storage(Storage):
             read_timeout=30,
         )
         # A session of its own: boto3's default session is not safe to share across threads.
-        self.client = boto3.session.Session().client(
-            "s3", endpoint_url=endpoint_url, region_name=region, config=config
-        )
+        self.client = boto3.session.Session().client("s3", endpoint_url=endpoint_url, region_name=region, config=config)
         self.errors = (BotoCoreError, ClientError)
 
     def save(self, key, stream, content_type):

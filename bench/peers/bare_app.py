@@ -9,6 +9,7 @@ Served by gunicorn (`bench/run.py` starts it): ASYNC_MODE=eventlet under the eve
 worker, ASYNC_MODE=gevent under geventwebsocket's worker (Flask-SocketIO would otherwise
 pick eventlet whenever it is installed).
 """
+
 import itertools
 import json
 import os
@@ -21,8 +22,9 @@ from flask_socketio import Namespace, SocketIO, join_room, leave_room
 ASYNC_MODE = os.environ.get("ASYNC_MODE", "eventlet")
 
 app = Flask(__name__)
-socketio = SocketIO(app, async_mode=ASYNC_MODE, cors_allowed_origins="*", json=json,
-                    logger=False, engineio_logger=False)
+socketio = SocketIO(
+    app, async_mode=ASYNC_MODE, cors_allowed_origins="*", json=json, logger=False, engineio_logger=False
+)
 
 if os.environ.get("WEBSOCKET_COMPRESSION", "false").lower() != "true":
     # As webchat is configured (WEBSOCKET_COMPRESSION): decline permessage-deflate, which
@@ -59,10 +61,17 @@ class Chat(Namespace):
     def on_send_message(self, data):
         room_id = data["room_id"]
         message = {
-            "id": next(_ids), "room_id": room_id, "seq": next(_seqs[room_id]) + 1,
-            "sender": None, "kind": "text", "body": data["body"], "client_id": data.get("client_id"),
+            "id": next(_ids),
+            "room_id": room_id,
+            "seq": next(_seqs[room_id]) + 1,
+            "sender": None,
+            "kind": "text",
+            "body": data["body"],
+            "client_id": data.get("client_id"),
             "created_at": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
-            "deleted": False, "file": None, "event": None,
+            "deleted": False,
+            "file": None,
+            "event": None,
         }
         socketio.emit("new_message", {"message": message}, to=f"room:{room_id}", namespace="/chat")
         return {"ok": True, "message": message}

@@ -9,6 +9,7 @@ server (`live_server` and `live_database`, tests/conftest.py, for tests needing 
 - `pages`: `support.browser.Pages` on the server, for tests that open many contexts (or
   take one offline); any console error, script error or dialog fails the test.
 """
+
 import pytest
 from playwright.sync_api import expect, sync_playwright
 

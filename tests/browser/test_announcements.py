@@ -6,6 +6,7 @@ queue, so that the CLI process's broadcast reaches the browser's socket.
 Pages come from `support.browser.Pages`: any console error, script error or native
 dialog fails the test.
 """
+
 import re
 import subprocess
 import uuid
@@ -28,15 +29,22 @@ def announce(server, room_id, text):
     """Run the operator's command against the server's database and queue."""
     env = server.environment()
     env["WEBCHAT_NO_PATCH"] = "1"
-    result = subprocess.run([str(BIN / "flask"), "webchat", "announce", str(room_id), text],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [str(BIN / "flask"), "webchat", "announce", str(room_id), text],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
 
 
 def test_announcements_read_as_their_text(browser, live_server):
     require_redis()
-    server = live_server("sqlite", redis_url=REDIS_URL, message_queue_url=REDIS_URL,
-                         env={"CLUSTER_NAME": f"test-{uuid.uuid4().hex[:8]}"})
+    server = live_server(
+        "sqlite", redis_url=REDIS_URL, message_queue_url=REDIS_URL, env={"CLUSTER_NAME": f"test-{uuid.uuid4().hex[:8]}"}
+    )
     pages = Pages(browser, server)
     try:
         user, token = api_user(server, unique_name("reader"))

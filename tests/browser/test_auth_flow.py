@@ -1,5 +1,6 @@
 """Signing up, out and in, in a real browser against the real server, on a desktop and a
 phone viewport. Screenshots of each step go to test-artifacts/."""
+
 import re
 
 import pytest

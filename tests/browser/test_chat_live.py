@@ -9,6 +9,7 @@ log failed connections as console errors: those are tolerated for the offline co
 while it is offline and reconnecting, and every other console error, script error or
 dialog fails the test.
 """
+
 import re
 
 import pytest
@@ -187,8 +188,9 @@ def test_history_pages_in_on_scroll_and_new_messages_button(pages, server):
     owner_name, reader_name = unique_name("owner"), unique_name("reader")
     create_user(server, owner_name)
     create_user(server, reader_name)
-    tokens = requests.post(f"{server.url}/api/v1/auth/token", json={"username": owner_name, "password": PASSWORD},
-                           timeout=10).json()
+    tokens = requests.post(
+        f"{server.url}/api/v1/auth/token", json={"username": owner_name, "password": PASSWORD}, timeout=10
+    ).json()
     owner = ChatClient(server, tokens["access_token"]).connect()
     try:
         room = api(server, owner.token, "POST", "/rooms", json={"name": "Archive", "type": "public"}).json()["room"]
@@ -286,7 +288,7 @@ def test_socket_renews_its_token_and_stays_connected(browser, live_server):
         wait_connected(page)
         send(page, "still here")
         expect(page.locator(".msg.kind-text.is-own:not(.is-pending)", has_text="still here")).to_have_count(1)
-        renewals = [f for f in frames["sent"] if f.startswith('42/chat,') and '["auth",' in f]
+        renewals = [f for f in frames["sent"] if f.startswith("42/chat,") and '["auth",' in f]
         assert len(renewals) >= 2, frames["sent"]
         assert not [f for f in frames["received"] if f.startswith("41/chat")], "the server disconnected the socket"
     finally:

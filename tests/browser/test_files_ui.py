@@ -4,6 +4,7 @@ other sees the thumbnail live, opens it full size and downloads the original byt
 byte; a Korean-named PDF shows as a card; uploads can be cancelled, errors are shown
 (client-side limits and a server refusal), and drag and drop and paste upload too.
 """
+
 import io
 import os
 import re
@@ -17,8 +18,10 @@ from ..support.http_client import create_user, unique_name
 
 pytestmark = pytest.mark.browser
 
-PDF_BYTES = (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
-             b"2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
+PDF_BYTES = (
+    b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
+    b"2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+)
 
 
 def noisy_png(width=1200, height=800, seed=b""):
@@ -39,9 +42,15 @@ def throttle(page, bytes_per_second):
     """Limit the page's upload bandwidth with the DevTools protocol (-1: no limit)."""
     cdp = page.context.new_cdp_session(page)
     cdp.send("Network.enable")
-    cdp.send("Network.emulateNetworkConditions", {
-        "offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": bytes_per_second,
-    })
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {
+            "offline": False,
+            "latency": 0,
+            "downloadThroughput": -1,
+            "uploadThroughput": bytes_per_second,
+        },
+    )
     return cdp
 
 
@@ -53,7 +62,9 @@ def choose_files(page, files):
 
 
 def progress_value(page):
-    return page.evaluate("() => { const p = document.querySelector('#upload-list progress'); return p ? p.value : null; }")
+    return page.evaluate(
+        "() => { const p = document.querySelector('#upload-list progress'); return p ? p.value : null; }"
+    )
 
 
 def test_image_and_file_uploads_reach_the_other_member(pages, server, tmp_path):
@@ -85,22 +96,29 @@ def test_image_and_file_uploads_reach_the_other_member(pages, server, tmp_path):
     expect(bar).to_be_visible()
     expect(bar).to_have_attribute("aria-label", "Uploading holiday 휴가.png")
     expect(upload.get_by_role("button", name="Cancel holiday 휴가.png")).to_be_visible()
-    a.wait_for_function("() => { const p = document.querySelector('#upload-list progress');"
-                        " return p && p.value > 0 && p.value < 100; }")
+    a.wait_for_function(
+        "() => { const p = document.querySelector('#upload-list progress'); return p && p.value > 0 && p.value < 100; }"
+    )
     first = progress_value(a)
     shot(a, "files-upload-progress-desktop")
-    a.wait_for_function(f"() => {{ const p = document.querySelector('#upload-list progress');"
-                        f" return !p || !p.hasAttribute('value') || p.value > {first}; }}")
+    a.wait_for_function(
+        f"() => {{ const p = document.querySelector('#upload-list progress');"
+        f" return !p || !p.hasAttribute('value') || p.value > {first}; }}"
+    )
     expect(a.locator("#upload-list .upload")).to_have_count(0, timeout=30_000)
-    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1,
-                                                  "uploadThroughput": -1})
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
 
     # B sees the thumbnail live; A has the message exactly once (answer + broadcast).
     b_image = b.locator(".msg.kind-file .msg-image")
     expect(b_image).to_have_count(1)
     expect(b_image).to_have_attribute("src", re.compile("^" + re.escape(server.url) + r"/files/\d+/.+\?thumb=1$"))
     expect(b_image).to_have_attribute("alt", "holiday 휴가.png")
-    b.wait_for_function("() => { const i = document.querySelector('.msg-image'); return i && i.complete && i.naturalWidth > 0; }")
+    b.wait_for_function(
+        "() => { const i = document.querySelector('.msg-image'); return i && i.complete && i.naturalWidth > 0; }"
+    )
     assert b_image.evaluate("i => [i.naturalWidth, i.naturalHeight]") == [320, 213]
     expect(a.locator(".msg.kind-file")).to_have_count(1)
     expect(a.locator(".msg.kind-file .msg-image")).to_have_count(1)
@@ -111,7 +129,9 @@ def test_image_and_file_uploads_reach_the_other_member(pages, server, tmp_path):
     viewer = b.locator("dialog.image-viewer")
     expect(viewer).to_be_visible()
     expect(viewer.locator(".viewer-title")).to_have_text("holiday 휴가.png")
-    b.wait_for_function("() => { const i = document.querySelector('.viewer-image'); return i && i.complete && i.naturalWidth > 0; }")
+    b.wait_for_function(
+        "() => { const i = document.querySelector('.viewer-image'); return i && i.complete && i.naturalWidth > 0; }"
+    )
     assert viewer.locator(".viewer-image").evaluate("i => [i.naturalWidth, i.naturalHeight]") == [1200, 800]
     shot(b, "files-viewer-desktop")
     with b.expect_download() as download_info:
@@ -145,19 +165,26 @@ def test_image_and_file_uploads_reach_the_other_member(pages, server, tmp_path):
     a.wait_for_function("() => { const p = document.querySelector('#upload-list progress'); return p && p.value > 0; }")
     a.locator("#upload-list").get_by_role("button", name="Cancel never.png").click()
     expect(a.locator("#upload-list .upload")).to_have_count(0)
-    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1,
-                                                  "uploadThroughput": -1})
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
     a.wait_for_timeout(500)
     expect(b.locator(".msg.kind-file")).to_have_count(2)
 
     # Refused before sending: an empty file and one over the limit; the others still go.
     too_big = b"\0" * (10 * 1024 * 1024 + 1)
-    choose_files(a, [
-        {"name": "empty.txt", "mimeType": "text/plain", "buffer": b""},
-        {"name": "huge.bin", "mimeType": "application/octet-stream", "buffer": too_big},
-    ])
+    choose_files(
+        a,
+        [
+            {"name": "empty.txt", "mimeType": "text/plain", "buffer": b""},
+            {"name": "huge.bin", "mimeType": "application/octet-stream", "buffer": too_big},
+        ],
+    )
     expect(a.locator(".upload.is-failed", has_text="empty.txt")).to_contain_text("The file is empty.")
-    expect(a.locator(".upload.is-failed", has_text="huge.bin")).to_contain_text("Too large: files are limited to 10 MB.")
+    expect(a.locator(".upload.is-failed", has_text="huge.bin")).to_contain_text(
+        "Too large: files are limited to 10 MB."
+    )
     shot(a, "files-errors-desktop")
     for name in ("empty.txt", "huge.bin"):
         a.get_by_role("button", name=f"Dismiss {name}").click()
@@ -172,8 +199,11 @@ def test_image_and_file_uploads_reach_the_other_member(pages, server, tmp_path):
         if len(bodies) > 1:
             route.continue_()
             return
-        route.fulfill(status=429, headers={"Retry-After": "7"}, json={
-            "error": {"code": "RATE_LIMITED", "message": "Too many attempts; wait a moment."}})
+        route.fulfill(
+            status=429,
+            headers={"Retry-After": "7"},
+            json={"error": {"code": "RATE_LIMITED", "message": "Too many attempts; wait a moment."}},
+        )
 
     a.route("**/api/v1/rooms/*/files", refuse_once)
     choose_files(a, [{"name": "later.png", "mimeType": "image/png", "buffer": small_png()}])
@@ -197,12 +227,15 @@ def test_image_and_file_uploads_reach_the_other_member(pages, server, tmp_path):
     expect(b.locator(".file-card .file-name", has_text="dropped.txt")).to_have_count(1)
     expect(a.locator(".chat-main")).not_to_have_class(re.compile(r"is-drop-target"))
     pasted = list(small_png((200, 60, 60)))
-    a.evaluate("""(bytes) => {
+    a.evaluate(
+        """(bytes) => {
         const data = new DataTransfer();
         data.items.add(new File([new Uint8Array(bytes)], 'image.png', { type: 'image/png' }));
         const box = document.getElementById('composer-input');
         box.dispatchEvent(new ClipboardEvent('paste', { bubbles: true, cancelable: true, clipboardData: data }));
-    }""", pasted)
+    }""",
+        pasted,
+    )
     expect(b.locator(".msg-image[alt^='Pasted image ']")).to_have_count(1)
     expect(a.locator(".msg.kind-file")).to_have_count(5)
     shot(a, "files-sender-desktop")
@@ -225,5 +258,7 @@ def test_image_and_file_uploads_reach_the_other_member(pages, server, tmp_path):
     shot(phone, "files-room-mobile")
     phone.locator(".msg-image[alt='holiday 휴가.png']").click()
     expect(phone.locator("dialog.image-viewer")).to_be_visible()
-    phone.wait_for_function("() => { const i = document.querySelector('.viewer-image'); return i && i.complete && i.naturalWidth > 0; }")
+    phone.wait_for_function(
+        "() => { const i = document.querySelector('.viewer-image'); return i && i.complete && i.naturalWidth > 0; }"
+    )
     shot(phone, "files-viewer-mobile")

@@ -9,6 +9,7 @@ in Seoul (Korean) and in UTC (English) puts a message at 15:00 UTC under differe
 
 Screenshots go to test-artifacts/lang-*.png.
 """
+
 import io
 import re
 import uuid
@@ -120,11 +121,13 @@ def test_korean_from_the_login_page_to_a_kick_then_english(pages, server):
     expect(page.locator(".msg-body", has_text="네 확인")).to_have_count(1)
 
     # Uploads: a picture, a document, and one the page refuses, all said in Korean.
-    page.locator("#file-input").set_input_files([
-        {"name": "화면.png", "mimeType": "image/png", "buffer": png_bytes()},
-        {"name": "회의록.pdf", "mimeType": "application/pdf", "buffer": PDF_BYTES},
-        {"name": "빈파일.txt", "mimeType": "text/plain", "buffer": b""},
-    ])
+    page.locator("#file-input").set_input_files(
+        [
+            {"name": "화면.png", "mimeType": "image/png", "buffer": png_bytes()},
+            {"name": "회의록.pdf", "mimeType": "application/pdf", "buffer": PDF_BYTES},
+            {"name": "빈파일.txt", "mimeType": "text/plain", "buffer": b""},
+        ]
+    )
     expect(page.locator(".upload.is-failed", has_text="빈파일.txt")).to_contain_text("올리지 못했어요. 빈 파일이에요.")
     expect(guest.locator(".msg-image")).to_have_count(1)
     card = guest.locator(".file-card", has_text="회의록.pdf")
@@ -224,18 +227,29 @@ def test_days_and_times_are_the_readers(pages, server):
     at = lambda d, h, m: datetime(d.year, d.month, d.day, h, m, tzinfo=UTC)  # noqa: E731
     now = datetime.now(UTC)
     times = {  # seq -> when: the room's "created" notice, then the four messages
-1: at(day, 14, 0), 2: at(day, 14, 30), 3: at(day, 15, 0), 4: at(day + timedelta(days=1), 6, 7),
-             5: now - timedelta(minutes=5, seconds=10)}
+        1: at(day, 14, 0),
+        2: at(day, 14, 30),
+        3: at(day, 15, 0),
+        4: at(day + timedelta(days=1), 6, 7),
+        5: now - timedelta(minutes=5, seconds=10),
+    }
     for seq, when in times.items():
-        server.database.execute("UPDATE messages SET created_at = ? WHERE room_id = ? AND seq = ?",
-                                when.replace(tzinfo=None).isoformat(sep=" "), room["id"], seq)
+        server.database.execute(
+            "UPDATE messages SET created_at = ? WHERE room_id = ? AND seq = ?",
+            when.replace(tzinfo=None).isoformat(sep=" "),
+            room["id"],
+            seq,
+        )
 
     bodies = {2: "before midnight", 3: "at midnight in Seoul", 4: "afternoon in Seoul", 5: "five minutes ago"}
 
     def first_of_each_day(page):
         """[divider, body or notice] of each message that opens a day, as the page shows them."""
-        return page.eval_on_selector_all("#message-list > li.msg:has(> .day-divider)", """items => items.map(li =>
-            [li.querySelector('.day-divider').textContent, li.querySelector('.msg-body, .system-text').textContent])""")
+        return page.eval_on_selector_all(
+            "#message-list > li.msg:has(> .day-divider)",
+            """items => items.map(li =>
+            [li.querySelector('.day-divider').textContent, li.querySelector('.msg-body, .system-text').textContent])""",
+        )
 
     def days_in(zone, label, notice):
         """What first_of_each_day should be for a reader in `zone`."""

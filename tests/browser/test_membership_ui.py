@@ -7,6 +7,7 @@ a direct message started from the room list search opens the same room when aske
 Pages come from the `pages` fixture (tests/browser/conftest.py): any console error, script error or
 native dialog fails the test (confirmations are in-page <dialog>s).
 """
+
 import re
 
 import pytest
@@ -167,7 +168,7 @@ def test_invite_unread_receipt_delete_kick(pages, server):
     expect(guest.locator("#attach-button")).to_be_hidden()
     expect(guest.locator("#room-actions")).to_be_hidden()
     expect(guest.locator(".msg-delete")).to_have_count(0)
-    expect(item).to_have_count(0)   # and the room left the guest's list live
+    expect(item).to_have_count(0)  # and the room left the guest's list live
     shot(guest, "membership-guest-removed-desktop")
 
     # What the owner's room looks like on a phone, invite box open.
@@ -269,7 +270,7 @@ def test_delete_offer_ends_with_the_window_and_leave(browser, live_server):
         expect(own.get_by_role("button", name="Delete this message")).to_be_visible()
         # The offer ends a little before the server's window does, without a reload.
         expect(own.get_by_role("button", name="Delete this message")).to_have_count(0, timeout=8_000)
-        page.wait_for_timeout(3_000)   # and now the server's window has surely passed too
+        page.wait_for_timeout(3_000)  # and now the server's window has surely passed too
 
         # A page that thinks the window is longer: the server's refusal is shown inline.
         # (The attribute is rewritten once the document is parsed, before chat.js runs.)

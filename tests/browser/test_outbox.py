@@ -5,6 +5,7 @@ were written, without a click.
 Pages come from test_chat_live's `Pages`: any console error, script error or native
 dialog fails the test.
 """
+
 import re
 
 import pytest
@@ -30,7 +31,9 @@ def test_messages_over_the_rate_wait_their_turn(browser, live_server):
         texts = [f"burst {i}" for i in range(1, 6)]
         for text in texts:
             send(page, text)
-        waiting = page.locator(".msg.is-pending .msg-status", has_text=re.compile(r"^Too many messages: sending again in \d+ s…$"))
+        waiting = page.locator(
+            ".msg.is-pending .msg-status", has_text=re.compile(r"^Too many messages: sending again in \d+ s…$")
+        )
         expect(waiting).to_have_count(1)
         shot(page, "outbox-rate-limited-desktop")
         for text in texts:

@@ -4,6 +4,7 @@ they were in the page when it loaded or arrived live. The test fails on any dial
 any element made from a payload, and on any console or script error (the `pages`
 fixture). Usernames cannot carry such characters at all: signup refuses them.
 """
+
 import io
 import re
 
@@ -28,7 +29,9 @@ PAYLOADS = [
     "{{7*7}} ${alert(1)} <b onmouseover=alert(1)>bold</b>",
 ]
 # What no page of ours ever contains inside a room list or a message list.
-INJECTED = "img[src='x'], img[src='x' i], svg, script, iframe, b, a[href^='javascript' i], [onerror], [onload], [onmouseover]"
+INJECTED = (
+    "img[src='x'], img[src='x' i], svg, script, iframe, b, a[href^='javascript' i], [onerror], [onload], [onmouseover]"
+)
 
 
 def png_bytes():
@@ -39,8 +42,10 @@ def png_bytes():
 
 def upload(server, token, room_id, name, data, content_type="text/plain"):
     response = requests.post(
-        f"{server.url}/api/v1/rooms/{room_id}/files", headers={"Authorization": f"Bearer {token}"},
-        files={"file": (name, data, content_type)}, timeout=10,
+        f"{server.url}/api/v1/rooms/{room_id}/files",
+        headers={"Authorization": f"Bearer {token}"},
+        files={"file": (name, data, content_type)},
+        timeout=10,
     )
     assert response.status_code == 201, response.text
     return response.json()["message"]
@@ -65,10 +70,15 @@ def test_payloads_render_as_text(pages, server):
         response = api(server, attacker_token, "POST", "/rooms", json={"name": payload, "type": "public"})
         assert response.status_code == 201, response.text
         public_rooms.append(response.json()["room"])
-    chat_room = api(server, attacker_token, "POST", "/rooms",
-                    json={"name": '<img src=x onerror=alert(1)> chat', "type": "private"}).json()["room"]
-    assert api(server, attacker_token, "POST", f"/rooms/{chat_room['id']}/members",
-               json={"username": victim_name}).status_code == 200
+    chat_room = api(
+        server, attacker_token, "POST", "/rooms", json={"name": "<img src=x onerror=alert(1)> chat", "type": "private"}
+    ).json()["room"]
+    assert (
+        api(
+            server, attacker_token, "POST", f"/rooms/{chat_room['id']}/members", json={"username": victim_name}
+        ).status_code
+        == 200
+    )
 
     client = ChatClient(server, attacker_token).connect()
     try:
@@ -100,12 +110,15 @@ def test_payloads_render_as_text(pages, server):
 
         # Live: a new room with a payload name arrives (room_added) and a payload message
         # updates the preview (unread).
-        live_room = api(server, attacker_token, "POST", "/rooms",
-                        json={"name": "<script>alert(1)</script> live", "type": "private"}).json()["room"]
+        live_room = api(
+            server, attacker_token, "POST", "/rooms", json={"name": "<script>alert(1)</script> live", "type": "private"}
+        ).json()["room"]
         api(server, attacker_token, "POST", f"/rooms/{live_room['id']}/members", json={"username": victim_name})
         live_item = page.locator(f"#my-rooms .room-item[data-room-id='{live_room['id']}']")
         expect(live_item.locator(".room-name")).to_have_text("<script>alert(1)</script> live")
-        ack = client.call("send_message", {"room_id": live_room["id"], "body": '"><svg onload=alert(1)>', "client_id": "live1"})
+        ack = client.call(
+            "send_message", {"room_id": live_room["id"], "body": '"><svg onload=alert(1)>', "client_id": "live1"}
+        )
         assert ack["ok"], ack
         expect(live_item.locator(".room-preview")).to_have_text(f'{attacker["username"]}: "><svg onload=alert(1)>')
         expect(live_item.locator(".unread-count")).to_have_text("1")
@@ -128,10 +141,14 @@ def test_payloads_render_as_text(pages, server):
         assert_inert(page, "#message-list")
 
         # Live on the chat page: a payload message and a payload file arrive by socket.
-        ack = client.call("send_message", {"room_id": chat_room["id"], "body": "<img src=x onerror=alert(1)> live",
-                                           "client_id": "live2"})
+        ack = client.call(
+            "send_message",
+            {"room_id": chat_room["id"], "body": "<img src=x onerror=alert(1)> live", "client_id": "live2"},
+        )
         assert ack["ok"], ack
-        live_file = upload(server, attacker_token, chat_room["id"], "<svg onload=alert(1)> live.pdf", b"%PDF-1.4\n%%EOF\n")
+        live_file = upload(
+            server, attacker_token, chat_room["id"], "<svg onload=alert(1)> live.pdf", b"%PDF-1.4\n%%EOF\n"
+        )
         expect(page.locator(".msg-body", has_text="<img src=x onerror=alert(1)> live")).to_have_count(1)
         expect(page.locator(".file-name", has_text=live_file["file"]["name"])).to_have_count(1)
         assert_inert(page, "#message-list")
@@ -163,8 +180,9 @@ def test_payloads_render_as_text(pages, server):
 
 @pytest.mark.parametrize("username", ["<script>", "<img src=x>", '"><svg', "a&b;c"])
 def test_usernames_cannot_carry_markup(new_page, server, username):
-    response = requests.post(f"{server.url}/api/v1/auth/signup", json={"username": username, "password": PASSWORD},
-                             timeout=10)
+    response = requests.post(
+        f"{server.url}/api/v1/auth/signup", json={"username": username, "password": PASSWORD}, timeout=10
+    )
     assert response.status_code == 400, response.text
     assert response.json()["error"]["code"] == "VALIDATION_ERROR"
     assert "username" in response.json()["error"]["fields"]

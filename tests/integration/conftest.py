@@ -7,6 +7,7 @@ databases on demand; here:
 
 A module that wants its own long-lived servers builds them with `live.ServerFarm`.
 """
+
 import pytest
 
 from ..support import live

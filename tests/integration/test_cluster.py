@@ -1,5 +1,6 @@
 """Scale-out: two real server processes on one MariaDB database and one message queue
 behave as one. Redis (default) and RabbitMQ carry the events; gevent mode is tested too."""
+
 import subprocess
 import uuid
 
@@ -31,8 +32,6 @@ def cluster(live_server):
     return start
 
 
-
-
 def room_with(node, users):
     """A public room on `node` that every (user, token) in `users` has joined."""
     room = api(node, users[0][1], "POST", "/rooms", json={"name": "cluster"}).json()["room"]
@@ -60,10 +59,15 @@ def crossing(nodes, clients):
 
 
 def wait_unread(client, room, last_message, count):
-    client.wait_for(lambda: any(e["room_id"] == room["id"] and e["unread_count"] == count
-                                and (e["last_message"] or {}).get("id") == last_message["id"]
-                                for e in client.events["unread"]),
-                    what=f"unread {count} with message {last_message['id']} from the other node")
+    client.wait_for(
+        lambda: any(
+            e["room_id"] == room["id"]
+            and e["unread_count"] == count
+            and (e["last_message"] or {}).get("id") == last_message["id"]
+            for e in client.events["unread"]
+        ),
+        what=f"unread {count} with message {last_message['id']} from the other node",
+    )
 
 
 def test_messages_cross_nodes_over_redis(cluster, clients):
@@ -92,11 +96,16 @@ def test_concurrent_senders_on_both_nodes(cluster, clients):
         assert sock.call("open_room", {"room_id": room["id"]})["ok"]
     failures = send_concurrently(socks, room["id"], 60)
     assert failures == []
-    seqs = [r[0] for r in nodes[0].database.query("SELECT seq FROM messages WHERE room_id = ? ORDER BY seq", room["id"])]
+    seqs = [
+        r[0] for r in nodes[0].database.query("SELECT seq FROM messages WHERE room_id = ? ORDER BY seq", room["id"])
+    ]
     assert seqs == list(range(1, 1 + 3 + 240 + 1))
     for sock in socks:
-        sock.wait_for(lambda s=sock: len([m for m in s.messages(room["id"]) if m["kind"] == "text"]) >= 240,
-                      timeout=60, what="240 messages on every client")
+        sock.wait_for(
+            lambda s=sock: len([m for m in s.messages(room["id"]) if m["kind"] == "text"]) >= 240,
+            timeout=60,
+            what="240 messages on every client",
+        )
         texts = [m for m in sock.messages(room["id"]) if m["kind"] == "text"]
         assert len(texts) == 240 and len({m["id"] for m in texts}) == 240, "each message exactly once"
 
@@ -107,7 +116,9 @@ def test_killed_node_user_reconnects_elsewhere_and_catches_up(cluster, clients):
     last_seen = max(m["seq"] for m in b.messages(room["id"]))
     nodes[1].kill()  # SIGKILL: no goodbye
     b.wait_for(lambda: not b.sio.connected, what="b to notice the dead node")
-    sent = [a.call("send_message", {"room_id": room["id"], "body": f"while b was away {i}"})["message"] for i in range(5)]
+    sent = [
+        a.call("send_message", {"room_id": room["id"], "body": f"while b was away {i}"})["message"] for i in range(5)
+    ]
     b2 = clients(nodes[0], b_user[1])
     assert b2.call("open_room", {"room_id": room["id"]})["ok"]
     page = api(nodes[0], b_user[1], "GET", f"/rooms/{room['id']}/messages", params={"after_seq": last_seen}).json()
@@ -119,9 +130,14 @@ def test_a_crashed_nodes_users_go_offline(cluster, clients):
     room, (a_user, a), (b_user, b) = crossing(nodes, clients)
     nodes[1].kill()
     # The surviving node's heartbeat (every 5 s) sweeps the dead node after its timeout (6 s here).
-    a.wait_for(lambda: any(e["room_id"] == room["id"] and e["online_count"] == 1 for e in a.events["members"])
-               or a.call("open_room", {"room_id": room["id"]})["room"]["online_count"] == 1,
-               timeout=30, what="b to be shown offline")
+    a.wait_for(
+        lambda: (
+            any(e["room_id"] == room["id"] and e["online_count"] == 1 for e in a.events["members"])
+            or a.call("open_room", {"room_id": room["id"]})["room"]["online_count"] == 1
+        ),
+        timeout=30,
+        what="b to be shown offline",
+    )
     online = {m["username"]: m["online"] for m in a.call("open_room", {"room_id": room["id"]})["members"]}
     assert online == {a_user[0]["username"]: True, b_user[0]["username"]: False}
 
@@ -147,12 +163,20 @@ def test_announce_from_the_cli_reaches_every_node(cluster, clients):
     room, (a_user, a), (b_user, b) = crossing(nodes, clients)
     env = nodes[0].environment()
     env["WEBCHAT_NO_PATCH"] = "1"
-    result = subprocess.run([str(BIN / "flask"), "webchat", "announce", str(room["id"]), "Maintenance at 18:00"],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [str(BIN / "flask"), "webchat", "announce", str(room["id"]), "Maintenance at 18:00"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     for client in (a, b):
-        client.wait_for(lambda c=client: any(m["body"] == "Maintenance at 18:00" for m in c.messages(room["id"])),
-                        what="the announcement")
+        client.wait_for(
+            lambda c=client: any(m["body"] == "Maintenance at 18:00" for m in c.messages(room["id"])),
+            what="the announcement",
+        )
 
 
 def test_cuts_reach_a_socket_on_the_other_node_whatever_it_sent(cluster, clients):
@@ -171,11 +195,15 @@ def test_cuts_reach_a_socket_on_the_other_node_whatever_it_sent(cluster, clients
     b.wait_for(lambda: not b.sio.connected, what="logout on node one to disconnect the socket on node two")
 
     def refresh(refresh_token):
-        return requests.post(f"{nodes[0].url}/api/v1/auth/refresh",
-                             headers={"Authorization": f"Bearer {refresh_token}"}, timeout=10)
+        return requests.post(
+            f"{nodes[0].url}/api/v1/auth/refresh", headers={"Authorization": f"Bearer {refresh_token}"}, timeout=10
+        )
 
-    tokens = requests.post(f"{nodes[0].url}/api/v1/auth/token", json={"username": a_user[0]["username"],
-                           "password": "correct horse battery"}, timeout=10).json()
+    tokens = requests.post(
+        f"{nodes[0].url}/api/v1/auth/token",
+        json={"username": a_user[0]["username"], "password": "correct horse battery"},
+        timeout=10,
+    ).json()
     family_socket = clients(nodes[1], tokens["access_token"])
     assert refresh(tokens["refresh_token"]).ok
     assert refresh(tokens["refresh_token"]).json()["error"]["code"] == "TOKEN_REUSED"

@@ -1,6 +1,7 @@
 """Faults against real services that these tests stop and start themselves (private
 MariaDB and Redis servers, never the machine's shared ones). Each test is bounded in time
 and prints what it counted: sent, stored, delivered, lost (must be 0), duplicated (must be 0)."""
+
 import time
 
 import pytest
@@ -17,8 +18,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.mariadb, pytest.mark.redis]
 def report(name, sent, stored, delivered_ids):
     lost = len(set(sent) - set(delivered_ids))
     duplicated = len(delivered_ids) - len(set(delivered_ids))
-    print(f"\n[{name}] sent={len(sent)} stored={stored} delivered={len(set(delivered_ids))} "  # noqa: T201 - the tally, with -s
-          f"lost={lost} duplicated={duplicated}")
+    tally = f"sent={len(sent)} stored={stored} delivered={len(set(delivered_ids))} lost={lost} duplicated={duplicated}"
+    print(f"\n[{name}] {tally}")  # noqa: T201 - the fault run's tally, shown with -s
     return lost, duplicated
 
 
@@ -35,13 +36,17 @@ def test_mariadb_outage(live_server, tmp_path):
         api(server, b_token, "POST", f"/rooms/{room['id']}/join")
         a, b = ChatClient(server, a_token).connect(), ChatClient(server, b_token).connect()
         a.call("open_room", {"room_id": room["id"]}), b.call("open_room", {"room_id": room["id"]})
-        before = [a.call("send_message", {"room_id": room["id"], "body": f"before {i}", "client_id": f"pre{i}"})
-                  for i in range(5)]
+        before = [
+            a.call("send_message", {"room_id": room["id"], "body": f"before {i}", "client_id": f"pre{i}"})
+            for i in range(5)
+        ]
         assert all(ack["ok"] for ack in before)
 
         mariadb.stop()
-        during = [a.call("send_message", {"room_id": room["id"], "body": f"during {i}", "client_id": f"mid{i}"})
-                  for i in range(5)]
+        during = [
+            a.call("send_message", {"room_id": room["id"], "body": f"during {i}", "client_id": f"mid{i}"})
+            for i in range(5)
+        ]
         assert [ack["error"]["code"] for ack in during] == ["SERVICE_UNAVAILABLE"] * 5
         health = requests.get(f"{server.url}/healthz", timeout=10)
         assert health.status_code == 503 and health.json()["db"] != "ok"
@@ -49,16 +54,22 @@ def test_mariadb_outage(live_server, tmp_path):
 
         mariadb.start()
         wait_until(lambda: requests.get(f"{server.url}/healthz", timeout=10).status_code == 200, 30, "recovery")
-        retried = [a.call("send_message", {"room_id": room["id"], "body": f"during {i}", "client_id": f"mid{i}"})
-                   for i in range(5)]
-        again = [a.call("send_message", {"room_id": room["id"], "body": f"during {i}", "client_id": f"mid{i}"})
-                 for i in range(5)]
+        retried = [
+            a.call("send_message", {"room_id": room["id"], "body": f"during {i}", "client_id": f"mid{i}"})
+            for i in range(5)
+        ]
+        again = [
+            a.call("send_message", {"room_id": room["id"], "body": f"during {i}", "client_id": f"mid{i}"})
+            for i in range(5)
+        ]
         assert all(ack["ok"] for ack in retried)
         assert [x["message"]["id"] for x in again] == [x["message"]["id"] for x in retried]
         sent = [x["message"]["id"] for x in before + retried]
         b.wait_for(lambda: len(b.messages(room["id"])) >= 10, what="bob's deliveries")
-        stored = mariadb.query("SELECT client_id, COUNT(*) FROM messages WHERE room_id = ? AND client_id IS NOT NULL "
-                               "GROUP BY client_id", room["id"])
+        stored = mariadb.query(
+            "SELECT client_id, COUNT(*) FROM messages WHERE room_id = ? AND client_id IS NOT NULL GROUP BY client_id",
+            room["id"],
+        )
         assert sorted(stored) == sorted([(f"pre{i}", 1) for i in range(5)] + [(f"mid{i}", 1) for i in range(5)])
         seqs = [r[0] for r in mariadb.query("SELECT seq FROM messages WHERE room_id = ? ORDER BY seq", room["id"])]
         assert seqs == list(range(1, len(seqs) + 1)), "no seq was lost to the failed sends"
@@ -112,8 +123,12 @@ def test_redis_outage_between_two_nodes(live_server, live_database, tmp_path):
         seen = {m["id"] for m in b.messages(room["id"])}
         last_contiguous = min(m["seq"] for m in b.messages(room["id"]))
         page = api(two, b_token, "GET", f"/rooms/{room['id']}/messages", params={"after_seq": last_contiguous}).json()
-        delivered = [m["id"] for m in b.messages(room["id"])] + [m["id"] for m in page["messages"] if m["id"] not in seen]
-        stored = one.database.query("SELECT COUNT(*) FROM messages WHERE room_id = ? AND kind = 'text'", room["id"])[0][0]
+        delivered = [m["id"] for m in b.messages(room["id"])] + [
+            m["id"] for m in page["messages"] if m["id"] not in seen
+        ]
+        stored = one.database.query("SELECT COUNT(*) FROM messages WHERE room_id = ? AND kind = 'text'", room["id"])[0][
+            0
+        ]
         lost, duplicated = report("redis outage", sent, stored, delivered)
         assert (lost, duplicated) == (0, 0) and stored == len(sent)
         for client in (a, a_too, b):
@@ -128,8 +143,9 @@ def test_node_killed_under_load(live_server):
     import threading
 
     env = {"CLUSTER_NAME": f"kill-{unique_name('')}"}
-    one = live_server("mariadb", redis_url="redis://127.0.0.1:6379/14", message_queue_url="redis://127.0.0.1:6379/14",
-                      env=env)
+    one = live_server(
+        "mariadb", redis_url="redis://127.0.0.1:6379/14", message_queue_url="redis://127.0.0.1:6379/14", env=env
+    )
     two = live_server(peer=one)
     alice, a_token = api_user(one, unique_name("k"))
     bob, b_token = api_user(two, unique_name("l"))
@@ -163,7 +179,9 @@ def test_node_killed_under_load(live_server):
     last_seq = max(m["seq"] for m in seen)
     caught_up, after = [], last_seq
     while True:
-        page = api(one, b_token, "GET", f"/rooms/{room['id']}/messages", params={"after_seq": after, "limit": 100}).json()
+        page = api(
+            one, b_token, "GET", f"/rooms/{room['id']}/messages", params={"after_seq": after, "limit": 100}
+        ).json()
         caught_up += page["messages"]
         if not page["has_more"]:
             break

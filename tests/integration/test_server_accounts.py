@@ -1,5 +1,6 @@
 """Accounts against the real server (gunicorn + eventlet), on SQLite and on MariaDB:
 the signup, login and logout pages with their CSRF protection, and the token API."""
+
 import html
 import json
 import threading
@@ -31,7 +32,8 @@ def signup(server, username, password=PASSWORD):
     response = session.post(
         f"{server.url}/auth/signup",
         data={"csrf_token": token, "username": username, "password": password, "password_confirm": password},
-        allow_redirects=False, timeout=10,
+        allow_redirects=False,
+        timeout=10,
     )
     assert response.status_code == 302, response.text[:500]
     assert path_of(response) == "/rooms"
@@ -45,8 +47,11 @@ def login(server, username, password=PASSWORD, session=None, next_=None):
     params = {"next": next_} if next_ else None
     token = csrf_token(session, url)
     return session.post(
-        url, params=params, data={"csrf_token": token, "username": username, "password": password},
-        allow_redirects=False, timeout=10,
+        url,
+        params=params,
+        data={"csrf_token": token, "username": username, "password": password},
+        allow_redirects=False,
+        timeout=10,
     )
 
 
@@ -123,9 +128,14 @@ def test_signup_through_the_form(server):
     username = unique_name("signup")
     response = session.post(
         f"{server.url}/auth/signup",
-        data={"csrf_token": csrf_token_in(page.text), "username": username,
-              "password": PASSWORD, "password_confirm": PASSWORD},
-        allow_redirects=False, timeout=10,
+        data={
+            "csrf_token": csrf_token_in(page.text),
+            "username": username,
+            "password": PASSWORD,
+            "password_confirm": PASSWORD,
+        },
+        allow_redirects=False,
+        timeout=10,
     )
     assert response.status_code == 302
     assert path_of(response) == "/rooms"
@@ -163,7 +173,8 @@ def test_signup_with_a_taken_name_is_refused(server):
     response = session.post(
         f"{server.url}/auth/signup",
         data={"csrf_token": token, "username": taken.upper(), "password": PASSWORD, "password_confirm": PASSWORD},
-        allow_redirects=False, timeout=10,
+        allow_redirects=False,
+        timeout=10,
     )
     assert response.status_code == 400
     assert "That username is taken." in response.text
@@ -197,7 +208,8 @@ def test_login_through_the_form(server):
 
 
 @pytest.mark.parametrize(
-    "next_, expected", [("/rooms?x=1", "/rooms?x=1"), ("//evil.example/", "/rooms"), ("https://evil.example/", "/rooms")]
+    "next_, expected",
+    [("/rooms?x=1", "/rooms?x=1"), ("//evil.example/", "/rooms"), ("https://evil.example/", "/rooms")],
 )
 def test_login_honours_only_local_next(server, next_, expected):
     username = unique_name("next")
@@ -228,7 +240,8 @@ def test_form_posts_without_csrf_token_are_refused(server):
     refused = anonymous.post(
         f"{server.url}/auth/signup",
         data={"username": username, "password": PASSWORD, "password_confirm": PASSWORD},
-        allow_redirects=False, timeout=10,
+        allow_redirects=False,
+        timeout=10,
     )
     assert refused.status_code == 403
     available = requests.get(f"{server.url}/api/v1/users/available", params={"username": username}, timeout=10)
@@ -236,17 +249,23 @@ def test_form_posts_without_csrf_token_are_refused(server):
 
     api_signup(server, username)
     refused = anonymous.post(
-        f"{server.url}/auth/login", data={"username": username, "password": PASSWORD},
-        allow_redirects=False, timeout=10,
+        f"{server.url}/auth/login",
+        data={"username": username, "password": PASSWORD},
+        allow_redirects=False,
+        timeout=10,
     )
     assert refused.status_code == 403
     assert_signed_out(server, anonymous)
 
     forged = anonymous.post(
         f"{server.url}/auth/login",
-        data={"csrf_token": "forged" + csrf_token(anonymous, f"{server.url}/auth/login")[6:],
-              "username": username, "password": PASSWORD},
-        allow_redirects=False, timeout=10,
+        data={
+            "csrf_token": "forged" + csrf_token(anonymous, f"{server.url}/auth/login")[6:],
+            "username": username,
+            "password": PASSWORD,
+        },
+        allow_redirects=False,
+        timeout=10,
     )
     assert forged.status_code == 403
     assert_signed_out(server, anonymous)
@@ -304,9 +323,10 @@ def test_api_token_flow_with_refresh_rotation(server):
     assert rotated.status_code == 200
     second = rotated.json()
     assert second["refresh_token"] != first["refresh_token"]
-    assert requests.get(
-        f"{server.url}/api/v1/rooms", headers=bearer(second["access_token"]), timeout=10
-    ).status_code == 200
+    assert (
+        requests.get(f"{server.url}/api/v1/rooms", headers=bearer(second["access_token"]), timeout=10).status_code
+        == 200
+    )
 
     # The spent token presented again: reuse is detected and the whole family revoked.
     reused = requests.post(f"{server.url}/api/v1/auth/refresh", headers=bearer(first["refresh_token"]), timeout=10)
@@ -316,9 +336,12 @@ def test_api_token_flow_with_refresh_rotation(server):
 
     # A new login starts a new family that works.
     fresh = api_tokens(server, username).json()
-    assert requests.post(
-        f"{server.url}/api/v1/auth/refresh", headers=bearer(fresh["refresh_token"]), timeout=10
-    ).status_code == 200
+    assert (
+        requests.post(
+            f"{server.url}/api/v1/auth/refresh", headers=bearer(fresh["refresh_token"]), timeout=10
+        ).status_code
+        == 200
+    )
 
 
 def test_logout_revokes_the_users_tokens(server):
@@ -374,8 +397,9 @@ def test_password_hashing_does_not_pause_the_sockets(live_server, async_mode):
     answered = []
 
     def log_in():
-        response = requests.post(f"{server.url}/api/v1/auth/token", json={"username": username, "password": PASSWORD},
-                                 timeout=30)
+        response = requests.post(
+            f"{server.url}/api/v1/auth/token", json={"username": username, "password": PASSWORD}, timeout=30
+        )
         answered.append(response.status_code)
 
     login = threading.Thread(target=log_in)

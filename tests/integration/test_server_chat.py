@@ -1,6 +1,7 @@
 """Chat against the real server (gunicorn + eventlet) with python-socketio clients, on
 SQLite and on MariaDB: live delivery, idempotent retry, malformed payloads, paging back to
 seq 1, catch-up after a disconnect, concurrent senders, refusals."""
+
 import uuid
 
 import pytest
@@ -11,8 +12,6 @@ from ..support.chat_client import ChatClient, send_concurrently
 from ..support.http_client import api, api_user, csrf_token, unique_name
 
 pytestmark = pytest.mark.integration
-
-
 
 
 @pytest.fixture
@@ -42,17 +41,31 @@ def test_live_delivery_and_idempotent_retry(server, pair, clients):
     assert stored == [(1,)]
 
 
-@pytest.mark.parametrize("event, payload", [
-    ("send_message", None), ("send_message", "text"), ("send_message", [1, 2]), ("send_message", {"room_id": "x"}),
-    ("send_message", {"room_id": 1, "body": {"deep": [[[]]]}}), ("open_room", {"room_id": -5}),
-    ("mark_read", {"room_id": 1, "message_id": "nope"}), ("typing", 3.5), ("auth", {"token": 5}), ("nope", {}),
-])
+@pytest.mark.parametrize(
+    "event, payload",
+    [
+        ("send_message", None),
+        ("send_message", "text"),
+        ("send_message", [1, 2]),
+        ("send_message", {"room_id": "x"}),
+        ("send_message", {"room_id": 1, "body": {"deep": [[[]]]}}),
+        ("open_room", {"room_id": -5}),
+        ("mark_read", {"room_id": 1, "message_id": "nope"}),
+        ("typing", 3.5),
+        ("auth", {"token": 5}),
+        ("nope", {}),
+    ],
+)
 def test_malformed_payloads_are_answered_and_connection_survives(server, pair, clients, event, payload):
     room, (alice, a_token), _ = pair
     a = clients(server, a_token)
     ack = a.call(event, payload)
-    assert ack["ok"] is False and ack["error"]["code"] in {"VALIDATION_ERROR", "TOKEN_INVALID", "ROOM_NOT_FOUND",
-                                                             "USER_NOT_IN_CHAT_ROOM"}
+    assert ack["ok"] is False and ack["error"]["code"] in {
+        "VALIDATION_ERROR",
+        "TOKEN_INVALID",
+        "ROOM_NOT_FOUND",
+        "USER_NOT_IN_CHAT_ROOM",
+    }
     assert a.call("open_room", {"room_id": room["id"]})["ok"]
 
 
@@ -64,8 +77,9 @@ def test_history_pages_back_to_seq_1(server, pair, clients):
     page = api(server, b_token, "GET", f"/rooms/{room['id']}/messages").json()
     seen = page["messages"]
     while page["has_more"]:
-        page = api(server, b_token, "GET", f"/rooms/{room['id']}/messages",
-                   params={"before_seq": seen[0]["seq"], "limit": 100}).json()
+        page = api(
+            server, b_token, "GET", f"/rooms/{room['id']}/messages", params={"before_seq": seen[0]["seq"], "limit": 100}
+        ).json()
         seen = page["messages"] + seen
     assert [m["seq"] for m in seen] == list(range(1, 133))  # created, joined, 130 messages
 
@@ -96,10 +110,14 @@ def test_concurrent_senders_gap_free_and_delivered_once(server, clients):
     failures = send_concurrently(socks, room["id"], 25)
     assert failures == []
     rows = server.database.query("SELECT seq FROM messages WHERE room_id = ? ORDER BY seq", room["id"])
-    assert [r[0] for r in rows] == list(range(1, len(rows) + 1)) and len(rows) == 1 + 3 + 100  # created, 3 joins, 100 sent
+    assert [r[0] for r in rows] == list(range(1, len(rows) + 1)) and len(
+        rows
+    ) == 1 + 3 + 100  # created, 3 joins, 100 sent
     for sock in socks:
-        sock.wait_for(lambda s=sock: len([m for m in s.messages(room["id"]) if m["kind"] == "text"]) >= 100,
-                      what="all 100 messages")
+        sock.wait_for(
+            lambda s=sock: len([m for m in s.messages(room["id"]) if m["kind"] == "text"]) >= 100,
+            what="all 100 messages",
+        )
         texts = [m for m in sock.messages(room["id"]) if m["kind"] == "text"]
         assert len(texts) == 100 and len({m["id"] for m in texts}) == 100
         assert [m["seq"] for m in texts] == sorted(m["seq"] for m in texts)
@@ -112,11 +130,26 @@ def test_bad_tokens_are_refused_with_a_code(server, pair):
 
     _room, (alice, _token), _ = pair
     key = (server.instance_dir / "jwt_secret_key").read_text().strip()
-    expired = jwt.encode({"sub": str(alice["id"]), "type": "access", "gen": 0, "exp": int(time.time()) - 10,
-                          "iat": int(time.time()) - 100, "nbf": int(time.time()) - 100, "jti": "x"}, key, algorithm="HS256")
+    expired = jwt.encode(
+        {
+            "sub": str(alice["id"]),
+            "type": "access",
+            "gen": 0,
+            "exp": int(time.time()) - 10,
+            "iat": int(time.time()) - 100,
+            "nbf": int(time.time()) - 100,
+            "jti": "x",
+        },
+        key,
+        algorithm="HS256",
+    )
     forged = jwt.encode({"sub": str(alice["id"]), "type": "access", "gen": 0}, "not the key" * 4, algorithm="HS256")
-    for token, code in [("garbage", "TOKEN_INVALID"), ("", "TOKEN_INVALID"), (forged, "TOKEN_INVALID"),
-                        (expired, "TOKEN_EXPIRED")]:
+    for token, code in [
+        ("garbage", "TOKEN_INVALID"),
+        ("", "TOKEN_INVALID"),
+        (forged, "TOKEN_INVALID"),
+        (expired, "TOKEN_EXPIRED"),
+    ]:
         client = ChatClient(server, token)
         with pytest.raises(socketio.exceptions.ConnectionError):
             client.connect()
@@ -129,7 +162,8 @@ def engineio_accepts(server, origin):
 
     try:
         conn = websocket.create_connection(
-            f"ws://127.0.0.1:{server.port}/socket.io/?EIO=4&transport=websocket", origin=origin, timeout=10)
+            f"ws://127.0.0.1:{server.port}/socket.io/?EIO=4&transport=websocket", origin=origin, timeout=10
+        )
     except websocket.WebSocketBadStatusException:
         return False
     try:
@@ -149,8 +183,11 @@ def test_logout_disconnects_sockets(server, clients):
     sock = clients(server, token)
     session = requests.Session()
     login_token = csrf_token(session, f"{server.url}/auth/login")
-    session.post(f"{server.url}/auth/login", data={"csrf_token": login_token, "username": name,
-                                                   "password": "correct horse battery"}, timeout=10)
+    session.post(
+        f"{server.url}/auth/login",
+        data={"csrf_token": login_token, "username": name, "password": "correct horse battery"},
+        timeout=10,
+    )
     page_token = csrf_token(session, f"{server.url}/rooms")
     session.post(f"{server.url}/auth/logout", data={"csrf_token": page_token}, timeout=10)
     sock.wait_for(lambda: not sock.sio.connected, what="the socket to be disconnected")

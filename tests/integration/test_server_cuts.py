@@ -1,6 +1,7 @@
 """Issue 16's reproductions against the real server (gunicorn + eventlet), on SQLite and on
 MariaDB, with the python-socketio client: a client event named "disconnect" or "connect"
 changes nothing, and an access token cannot renew itself past its family's revocation."""
+
 import pytest
 import requests
 
@@ -11,15 +12,17 @@ pytestmark = pytest.mark.integration
 
 
 def tokens_for(server, username):
-    response = requests.post(f"{server.url}/api/v1/auth/token",
-                             json={"username": username, "password": "correct horse battery"}, timeout=10)
+    response = requests.post(
+        f"{server.url}/api/v1/auth/token", json={"username": username, "password": "correct horse battery"}, timeout=10
+    )
     assert response.status_code == 200
     return response.json()
 
 
 def refresh(server, refresh_token):
-    return requests.post(f"{server.url}/api/v1/auth/refresh",
-                         headers={"Authorization": f"Bearer {refresh_token}"}, timeout=10)
+    return requests.post(
+        f"{server.url}/api/v1/auth/refresh", headers={"Authorization": f"Bearer {refresh_token}"}, timeout=10
+    )
 
 
 def online(server, token, room_id):
@@ -56,7 +59,10 @@ def test_a_fake_disconnect_hides_from_nothing(server, clients):
 
 
 def test_a_fake_connect_cannot_register_another_users_token(server, clients):
-    (alice, alice_token), (_carol, carol_token) = api_user(server, unique_name("al")), api_user(server, unique_name("ca"))
+    (alice, alice_token), (_carol, carol_token) = (
+        api_user(server, unique_name("al")),
+        api_user(server, unique_name("ca")),
+    )
     room = api(server, alice_token, "POST", "/rooms", json={"name": "ghosts"}).json()["room"]
     assert api(server, carol_token, "POST", f"/rooms/{room['id']}/join").ok
     sock = clients(server, alice_token)
@@ -73,8 +79,9 @@ def test_an_access_token_cannot_outlive_its_family(server, clients):
     tokens = tokens_for(server, user["username"])
     access = tokens["access_token"]
     # The chain is closed: an access token mints nothing.
-    minted = requests.post(f"{server.url}/api/v1/auth/socket-token",
-                           headers={"Authorization": f"Bearer {access}"}, timeout=10)
+    minted = requests.post(
+        f"{server.url}/api/v1/auth/socket-token", headers={"Authorization": f"Bearer {access}"}, timeout=10
+    )
     assert minted.status_code == 403 and minted.json()["error"]["code"] == "FORBIDDEN"
     assert "access_token" not in minted.text
 

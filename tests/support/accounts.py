@@ -1,5 +1,6 @@
 """Signing in, for the in-process tests and the ones against a real server alike: the
 one test password, a test client logged in through the form, a bearer header."""
+
 from webchat.services import accounts
 
 PASSWORD = "correct horse battery"

@@ -1,5 +1,6 @@
 """Helpers for the browser tests: viewports, screenshots, browser contexts that record
 every problem a page shows, and the steps most tests take (log in, wait for the socket)."""
+
 import re
 from pathlib import Path
 
@@ -14,8 +15,10 @@ VIEWPORTS = {"desktop": DESKTOP, "mobile": MOBILE}
 # Bounded waits, generous enough for a loaded CI machine.
 TIMEOUT_MS = 10_000
 # What Chromium logs when a request or a WebSocket cannot reach the network.
-NETWORK_NOISE = re.compile(r"ERR_INTERNET_DISCONNECTED|ERR_NAME_NOT_RESOLVED|ERR_CONNECTION|WebSocket connection to|"
-                           r"net::ERR_")
+NETWORK_NOISE = re.compile(
+    r"ERR_INTERNET_DISCONNECTED|ERR_NAME_NOT_RESOLVED|ERR_CONNECTION|WebSocket connection to|"
+    r"net::ERR_"
+)
 
 
 def shot(page, name):
@@ -40,8 +43,10 @@ class Pages:
         context.set_default_timeout(TIMEOUT_MS)
         self.contexts.append(context)
         page = context.new_page()
-        page.on("dialog", lambda dialog: (self.problems.append(f"{label}: dialog {dialog.type}: {dialog.message}"),
-                                          dialog.dismiss()))
+        page.on(
+            "dialog",
+            lambda dialog: (self.problems.append(f"{label}: dialog {dialog.type}: {dialog.message}"), dialog.dismiss()),
+        )
         page.on("pageerror", lambda error: self.problems.append(f"{label}: script error: {error}"))
         page.on("console", lambda message: self._console(label, message))
         return context, page
@@ -55,7 +60,9 @@ class Pages:
             return
         if label in self.offline and NETWORK_NOISE.search(text):
             return
-        self.problems.append(f"{label}: console error: {text} @ {message.location} {message.page.url if message.page else None}")
+        self.problems.append(
+            f"{label}: console error: {text} @ {message.location} {message.page.url if message.page else None}"
+        )
 
     def close(self):
         for context in self.contexts:
@@ -101,7 +108,9 @@ def stored(page):
 
 def assert_clean_history(page):
     """Every seq at most once, in ascending DOM order, and no message left pending."""
-    seqs = page.eval_on_selector_all("#message-list > li.msg[data-seq]", "items => items.map(li => Number(li.dataset.seq))")
+    seqs = page.eval_on_selector_all(
+        "#message-list > li.msg[data-seq]", "items => items.map(li => Number(li.dataset.seq))"
+    )
     assert seqs == sorted(set(seqs)), f"duplicates or disorder: {seqs}"
     expect(page.locator("#message-list .msg.is-pending")).to_have_count(0)
 

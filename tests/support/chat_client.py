@@ -1,5 +1,6 @@
 """A python-socketio client for the real server: connects to /chat with a token, records
 every server event, and calls client events with acks."""
+
 import threading
 
 import socketio
@@ -28,11 +29,18 @@ class ChatClient:
         def record(data):
             with self.lock:
                 self.events[name].append(data)
+
         return record
 
     def connect(self):
-        self.sio.connect(self.server.url, namespaces=[NS], auth={"token": self.token}, transports=["websocket"],
-                         headers=self.headers, wait_timeout=10)
+        self.sio.connect(
+            self.server.url,
+            namespaces=[NS],
+            auth={"token": self.token},
+            transports=["websocket"],
+            headers=self.headers,
+            wait_timeout=10,
+        )
         return self
 
     def call(self, event, data=None, timeout=15):

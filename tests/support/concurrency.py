@@ -1,4 +1,5 @@
 """Running calls at the same moment, each in a thread of its own, for the race tests."""
+
 import threading
 
 from webchat.errors import ChatError

@@ -1,5 +1,6 @@
 """The in-process tests' databases: a schema built by the project's own migrations once
 per session and backend, copied or emptied for each test (the `backend` fixture)."""
+
 import shutil
 import uuid
 

@@ -1,5 +1,6 @@
 """HTTP calls to a running server, as a user's browser or API client makes them:
 accounts over the API and through the pages, CSRF tokens, names no other test uses."""
+
 import uuid
 from html.parser import HTMLParser
 
@@ -55,9 +56,13 @@ def create_user(server, username, password=PASSWORD):
 
 def api_user(server, username):
     """Sign up through the API and return (user, access token)."""
-    response = requests.post(f"{server.url}/api/v1/auth/signup", json={"username": username, "password": PASSWORD}, timeout=10)
+    response = requests.post(
+        f"{server.url}/api/v1/auth/signup", json={"username": username, "password": PASSWORD}, timeout=10
+    )
     assert response.status_code == 201, response.text
-    tokens = requests.post(f"{server.url}/api/v1/auth/token", json={"username": username, "password": PASSWORD}, timeout=10).json()
+    tokens = requests.post(
+        f"{server.url}/api/v1/auth/token", json={"username": username, "password": PASSWORD}, timeout=10
+    ).json()
     return response.json()["user"], tokens["access_token"]
 
 
@@ -65,19 +70,24 @@ def page_login(server, username, password=PASSWORD):
     """A requests.Session logged in through the real form, as a browser is."""
     session = requests.Session()
     token = csrf_token(session, f"{server.url}/auth/login")
-    response = session.post(f"{server.url}/auth/login", data={"csrf_token": token, "username": username,
-                                                              "password": password}, allow_redirects=False, timeout=10)
+    response = session.post(
+        f"{server.url}/auth/login",
+        data={"csrf_token": token, "username": username, "password": password},
+        allow_redirects=False,
+        timeout=10,
+    )
     assert response.status_code == 302, response.text[:300]
     return session
 
 
 def page_logout(server, session):
-    """"Log out" on the page: every session, token and socket of the user ends."""
+    """ "Log out" on the page: every session, token and socket of the user ends."""
     token = csrf_token(session, f"{server.url}/rooms")
     return session.post(f"{server.url}/auth/logout", data={"csrf_token": token}, allow_redirects=False, timeout=10)
 
 
 def api(server, token, method, path, **kwargs):
-    response = requests.request(method, f"{server.url}/api/v1{path}", headers={"Authorization": f"Bearer {token}"},
-                                timeout=10, **kwargs)
+    response = requests.request(
+        method, f"{server.url}/api/v1{path}", headers={"Authorization": f"Bearer {token}"}, timeout=10, **kwargs
+    )
     return response

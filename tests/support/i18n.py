@@ -1,6 +1,7 @@
 """What the browser tests check on a page in Korean: that no text a user can see or hear is
 English the catalog has a Korean translation for (a string the page forgot to translate),
 nor English-looking words that no catalog knows (a string never passed through it)."""
+
 import re
 from pathlib import Path
 

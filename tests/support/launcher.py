@@ -5,6 +5,7 @@ both start their servers here, so the bench measures the server the tests check.
 
 Nothing here imports pytest, `wsgi.py` or the app: a failure raises `LaunchError`.
 """
+
 import atexit
 import os
 import shlex
@@ -23,10 +24,23 @@ BIN = Path(sys.executable).parent
 # Variables a server reads that must come from its launcher, never from the caller's
 # shell (as must every GUNICORN_* one).
 SERVER_VARIABLES = (
-    "DATABASE_URL", "REDIS_URL", "MESSAGE_QUEUE_URL", "ASYNC_MODE", "HOST", "PORT",
-    "WEBCHAT_ENV", "WEBCHAT_INSTANCE_DIR", "WEBCHAT_NO_PATCH", "SECRET_KEY", "JWT_SECRET_KEY",
-    "UPLOAD_DIR", "SOCKETIO_ALLOWED_ORIGINS", "SESSION_COOKIE_SECURE", "FLASK_APP",
-    "RATELIMIT_ENABLED", "CLUSTER_NAME",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "MESSAGE_QUEUE_URL",
+    "ASYNC_MODE",
+    "HOST",
+    "PORT",
+    "WEBCHAT_ENV",
+    "WEBCHAT_INSTANCE_DIR",
+    "WEBCHAT_NO_PATCH",
+    "SECRET_KEY",
+    "JWT_SECRET_KEY",
+    "UPLOAD_DIR",
+    "SOCKETIO_ALLOWED_ORIGINS",
+    "SESSION_COOKIE_SECURE",
+    "FLASK_APP",
+    "RATELIMIT_ENABLED",
+    "CLUSTER_NAME",
 )
 
 # Servers still running, so a failure can show their logs and an interrupted run leaves
@@ -51,7 +65,9 @@ def base_environment(port, workdir):
     127.0.0.1:`port`."""
     env = {k: v for k, v in os.environ.items() if k not in SERVER_VARIABLES and not k.startswith("GUNICORN_")}
     env.update(
-        HOST="127.0.0.1", PORT=str(port), PYTHONUNBUFFERED="1",
+        HOST="127.0.0.1",
+        PORT=str(port),
+        PYTHONUNBUFFERED="1",
         # gunicorn 25 puts its control socket in $XDG_RUNTIME_DIR (else ~/.gunicorn): one
         # per server, or servers running at once take each other's.
         XDG_RUNTIME_DIR=str(workdir),
@@ -94,8 +110,13 @@ class ServerProcess:
             log.write(f"$ {shlex.join(self.cmd)}\n".encode())
             log.flush()
             self.process = subprocess.Popen(
-                self.cmd, cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True,
+                self.cmd,
+                cwd=self.cwd,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
         RUNNING.append(self)
         self._wait_healthy(timeout)
@@ -107,7 +128,9 @@ class ServerProcess:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 self._forget()
-                raise LaunchError(f"{self.name} exited with {self.process.returncode} while starting\n{self.log_tail()}")
+                raise LaunchError(
+                    f"{self.name} exited with {self.process.returncode} while starting\n{self.log_tail()}"
+                )
             try:
                 response = requests.get(f"{self.url}/healthz", timeout=2)
                 if response.status_code == 200:
@@ -178,8 +201,19 @@ class WebchatServer(ServerProcess):
     `make run` does (SQLite in the instance folder). `env` adds to or overrides the
     settings below."""
 
-    def __init__(self, database_url, workdir, *, name="webchat", async_mode="eventlet", instance_dir=None,
-                 env=None, port=None, root=ROOT, log_path=None):
+    def __init__(
+        self,
+        database_url,
+        workdir,
+        *,
+        name="webchat",
+        async_mode="eventlet",
+        instance_dir=None,
+        env=None,
+        port=None,
+        root=ROOT,
+        log_path=None,
+    ):
         self.workdir = Path(workdir)
         self.async_mode = async_mode
         # Nodes of one cluster share it: same secrets (sessions and tokens work on every
@@ -201,8 +235,14 @@ class WebchatServer(ServerProcess):
         if database_url:
             environment["DATABASE_URL"] = database_url
         environment.update({k: str(v) for k, v in (env or {}).items()})
-        super().__init__(name, [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], environment,
-                         port=port, log_path=log_path or self.workdir / "server.log", cwd=root)
+        super().__init__(
+            name,
+            [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
+            environment,
+            port=port,
+            log_path=log_path or self.workdir / "server.log",
+            cwd=root,
+        )
 
     def environment(self):
         """A copy of the server's environment, for a `flask` command run beside it."""
@@ -215,8 +255,12 @@ class WebchatServer(ServerProcess):
             log.flush()
             try:
                 result = subprocess.run(
-                    [str(BIN / "flask"), "db", "upgrade"], cwd=self.cwd, env=dict(self.environment(), WEBCHAT_NO_PATCH="1"),
-                    stdout=log, stderr=subprocess.STDOUT, timeout=timeout,
+                    [str(BIN / "flask"), "db", "upgrade"],
+                    cwd=self.cwd,
+                    env=dict(self.environment(), WEBCHAT_NO_PATCH="1"),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    timeout=timeout,
                 )
             except subprocess.TimeoutExpired:
                 raise LaunchError(f"{self.name}: flask db upgrade timed out\n{self.log_tail()}") from None

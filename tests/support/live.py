@@ -7,6 +7,7 @@ The fixtures in tests/conftest.py and the integration and browser conftests are 
 over these. Nothing here imports `wsgi.py` or the app: the server runs only in its own
 process.
 """
+
 import sqlite3
 import uuid
 from contextlib import closing
@@ -46,8 +47,11 @@ class LiveDatabase:
     def _admin():
         url = urlsplit(MARIADB_SERVER_URL)
         return pymysql.connect(
-            host=url.hostname or "127.0.0.1", port=url.port or 3306,
-            user=url.username or "root", password=url.password or "", charset="utf8mb4",
+            host=url.hostname or "127.0.0.1",
+            port=url.port or 3306,
+            user=url.username or "root",
+            password=url.password or "",
+            charset="utf8mb4",
         )
 
     def query(self, sql, *args):
@@ -88,8 +92,18 @@ class LiveServer(launcher.WebchatServer):
     `start()` migrates the database once, whichever node starts first, and fails the test
     with the server's log if the node does not come up."""
 
-    def __init__(self, database, workdir, *, async_mode="eventlet", redis_url=None,
-                 message_queue_url=None, instance_dir=None, env=None, port=None):
+    def __init__(
+        self,
+        database,
+        workdir,
+        *,
+        async_mode="eventlet",
+        redis_url=None,
+        message_queue_url=None,
+        instance_dir=None,
+        env=None,
+        port=None,
+    ):
         self.database = database
         self.redis_url = redis_url
         self.message_queue_url = message_queue_url
@@ -99,8 +113,14 @@ class LiveServer(launcher.WebchatServer):
             settings["REDIS_URL"] = redis_url
         if message_queue_url:
             settings["MESSAGE_QUEUE_URL"] = message_queue_url
-        super().__init__(database.url, workdir, async_mode=async_mode, instance_dir=instance_dir,
-                         env={**settings, **self.extra_env}, port=port)
+        super().__init__(
+            database.url,
+            workdir,
+            async_mode=async_mode,
+            instance_dir=instance_dir,
+            env={**settings, **self.extra_env},
+            port=port,
+        )
 
     def start(self, timeout=START_TIMEOUT):
         """Start gunicorn (again, on the same port, after `stop()` or `kill()`) and wait
@@ -131,8 +151,19 @@ class ServerFarm:
         self.databases.append(database)
         return database
 
-    def server(self, backend="sqlite", *, database=None, peer=None, async_mode=None,
-               redis_url=None, message_queue_url=None, instance_dir=None, env=None, start=True):
+    def server(
+        self,
+        backend="sqlite",
+        *,
+        database=None,
+        peer=None,
+        async_mode=None,
+        redis_url=None,
+        message_queue_url=None,
+        instance_dir=None,
+        env=None,
+        start=True,
+    ):
         """A started `LiveServer`. `peer=` another node: share its database, secrets,
         uploads, async mode and queue (each overridable), as nodes of one cluster do."""
         if peer is not None:
@@ -145,9 +176,13 @@ class ServerFarm:
         if database is None:
             database = self.database(backend)
         server = LiveServer(
-            database, self.tmp.mktemp("server"), async_mode=async_mode or "eventlet",
-            redis_url=redis_url, message_queue_url=message_queue_url,
-            instance_dir=instance_dir, env=env,
+            database,
+            self.tmp.mktemp("server"),
+            async_mode=async_mode or "eventlet",
+            redis_url=redis_url,
+            message_queue_url=message_queue_url,
+            instance_dir=instance_dir,
+            env=env,
         )
         self.servers.append(server)
         return server.start() if start else server

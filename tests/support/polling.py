@@ -1,4 +1,5 @@
 """Waiting, up to a deadline, for what another process or thread does."""
+
 import time
 
 

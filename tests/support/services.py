@@ -1,5 +1,6 @@
 """Which local services the tests may use: their addresses, and the require_* helpers
 that skip a test on a machine without one (and fail it under CI=true)."""
+
 import os
 import socket
 

@@ -1,6 +1,7 @@
 """Private MariaDB and Redis servers that a fault test may stop and start at will,
 without touching the machine's shared ones. Each runs from the installed binaries in a
 temporary directory, on a free port of 127.0.0.1."""
+
 import os
 import shutil
 import signal
@@ -38,9 +39,19 @@ class ThrowawayMariaDB(_Throwaway):
         self.port = free_port()
         self.process = None
         self.backend, self.migrated = "mariadb", False  # what LiveServer needs of a database
-        subprocess.run([self.INSTALL, "--no-defaults", f"--datadir={self.data}", "--user=root",
-                        "--auth-root-authentication-method=normal", "--skip-test-db"],
-                       check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            [
+                self.INSTALL,
+                "--no-defaults",
+                f"--datadir={self.data}",
+                "--user=root",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
 
     @property
     def url(self):
@@ -48,11 +59,24 @@ class ThrowawayMariaDB(_Throwaway):
 
     def start(self):
         self.process = subprocess.Popen(
-            [self.BINARY, "--no-defaults", f"--datadir={self.data}", f"--port={self.port}", "--bind-address=127.0.0.1",
-             f"--socket={self.dir / 'mysqld.sock'}", f"--pid-file={self.dir / 'mysqld.pid'}", "--user=root",
-             "--skip-log-bin", "--innodb-buffer-pool-size=32M", "--character-set-server=utf8mb4",
-             "--collation-server=utf8mb4_bin"],
-            stdout=open(self.dir / "mariadb.log", "ab"), stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                self.BINARY,
+                "--no-defaults",
+                f"--datadir={self.data}",
+                f"--port={self.port}",
+                "--bind-address=127.0.0.1",
+                f"--socket={self.dir / 'mysqld.sock'}",
+                f"--pid-file={self.dir / 'mysqld.pid'}",
+                "--user=root",
+                "--skip-log-bin",
+                "--innodb-buffer-pool-size=32M",
+                "--character-set-server=utf8mb4",
+                "--collation-server=utf8mb4_bin",
+            ],
+            stdout=open(self.dir / "mariadb.log", "ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         wait_until(lambda: port_open("127.0.0.1", self.port), 60, "the throwaway MariaDB to come up")
         with pymysql.connect(host="127.0.0.1", port=self.port, user="root") as conn, conn.cursor() as cur:
             cur.execute("CREATE DATABASE IF NOT EXISTS webchat CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
@@ -80,8 +104,22 @@ class ThrowawayRedis(_Throwaway):
 
     def start(self):
         self.process = subprocess.Popen(
-            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no",
-             "--dir", str(self.dir)],
-            stdout=open(self.dir / "redis.log", "ab"), stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                "redis-server",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.dir),
+            ],
+            stdout=open(self.dir / "redis.log", "ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         wait_until(lambda: port_open("127.0.0.1", self.port), 30, "the throwaway Redis to come up")
         return self

@@ -1,4 +1,5 @@
 """Unread counts two ways, for the tests that hold the counters to the definition."""
+
 import sqlalchemy as sa
 
 from webchat.extensions import db
@@ -12,9 +13,16 @@ def counted_by_scan():
     m = sa.orm.aliased(Message)
     rows = db.session.execute(
         sa.select(Membership.room_id, Membership.user_id, sa.func.count(m.id))
-        .outerjoin(m, sa.and_(m.room_id == Membership.room_id, m.seq > Membership.last_read_seq,
-                              m.kind != "system", m.deleted_at.is_(None),
-                              sa.or_(m.sender_id.is_(None), m.sender_id != Membership.user_id)))
+        .outerjoin(
+            m,
+            sa.and_(
+                m.room_id == Membership.room_id,
+                m.seq > Membership.last_read_seq,
+                m.kind != "system",
+                m.deleted_at.is_(None),
+                sa.or_(m.sender_id.is_(None), m.sender_id != Membership.user_id),
+            ),
+        )
         .where(Membership.active.is_(True))
         .group_by(Membership.room_id, Membership.user_id)
     ).all()

@@ -3,6 +3,7 @@
 Callers authenticate with `Authorization: Bearer <access token>`, or, from our own pages,
 with the session cookie plus the CSRF token in `X-CSRFToken` for unsafe methods.
 """
+
 from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

@@ -1,4 +1,5 @@
 """API: signup, username availability, tokens."""
+
 from flask import g, jsonify, request
 from flask_babel import lazy_gettext as _l
 
@@ -51,8 +52,13 @@ def socket_token():
     would let a stolen access token renew itself for ever, past its family's revocation.
     API clients renew with /auth/refresh, whose rotation detects a thief."""
     if request.headers.get("Authorization"):
-        raise ChatError("FORBIDDEN", _l("This endpoint serves the page's session. With an access token, connect "
-                                        "the socket with it and renew it with POST /api/v1/auth/refresh."))
+        raise ChatError(
+            "FORBIDDEN",
+            _l(
+                "This endpoint serves the page's session. With an access token, connect "
+                "the socket with it and renew it with POST /api/v1/auth/refresh."
+            ),
+        )
     return jsonify(accounts.issue_access_token(session_user()))
 
 
@@ -62,6 +68,6 @@ def update_me():
     """The caller's own settings: today the UI language (`locale`: "ko", "en" or null)."""
     data = json_body()
     if "locale" not in data:
-        raise validation_error(locale=_l("Expected \"ko\", \"en\" or null."))
+        raise validation_error(locale=_l('Expected "ko", "en" or null.'))
     user = accounts.set_locale(g.user, data["locale"])
     return jsonify(user=own_user_payload(user))

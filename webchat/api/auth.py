@@ -1,4 +1,5 @@
 """The API's `authenticated` decorator and request body (the caller is `callers`')."""
+
 from functools import wraps
 
 from flask import g, request

@@ -1,4 +1,5 @@
 """API: uploading a file into a room."""
+
 from flask import g, jsonify, request
 
 from ..payloads import message_payload

@@ -4,6 +4,7 @@ Built here from a few shared pieces so that each shape is written once; a test c
 every API route is described (and nothing else), and Schemathesis checks the running
 server against it.
 """
+
 from flask import jsonify
 
 from ..errors import ERRORS
@@ -28,28 +29,76 @@ TIMESTAMP = {"type": "string", "format": "date-time"}
 SCHEMAS = {
     "User": obj(id=ID, username={"type": "string"}),
     "Me": obj(id=ID, username={"type": "string"}, locale=nullable({"enum": ["ko", "en"]})),
-    "File": obj(id=ID, name={"type": "string"}, size={"type": "integer"}, content_type={"type": "string"},
-                url={"type": "string"}, thumbnail_url=nullable({"type": "string"})),
+    "File": obj(
+        id=ID,
+        name={"type": "string"},
+        size={"type": "integer"},
+        content_type={"type": "string"},
+        url={"type": "string"},
+        thumbnail_url=nullable({"type": "string"}),
+    ),
     "Event": obj(type={"type": "string"}, user=nullable(ref("User")), by=nullable(ref("User"))),
     "Message": obj(
-        id=ID, room_id=ID, seq={"type": "integer", "minimum": 1}, sender=nullable(ref("User")),
-        kind={"enum": ["text", "system", "file"]}, body={"type": "string"}, client_id=nullable({"type": "string"}),
-        created_at=TIMESTAMP, deleted={"type": "boolean"}, file=nullable(ref("File")), event=nullable(ref("Event")),
+        id=ID,
+        room_id=ID,
+        seq={"type": "integer", "minimum": 1},
+        sender=nullable(ref("User")),
+        kind={"enum": ["text", "system", "file"]},
+        body={"type": "string"},
+        client_id=nullable({"type": "string"}),
+        created_at=TIMESTAMP,
+        deleted={"type": "boolean"},
+        file=nullable(ref("File")),
+        event=nullable(ref("Event")),
     ),
     "Room": obj(
-        ["id", "name", "display_name", "type", "owner_id", "member_count", "online_count", "unread_count",
-         "last_read_message_id", "last_message"],
-        id=ID, name={"type": "string"}, display_name={"type": "string"}, type={"enum": ["public", "private", "direct"]}, owner_id=nullable(ID),
-        member_count={"type": "integer"}, online_count={"type": "integer"}, unread_count={"type": "integer"},
-        last_read_message_id=nullable(ID), last_message=nullable(ref("Message")), joined={"type": "boolean"},
+        [
+            "id",
+            "name",
+            "display_name",
+            "type",
+            "owner_id",
+            "member_count",
+            "online_count",
+            "unread_count",
+            "last_read_message_id",
+            "last_message",
+        ],
+        id=ID,
+        name={"type": "string"},
+        display_name={"type": "string"},
+        type={"enum": ["public", "private", "direct"]},
+        owner_id=nullable(ID),
+        member_count={"type": "integer"},
+        online_count={"type": "integer"},
+        unread_count={"type": "integer"},
+        last_read_message_id=nullable(ID),
+        last_message=nullable(ref("Message")),
+        joined={"type": "boolean"},
     ),
-    "Member": obj(id=ID, username={"type": "string"}, role={"enum": ["owner", "member"]}, online={"type": "boolean"},
-                  last_read_message_id=nullable(ID)),
-    "Tokens": obj(["access_token", "expires_in"], access_token={"type": "string"}, refresh_token={"type": "string"},
-                  expires_in={"type": "integer"}),
-    "Error": obj(error=obj(["code", "message"], code={"enum": sorted(ERRORS)},
-                           message={"type": "string"}, fields={"type": "object"}, room_id=ID,
-                           retry_after={"type": "integer"})),
+    "Member": obj(
+        id=ID,
+        username={"type": "string"},
+        role={"enum": ["owner", "member"]},
+        online={"type": "boolean"},
+        last_read_message_id=nullable(ID),
+    ),
+    "Tokens": obj(
+        ["access_token", "expires_in"],
+        access_token={"type": "string"},
+        refresh_token={"type": "string"},
+        expires_in={"type": "integer"},
+    ),
+    "Error": obj(
+        error=obj(
+            ["code", "message"],
+            code={"enum": sorted(ERRORS)},
+            message={"type": "string"},
+            fields={"type": "object"},
+            room_id=ID,
+            retry_after={"type": "integer"},
+        )
+    ),
 }
 
 
@@ -91,59 +140,125 @@ EMPTY = {"type": "object", "additionalProperties": False}
 CREDENTIALS = obj(username={"type": "string"}, password={"type": "string"})
 
 PATHS = {
-    "/auth/signup": {"post": operation("Create an account", {**ok(obj(user=ref("User")), "201"), **errors(409)},
-                                       body=CREDENTIALS, public=True)},
-    "/users/available": {"get": operation(
-        "Is a username free?", ok(obj(["available"], available={"type": "boolean"}, reason=nullable({"type": "string"}))),
-        params=[query_param("username", {"type": "string"})], public=True)},
+    "/auth/signup": {
+        "post": operation(
+            "Create an account", {**ok(obj(user=ref("User")), "201"), **errors(409)}, body=CREDENTIALS, public=True
+        )
+    },
+    "/users/available": {
+        "get": operation(
+            "Is a username free?",
+            ok(obj(["available"], available={"type": "boolean"}, reason=nullable({"type": "string"}))),
+            params=[query_param("username", {"type": "string"})],
+            public=True,
+        )
+    },
     "/auth/token": {"post": operation("Log in for tokens", ok(ref("Tokens")), body=CREDENTIALS, public=True)},
     "/auth/refresh": {"post": operation("Rotate a refresh token (sent as Bearer)", ok(ref("Tokens")))},
-    "/auth/socket-token": {"post": operation(
-        "The page's socket token", {**ok(ref("Tokens")), **errors(403)},
-        description="For the page's session cookie (with X-CSRFToken) only: any Authorization header is "
-                    "refused 403 FORBIDDEN. API clients renew with /auth/refresh.")},
-    "/me": {"put": operation("Change my settings: the UI language (null: follow the browser)",
-                             ok(obj(user=ref("Me"))), body=obj(locale=nullable({"enum": ["ko", "en"]})))},
-    "/users": {"get": operation("Find users whose name contains q", ok(obj(users={"type": "array", "items": ref("User")})),
-                                params=[query_param("q", {"type": "string"})])},
+    "/auth/socket-token": {
+        "post": operation(
+            "The page's socket token",
+            {**ok(ref("Tokens")), **errors(403)},
+            description="For the page's session cookie (with X-CSRFToken) only: any Authorization header is "
+            "refused 403 FORBIDDEN. API clients renew with /auth/refresh.",
+        )
+    },
+    "/me": {
+        "put": operation(
+            "Change my settings: the UI language (null: follow the browser)",
+            ok(obj(user=ref("Me"))),
+            body=obj(locale=nullable({"enum": ["ko", "en"]})),
+        )
+    },
+    "/users": {
+        "get": operation(
+            "Find users whose name contains q",
+            ok(obj(users={"type": "array", "items": ref("User")})),
+            params=[query_param("q", {"type": "string"})],
+        )
+    },
     "/rooms": {
         "get": operation("My rooms", ok(ROOMS)),
-        "post": operation("Create a room", ok(ROOM, "201"),
-                          body=obj(["name"], name={"type": "string"}, type={"enum": ["public", "private"]})),
+        "post": operation(
+            "Create a room",
+            ok(ROOM, "201"),
+            body=obj(["name"], name={"type": "string"}, type={"enum": ["public", "private"]}),
+        ),
     },
     "/rooms/public": {"get": operation("Public rooms", ok(ROOMS))},
-    "/rooms/direct": {"post": operation(
-        "Start a direct room", {**ok(ROOM, "201"), **errors(409)},
-        body=obj(usernames={"type": "array", "items": {"type": "string"}}))},
-    "/rooms/{room_id}/join": {"post": operation("Join a public room", {**ok(ROOM), **errors(404)}, params=[ROOM_ID])},
-    "/rooms/{room_id}/messages": {"get": operation(
-        "A page of messages", {**ok(obj(messages={"type": "array", "items": ref("Message")}, has_more={"type": "boolean"})),
-                               **errors(403, 404)},
-        params=[ROOM_ID, query_param("before_seq", {"type": "integer"}), query_param("after_seq", {"type": "integer"}),
-                query_param("limit", {"type": "integer", "minimum": 1, "maximum": 100})])},
-    "/rooms/{room_id}/members": {
-        "get": operation("Members of a room", {**ok(obj(members={"type": "array", "items": ref("Member")})),
-                                               **errors(403, 404)}, params=[ROOM_ID]),
-        "post": operation("Invite someone", {**ok(ROOM), **errors(403, 404)}, params=[ROOM_ID],
-                          body=obj(username={"type": "string"})),
+    "/rooms/direct": {
+        "post": operation(
+            "Start a direct room",
+            {**ok(ROOM, "201"), **errors(409)},
+            body=obj(usernames={"type": "array", "items": {"type": "string"}}),
+        )
     },
-    "/rooms/{room_id}/members/{username}": {"delete": operation(
-        "Remove a member (owner only)", {**ok(ROOM), **errors(403, 404)},
-        params=[ROOM_ID, path_param("username", {"type": "string"})])},
+    "/rooms/{room_id}/join": {"post": operation("Join a public room", {**ok(ROOM), **errors(404)}, params=[ROOM_ID])},
+    "/rooms/{room_id}/messages": {
+        "get": operation(
+            "A page of messages",
+            {
+                **ok(obj(messages={"type": "array", "items": ref("Message")}, has_more={"type": "boolean"})),
+                **errors(403, 404),
+            },
+            params=[
+                ROOM_ID,
+                query_param("before_seq", {"type": "integer"}),
+                query_param("after_seq", {"type": "integer"}),
+                query_param("limit", {"type": "integer", "minimum": 1, "maximum": 100}),
+            ],
+        )
+    },
+    "/rooms/{room_id}/members": {
+        "get": operation(
+            "Members of a room",
+            {**ok(obj(members={"type": "array", "items": ref("Member")})), **errors(403, 404)},
+            params=[ROOM_ID],
+        ),
+        "post": operation(
+            "Invite someone", {**ok(ROOM), **errors(403, 404)}, params=[ROOM_ID], body=obj(username={"type": "string"})
+        ),
+    },
+    "/rooms/{room_id}/members/{username}": {
+        "delete": operation(
+            "Remove a member (owner only)",
+            {**ok(ROOM), **errors(403, 404)},
+            params=[ROOM_ID, path_param("username", {"type": "string"})],
+        )
+    },
     "/rooms/{room_id}/leave": {"post": operation("Leave a room", {**ok(EMPTY), **errors(403, 404)}, params=[ROOM_ID])},
-    "/rooms/{room_id}/read": {"post": operation(
-        "Move my read pointer forward", {**ok(obj(last_read_message_id=nullable(ID))), **errors(403, 404)},
-        params=[ROOM_ID], body=obj(message_id=ID))},
-    "/rooms/{room_id}/files": {"post": {
-        "summary": "Upload a file into a room",
-        "parameters": [ROOM_ID],
-        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": obj(
-            ["file"], file={"type": "string", "format": "binary"}, client_id={"type": "string"})}}},
-        "responses": {**ok(obj(message=ref("Message")), "201"), **errors(400, 401, 403, 404, 413, 429, 503)},
-    }},
-    "/messages/{message_id}": {"delete": operation(
-        "Delete my message (within the window)", {**ok(EMPTY), **errors(403, 404)},
-        params=[path_param("message_id")])},
+    "/rooms/{room_id}/read": {
+        "post": operation(
+            "Move my read pointer forward",
+            {**ok(obj(last_read_message_id=nullable(ID))), **errors(403, 404)},
+            params=[ROOM_ID],
+            body=obj(message_id=ID),
+        )
+    },
+    "/rooms/{room_id}/files": {
+        "post": {
+            "summary": "Upload a file into a room",
+            "parameters": [ROOM_ID],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": obj(
+                            ["file"], file={"type": "string", "format": "binary"}, client_id={"type": "string"}
+                        )
+                    }
+                },
+            },
+            "responses": {**ok(obj(message=ref("Message")), "201"), **errors(400, 401, 403, 404, 413, 429, 503)},
+        }
+    },
+    "/messages/{message_id}": {
+        "delete": operation(
+            "Delete my message (within the window)",
+            {**ok(EMPTY), **errors(403, 404)},
+            params=[path_param("message_id")],
+        )
+    },
 }
 
 SPEC = {
@@ -151,8 +266,10 @@ SPEC = {
     "info": {"title": "webchat API", "version": "1", "description": "See docs/protocol.md."},
     "servers": [{"url": "/api/v1"}],
     "security": [{"bearer": []}],
-    "components": {"schemas": SCHEMAS,
-                   "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+    "components": {
+        "schemas": SCHEMAS,
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+    },
     "paths": PATHS,
 }
 

@@ -1,4 +1,5 @@
 """API: rooms and their messages."""
+
 from flask import g, jsonify, request
 
 from ..payloads import message_payload

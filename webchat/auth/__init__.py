@@ -1,4 +1,5 @@
 """Pages for signing up, logging in and out, and changing the password."""
+
 from flask import Blueprint
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")

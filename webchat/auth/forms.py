@@ -1,5 +1,6 @@
 """The account forms. Field rules use the service's limits; the service is the final word.
 Labels and messages are lazy: they are rendered in the request's language."""
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, RadioField, StringField
@@ -34,22 +35,29 @@ class SignupForm(FlaskForm):
 
 class LoginForm(FlaskForm):
     username = StringField(
-        _l("Username"), validators=[DataRequired(_l("Enter your username."))],
+        _l("Username"),
+        validators=[DataRequired(_l("Enter your username."))],
         render_kw={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"},
     )
-    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password."))],
-                             render_kw={"autocomplete": "current-password"})
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(_l("Enter your password."))],
+        render_kw={"autocomplete": "current-password"},
+    )
 
 
 class PasswordForm(FlaskForm):
     current_password = PasswordField(
-        _l("Current password"), validators=[DataRequired(_l("Enter your current password."))],
+        _l("Current password"),
+        validators=[DataRequired(_l("Enter your current password."))],
         render_kw={"autocomplete": "current-password"},
     )
     new_password = PasswordField(
         _l("New password"),
-        validators=[DataRequired(_l("Choose a new password.")),
-                    Length(min=PASSWORD_MIN, max=PASSWORD_MAX, message=LENGTH)],
+        validators=[
+            DataRequired(_l("Choose a new password.")),
+            Length(min=PASSWORD_MIN, max=PASSWORD_MAX, message=LENGTH),
+        ],
         render_kw={"autocomplete": "new-password"},
     )
     new_password_confirm = PasswordField(
@@ -62,6 +70,7 @@ class PasswordForm(FlaskForm):
 class LanguageForm(FlaskForm):
     """The account page's language: one of ours, or "" to follow the browser (the setting
     null). Its fields are prefixed, as it shares the page with PasswordForm."""
+
     locale = RadioField(
         _l("Language"),
         choices=[SelectChoice("", _l("Follow the browser"))]

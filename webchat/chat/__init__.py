@@ -1,4 +1,5 @@
 """The `/chat` Socket.IO namespace."""
+
 from .namespace import ChatNamespace
 
 __all__ = ["ChatNamespace"]

@@ -3,6 +3,7 @@
 Every client event is answered with an ack, `{"ok": true, ...}` or the catalogue's
 error, whatever the payload; no input can crash the connection.
 """
+
 import functools
 import time
 
@@ -24,10 +25,21 @@ from .reconcile import reconcile
 # namespace's connection handlers for a client *event* named "connect" or "disconnect"
 # (with the event's argument as `auth`), and its clients and the JavaScript client reserve
 # the rest. None of them is ever a client event here.
-RESERVED_EVENTS = frozenset({
-    "connect", "connection", "connect_error", "disconnect", "disconnecting", "__disconnect_final",
-    "message", "json", "error", "newListener", "removeListener",
-})
+RESERVED_EVENTS = frozenset(
+    {
+        "connect",
+        "connection",
+        "connect_error",
+        "disconnect",
+        "disconnecting",
+        "__disconnect_final",
+        "message",
+        "json",
+        "error",
+        "newListener",
+        "removeListener",
+    }
+)
 
 
 def event(handler):
@@ -56,8 +68,9 @@ def event(handler):
         except Exception:  # a bug must not take the connection down; it is logged
             current_app.logger.exception("socket event %s failed", handler.__name__)
             db.session.rollback()
-            return _ack_error(connection, ChatError("SERVICE_UNAVAILABLE",
-                                                    _l("The server could not handle this; retry is safe.")))
+            return _ack_error(
+                connection, ChatError("SERVICE_UNAVAILABLE", _l("The server could not handle this; retry is safe."))
+            )
         finally:
             db.session.remove()
 
@@ -93,8 +106,15 @@ class ChatNamespace(Namespace):
     def on_connect(self, auth=None):
         token = auth.get("token") if isinstance(auth, dict) else None
         user, claims = self._admit(token)
-        connection = Connection(request.sid, user.id, user.username, float(claims["exp"]),
-                                claims["gen"], claims.get("fam"), i18n.locale_for(user))
+        connection = Connection(
+            request.sid,
+            user.id,
+            user.username,
+            float(claims["exp"]),
+            claims["gen"],
+            claims.get("fam"),
+            i18n.locale_for(user),
+        )
         join_room(realtime.user_channel(user.id))
         if connection.family is not None:
             join_room(realtime.family_channel(connection.family))

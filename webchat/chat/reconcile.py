@@ -6,6 +6,7 @@ A socket is disconnected when the presence registry does not hold it as its user
 credential was revoked since it connected; it leaves every room channel its user is no
 longer an active member of.
 """
+
 from .. import realtime
 from ..services import access, accounts
 
@@ -27,11 +28,15 @@ def reconcile(server, namespace, presence):
     revoked = set()
     unique = list(set(credentials.values()))
     for start in range(0, len(unique), CHUNK):
-        revoked |= accounts.revoked_credentials(unique[start:start + CHUNK])
+        revoked |= accounts.revoked_credentials(unique[start : start + CHUNK])
     doomed |= {sid for sid, credential in credentials.items() if credential in revoked}
 
-    pairs = {(room_id, credentials[sid][0]) for sid, room_ids in rooms_of.items()
-             if sid in credentials and sid not in doomed for room_id in room_ids}
+    pairs = {
+        (room_id, credentials[sid][0])
+        for sid, room_ids in rooms_of.items()
+        if sid in credentials and sid not in doomed
+        for room_id in room_ids
+    }
     active = access.active_memberships(pairs)
     left = 0
     for sid, room_ids in rooms_of.items():
@@ -50,8 +55,7 @@ def _channels(manager, namespace):
     """For every connected socket of this process: the user ids of its user channels
     (one, unless something is wrong) and the room ids of its room channels."""
     owners, rooms_of = {}, {}
-    connected = {sid for sid, _eio in manager.get_participants(namespace, None)
-                 if manager.is_connected(sid, namespace)}
+    connected = {sid for sid, _eio in manager.get_participants(namespace, None) if manager.is_connected(sid, namespace)}
     for sid in connected:
         owners[sid] = set()
     for channel in list(manager.rooms.get(namespace, {})):
@@ -66,4 +70,3 @@ def _channels(manager, namespace):
             else:
                 rooms_of.setdefault(sid, set()).add(ident)
     return owners, rooms_of
-

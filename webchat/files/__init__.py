@@ -3,6 +3,7 @@
 Not behind `login_required` (which would redirect): the caller may use the session or a
 Bearer token, and whoever may not see a file gets 404, signed in or not.
 """
+
 from flask import Blueprint
 
 from ..storage import check_config

@@ -1,5 +1,6 @@
 """The download route: a thin adapter over `services.files.download`, which decides who
 may see what and how it is presented; this module turns that into HTTP."""
+
 import os
 import re
 import unicodedata

@@ -1,4 +1,5 @@
 """Blueprint: the language switch and the JavaScript's catalogs."""
+
 from flask import Blueprint
 
 bp = Blueprint("i18n", __name__)

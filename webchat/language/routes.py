@@ -1,4 +1,5 @@
 """The language switch on every page, and each language's catalog for the page scripts."""
+
 from flask import abort, redirect, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -30,5 +31,8 @@ def catalog(locale, version):
     body, current = js_catalog(locale)
     if version != current:
         abort(404)
-    return body, 200, {"Content-Type": "application/json; charset=utf-8",
-                       "Cache-Control": "public, max-age=31536000, immutable"}
+    return (
+        body,
+        200,
+        {"Content-Type": "application/json; charset=utf-8", "Cache-Control": "public, max-age=31536000, immutable"},
+    )

@@ -10,6 +10,7 @@ Nothing here imports the services: they register what a round reads
 
 One extension object per app, `Realtime`, holds the process's state.
 """
+
 from functools import partial
 
 from flask import current_app
@@ -33,10 +34,30 @@ from .presence import Connection, presence_for
 from .rounds import Rounds
 
 __all__ = [
-    "NAMESPACE", "Connection", "Realtime", "after_commit", "current", "current_presence", "define_rounds",
-    "disconnect_family_after_commit", "disconnect_user", "disconnect_user_after_commit", "emit_after_commit",
-    "emit_each", "emit_many", "emit_now", "family_channel", "init_app", "leave_room", "leave_room_after_commit",
-    "parse_channel", "room_channel", "start_housekeeping", "touch", "touch_after_commit", "user_channel",
+    "NAMESPACE",
+    "Connection",
+    "Realtime",
+    "after_commit",
+    "current",
+    "current_presence",
+    "define_rounds",
+    "disconnect_family_after_commit",
+    "disconnect_user",
+    "disconnect_user_after_commit",
+    "emit_after_commit",
+    "emit_each",
+    "emit_many",
+    "emit_now",
+    "family_channel",
+    "init_app",
+    "leave_room",
+    "leave_room_after_commit",
+    "parse_channel",
+    "room_channel",
+    "start_housekeeping",
+    "touch",
+    "touch_after_commit",
+    "user_channel",
 ]
 
 _EXTENSION = "webchat.realtime"

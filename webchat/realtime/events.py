@@ -5,6 +5,7 @@ actions run only after that transaction commits, in the order they were register
 a rollback drops them. So nothing is announced that a reload could not find, and
 nothing twice.
 """
+
 from dataclasses import dataclass
 from functools import partial
 

@@ -2,6 +2,7 @@
 sockets whose token expired without an `auth` renewal, keeps this node's presence
 heartbeat alive and, every SOCKET_RECONCILE_SECONDS, runs the socket reconciliation
 it was given (the chat adapter's, which asks the services)."""
+
 import itertools
 
 from ..extensions import db, socketio

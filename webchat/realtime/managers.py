@@ -9,6 +9,7 @@ per member of the room, four times a second in a busy room. `emit_many` delivers
 whole batch to this node's sockets and relays it to the other nodes in one message.
 Data must be JSON (the batch carries no binary attachments).
 """
+
 import redis
 import socketio
 from socketio.manager import Manager
@@ -66,14 +67,21 @@ class BatchingQueue(ChannelActions):
             return
         for event, data, to, skip_sid in emits:
             Manager.emit(self, event, data, namespace, room=to, skip_sid=skip_sid)
-        self._publish({"method": "emit", "batch": [list(emit) for emit in emits], "namespace": namespace,
-                       "host_id": self.host_id})
+        self._publish(
+            {"method": "emit", "batch": [list(emit) for emit in emits], "namespace": namespace, "host_id": self.host_id}
+        )
 
     def act_on_channel(self, namespace, action, channel, room=None):
         """Here, and on the other nodes through the queue (see `ChannelActions`)."""
         self._act_here(namespace, action, channel, room)
-        self._publish({"method": "emit", "channel_action": [action, channel, room], "namespace": namespace,
-                       "host_id": self.host_id})
+        self._publish(
+            {
+                "method": "emit",
+                "channel_action": [action, channel, room],
+                "namespace": namespace,
+                "host_id": self.host_id,
+            }
+        )
 
     def _handle_emit(self, message):
         """Another node's emit: a batch is delivered here item by item; a channel action

@@ -5,6 +5,7 @@
 sockets under its own id and refreshes a heartbeat; a node that stops heartbeating (it
 crashed) is swept by the others, so its sockets do not stay online forever.
 """
+
 import logging
 import threading
 import time
@@ -20,6 +21,7 @@ logger = logging.getLogger(__name__)
 class Connection:
     """One socket: whose it is and the credential it was let in with (the token's expiry,
     the user's token generation, the refresh family if any), for the revocation checks."""
+
     sid: str
     user_id: int
     username: str
@@ -210,6 +212,7 @@ def presence_for(config):
     """The registry an app's config asks for: shared through Redis, or this process's."""
     url = config.get("REDIS_URL")
     if url:
-        return RedisPresence(url, prefix=f"{config['CLUSTER_NAME']}:presence",
-                             node_timeout=config["PRESENCE_NODE_TIMEOUT_SECONDS"])
+        return RedisPresence(
+            url, prefix=f"{config['CLUSTER_NAME']}:presence", node_timeout=config["PRESENCE_NODE_TIMEOUT_SECONDS"]
+        )
     return LocalPresence()

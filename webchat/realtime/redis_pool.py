@@ -7,6 +7,7 @@ call is a presence write lost, a rate limit skipped or a queue publish retried o
 connection. These pools queue them instead: presence, rate limits and the message queue
 each have one (webchat/message_queue.py).
 """
+
 import redis
 
 POOL_SIZE = 50  # connections per pool, per process
@@ -17,6 +18,10 @@ SOCKET_TIMEOUT_SECONDS = 2  # a command's reply; also how long a connect may tak
 def blocking_pool(url):
     """A stalled command fails after SOCKET_TIMEOUT_SECONDS; a subscriber's blocking
     read (PubSub.listen) is not cut short by it."""
-    return redis.BlockingConnectionPool.from_url(url, max_connections=POOL_SIZE, timeout=POOL_WAIT_SECONDS,
-                                                 socket_timeout=SOCKET_TIMEOUT_SECONDS,
-                                                 socket_connect_timeout=SOCKET_TIMEOUT_SECONDS)
+    return redis.BlockingConnectionPool.from_url(
+        url,
+        max_connections=POOL_SIZE,
+        timeout=POOL_WAIT_SECONDS,
+        socket_timeout=SOCKET_TIMEOUT_SECONDS,
+        socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
+    )

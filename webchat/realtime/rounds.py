@@ -1,6 +1,7 @@
 """Coalesced rounds: events that say "this changed" (a room's unread counts, who in it
 is online), sent at most once per interval per key and read fresh when sent, by one
 background task of this process."""
+
 import threading
 
 from ..extensions import db, socketio
@@ -63,7 +64,7 @@ class Rounds:
                 for start in range(0, len(deliveries), ROUND_CHUNK):
                     if start:
                         socketio.sleep(ROUND_PAUSE_SECONDS)
-                    emit_each(self.event, deliveries[start:start + ROUND_CHUNK])
+                    emit_each(self.event, deliveries[start : start + ROUND_CHUNK])
             except Exception:  # noqa: BLE001 - one bad round must not end the task
                 self.app.logger.exception("%s of %s were not sent", self.what, key)
             finally:

@@ -1,4 +1,5 @@
 """Pages: the room list and the chat page of a room."""
+
 from flask import Blueprint
 
 bp = Blueprint("rooms", __name__)

@@ -1,5 +1,6 @@
 """Access to rooms: parse ids from user input, find memberships, enforce who may touch a
 room, and take the room's row lock. Every other service builds on these."""
+
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
@@ -54,11 +55,14 @@ def active_memberships(pairs):
     per 500 pairs."""
     pairs, active = list(set(pairs)), set()
     for start in range(0, len(pairs), 500):
-        chunk = pairs[start:start + 500]
-        active.update(db.session.execute(
-            sa.select(Membership.room_id, Membership.user_id)
-            .where(sa.tuple_(Membership.room_id, Membership.user_id).in_(chunk), Membership.active.is_(True))
-        ).tuples())
+        chunk = pairs[start : start + 500]
+        active.update(
+            db.session.execute(
+                sa.select(Membership.room_id, Membership.user_id).where(
+                    sa.tuple_(Membership.room_id, Membership.user_id).in_(chunk), Membership.active.is_(True)
+                )
+            ).tuples()
+        )
     return active
 
 
@@ -94,8 +98,12 @@ _rooms, _members = Room.__table__, Membership.__table__
 # key costs more CPU than running it.
 _LOCK_FOR_POSTS = (
     sa.select(_rooms.c.last_seq, _rooms.c.counted_messages, _members.c.user_id, _members.c.active)
-    .select_from(_rooms.outerjoin(_members, (_members.c.room_id == _rooms.c.id)
-                                  & _members.c.user_id.in_(sa.bindparam("user_ids", expanding=True))))
+    .select_from(
+        _rooms.outerjoin(
+            _members,
+            (_members.c.room_id == _rooms.c.id) & _members.c.user_id.in_(sa.bindparam("user_ids", expanding=True)),
+        )
+    )
     .where(_rooms.c.id == sa.bindparam("room_id"))
     .with_for_update()
 )
@@ -119,8 +127,7 @@ def lock_room_shared(room_id):
     the room wait for it and it for them; holders of the shared lock do not wait for
     each other."""
     room = db.session.scalar(
-        sa.select(Room).where(Room.id == room_id).with_for_update(read=True)
-        .execution_options(populate_existing=True)
+        sa.select(Room).where(Room.id == room_id).with_for_update(read=True).execution_options(populate_existing=True)
     )
     if room is None:
         raise ChatError("ROOM_NOT_FOUND")

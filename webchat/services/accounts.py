@@ -1,4 +1,5 @@
 """Accounts: signup, authentication, access and refresh tokens, revocation."""
+
 import re
 import unicodedata
 import uuid
@@ -260,11 +261,18 @@ def revoked_credentials(credentials):
         return set()
     user_ids = {user_id for user_id, _gen, _fam in credentials}
     families = {family for _uid, _gen, family in credentials if family is not None}
-    generations = dict(db.session.execute(
-        sa.select(User.id, User.token_generation).where(User.id.in_(user_ids))).all())
-    dead_families = set(db.session.scalars(
-        sa.select(RefreshToken.family).distinct()
-        .where(RefreshToken.family.in_(families), RefreshToken.revoked.is_(True)))) if families else set()
+    generations = dict(db.session.execute(sa.select(User.id, User.token_generation).where(User.id.in_(user_ids))).all())
+    dead_families = (
+        set(
+            db.session.scalars(
+                sa.select(RefreshToken.family)
+                .distinct()
+                .where(RefreshToken.family.in_(families), RefreshToken.revoked.is_(True))
+            )
+        )
+        if families
+        else set()
+    )
     return {c for c in credentials if generations.get(c[0]) != c[1] or c[2] in dead_families}
 
 
@@ -274,16 +282,12 @@ def rotate_refresh_token(token):
     claims = decode(token, "refresh")
     outcome = None
     with transaction() as session:
-        row = session.scalar(
-            sa.select(RefreshToken).where(RefreshToken.jti == claims.get("jti")).with_for_update()
-        )
+        row = session.scalar(sa.select(RefreshToken).where(RefreshToken.jti == claims.get("jti")).with_for_update())
         user = get_user(claims.get("sub"))
         if row is None or row.revoked or user is None or claims.get("gen") != user.token_generation:
             outcome = "TOKEN_INVALID"
         elif row.spent_at is not None:
-            session.execute(
-                sa.update(RefreshToken).where(RefreshToken.family == row.family).values(revoked=True)
-            )
+            session.execute(sa.update(RefreshToken).where(RefreshToken.family == row.family).values(revoked=True))
             realtime.disconnect_family_after_commit(row.family)
             outcome = "TOKEN_REUSED"
         else:
@@ -296,9 +300,7 @@ def rotate_refresh_token(token):
 
 def _revoke_all(user):
     user.token_generation += 1
-    db.session.execute(
-        sa.update(RefreshToken).where(RefreshToken.user_id == user.id).values(revoked=True)
-    )
+    db.session.execute(sa.update(RefreshToken).where(RefreshToken.user_id == user.id).values(revoked=True))
     realtime.disconnect_user_after_commit(user.id)
 
 

@@ -6,6 +6,7 @@ its row commits (a failed transaction removes it at once) and removed only after
 commit that drops its row, so a rollback never loses a file. What a crash leaves behind,
 `collect_garbage` (`flask webchat files gc`) finds.
 """
+
 import codecs
 import io
 import re
@@ -223,12 +224,19 @@ def upload(user, room_id, stream, filename, client_id=None):
 
 def _post(user, room_id, client_id, name, info, keys):
     attachment = {
-        "room_id": room_id, "uploader_id": user.id, "storage_key": keys[0], "name": name, "size": info.size,
-        "content_type": info.content_type, "thumbnail_key": keys[1] if len(keys) > 1 else None,
-        "width": info.width, "height": info.height,
+        "room_id": room_id,
+        "uploader_id": user.id,
+        "storage_key": keys[0],
+        "name": name,
+        "size": info.size,
+        "content_type": info.content_type,
+        "thumbnail_key": keys[1] if len(keys) > 1 else None,
+        "width": info.width,
+        "height": info.height,
     }
-    return post_message(user, room_id, client_id, lambda: _existing(user, client_id, room_id),
-                        kind="file", body="", file=attachment)
+    return post_message(
+        user, room_id, client_id, lambda: _existing(user, client_id, room_id), kind="file", body="", file=attachment
+    )
 
 
 @dataclass
@@ -268,8 +276,15 @@ def download(user, file_id, thumbnail=False):
     if thumbnail:
         name = name.rpartition(".")[0] or name
         name += ".webp"
-    return Download(stream=stream, size=size, content_type=content_type, inline=content_type in INLINE_TYPES,
-                    name=name, etag=key, last_modified=attachment.created_at)
+    return Download(
+        stream=stream,
+        size=size,
+        content_type=content_type,
+        inline=content_type in INLINE_TYPES,
+        name=name,
+        etag=key,
+        last_modified=attachment.created_at,
+    )
 
 
 def discard_message_file(message):
@@ -317,8 +332,9 @@ def collect_garbage(grace_seconds=3600, dry_run=False):
     # seen as referenced, never as an orphan.
     stored = dict(storage.list())
     rows = db.session.execute(
-        sa.select(Attachment.id, Attachment.storage_key, Attachment.thumbnail_key, Attachment.created_at)
-        .order_by(Attachment.id)
+        sa.select(Attachment.id, Attachment.storage_key, Attachment.thumbnail_key, Attachment.created_at).order_by(
+            Attachment.id
+        )
     ).all()
     db.session.rollback()  # end the read transaction; nothing below touches the database
     report = GarbageReport()

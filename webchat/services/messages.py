@@ -1,5 +1,6 @@
 """Messages: send (validation, idempotency), history, delete, announcements. Writing
 posts (sequencing, group commit) is `posting`'s."""
+
 from functools import partial
 
 import sqlalchemy as sa
@@ -125,17 +126,24 @@ def delete_message(user, message_id):
         if message.deleted_at is not None:
             return message
         if (utcnow() - message.created_at).total_seconds() > window:
-            span = (_ln("%(num)s minute", "%(num)s minutes", window // 60) if window >= 120
-                    else _ln("%(num)s second", "%(num)s seconds", window))
-            raise ChatError("MESSAGE_DELETE_TIME_EXPIRED", _l("Messages can only be deleted within %(span)s of sending.", span=span))
+            span = (
+                _ln("%(num)s minute", "%(num)s minutes", window // 60)
+                if window >= 120
+                else _ln("%(num)s second", "%(num)s seconds", window)
+            )
+            raise ChatError(
+                "MESSAGE_DELETE_TIME_EXPIRED", _l("Messages can only be deleted within %(span)s of sending.", span=span)
+            )
         reads.uncount_deleted(room, message)
         message.deleted_at, message.body = utcnow(), ""
         discard_message_file(message)
-        realtime.emit_after_commit("message_deleted", {"room_id": message.room_id, "message_id": message.id},
-                       to=realtime.room_channel(message.room_id))
+        realtime.emit_after_commit(
+            "message_deleted",
+            {"room_id": message.room_id, "message_id": message.id},
+            to=realtime.room_channel(message.room_id),
+        )
         reads.unread_changed(room.id)
     return message
-
 
 
 def announce(room_id, text):
@@ -145,9 +153,17 @@ def announce(room_id, text):
     body = clean_body(text)
     with transaction():
         room = lock_room(room_id)
-        message = Message(room_id=room.id, seq=next_seq(room), sender_id=None, kind="system", body=body,
-                          event={"type": "announcement", "user": None, "by": None})
+        message = Message(
+            room_id=room.id,
+            seq=next_seq(room),
+            sender_id=None,
+            kind="system",
+            body=body,
+            event={"type": "announcement", "user": None, "by": None},
+        )
         db.session.add(message)
         db.session.flush()
-        realtime.emit_after_commit("new_message", {"message": message_payload(message)}, to=realtime.room_channel(room.id))
+        realtime.emit_after_commit(
+            "new_message", {"message": message_payload(message)}, to=realtime.room_channel(room.id)
+        )
     return message

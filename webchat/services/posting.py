@@ -1,5 +1,6 @@
 """Posting messages: the one way text and file messages are written, with their `seq`,
 idempotency by (sender, client_id) and group commit. `messages` and `files` build on it."""
+
 import threading
 from dataclasses import dataclass, field
 
@@ -172,10 +173,13 @@ def _write(room_id, posts):
                 counted += 1
             pointers[post.user.id] = (message, counted)  # the sender has read their own
             answers[post] = {"message": message}
-            realtime.emit_after_commit("new_message", {"message": message_payload(message)}, to=realtime.room_channel(room_id))
+            realtime.emit_after_commit(
+                "new_message", {"message": message_payload(message)}, to=realtime.room_channel(room_id)
+            )
         if written:
-            db.session.execute(_UPDATE_ROOM, {"room": room_id, "new_last_seq": written[-1][1].seq,
-                                              "new_counted": counted})
+            db.session.execute(
+                _UPDATE_ROOM, {"room": room_id, "new_last_seq": written[-1][1].seq, "new_counted": counted}
+            )
             reads.point_senders(room_id, pointers)
             reads.unread_changed(room_id)
     for post, answer in answers.items():
@@ -207,9 +211,18 @@ def _insert_rows(room_id, last_seq, posts):
     now = utcnow()
     files = [_insert_file(post.file, now) if post.file is not None else None for post in posts]
     rows = [
-        {"room_id": room_id, "seq": last_seq + n, "sender_id": post.user.id, "kind": post.kind, "body": post.body,
-         "client_id": post.client_id, "event": None, "created_at": now, "deleted_at": None,
-         "file_id": attachment.id if attachment is not None else None}
+        {
+            "room_id": room_id,
+            "seq": last_seq + n,
+            "sender_id": post.user.id,
+            "kind": post.kind,
+            "body": post.body,
+            "client_id": post.client_id,
+            "event": None,
+            "created_at": now,
+            "deleted_at": None,
+            "file_id": attachment.id if attachment is not None else None,
+        }
         for n, (post, attachment) in enumerate(zip(posts, files, strict=True), 1)
     ]
     ids = dict(db.session.execute(_INSERT_MESSAGES, rows).all())
@@ -225,7 +238,8 @@ def _insert_rows(room_id, last_seq, posts):
 # The send path's statements, built once (see access.lock_room_for_posts).
 _INSERT_MESSAGES = Message.__table__.insert().returning(Message.__table__.c.seq, Message.__table__.c.id)
 _UPDATE_ROOM = (
-    sa.update(Room.__table__).where(Room.__table__.c.id == sa.bindparam("room"))
+    sa.update(Room.__table__)
+    .where(Room.__table__.c.id == sa.bindparam("room"))
     .values(last_seq=sa.bindparam("new_last_seq"), counted_messages=sa.bindparam("new_counted"))
 )
 
@@ -234,8 +248,9 @@ def _insert_file(columns, now):
     """Insert a file post's Attachment; returns it detached, complete."""
     table = Attachment.__table__
     columns = {**columns, "created_at": now}
-    attachment = Attachment(id=db.session.execute(table.insert().returning(table.c.id), columns).scalar_one(),
-                            **columns)
+    attachment = Attachment(
+        id=db.session.execute(table.insert().returning(table.c.id), columns).scalar_one(), **columns
+    )
     sa.orm.make_transient_to_detached(attachment)
     return attachment
 
@@ -245,7 +260,11 @@ def _not_stored(posts):
     pairs = {(post.user.id, post.client_id) for post in posts if post.client_id is not None}
     if not pairs:
         return posts
-    stored = set(db.session.execute(
-        sa.select(Message.sender_id, Message.client_id).where(sa.tuple_(Message.sender_id, Message.client_id).in_(pairs))
-    ).all())
+    stored = set(
+        db.session.execute(
+            sa.select(Message.sender_id, Message.client_id).where(
+                sa.tuple_(Message.sender_id, Message.client_id).in_(pairs)
+            )
+        ).all()
+    )
     return [post for post in posts if (post.user.id, post.client_id) not in stored]

@@ -6,6 +6,7 @@ or before their read pointer): a subtraction, however far behind they are. Every
 to either side happens under the room's row lock, in the same transaction as the change
 it counts.
 """
+
 import functools
 from collections import defaultdict
 
@@ -165,7 +166,9 @@ def mark_read(user, room_id, message_id):
             )
             realtime.emit_after_commit(
                 "unread",
-                unread_payload(room.id, room.counted_messages - membership.counted_read, last_message(room.id, room.last_seq)),
+                unread_payload(
+                    room.id, room.counted_messages - membership.counted_read, last_message(room.id, room.last_seq)
+                ),
                 to=realtime.user_channel(user.id),
             )
     return membership.last_read_message_id

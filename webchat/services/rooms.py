@@ -1,4 +1,5 @@
 """Rooms and membership: create, join, invite, kick, leave, direct rooms, room lists."""
+
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
@@ -145,7 +146,9 @@ def membership_changed(room, added_user_ids=()):
     db.session.flush()
     realtime.emit_after_commit("members", members_event(room.id), to=realtime.room_channel(room.id))
     for user_id in added_user_ids:
-        realtime.emit_after_commit("room_added", {"room": room_view_for_id(user_id, room.id)}, to=realtime.user_channel(user_id))
+        realtime.emit_after_commit(
+            "room_added", {"room": room_view_for_id(user_id, room.id)}, to=realtime.user_channel(user_id)
+        )
 
 
 def room_view_for_id(user_id, room_id):
@@ -178,13 +181,17 @@ def public_rooms(user):
         sa.select(Room, _count_members()).where(Room.type == "public").order_by(Room.id.desc()).limit(500)
     ).all()
     ids = [room.id for room, _count in rows]
-    mine = set(
-        db.session.scalars(
-            sa.select(Membership.room_id).where(
-                Membership.user_id == user.id, Membership.active.is_(True), Membership.room_id.in_(ids)
-            )
-        ).all()
-    ) if ids else set()
+    mine = (
+        set(
+            db.session.scalars(
+                sa.select(Membership.room_id).where(
+                    Membership.user_id == user.id, Membership.active.is_(True), Membership.room_id.in_(ids)
+                )
+            ).all()
+        )
+        if ids
+        else set()
+    )
     result = []
     for room, member_count in rows:
         payload = room_payload(room, member_count=member_count)
@@ -213,11 +220,26 @@ class _Joined(Bundle):
 # than the query that fetched them.
 _LAST_MESSAGE = _Joined(
     "last_message",
-    Message.id, Message.room_id, Message.seq, Message.kind, Message.body, Message.client_id,
-    Message.created_at, Message.deleted_at, Message.event,
+    Message.id,
+    Message.room_id,
+    Message.seq,
+    Message.kind,
+    Message.body,
+    Message.client_id,
+    Message.created_at,
+    Message.deleted_at,
+    Message.event,
     _Joined("sender", User.id, User.username),
-    _Joined("file", Attachment.id, Attachment.name, Attachment.size, Attachment.content_type,
-            Attachment.thumbnail_key, Attachment.width, Attachment.height),
+    _Joined(
+        "file",
+        Attachment.id,
+        Attachment.name,
+        Attachment.size,
+        Attachment.content_type,
+        Attachment.thumbnail_key,
+        Attachment.width,
+        Attachment.height,
+    ),
 )
 
 
@@ -237,7 +259,12 @@ def room_views(user, room_ids=None):
     online = _online_members(sa.select(Membership.room_id).where(mine))
     rows = db.session.execute(
         sa.select(
-            Room.id, Room.name, Room.type, Room.owner_id, Membership.last_read_message_id, UNREAD,
+            Room.id,
+            Room.name,
+            Room.type,
+            Room.owner_id,
+            Membership.last_read_message_id,
+            UNREAD,
             _count_members().label("member_count"),
             _count_members(among=online).label("online_count"),
             _LAST_MESSAGE,
@@ -344,7 +371,9 @@ def _remove_member(room, membership, reason):
     membership.active, membership.left_at = False, utcnow()
     membership.role = "member"
     realtime.leave_room_after_commit(membership.user_id, room.id)
-    realtime.emit_after_commit("room_removed", {"room_id": room.id, "reason": reason}, to=realtime.user_channel(membership.user_id))
+    realtime.emit_after_commit(
+        "room_removed", {"room_id": room.id, "reason": reason}, to=realtime.user_channel(membership.user_id)
+    )
 
 
 def kick(actor, room_id, username):
@@ -378,7 +407,9 @@ def leave(user, room_id):
         if not remaining:
             files.discard_room_files(room.id)
             session.delete(room)  # memberships and messages go with it (ON DELETE CASCADE)
-            realtime.emit_after_commit("room_removed", {"room_id": room.id, "reason": "deleted"}, to=realtime.room_channel(room.id))
+            realtime.emit_after_commit(
+                "room_removed", {"room_id": room.id, "reason": "deleted"}, to=realtime.room_channel(room.id)
+            )
             return
         if was_owner:
             heir = remaining[0]  # ordered by joined_at: the longest-standing member
@@ -450,8 +481,10 @@ def search_users(user, query, limit=10):
     escaped = part.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     starts = User.username_key.like(escaped + "%", escape="\\")
     found = db.session.scalars(
-        sa.select(User).where(User.username_key.like("%" + escaped + "%", escape="\\"), User.id != user.id)
-        .order_by(sa.case((starts, 0), else_=1), User.username_key).limit(limit)
+        sa.select(User)
+        .where(User.username_key.like("%" + escaped + "%", escape="\\"), User.id != user.id)
+        .order_by(sa.case((starts, 0), else_=1), User.username_key)
+        .limit(limit)
     ).all()
     return [user_payload(u) for u in found]
 
@@ -474,5 +507,6 @@ def open_room(user, room_id):
 def typing(user, room_id, skip_sid=None):
     """Tell the room's other sockets that `user` is typing (not stored)."""
     room, _membership = require_member(user, room_id)
-    realtime.emit_now("typing", {"room_id": room.id, "user": user_payload(user)},
-                      to=realtime.room_channel(room.id), skip_sid=skip_sid)
+    realtime.emit_now(
+        "typing", {"room_id": room.id, "user": user_payload(user)}, to=realtime.room_channel(room.id), skip_sid=skip_sid
+    )
