@@ -93,6 +93,15 @@ def test_the_language_switch_sets_the_cookie_and_a_chosen_setting(client, alice)
     assert "빠졌거나 형식이 잘못된 항목이 있어요." in refused.text
     assert "제공되는 언어 중 하나를 고르세요." in refused.text
     assert client.post("/language", data={"lang": "en", "next": "https://evil.example/"}).headers["Location"] == "/"
+    # Signed in: a user who follows the browser keeps doing so; one who chose a language
+    # has the choice moved by the switch (else their old setting would win).
+    login(client, alice)
+    client.post("/language", data={"lang": "ko"})
+    assert accounts.get_user(alice.id).locale is None
+    accounts.set_locale(accounts.get_user(alice.id), "en")
+    client.post("/language", data={"lang": "ko"})
+    db.session.expire_all()
+    assert accounts.get_user(alice.id).locale == "ko"
 
 
 # --- the pages speak it -----------------------------------------------------------------

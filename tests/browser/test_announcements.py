@@ -8,7 +8,6 @@ dialog fails the test.
 """
 
 import re
-import subprocess
 import uuid
 
 import pytest
@@ -16,7 +15,6 @@ from playwright.sync_api import expect
 
 from ..support.browser import Pages, log_in, shot, wait_connected, wait_list_connected
 from ..support.http_client import api, api_user, unique_name
-from ..support.launcher import BIN, ROOT
 from ..support.services import REDIS_URL, require_redis
 
 pytestmark = pytest.mark.browser
@@ -27,16 +25,7 @@ SECOND = "Maintenance is over. 점검이 끝났습니다."
 
 def announce(server, room_id, text):
     """Run the operator's command against the server's database and queue."""
-    env = server.environment()
-    env["WEBCHAT_NO_PATCH"] = "1"
-    result = subprocess.run(
-        [str(BIN / "flask"), "webchat", "announce", str(room_id), text],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = server.flask("webchat", "announce", str(room_id), text)
     assert result.returncode == 0, result.stderr
 
 

@@ -1,7 +1,6 @@
 """Scale-out: two real server processes on one MariaDB database and one message queue
 behave as one. Redis (default) and RabbitMQ carry the events; gevent mode is tested too."""
 
-import subprocess
 import uuid
 
 import pytest
@@ -9,7 +8,6 @@ import requests
 
 from ..support.chat_client import send_concurrently
 from ..support.http_client import api, api_user, page_login, page_logout, unique_name
-from ..support.launcher import BIN, ROOT
 from ..support.services import require_mariadb, require_rabbitmq, require_redis
 
 pytestmark = [pytest.mark.integration, pytest.mark.mariadb, pytest.mark.redis]
@@ -161,16 +159,7 @@ def test_kick_and_logout_reach_sockets_on_the_other_node(cluster, clients):
 def test_announce_from_the_cli_reaches_every_node(cluster, clients):
     nodes = cluster()
     room, (a_user, a), (b_user, b) = crossing(nodes, clients)
-    env = nodes[0].environment()
-    env["WEBCHAT_NO_PATCH"] = "1"
-    result = subprocess.run(
-        [str(BIN / "flask"), "webchat", "announce", str(room["id"]), "Maintenance at 18:00"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = nodes[0].flask("webchat", "announce", str(room["id"]), "Maintenance at 18:00")
     assert result.returncode == 0, result.stderr
     for client in (a, b):
         client.wait_for(

@@ -248,6 +248,14 @@ class WebchatServer(ServerProcess):
         """A copy of the server's environment, for a `flask` command run beside it."""
         return dict(self.env)
 
+    def flask(self, *args, timeout=60):
+        """Run `flask <args>` (unpatched, as the CLI runs) against this server's database
+        and queue; returns the CompletedProcess."""
+        env = {**self.env, "WEBCHAT_NO_PATCH": "1"}
+        return subprocess.run(
+            [str(BIN / "flask"), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+        )
+
     def migrate(self, timeout=180):
         """`flask db upgrade`, unpatched, as `make migrate` and the Procfile's release run it."""
         with open(self.log_path, "ab") as log:
