@@ -100,6 +100,8 @@ class Config:
     S3_REGION = os.environ.get("S3_REGION") or None
     MESSAGE_DELETE_WINDOW_SECONDS = env_int("MESSAGE_DELETE_WINDOW_SECONDS", 300)
     MESSAGE_MAX_LENGTH = 4000
+    # How long after sending a message its sender may edit it (0: no limit).
+    MESSAGE_EDIT_WINDOW_SECONDS = env_int("MESSAGE_EDIT_WINDOW_SECONDS", 0)
     # Unread badges: each process sends a room's counts to its members at most once per
     # this many milliseconds, however fast messages arrive (0: with every message).
     UNREAD_FANOUT_MS = env_int("UNREAD_FANOUT_MS", 250)
@@ -133,6 +135,8 @@ class Config:
     RATELIMIT_SIGNUP_PER_IP = os.environ.get("RATELIMIT_SIGNUP_PER_IP", "20 per hour")
     RATELIMIT_REFRESH_PER_IP = os.environ.get("RATELIMIT_REFRESH_PER_IP", "60 per minute")
     RATELIMIT_MESSAGES_PER_USER = os.environ.get("RATELIMIT_MESSAGES_PER_USER", "10 per 5 seconds")
+    # Edits and reactions, a bucket of their own so that reacting never stops anyone posting.
+    RATELIMIT_CHANGES_PER_USER = os.environ.get("RATELIMIT_CHANGES_PER_USER", "20 per 5 seconds")
     RATELIMIT_UPLOADS_PER_USER = os.environ.get("RATELIMIT_UPLOADS_PER_USER", "20 per minute")
 
     SESSION_COOKIE_HTTPONLY = True

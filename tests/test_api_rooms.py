@@ -22,8 +22,27 @@ ROOM_KEYS = {
     "unread_count",
     "last_read_message_id",
     "last_message",
+    "last_rev",
 }
-MESSAGE_KEYS = {"id", "room_id", "seq", "sender", "kind", "body", "client_id", "created_at", "deleted", "file", "event"}
+MESSAGE_KEYS = {
+    "id",
+    "room_id",
+    "seq",
+    "sender",
+    "kind",
+    "body",
+    "client_id",
+    "created_at",
+    "deleted",
+    "file",
+    "event",
+    # part 2 of the contract
+    "rev",
+    "edited_at",
+    "editable_until",
+    "reactions",
+    "reply_to",
+}
 
 
 def test_create_list_join_and_page(app, client, alice, bob):

@@ -43,6 +43,9 @@ def everyone(status, anonymous=ANON):
 
 
 MSG_GONE = (404, "MESSAGE_NOT_FOUND")
+# Something inside a room: outside it, the message does not exist.
+MEMBERS_ONLY = room_rule(outsider=MSG_GONE, non_member=MSG_GONE, kicked=MSG_GONE, departed=MSG_GONE)
+SENDER_ONLY = {**MEMBERS_ONLY, "owner": (403, "FORBIDDEN")}
 # (method, rule) -> (how to call it, {role: (status, code)})
 API = {
     ("GET", "/api/v1/rooms"): ("/api/v1/rooms", None, everyone(200)),
@@ -84,11 +87,20 @@ API = {
         "FILE",
         room_rule(member=(201, None), owner=(201, None)),
     ),
-    # The message was sent by `member`: only they may delete it.
-    ("DELETE", "/api/v1/messages/<int:message_id>"): (
-        "/api/v1/messages/{message}",
+    ("GET", "/api/v1/rooms/<int:room_id>/changes"): ("/api/v1/rooms/{room}/changes?after_rev=0", None, room_rule()),
+    # The message was sent by `member`: only they may delete or edit it.
+    ("DELETE", "/api/v1/messages/<int:message_id>"): ("/api/v1/messages/{message}", None, SENDER_ONLY),
+    ("PATCH", "/api/v1/messages/<int:message_id>"): ("/api/v1/messages/{message}", {"body": "edited"}, SENDER_ONLY),
+    ("GET", "/api/v1/messages/<int:message_id>/history"): ("/api/v1/messages/{message}/history", None, MEMBERS_ONLY),
+    ("PUT", "/api/v1/messages/<int:message_id>/reactions/<path:emoji>"): (
+        "/api/v1/messages/{message}/reactions/%F0%9F%91%8D",
         None,
-        room_rule(owner=(403, "FORBIDDEN"), outsider=MSG_GONE, non_member=MSG_GONE, kicked=MSG_GONE, departed=MSG_GONE),
+        MEMBERS_ONLY,
+    ),
+    ("DELETE", "/api/v1/messages/<int:message_id>/reactions/<path:emoji>"): (
+        "/api/v1/messages/{message}/reactions/%F0%9F%91%8D",
+        None,
+        MEMBERS_ONLY,
     ),
 }
 # Open to anyone: the way in, and the API's own description.
@@ -151,10 +163,9 @@ SOCKET = {
     "send_message": ({"room_id": "{room}", "body": "hi"}, room_rule()),
     "typing": ({"room_id": "{room}"}, room_rule()),
     "mark_read": ({"room_id": "{room}", "message_id": "{message}"}, room_rule()),
-    "delete_message": (
-        {"message_id": "{message}"},
-        room_rule(owner=(403, "FORBIDDEN"), outsider=MSG_GONE, non_member=MSG_GONE, kicked=MSG_GONE, departed=MSG_GONE),
-    ),
+    "delete_message": ({"message_id": "{message}"}, SENDER_ONLY),
+    "edit_message": ({"message_id": "{message}", "body": "edited"}, SENDER_ONLY),
+    "react": ({"message_id": "{message}", "emoji": "👍", "add": True}, MEMBERS_ONLY),
     "close_room": ({"room_id": "{room}"}, everyone(200)),  # only stops this socket's stream
     "auth": ({"token": "{token}"}, everyone(200)),
     # Names Socket.IO reserves never reach a handler, whoever sends them (issue 16: a client

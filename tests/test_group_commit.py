@@ -97,11 +97,11 @@ def test_a_failing_batch_is_written_post_by_post(app, make_user, monkeypatch):
     real_insert = posting._insert_rows
     calls = {"n": 0}
 
-    def flaky_insert(*args):  # the second batch's INSERT breaks the transaction once
+    def flaky_insert(*args, **kwargs):  # the second batch's INSERT breaks the transaction once
         calls["n"] += 1
         if calls["n"] == 2:
             raise RuntimeError("lost connection")
-        return real_insert(*args)
+        return real_insert(*args, **kwargs)
 
     monkeypatch.setattr(posting, "_insert_rows", flaky_insert)
     results = post_at_once(

@@ -22,6 +22,8 @@ ERRORS = {
     "MESSAGE_DELETE_TIME_EXPIRED": (403, _l("Messages can only be deleted shortly after sending.")),
     "MESSAGE_EMPTY": (400, _l("The message is empty.")),
     "MESSAGE_TOO_LONG": (400, _l("The message is too long.")),
+    "MESSAGE_EDIT_TIME_EXPIRED": (403, _l("This message can no longer be edited.")),
+    "REACTION_LIMIT": (400, _l("This message has as many different reactions as it can take.")),
     "FILE_TOO_LARGE": (413, _l("The file is too large.")),
     "FILE_EMPTY": (400, _l("The file is empty.")),
     "RATE_LIMITED": (429, _l("Too many attempts; wait a moment.")),

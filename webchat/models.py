@@ -74,6 +74,10 @@ class Room(db.Model):
     owner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     # The last allocated `seq`; incremented under the room's row lock for every message.
     last_seq: Mapped[int] = mapped_column(default=0)
+    # The room's change counter: moved under the same lock by every change to any of its
+    # messages (a new one, an edit, a delete, a reaction, a quoted parent changing), each
+    # change taking the next value as that message's `rev`. The change feed pages by it.
+    last_rev: Mapped[int] = mapped_column(default=0, server_default="0")
     # How many of the room's messages count as unread to someone who has not read them
     # (not system notices, not deleted). With a member's `counted_read` it makes every
     # unread count a subtraction: no scan of the messages after each read pointer.
@@ -114,6 +118,8 @@ class Message(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("room_id", "seq"),
         sa.UniqueConstraint("sender_id", "client_id"),
+        # The change feed: a range scan, and one message per rev.
+        sa.Index("ix_messages_room_id_rev", "room_id", "rev", unique=True),
         MYSQL_TABLE,
     )
 
@@ -130,10 +136,54 @@ class Message(db.Model):
     deleted_at: Mapped[datetime | None] = mapped_column(Timestamp)
     # Kind `file`: the attachment; cleared when the message is deleted.
     file_id: Mapped[int | None] = mapped_column(sa.ForeignKey("attachments.id", ondelete="SET NULL"))
+    # The room's `last_rev` at this message's latest change (see Room.last_rev).
+    rev: Mapped[int] = mapped_column(default=0, server_default="0")
+    edited_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # The message this one replies to, in the same room; its quote is read live. Not a
+    # foreign key: messages are never removed alone, and a room goes with all of them.
+    reply_to_id: Mapped[int | None] = mapped_column(index=True)
+    # The reactions as shown, [{"emoji", "user_ids"}] by first use: a summary of the
+    # `reactions` rows, rewritten with them under the room's lock, so that a page of
+    # history needs no query of its reactions.
+    reactions: Mapped[list | None] = mapped_column(sa.JSON)
 
     sender: Mapped[User | None] = relationship(lazy="joined")
     # Joined like the sender, so a page of history stays one query however many files it shows.
     file: Mapped["Attachment | None"] = relationship(lazy="joined")
+    # Loaded for a whole page at once, and only when some message of it is a reply.
+    reply_to: Mapped["Message | None"] = relationship(
+        primaryjoin="foreign(Message.reply_to_id) == remote(Message.id)", lazy="selectin", viewonly=True
+    )
+
+
+class MessageRevision(db.Model):
+    """One version of an edited message's body, the original included (written at its
+    first edit: a message never edited has none)."""
+
+    __tablename__ = "message_revisions"
+    __table_args__ = (MYSQL_TABLE,)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(sa.ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    body: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class Reaction(db.Model):
+    """One user's one emoji on one message: the triple is unique, so a repeated or
+    concurrent add cannot count twice."""
+
+    __tablename__ = "reactions"
+    __table_args__ = (
+        sa.UniqueConstraint("message_id", "user_id", "emoji", name="uq_reactions_message_user_emoji"),
+        MYSQL_TABLE,
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(sa.ForeignKey("messages.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    emoji: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
 
 class Attachment(db.Model):

@@ -1,9 +1,15 @@
 """One function per wire shape of the contract, so the API, the socket and the pages
 can never disagree on what a user, room, member or message looks like."""
 
+from datetime import timedelta
 from urllib.parse import quote
 
+from flask import current_app
+
 from .models import Room
+
+# How much of a replied-to message a reply quotes.
+QUOTE_LENGTH = 200
 
 # A stored room name is cut to fit its column (see `display_name`).
 ROOM_NAME_LENGTH = Room.__table__.c.name.type.length
@@ -23,8 +29,16 @@ def own_user_payload(user):
     return {**user_payload(user), "locale": user.locale}
 
 
+def editable_until(created_at):
+    """Until when the sender may edit a message sent at `created_at`: None, no limit
+    (MESSAGE_EDIT_WINDOW_SECONDS is 0)."""
+    window = current_app.config["MESSAGE_EDIT_WINDOW_SECONDS"]
+    return created_at + timedelta(seconds=window) if window > 0 else None
+
+
 def message_payload(message):
-    """A stored message as the contract's `message`; a deleted one keeps only its place."""
+    """A stored message as the contract's `message`; a deleted one keeps only its place.
+    `message` is a Message or a row with the same fields (the room list's)."""
     deleted = message.deleted_at is not None
     return {
         "id": message.id,
@@ -38,6 +52,28 @@ def message_payload(message):
         "deleted": deleted,
         "file": None if deleted or message.file is None else file_payload(message.file),
         "event": message.event,
+        "rev": message.rev,
+        "edited_at": iso(message.edited_at),
+        "editable_until": None if deleted or message.kind != "text" else iso(editable_until(message.created_at)),
+        "reactions": [] if deleted else reactions_payload(message.reactions),
+        "reply_to": None if deleted or message.reply_to is None else quote_payload(message.reply_to),
+    }
+
+
+def reactions_payload(summary):
+    """A message's reactions, from its stored summary, by first use."""
+    return [{"emoji": e["emoji"], "count": len(e["user_ids"]), "user_ids": e["user_ids"]} for e in summary or ()]
+
+
+def quote_payload(parent):
+    """What a reply shows of the message it replies to, as that message is now."""
+    deleted = parent.deleted_at is not None
+    return {
+        "id": parent.id,
+        "seq": parent.seq,
+        "sender": user_payload(parent.sender),
+        "body": "" if deleted else parent.body[:QUOTE_LENGTH],
+        "deleted": deleted,
     }
 
 
@@ -104,4 +140,5 @@ def room_payload(
         "unread_count": unread_count,
         "last_read_message_id": membership.last_read_message_id if membership else None,
         "last_message": message_payload(last_message) if last_message else None,
+        "last_rev": room.last_rev,
     }

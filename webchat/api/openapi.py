@@ -50,6 +50,21 @@ SCHEMAS = {
         deleted={"type": "boolean"},
         file=nullable(ref("File")),
         event=nullable(ref("Event")),
+        rev={"type": "integer", "minimum": 1},
+        edited_at=nullable(TIMESTAMP),
+        editable_until=nullable(TIMESTAMP),
+        reactions={"type": "array", "items": ref("Reaction")},
+        reply_to=nullable(ref("Quote")),
+    ),
+    "Reaction": obj(
+        emoji={"type": "string"}, count={"type": "integer", "minimum": 1}, user_ids={"type": "array", "items": ID}
+    ),
+    "Quote": obj(
+        id=ID,
+        seq={"type": "integer", "minimum": 1},
+        sender=nullable(ref("User")),
+        body={"type": "string", "maxLength": 200},
+        deleted={"type": "boolean"},
     ),
     "Room": obj(
         [
@@ -63,6 +78,7 @@ SCHEMAS = {
             "unread_count",
             "last_read_message_id",
             "last_message",
+            "last_rev",
         ],
         id=ID,
         name={"type": "string"},
@@ -74,6 +90,7 @@ SCHEMAS = {
         unread_count={"type": "integer"},
         last_read_message_id=nullable(ID),
         last_message=nullable(ref("Message")),
+        last_rev={"type": "integer", "minimum": 0},
         joined={"type": "boolean"},
     ),
     "Member": obj(
@@ -134,6 +151,9 @@ def query_param(name, schema):
 
 
 ROOM_ID = path_param("room_id")
+MESSAGE_ID = path_param("message_id")
+MESSAGE = obj(message=ref("Message"))
+MESSAGES = {"type": "array", "items": ref("Message")}
 ROOM = obj(room=ref("Room"))
 ROOMS = obj(rooms={"type": "array", "items": ref("Room")})
 EMPTY = {"type": "object", "additionalProperties": False}
@@ -198,15 +218,41 @@ PATHS = {
         "get": operation(
             "A page of messages",
             {
-                **ok(obj(messages={"type": "array", "items": ref("Message")}, has_more={"type": "boolean"})),
+                **ok(
+                    obj(
+                        ["messages", "has_more"],
+                        messages=MESSAGES,
+                        has_more={"type": "boolean"},
+                        has_more_before={"type": "boolean"},
+                        has_more_after={"type": "boolean"},
+                    )
+                ),
                 **errors(403, 404),
             },
             params=[
                 ROOM_ID,
                 query_param("before_seq", {"type": "integer"}),
                 query_param("after_seq", {"type": "integer"}),
+                query_param("around_seq", {"type": "integer"}),
                 query_param("limit", {"type": "integer", "minimum": 1, "maximum": 100}),
             ],
+            description="No cursor: the latest page. before_seq pages back, after_seq catches up, around_seq "
+            "(alone) centres the page on that seq and answers has_more_before and has_more_after.",
+        )
+    },
+    "/rooms/{room_id}/changes": {
+        "get": operation(
+            "The room's change feed: messages changed after a rev, in their current state",
+            {
+                **ok(obj(messages=MESSAGES, last_rev={"type": "integer", "minimum": 0}, has_more={"type": "boolean"})),
+                **errors(403, 404),
+            },
+            params=[
+                ROOM_ID,
+                {"name": "after_rev", "in": "query", "required": True, "schema": {"type": "integer", "minimum": 0}},
+                query_param("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
+            ],
+            description="Ascending by rev, each message once; continue from last_rev while has_more.",
         )
     },
     "/rooms/{room_id}/members": {
@@ -244,7 +290,10 @@ PATHS = {
                 "content": {
                     "multipart/form-data": {
                         "schema": obj(
-                            ["file"], file={"type": "string", "format": "binary"}, client_id={"type": "string"}
+                            ["file"],
+                            file={"type": "string", "format": "binary"},
+                            client_id={"type": "string"},
+                            reply_to=ID,
                         )
                     }
                 },
@@ -256,8 +305,30 @@ PATHS = {
         "delete": operation(
             "Delete my message (within the window)",
             {**ok(EMPTY), **errors(403, 404)},
-            params=[path_param("message_id")],
+            params=[MESSAGE_ID],
+        ),
+        "patch": operation(
+            "Edit my text message",
+            {**ok(MESSAGE), **errors(403, 404)},
+            params=[MESSAGE_ID],
+            body=obj(body={"type": "string"}),
+        ),
+    },
+    "/messages/{message_id}/history": {
+        "get": operation(
+            "Every version of a message's body, oldest first",
+            {**ok(obj(versions={"type": "array", "items": obj(body={"type": "string"}, at=TIMESTAMP)})), **errors(404)},
+            params=[MESSAGE_ID],
         )
+    },
+    "/messages/{message_id}/reactions/{emoji}": {
+        method: operation(
+            summary,
+            {**ok(MESSAGE), **errors(404)},
+            params=[MESSAGE_ID, path_param("emoji", {"type": "string"})],
+            description="The emoji percent-encoded; idempotent.",
+        )
+        for method, summary in (("put", "Add my reaction"), ("delete", "Remove my reaction"))
     },
 }
 

@@ -1,9 +1,11 @@
 """API: rooms and their messages."""
 
 from flask import g, jsonify, request
+from flask_babel import lazy_gettext as _l
 
-from ..payloads import message_payload
-from ..services import messages, reads, rooms
+from ..errors import validation_error
+from ..payloads import iso, message_payload
+from ..services import edits, feed, messages, reactions, reads, rooms
 from . import bp
 from .auth import authenticated, json_body
 
@@ -37,6 +39,18 @@ def join_room(room_id):
 @bp.get("/rooms/<int:room_id>/messages")
 @authenticated
 def room_messages(room_id):
+    if request.args.get("around_seq") is not None:
+        if request.args.get("before_seq") is not None or request.args.get("after_seq") is not None:
+            raise validation_error(around_seq=_l("Use around_seq alone, without before_seq or after_seq."))
+        page, more_before, more_after = messages.around(
+            g.user, room_id, request.args["around_seq"], limit=request.args.get("limit")
+        )
+        return jsonify(
+            messages=[message_payload(m) for m in page],
+            has_more=more_before,
+            has_more_before=more_before,
+            has_more_after=more_after,
+        )
     page, has_more = messages.history(
         g.user,
         room_id,
@@ -45,6 +59,15 @@ def room_messages(room_id):
         limit=request.args.get("limit"),
     )
     return jsonify(messages=[message_payload(m) for m in page], has_more=has_more)
+
+
+@bp.get("/rooms/<int:room_id>/changes")
+@authenticated
+def room_changes(room_id):
+    page, last_rev, has_more = feed.changes(
+        g.user, room_id, request.args.get("after_rev"), limit=request.args.get("limit")
+    )
+    return jsonify(messages=[message_payload(m) for m in page], last_rev=last_rev, has_more=has_more)
 
 
 @bp.post("/rooms/direct")
@@ -91,6 +114,30 @@ def mark_read(room_id):
 def delete_message(message_id):
     messages.delete_message(g.user, message_id)
     return jsonify({})
+
+
+@bp.patch("/messages/<int:message_id>")
+@authenticated
+def edit_message(message_id):
+    return jsonify(message=message_payload(edits.edit_message(g.user, message_id, json_body().get("body"))))
+
+
+@bp.get("/messages/<int:message_id>/history")
+@authenticated
+def message_history(message_id):
+    return jsonify(versions=[{"body": body, "at": iso(at)} for body, at in edits.versions(g.user, message_id)])
+
+
+@bp.put("/messages/<int:message_id>/reactions/<path:emoji>")
+@authenticated
+def add_reaction(message_id, emoji):
+    return jsonify(message=message_payload(reactions.react(g.user, message_id, emoji, add=True)))
+
+
+@bp.delete("/messages/<int:message_id>/reactions/<path:emoji>")
+@authenticated
+def remove_reaction(message_id, emoji):
+    return jsonify(message=message_payload(reactions.react(g.user, message_id, emoji, add=False)))
 
 
 @bp.get("/users")

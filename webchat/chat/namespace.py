@@ -18,7 +18,7 @@ from ..errors import ChatError, ack_error, validation_error
 from ..extensions import db
 from ..payloads import message_payload
 from ..realtime import Connection, current_presence
-from ..services import access, accounts, messages, reads, rooms
+from ..services import access, accounts, edits, messages, reactions, reads, rooms
 from .reconcile import reconcile
 
 # Event names with a meaning of their own in Socket.IO: python-socketio's server runs the
@@ -188,8 +188,19 @@ class ChatNamespace(Namespace):
 
     @event
     def on_send_message(self, connection, user, data):
-        message, _created = messages.send_message(user, data.get("room_id"), data.get("body"), data.get("client_id"))
+        message, _created = messages.send_message(
+            user, data.get("room_id"), data.get("body"), data.get("client_id"), reply_to=data.get("reply_to")
+        )
         return {"message": message_payload(message)}
+
+    @event
+    def on_edit_message(self, connection, user, data):
+        return {"message": message_payload(edits.edit_message(user, data.get("message_id"), data.get("body")))}
+
+    @event
+    def on_react(self, connection, user, data):
+        add = data.get("add", True)
+        return {"message": message_payload(reactions.react(user, data.get("message_id"), data.get("emoji"), add=add))}
 
     @event
     def on_delete_message(self, connection, user, data):

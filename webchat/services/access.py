@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from ..database import hold_room_stripe
 from ..errors import ChatError, validation_error
 from ..extensions import db
-from ..models import Membership, Room
+from ..models import Membership, Message, Room
 
 
 def parse_id(value, field="room_id"):
@@ -21,6 +21,32 @@ def parse_id(value, field="room_id"):
     if not 0 < number < 2**31:
         raise validation_error(**{field: _l("Expected a positive integer id.")})
     return number
+
+
+def parse_limit(limit, default, maximum):
+    """A page size from user input: `default` when absent, else 1 to `maximum`."""
+    if limit is None or limit == "":
+        return default
+    try:
+        limit = int(limit)
+    except (TypeError, ValueError):
+        raise validation_error(limit=_l("Expected an integer.")) from None
+    if not 1 <= limit <= maximum:
+        raise validation_error(limit=_l("Use 1 to %(max)s.", max=maximum))
+    return limit
+
+
+def parse_cursor(value, field):
+    """A position in a room's history (a `seq` or a `rev`) from user input."""
+    if isinstance(value, bool):
+        raise validation_error(**{field: _l("Expected an integer.")})
+    try:
+        value = int(value)
+    except (TypeError, ValueError):
+        raise validation_error(**{field: _l("Expected an integer.")}) from None
+    if not 0 <= value < 2**31:
+        raise validation_error(**{field: _l("Out of range.")})
+    return value
 
 
 def membership_of(user_id, room_id, lock=False):
@@ -97,7 +123,7 @@ _rooms, _members = Room.__table__, Membership.__table__
 # Built once, as the send path's other statements are: building a statement and its cache
 # key costs more CPU than running it.
 _LOCK_FOR_POSTS = (
-    sa.select(_rooms.c.last_seq, _rooms.c.counted_messages, _members.c.user_id, _members.c.active)
+    sa.select(_rooms.c.last_seq, _rooms.c.last_rev, _rooms.c.counted_messages, _members.c.user_id, _members.c.active)
     .select_from(
         _rooms.outerjoin(
             _members,
@@ -113,12 +139,14 @@ def lock_room_for_posts(room_id, user_ids):
     """`lock_room` for a batch of new messages, in one query and no ORM objects: the
     room's (last_seq, counted_messages) and which of `user_ids` are its active members,
     read under the room's row lock and the lock of each sender's membership row (their
-    read pointers move with their messages). ROOM_NOT_FOUND if the room is gone."""
+    read pointers move with their messages). Returns (room counters: a row with last_seq,
+    last_rev and counted_messages, the set of active member ids). ROOM_NOT_FOUND if the
+    room is gone."""
     hold_room_stripe(room_id)
     rows = db.session.execute(_LOCK_FOR_POSTS, {"room_id": room_id, "user_ids": list(user_ids)}).all()
     if not rows:
         raise ChatError("ROOM_NOT_FOUND")
-    return rows[0].last_seq, rows[0].counted_messages, {row.user_id for row in rows if row.active}
+    return rows[0], {row.user_id for row in rows if row.active}
 
 
 def lock_room_shared(room_id):
@@ -138,3 +166,24 @@ def next_seq(room):
     """Allocate the next `seq` of a room locked with `lock_room`."""
     room.last_seq += 1
     return room.last_seq
+
+
+def next_rev(room):
+    """Allocate the next `rev` of a room locked with `lock_room`: every change to one of
+    its messages takes one (see Room.last_rev)."""
+    room.last_rev += 1
+    return room.last_rev
+
+
+def lock_message(user, message_id):
+    """(room, message) for a change to the message: the room under its row lock and the
+    message re-read under it, so that concurrent changes see each other's result. Anyone
+    not in its room is told MESSAGE_NOT_FOUND."""
+    message_id = parse_id(message_id, "message_id")
+    message = db.session.get(Message, message_id)
+    if message is None:
+        raise ChatError("MESSAGE_NOT_FOUND")
+    require_member_or_hide(user, message.room_id, "MESSAGE_NOT_FOUND")
+    room = lock_room(message.room_id)
+    db.session.refresh(message)
+    return room, message

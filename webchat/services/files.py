@@ -27,7 +27,7 @@ from ..extensions import db
 from ..models import Attachment, utcnow
 from ..storage import MissingObject, StorageError, get_storage, new_key
 from .access import parse_id, require_member, require_member_or_hide
-from .posting import clean_client_id, existing_message, post_message
+from .posting import clean_client_id, clean_reply_to, existing_message, post_message
 
 # Larger images are refused rather than decoded: a small file can unpack into gigabytes
 # (a decompression bomb). Pillow's own check is set to the same bound.
@@ -180,13 +180,15 @@ def _existing(user, client_id, room_id):
     return message
 
 
-def upload(user, room_id, stream, filename, client_id=None):
-    """Store an uploaded file and post it to the room as a `file` message, announced after
-    commit like any message. Idempotent on (sender, client_id) as send_message is: a retry
-    returns the stored message and stores nothing. Returns (message, created).
+def upload(user, room_id, stream, filename, client_id=None, reply_to=None):
+    """Store an uploaded file and post it to the room as a `file` message (a reply, with
+    `reply_to`), announced after commit like any message. Idempotent on (sender,
+    client_id) as send_message is: a retry returns the stored message and stores nothing.
+    Returns (message, created).
     """
     room_id = parse_id(room_id)
     client_id = clean_client_id(client_id)
+    reply_to = clean_reply_to(reply_to)
     if stream is None:
         raise validation_error(file=_l("Attach a file."))
     require_member(user, room_id)
@@ -202,7 +204,7 @@ def upload(user, room_id, stream, filename, client_id=None):
         if info.thumbnail is not None:
             keys.append(new_key())
             storage.save(keys[1], io.BytesIO(info.thumbnail), THUMBNAIL_TYPE)
-        message, created = _post(user, room_id, client_id, clean_name(filename), info, keys)
+        message, created = _post(user, room_id, client_id, clean_name(filename), info, keys, reply_to)
     except IntegrityError:
         # A concurrent upload with the same client_id committed first (in another room, or
         # past the check above); the unique key on (sender, client_id) caught it.
@@ -222,7 +224,7 @@ def upload(user, room_id, stream, filename, client_id=None):
     return message, created
 
 
-def _post(user, room_id, client_id, name, info, keys):
+def _post(user, room_id, client_id, name, info, keys, reply_to):
     attachment = {
         "room_id": room_id,
         "uploader_id": user.id,
@@ -235,7 +237,14 @@ def _post(user, room_id, client_id, name, info, keys):
         "height": info.height,
     }
     return post_message(
-        user, room_id, client_id, lambda: _existing(user, client_id, room_id), kind="file", body="", file=attachment
+        user,
+        room_id,
+        client_id,
+        lambda: _existing(user, client_id, room_id),
+        kind="file",
+        body="",
+        file=attachment,
+        reply_to=reply_to,
     )
 
 

@@ -13,12 +13,12 @@ from .. import ratelimit, realtime
 from ..database import transaction
 from ..errors import ChatError, validation_error
 from ..extensions import db
-from ..models import Message, utcnow
+from ..models import Message, MessageRevision, Reaction, utcnow
 from ..payloads import message_payload
-from . import reads
-from .access import lock_room, next_seq, parse_id, require_member, require_member_or_hide
+from . import feed, reads
+from .access import lock_message, lock_room, next_rev, next_seq, parse_cursor, parse_id, parse_limit, require_member
 from .files import discard_message_file
-from .posting import clean_client_id, existing_message, post_message
+from .posting import clean_client_id, clean_reply_to, existing_message, post_message
 
 PAGE_DEFAULT, PAGE_MAX = 50, 100
 
@@ -36,8 +36,8 @@ def clean_body(body):
     return body
 
 
-def send_message(user, room_id, body, client_id=None):
-    """Store a text message and announce it after commit.
+def send_message(user, room_id, body, client_id=None, reply_to=None):
+    """Store a text message (a reply, with `reply_to`) and announce it after commit.
 
     Idempotent on (sender, client_id): a retry returns the stored message and announces
     nothing, even over the rate limit. Returns (message, created).
@@ -45,6 +45,7 @@ def send_message(user, room_id, body, client_id=None):
     room_id = parse_id(room_id)
     body = clean_body(body)
     client_id = clean_client_id(client_id)
+    reply_to = clean_reply_to(reply_to)
     find_existing = partial(existing_message, user.id, client_id, room_id)
     try:
         ratelimit.check("RATELIMIT_MESSAGES_PER_USER", user.id)
@@ -55,7 +56,7 @@ def send_message(user, room_id, body, client_id=None):
             return existing, False
         raise
     try:
-        return post_message(user, room_id, client_id, find_existing, kind="text", body=body)
+        return post_message(user, room_id, client_id, find_existing, kind="text", body=body, reply_to=reply_to)
     except IntegrityError:
         # The same client_id raced in from another room's transaction.
         existing = find_existing()
@@ -71,56 +72,47 @@ def history(user, room_id, before_seq=None, after_seq=None, limit=None):
     back, `after_seq` catches up after a reconnect.
     """
     room, _membership = require_member(user, room_id)
-    limit = _page_size(limit)
+    limit = parse_limit(limit, PAGE_DEFAULT, PAGE_MAX)
     query = sa.select(Message).where(Message.room_id == room.id)
     if before_seq is not None and after_seq is not None:
         raise validation_error(before_seq=_l("Use before_seq or after_seq, not both."))
     if after_seq is not None:
-        after_seq = _seq(after_seq, "after_seq")
+        after_seq = parse_cursor(after_seq, "after_seq")
         rows = db.session.scalars(query.where(Message.seq > after_seq).order_by(Message.seq).limit(limit + 1)).all()
         return rows[:limit], len(rows) > limit
     if before_seq is not None:
-        query = query.where(Message.seq < _seq(before_seq, "before_seq"))
+        query = query.where(Message.seq < parse_cursor(before_seq, "before_seq"))
     rows = db.session.scalars(query.order_by(Message.seq.desc()).limit(limit + 1)).all()
     return list(reversed(rows[:limit])), len(rows) > limit
 
 
-def _page_size(limit):
-    if limit is None or limit == "":
-        return PAGE_DEFAULT
-    try:
-        limit = int(limit)
-    except (TypeError, ValueError):
-        raise validation_error(limit=_l("Expected an integer.")) from None
-    if not 1 <= limit <= PAGE_MAX:
-        raise validation_error(limit=_l("Use 1 to %(max)s.", max=PAGE_MAX))
-    return limit
-
-
-def _seq(value, field):
-    try:
-        value = int(value)
-    except (TypeError, ValueError):
-        raise validation_error(**{field: _l("Expected an integer.")}) from None
-    if not 0 <= value < 2**31:
-        raise validation_error(**{field: _l("Out of range.")})
-    return value
+def around(user, room_id, around_seq, limit=None):
+    """The page of `limit` messages centred on seq `around_seq` (to jump to a quoted
+    message or a search hit), and whether more lie before and after it: (messages,
+    has_more_before, has_more_after). Two keyset scans of (room_id, seq)."""
+    room, _membership = require_member(user, room_id)
+    limit = parse_limit(limit, PAGE_DEFAULT, PAGE_MAX)
+    seq = parse_cursor(around_seq, "around_seq")
+    wanted_before = (limit - 1) // 2
+    query = sa.select(Message).where(Message.room_id == room.id)
+    before = db.session.scalars(
+        query.where(Message.seq < seq).order_by(Message.seq.desc()).limit(wanted_before + 1)
+    ).all()
+    before, more_before = before[:wanted_before], len(before) > wanted_before
+    # What the start of history leaves unused goes to the messages after.
+    wanted_after = limit - len(before)
+    after = db.session.scalars(query.where(Message.seq >= seq).order_by(Message.seq).limit(wanted_after + 1)).all()
+    return [*reversed(before), *after[:wanted_after]], more_before, len(after) > wanted_after
 
 
 def delete_message(user, message_id):
     """The sender deletes their message within the window: a tombstone keeps its place
     in history (no body, no file: its stored objects go after commit), and everyone in
     the room is told."""
-    message_id = parse_id(message_id, "message_id")
     window = current_app.config["MESSAGE_DELETE_WINDOW_SECONDS"]
     with transaction():
-        message = db.session.get(Message, message_id)
-        if message is None:
-            raise ChatError("MESSAGE_NOT_FOUND")
-        require_member_or_hide(user, message.room_id, "MESSAGE_NOT_FOUND")
         # Under the room's lock, re-read: a concurrent delete must not count twice.
-        room = lock_room(message.room_id)
-        db.session.refresh(message)
+        room, message = lock_message(user, message_id)
         if message.sender_id != user.id or message.kind == "system":
             raise ChatError("FORBIDDEN", _l("You can only delete your own messages."))
         if message.deleted_at is not None:
@@ -135,13 +127,19 @@ def delete_message(user, message_id):
                 "MESSAGE_DELETE_TIME_EXPIRED", _l("Messages can only be deleted within %(span)s of sending.", span=span)
             )
         reads.uncount_deleted(room, message)
-        message.deleted_at, message.body = utcnow(), ""
+        message.deleted_at, message.body, message.reactions = utcnow(), "", None
+        # Nothing of what it said stays: not its earlier versions, not its reactions.
+        db.session.execute(sa.delete(MessageRevision).where(MessageRevision.message_id == message.id))
+        db.session.execute(sa.delete(Reaction).where(Reaction.message_id == message.id))
         discard_message_file(message)
+        feed.changed(room, message)
+        replies = feed.requote(room, message)
         realtime.emit_after_commit(
             "message_deleted",
             {"room_id": message.room_id, "message_id": message.id},
             to=realtime.room_channel(message.room_id),
         )
+        feed.announce_updated(message, *replies)
         reads.unread_changed(room.id)
     return message
 
@@ -156,6 +154,7 @@ def announce(room_id, text):
         message = Message(
             room_id=room.id,
             seq=next_seq(room),
+            rev=next_rev(room),
             sender_id=None,
             kind="system",
             body=body,

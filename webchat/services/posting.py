@@ -3,6 +3,7 @@ idempotency by (sender, client_id) and group commit. `messages` and `files` buil
 
 import threading
 from dataclasses import dataclass, field
+from functools import partial
 
 import sqlalchemy as sa
 from flask import current_app
@@ -16,7 +17,7 @@ from ..extensions import db
 from ..models import Attachment, Message, Room, utcnow
 from ..payloads import message_payload
 from . import reads
-from .access import lock_room_for_posts, require_member
+from .access import lock_room_for_posts, parse_id, require_member
 
 CLIENT_ID_MAX = 64
 
@@ -27,6 +28,11 @@ def clean_client_id(client_id):
     if not isinstance(client_id, str) or not 0 < len(client_id) <= CLIENT_ID_MAX or not client_id.isprintable():
         raise validation_error(client_id=_l("Expected a string of 1 to %(max)s characters.", max=CLIENT_ID_MAX))
     return client_id
+
+
+def clean_reply_to(reply_to):
+    """The id a new message replies to, or None; whether it may is checked when posting."""
+    return None if reply_to is None else parse_id(reply_to, "reply_to")
 
 
 def existing_message(sender_id, client_id, room_id):
@@ -46,9 +52,10 @@ def existing_message(sender_id, client_id, room_id):
     return message
 
 
-def post_message(user, room_id, client_id, find_existing, *, kind, body, file=None):
+def post_message(user, room_id, client_id, find_existing, *, kind, body, file=None, reply_to=None):
     """Store a message of `user` in the room and announce it after commit; the one way
-    text and file messages are posted. `file` holds the columns of a new Attachment.
+    text and file messages are posted. `file` holds the columns of a new Attachment;
+    `reply_to` the id of the message it replies to (in the room, not deleted).
     `find_existing()` finds an earlier post of the same client_id (an idempotent retry).
     Returns (message, created).
 
@@ -56,7 +63,7 @@ def post_message(user, room_id, client_id, find_existing, *, kind, body, file=No
     first of them then writes them all in one transaction, in arrival order. A busy room
     pays for one row lock and one COMMIT per batch instead of queueing every post on the
     lock; a post to a quiet room is a batch of one."""
-    post = _Post(user, client_id, kind, body, file)
+    post = _Post(user, client_id, kind, body, file, reply_to)
     key = (current_app._get_current_object(), room_id)
     with _in_flight_lock:
         posts = _in_flight.setdefault(key, _RoomPosts())
@@ -89,6 +96,7 @@ class _Post:
     kind: str
     body: str
     file: dict | None
+    reply_to: int | None
     done: threading.Event = field(default_factory=threading.Event)
     leads: bool = False
     answered: bool = False
@@ -149,10 +157,13 @@ def _write(room_id, posts):
     commits. The hot path of every send, so it is written in SQL expressions rather than
     through the ORM's unit of work: one locking read of the room and the senders'
     memberships, one INSERT of the batch's messages, one UPDATE of the room, one of the
-    senders' read pointers, and COMMIT, however many posts the batch holds."""
+    senders' read pointers, and COMMIT, however many posts the batch holds (and one
+    read of the messages replied to, if any are)."""
     answers = {}
     with transaction():
-        last_seq, counted, members = lock_room_for_posts(room_id, {post.user.id for post in posts})
+        room, members = lock_room_for_posts(room_id, {post.user.id for post in posts})
+        counted = room.counted_messages
+        parents = _parents({post.reply_to for post in posts if post.reply_to is not None})
         writable, seen = [], set()
         for post in posts:
             answers[post] = {}
@@ -162,11 +173,16 @@ def _write(room_id, posts):
                 except ChatError as error:
                     answers[post] = {"error": error}
                     continue
+            if post.reply_to is not None and not _quotable(parents.get(post.reply_to), room_id):
+                answers[post] = {
+                    "error": validation_error(reply_to=_l("Reply to a message of this room that is not deleted."))
+                }
+                continue
             key = (post.user.id, post.client_id)
             if post.client_id is None or key not in seen:  # else a repeat within the batch
                 seen.add(key)
                 writable.append(post)
-        written = _insert_messages(room_id, last_seq, writable)
+        written = _insert_messages(room_id, room.last_seq, room.last_rev, writable, parents)
         pointers = {}
         for post, message in written:
             if reads.is_counted(message.kind):
@@ -178,7 +194,13 @@ def _write(room_id, posts):
             )
         if written:
             db.session.execute(
-                _UPDATE_ROOM, {"room": room_id, "new_last_seq": written[-1][1].seq, "new_counted": counted}
+                _UPDATE_ROOM,
+                {
+                    "room": room_id,
+                    "new_last_seq": written[-1][1].seq,
+                    "new_last_rev": written[-1][1].rev,
+                    "new_counted": counted,
+                },
             )
             reads.point_senders(room_id, pointers)
             reads.unread_changed(room_id)
@@ -186,26 +208,40 @@ def _write(room_id, posts):
         post.answer(**answer)
 
 
-def _insert_messages(room_id, last_seq, posts):
-    """Insert the posts' messages, numbered on from `last_seq`, in one statement; posts
-    whose client_id some stored message already has are left out. Returns [(post,
-    message)]: detached Messages, complete, that a caller's session can adopt as loaded."""
+def _parents(message_ids):
+    """The messages replied to, by id, read under the room's lock (so that a delete
+    cannot slip between the check and the reply)."""
+    if not message_ids:
+        return {}
+    return {m.id: m for m in db.session.scalars(sa.select(Message).where(Message.id.in_(message_ids)))}
+
+
+def _quotable(parent, room_id):
+    return parent is not None and parent.room_id == room_id and parent.deleted_at is None
+
+
+def _insert_messages(room_id, last_seq, last_rev, posts, parents):
+    """Insert the posts' messages, numbered on from `last_seq` and `last_rev`, in one
+    statement; posts whose client_id some stored message already has are left out.
+    Returns [(post, message)]: detached Messages, complete, that a caller's session can
+    adopt as loaded."""
+    insert = partial(_insert_rows, room_id, last_seq, last_rev, parents=parents)
     if any(post.file is not None for post in posts):
         # An upload's Attachment row goes in first and must not outlive a refused
         # message: look before inserting (uploads are rare).
-        return _insert_rows(room_id, last_seq, _not_stored(posts))
+        return insert(_not_stored(posts))
     try:
-        return _insert_rows(room_id, last_seq, posts)
+        return insert(posts)
     except IntegrityError:
         # Optimistic: a stored client_id is rare (a retry that raced its own first try),
         # so it is looked for only when the unique key refused the batch. The failed
         # statement alone was undone; the transaction and its locks go on.
         if len(rest := _not_stored(posts)) == len(posts):
             raise
-        return _insert_rows(room_id, last_seq, rest)
+        return insert(rest)
 
 
-def _insert_rows(room_id, last_seq, posts):
+def _insert_rows(room_id, last_seq, last_rev, posts, parents):
     if not posts:
         return []
     now = utcnow()
@@ -222,6 +258,10 @@ def _insert_rows(room_id, last_seq, posts):
             "created_at": now,
             "deleted_at": None,
             "file_id": attachment.id if attachment is not None else None,
+            "rev": last_rev + n,
+            "edited_at": None,
+            "reply_to_id": post.reply_to,
+            "reactions": None,
         }
         for n, (post, attachment) in enumerate(zip(posts, files, strict=True), 1)
     ]
@@ -230,6 +270,7 @@ def _insert_rows(room_id, last_seq, posts):
     for post, attachment, row in zip(posts, files, rows, strict=True):
         message = Message(id=ids[row["seq"]], **row)
         message.sender, message.file = post.user, attachment
+        sa.orm.attributes.set_committed_value(message, "reply_to", parents.get(post.reply_to))
         sa.orm.make_transient_to_detached(message)
         written.append((post, message))
     return written
@@ -240,7 +281,11 @@ _INSERT_MESSAGES = Message.__table__.insert().returning(Message.__table__.c.seq,
 _UPDATE_ROOM = (
     sa.update(Room.__table__)
     .where(Room.__table__.c.id == sa.bindparam("room"))
-    .values(last_seq=sa.bindparam("new_last_seq"), counted_messages=sa.bindparam("new_counted"))
+    .values(
+        last_seq=sa.bindparam("new_last_seq"),
+        last_rev=sa.bindparam("new_last_rev"),
+        counted_messages=sa.bindparam("new_counted"),
+    )
 )
 
 

@@ -12,7 +12,7 @@ from ..extensions import db
 from ..models import Attachment, Membership, Message, Room, User, utcnow
 from ..payloads import member_payload, message_payload, room_payload, user_payload
 from . import accounts, files
-from .access import lock_room, membership_of, next_seq, parse_id, require_member
+from .access import lock_room, membership_of, next_rev, next_seq, parse_id, require_member
 from .reads import UNREAD, read_up_to_latest
 
 ROOM_TYPES = ("public", "private")
@@ -25,6 +25,7 @@ def post_system_message(room, event_type, user, by=None):
     message = Message(
         room_id=room.id,
         seq=next_seq(room),
+        rev=next_rev(room),
         sender_id=None,
         kind="system",
         body="",
@@ -218,6 +219,7 @@ class _Joined(Bundle):
 # A room's last message with what `message_payload` reads of it, its sender and its file
 # nested, as plain rows: a Message object with its User and Attachment per room cost more
 # than the query that fetched them.
+_parent, _parent_sender = aliased(Message), aliased(User)
 _LAST_MESSAGE = _Joined(
     "last_message",
     Message.id,
@@ -229,7 +231,18 @@ _LAST_MESSAGE = _Joined(
     Message.created_at,
     Message.deleted_at,
     Message.event,
+    Message.rev,
+    Message.edited_at,
+    Message.reactions,
     _Joined("sender", User.id, User.username),
+    _Joined(
+        "reply_to",
+        _parent.id,
+        _parent.seq,
+        _parent.body,
+        _parent.deleted_at,
+        _Joined("sender", _parent_sender.id, _parent_sender.username),
+    ),
     _Joined(
         "file",
         Attachment.id,
@@ -263,6 +276,7 @@ def room_views(user, room_ids=None):
             Room.name,
             Room.type,
             Room.owner_id,
+            Room.last_rev,
             Membership.last_read_message_id,
             UNREAD,
             _count_members().label("member_count"),
@@ -273,6 +287,8 @@ def room_views(user, room_ids=None):
         .outerjoin(Message, sa.and_(Message.room_id == Room.id, Message.seq == Room.last_seq))
         .outerjoin(User, User.id == Message.sender_id)
         .outerjoin(Attachment, Attachment.id == Message.file_id)
+        .outerjoin(_parent, _parent.id == Message.reply_to_id)
+        .outerjoin(_parent_sender, _parent_sender.id == _parent.sender_id)
         .where(mine)
     ).all()
     return [
@@ -501,6 +517,7 @@ def open_room(user, room_id):
         "members": members(room.id),
         "messages": [message_payload(m) for m in page],
         "has_more": has_more,
+        "last_rev": room.last_rev,
     }
 
 
