@@ -77,6 +77,13 @@ export async function createPicker() {
 export async function pickEmoji({ title, onPick }) {
   const picker = await createPicker();
   const dialog = infoDialog({ title, body: h("div", { className: "picker-box" }, picker), className: "picker-dialog" });
+  // Escape closes the dialog even from the search box (which takes Escape for itself).
+  dialog.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    event.preventDefault();
+    event.stopPropagation();
+    dialog.close();
+  }, true);
   picker.addEventListener("emoji-click", (event) => {
     const emoji = event.detail?.unicode;
     dialog.close();
