@@ -43,6 +43,14 @@ def message(page, text):
     return page.locator("#message-list > li.msg:not(.is-pending)", has=page.locator(".msg-body", has_text=text))
 
 
+def pinned(page, text):
+    """The message whose body holds `text` now, found by its id from then on (an editor
+    takes the body's place while it is edited)."""
+    li = message(page, text)
+    expect(li).to_have_count(1)
+    return page.locator(f"#message-list > li[data-id='{li.get_attribute('data-id')}']")
+
+
 def menu(page, li, tool):
     """Show `li`'s menu (hover) and click its `tool` (a .msg-tool class)."""
     li.locator(".msg-bubble").hover()
@@ -64,7 +72,7 @@ def test_edit_in_place_up_arrow_and_history(pages, server):
 
     send(a, "회의는 3시에 해요")
     send(a, "자료는 공유 폴더에 있어요")
-    first = message(a, "회의는 3시에 해요")
+    first = pinned(a, "회의는 3시에 해요")
     expect(message(b, "자료는 공유 폴더에 있어요")).to_have_count(1)
 
     # Escape cancels: nothing is sent, the body is as it was.
@@ -90,8 +98,8 @@ def test_edit_in_place_up_arrow_and_history(pages, server):
     expect(b_first.locator(".msg-edited")).to_have_attribute("title", re.compile(r"수정됨"))
 
     # The Up arrow in an empty composer edits my newest message; Shift+Enter is a new line.
+    second = pinned(a, "자료는 공유 폴더에 있어요")
     a.locator("#composer-input").press("ArrowUp")
-    second = message(a, "자료는 공유 폴더에 있어요")
     editor = second.locator("textarea.msg-edit-input")
     expect(editor).to_be_focused()
     editor.press("End")
