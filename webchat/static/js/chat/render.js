@@ -28,7 +28,7 @@ function slot(name, className, tag = "span") {
 
 /**
  * Fill `li` with a stored message. `decorate(slots, message)` fills its slots: `edited`
- * (in the header), `quote` (above the body), `body` (holding the body: an editor may take
+ * (at the foot), `quote` (above the body), `body` (holding the body: an editor may take
  * its place), `reactions` (below it), `receipts` and `actions` (at the foot) and `tools`
  * (the message's menu); `attachment` holds fileNode()'s options (attachments.js).
  */
@@ -65,11 +65,12 @@ export function fillMessage(li, message, { me, decorate, attachment }) {
   };
   decorate(slots, message);
   li.replaceChildren(h("div", { className: "msg-bubble" },
-    h("p", { className: "msg-head" }, senderNode(message.sender, me), " ", timeNode(message.created_at), slots.edited),
+    h("p", { className: "msg-head" }, senderNode(message.sender, me), " ", timeNode(message.created_at)),
     slots.quote,
     slots.body,
     slots.reactions,
-    h("div", { className: "msg-extras" }, slots.receipts, slots.actions),
+    // "(edited)" at the foot: a message that follows its sender's shows no header.
+    h("div", { className: "msg-extras" }, slots.edited, slots.receipts, slots.actions),
     slots.tools));
   return li;
 }
