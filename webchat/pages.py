@@ -12,7 +12,7 @@ from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 
 from .i18n import LANGUAGE_NAMES
-from .services import accounts, files, messages, rooms
+from .services import accounts, feed, files, messages, rooms
 
 ROOM_TYPE_LABELS = {"public": _l("Public"), "private": _l("Private"), "direct": _l("Direct")}
 
@@ -44,7 +44,8 @@ def safe_next(target):
 def limits():
     """The services' limits, as the pages show them and their scripts check them (the
     chat page passes each as data-<name>): lengths in characters, the delete window in
-    seconds, the upload limit in bytes, page sizes in messages, thumbnails' box in pixels."""
+    seconds, the upload limit in bytes, page sizes in messages (and in changes, for the
+    room's change feed), thumbnails' box in pixels."""
     config = current_app.config
     return {
         "max_length": config["MESSAGE_MAX_LENGTH"],
@@ -52,6 +53,7 @@ def limits():
         "max_upload": config["MAX_UPLOAD_BYTES"],
         "page_size": messages.PAGE_DEFAULT,
         "page_max": messages.PAGE_MAX,
+        "changes_max": feed.PAGE_MAX,
         "username_min": accounts.USERNAME_MIN,
         "username_max": accounts.USERNAME_MAX,
         "password_min": accounts.PASSWORD_MIN,

@@ -114,7 +114,7 @@ def test_two_users_chat_live_and_catch_up_after_going_offline(pages, server):
 
     # B drops off the network. A sends three messages; B, offline, writes one too.
     catch_up_requests = []
-    b.on("request", lambda r: "after_seq=" in r.url and catch_up_requests.append(r.url))
+    b.on("request", lambda r: "/changes?after_rev=" in r.url and catch_up_requests.append(r.url))
     pages.offline.add("B")
     b_context.set_offline(True)
     expect(b.locator("#connection-status")).not_to_have_attribute("data-state", "connected")
@@ -144,7 +144,7 @@ def test_two_users_chat_live_and_catch_up_after_going_offline(pages, server):
     positions = [texts.index(t) for t in offline_texts]
     assert positions == sorted(positions) and len(set(positions)) == 3, texts
     assert stored(a) == stored(b), "both sides must show the same history"
-    assert catch_up_requests, "the reconnect should ask for the messages after the last seq seen"
+    assert catch_up_requests, "the reconnect should ask for the changes after the last rev seen"
     for page in (a, b):
         assert page.evaluate("window.__sameDocument") is True, "the page was reloaded"
 

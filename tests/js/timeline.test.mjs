@@ -89,7 +89,7 @@ test("messages of other rooms, or without a seq, are ignored", () => {
 test("a deletion leaves a tombstone in place", () => {
   const { timeline } = opened([1, 2]);
   const tombstone = timeline.markDeleted(102);
-  assert.deepEqual({ ...tombstone }, { ...stored(2), body: "", deleted: true, file: null });
+  assert.deepEqual({ ...tombstone }, { ...stored(2), body: "", html: "", deleted: true, file: null, reactions: [] });
   assert.equal(timeline.byId(102), tombstone);
   assert.equal(timeline.markDeleted(999), null);
 });
@@ -158,4 +158,92 @@ test("what counts as unread after a read pointer", () => {
   assert.equal(timeline.unreadAfter(101), 2);
   assert.equal(timeline.unreadAfter(101, 5), 1);
   assert.equal(timeline.firstAfter(106), undefined);
+});
+
+// ---------------------------------------------------------------- issue 19: revs, the change feed
+
+test("a copy with a higher rev replaces the one held, a lower or equal one never does", () => {
+  const { timeline } = opened([1, 2]);
+  timeline.merge([stored(2, { rev: 5 })]);
+  const edited = stored(2, { rev: 9, body: "edited", edited_at: "2026-03-06T01:02:03Z" });
+  assert.deepEqual(timeline.merge([edited]).changed, [edited]);
+  const reacted = stored(2, { rev: 10, body: "edited", reactions: [{ emoji: "👍", count: 1, user_ids: [2] }] });
+  assert.deepEqual(timeline.apply([reacted]).changed, [reacted], "a reaction alone is a change");
+  const stale = timeline.merge([stored(2, { rev: 9, body: "edited" }), stored(2, { rev: 3, body: "old" })]);
+  assert.deepEqual(stale.changed, []);
+  assert.equal(timeline.get(2), reacted);
+});
+
+test("lastRev is the highest rev seen, from messages and from what the server says", () => {
+  const { timeline } = opened([]);
+  assert.equal(timeline.lastRev, 0);
+  timeline.merge([stored(1, { rev: 4 }), stored(2, { rev: 3 })]);
+  assert.equal(timeline.lastRev, 4);
+  timeline.noteRev(12);
+  timeline.noteRev(7);
+  timeline.noteRev(null);
+  assert.equal(timeline.lastRev, 12);
+  timeline.apply([stored(1, { rev: 13 })]);
+  assert.equal(timeline.lastRev, 13);
+});
+
+test("changes apply in place: new ones by seq, held ones replaced, unloaded older ones left out", () => {
+  const { timeline } = opened([10, 11, 12], { more: true });
+  const feed = [
+    stored(11, { rev: 40, body: "", deleted: true }),   // deleted since
+    stored(3, { rev: 41, body: "edited long ago" }),     // older than the page: not here
+    stored(14, { rev: 42 }),                              // new, after one still to come
+    stored(12, { rev: 43, body: "edited" }),
+    stored(13, { rev: 44 }),                              // new, edited since it was sent
+  ];
+  const change = timeline.apply(feed);
+  assert.deepEqual(seqsOf(change.added), [14, 13]);
+  assert.deepEqual(seqsOf(change.arrived), [14, 13]);
+  assert.deepEqual(seqsOf(change.changed), [11, 12]);
+  assert.deepEqual(seqsOf(timeline.ascending()), [10, 11, 12, 13, 14]);
+  assert.equal(timeline.get(3), undefined);
+  assert.equal(timeline.hasGap(), false);
+  assert.equal(timeline.topSeq, 14);
+  assert.equal(timeline.lastRev, 44);
+});
+
+test("a tombstone is replaced by the server's later copy, not by an older one", () => {
+  const timeline = createTimeline({ roomId: ROOM, me: ME.id });
+  timeline.merge([stored(1, { rev: 5 }), stored(2, { rev: 6 })]);
+  timeline.start(1, false);
+  timeline.markDeleted(102);
+  assert.deepEqual(timeline.apply([stored(2, { rev: 6 })]).changed, [], "a copy from before the delete");
+  const tombstone = stored(2, { rev: 7, body: "", deleted: true });
+  assert.deepEqual(timeline.apply([tombstone]).changed, [tombstone]);
+});
+
+test("a run from further back joins the history only once it reaches the loaded run", () => {
+  const { timeline } = opened([300, 301, 302], { more: true });
+  const run = [];
+  for (let seq = 26; seq <= 299; seq += 1) run.push(stored(seq));
+  const change = timeline.mergeOlder(run, true);
+  assert.equal(change.added.length, 274);
+  assert.equal(timeline.lowSeq, 26);
+  assert.equal(timeline.hasOlder, true);
+  assert.equal(timeline.hasGap(), false);
+
+  const fresh = opened([300, 301], { more: true }).timeline;
+  fresh.mergeOlder([stored(100), stored(101)], false);
+  assert.equal(fresh.lowSeq, 300, "a run that does not reach it leaves the start where it was");
+  assert.equal(fresh.hasOlder, true);
+});
+
+test("reset forgets the messages and keeps what is being sent", () => {
+  const { timeline } = opened([1, 2]);
+  timeline.merge([stored(2, { rev: 8 })]);
+  const entry = timeline.addPending("c1", "hello", new Date(), 102);
+  assert.equal(entry.replyTo, 102);
+  timeline.reset();
+  assert.equal(timeline.started, false);
+  assert.deepEqual(timeline.ascending(), []);
+  assert.equal(timeline.lastRev, 0);
+  assert.deepEqual(timeline.pending(), [entry]);
+  timeline.merge([stored(5)]);
+  timeline.start(5, true);
+  assert.equal(timeline.topSeq, 5);
 });

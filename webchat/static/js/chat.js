@@ -2,11 +2,14 @@
 //
 // chat/timeline.js   the messages by seq, gaps, pending sends (pure state)
 // chat/view.js       the message list: render, the reader's place, new-messages button, divider
-// chat/sync.js       open_room on each connect, the catch-up (after_seq), older pages
+// chat/sync.js       open_room on each connect, the change feed (after_rev), older pages
 // chat/outbox.js     pending sends, one at a time, resent after a reconnect
 // chat/reads.js      my read pointer: mark_read for the newest message on screen
 // chat/receipts.js   the others' read pointers under messages
 // chat/people.js     members, online counts, typing
+// chat/edits.js      editing my messages in place, "(edited)" and the edit history
+// chat/reactions.js  the reaction bar and the React menu (chat/picker.js: the full picker)
+// chat/replies.js    the reply bar above the composer, quotes and the jump to their original
 // chat/composer.js, chat/deletion.js, chat/membership.js, chat/uploads.js: the controls
 import { announce, dataNumber, h } from "./lib/dom.js";
 import { newClientId } from "./lib/clientid.js";
@@ -15,11 +18,14 @@ import { t } from "./lib/i18n.js";
 import { connectChat } from "./lib/socket.js";
 import { createComposer } from "./chat/composer.js";
 import { createDeletion } from "./chat/deletion.js";
+import { createEdits } from "./chat/edits.js";
 import { createMembership } from "./chat/membership.js";
 import { createOutbox } from "./chat/outbox.js";
 import { createPeople } from "./chat/people.js";
+import { createReactions } from "./chat/reactions.js";
 import { createReads } from "./chat/reads.js";
 import { createReceipts } from "./chat/receipts.js";
+import { createReplies } from "./chat/replies.js";
 import { createSync } from "./chat/sync.js";
 import { createTimeline } from "./chat/timeline.js";
 import { createUploads } from "./chat/uploads.js";
@@ -47,6 +53,9 @@ const announcer = byId("chat-announcer");
 const list = byId("message-list");
 const outOfRoom = errorText({ code: "USER_NOT_IN_CHAT_ROOM" });
 let closed = false;   // no longer a member: the page is read-only
+const names = new Map();   // user id -> username, of the room's members (for who reacted)
+// A URL of one message's, from the page's pattern with "{id}" in it.
+const messageUrl = (pattern, id) => pattern.replace("{id}", encodeURIComponent(id));
 
 // The modules reach the socket through these; it connects once they are all made.
 const ask = (event, payload) => socket.timeout(ACK_TIMEOUT_MS).emitWithAck(event, payload);
@@ -61,7 +70,16 @@ const view = createView({
   decorate: (slots, message) => {
     receipts.fillSlot(slots.receipts, message);
     deletion.offer(slots.actions, message);
+    edits.fillEdited(slots.edited, message);
+    replies.fillQuote(slots.quote, message);
+    edits.fillBody(slots.body, message);
+    reactions.fillBar(slots.reactions, message);
+    if (closed) return;
+    reactions.offer(slots.tools, message);
+    replies.offer(slots.tools, message);
+    edits.offer(slots.tools, message);
   },
+  pendingQuote: (entry) => replies.pendingQuote(entry),
   thumbnailBox: { width: dataNumber(root, "thumbnailWidth"), height: dataNumber(root, "thumbnailHeight") },
   onLook: () => reads.noteSeenSoon(),
   onNearTop: () => sync.loadOlder(),
@@ -81,13 +99,16 @@ const sync = createSync({
   roomId,
   timeline,
   messagesUrl: root.dataset.messagesUrl,
+  changesUrl: root.dataset.changesUrl,
   loginUrl: root.dataset.loginUrl,
   pageSize: dataNumber(root, "pageSize"),
   catchUpPage: dataNumber(root, "pageMax"),
+  changesPage: dataNumber(root, "changesMax"),
   history: { loadOlder: byId("load-older"), status: byId("history-status") },
   unfilled: () => view.unfilled(),
   show,
   onOpened: opened,
+  onReset: () => view.reset(),
   onRemoved: () => close(outOfRoom),
 });
 const reads = createReads({ roomId, timeline, ask, isOpen: sync.isOpen, newestVisible: view.newestVisible });
@@ -109,6 +130,36 @@ const deletion = createDeletion({
   keepingPosition: view.keepingPosition,
   list,
   announcer,
+});
+const edits = createEdits({
+  me,
+  maxLength: dataNumber(root, "maxLength"),
+  ask,
+  timeline,
+  onSaved: stored,
+  redraw: (messageId) => { const message = timeline.byId(messageId); if (message) view.redraw(message); },
+  node: (messageId) => view.node(timeline.byId(messageId)?.seq),
+  historyUrl: (messageId) => messageUrl(root.dataset.historyUrl, messageId),
+  onDone: () => composer.focus(),
+  announcer,
+});
+const reactions = createReactions({
+  me,
+  ask,
+  timeline,
+  nameOf: (userId) => names.get(userId),
+  onChanged: stored,
+  slotOf: (messageId) => view.slot(timeline.byId(messageId)?.seq, "reactions"),
+  keepingPosition: view.keepingPosition,
+});
+const replies = createReplies({
+  el: { bar: byId("reply-bar") },
+  timeline,
+  reveal: (seq) => view.reveal(seq),
+  loadAround: (seq) => sync.loadAround(seq),
+  focusComposer: () => composer.focus(),
+  slotOf: (messageId) => view.slot(timeline.byId(messageId)?.seq, "quote"),
+  keepingPosition: view.keepingPosition,
 });
 const membership = createMembership({
   roomType: root.dataset.roomType,
@@ -145,10 +196,13 @@ const composer = createComposer({
   },
   maxLength: dataNumber(root, "maxLength"),
   onSend: (body) => {
-    outbox.add(body, newClientId());
+    outbox.add(body, newClientId(), replies.target());
+    replies.sent();
     people.iSent();
   },
   onInput: () => { if (composer.hasText() && sync.isOpen() && !closed) people.iAmTyping(); },
+  onEditLast: () => !closed && edits.editLast(),
+  onEscape: () => replies.cancel(),
 });
 const uploads = createUploads({
   url: root.dataset.uploadUrl,
@@ -158,6 +212,11 @@ const uploads = createUploads({
   pasteTarget: byId("composer-input"),
   newClientId,
   canUpload: () => !closed,
+  takeReplyTo: () => {
+    const target = replies.target();
+    replies.sent();
+    return target?.id ?? null;
+  },
   announce: (text) => announce(announcer, text),
   onUploaded: (message) => {
     show(timeline.merge([message]));
@@ -186,6 +245,11 @@ function show(change, { live = false } = {}) {
   if (pinned) reads.noteSeen();
 }
 
+/** A stored copy from an ack (an edit, a reaction) or a `message_updated` event, in place. */
+function stored(message) {
+  show(timeline.apply([message]));
+}
+
 /** A message was deleted (by me here, or a `message_deleted` event): its tombstone. */
 function deleted(messageId) {
   const tombstone = timeline.markDeleted(messageId);
@@ -195,6 +259,7 @@ function deleted(messageId) {
 /** A members list (open_room, `members`), or only the counts. */
 function showMembers(members, memberCount, onlineCount) {
   if (Array.isArray(members)) {
+    for (const member of members) names.set(member.id, member.username);
     membership.setMembers(members);
     reads.notePointer(members.find((m) => m.id === me)?.last_read_message_id);
     view.keepingPosition(() => receipts.setMembers(members));
@@ -238,6 +303,9 @@ function close(text) {
   notice.replaceChildren(h("span", { text }), " ", h("a", { attrs: { href: roomsUrl }, text: t("Back to your rooms") }));
   notice.hidden = false;
   deletion.disable();
+  edits.disable();
+  reactions.disable();
+  replies.disable();
   outbox.disable(outOfRoom);
   reads.disable();
   sync.disable();
@@ -257,8 +325,16 @@ const socketEvents = {
   },
   new_message: ({ message } = {}) => {
     if (!message || Number(message.room_id) !== roomId) return;
+    const revBefore = timeline.lastRev;
     show(timeline.merge([message]), { live: true });
-    sync.noteArrival();
+    sync.noteArrival(revBefore);
+  },
+  // An edit, a delete, a reaction, a quote that followed its original: the message as it is now.
+  message_updated: ({ message } = {}) => {
+    if (!message || Number(message.room_id) !== roomId) return;
+    const revBefore = timeline.lastRev;
+    stored(message);
+    sync.noteArrival(revBefore);
   },
   message_deleted: forThisRoom(({ message_id: messageId }) => deleted(messageId)),
   members: forThisRoom((data) => showMembers(data.members, data.member_count, data.online_count)),
@@ -278,6 +354,14 @@ const narrow = window.matchMedia("(max-width: 760px)");
 const fitMembers = () => { memberPanel.open = !narrow.matches; };
 narrow.addEventListener("change", fitMembers);
 fitMembers();
+
+// A tap on a message shows its menu (a pointer shows it on hover, the keyboard on focus).
+list.addEventListener("click", (event) => {
+  if (event.target.closest("a, button, textarea, input, .msg-tools")) return;
+  const li = event.target.closest(".msg[data-id]");
+  for (const active of list.querySelectorAll(".msg.is-active")) if (active !== li) active.classList.remove("is-active");
+  li?.classList.toggle("is-active");
+});
 
 membership.roomActions(byId("room-actions"));
 uploads.composerTools(byId("composer-tools"));

@@ -1,13 +1,15 @@
 // The chat page's composer: the character counter against the server's limit, Enter to
-// send (not while an IME composes), Shift+Enter for a new line.
+// send (not while an IME composes), Shift+Enter for a new line; in an empty composer the
+// Up arrow edits my last message, and Escape drops a reply being written.
 import { charCount } from "../lib/format.js";
 import { t } from "../lib/i18n.js";
 
 /**
  * `el`: composer (the form), input, send, count, counter, error. `maxLength`: the
- * server's limit. `onSend(body)` takes a message; `onInput()` hears each edit.
+ * server's limit. `onSend(body)` takes a message; `onInput()` hears each edit;
+ * `onEditLast()` (Up in an empty composer) and `onEscape()` say whether they did something.
  */
-export function createComposer({ el, maxLength, onSend, onInput }) {
+export function createComposer({ el, maxLength, onSend, onInput, onEditLast = () => false, onEscape = () => false }) {
   let disabled = false;
   let wasOver = false;
 
@@ -62,7 +64,17 @@ export function createComposer({ el, maxLength, onSend, onInput }) {
 
   el.input.addEventListener("keydown", (event) => {
     // While an IME composes (Korean, Japanese, ...), Enter confirms the syllable.
-    if (event.key !== "Enter" || event.shiftKey || event.isComposing || event.keyCode === 229) return;
+    if (event.isComposing || event.keyCode === 229) return;
+    const plain = !event.shiftKey && !event.altKey && !event.ctrlKey && !event.metaKey;
+    if (event.key === "ArrowUp" && plain && !disabled && el.input.value === "") {
+      if (onEditLast()) event.preventDefault();
+      return;
+    }
+    if (event.key === "Escape") {
+      if (onEscape()) event.preventDefault();
+      return;
+    }
+    if (event.key !== "Enter" || event.shiftKey) return;
     event.preventDefault();
     submit();
   });

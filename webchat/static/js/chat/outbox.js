@@ -35,7 +35,9 @@ export function createOutbox({ roomId, timeline, view, ask, sync, onStored, onDi
     setState(entry, "sending");
     let ack;
     try {
-      ack = await ask("send_message", { room_id: roomId, body: entry.body, client_id: entry.clientId });
+      const payload = { room_id: roomId, body: entry.body, client_id: entry.clientId };
+      if (entry.replyTo) payload.reply_to = entry.replyTo.id;
+      ack = await ask("send_message", payload);
     } catch {
       if (!timeline.isPending(entry)) return 0;
       // Lost with the connection: resent, same client_id, once the room is open again.
@@ -84,9 +86,9 @@ export function createOutbox({ roomId, timeline, view, ask, sync, onStored, onDi
   }
 
   return {
-    /** A message written in the composer: pending at the bottom, and on its way. */
-    add(body, clientId) {
-      const entry = timeline.addPending(clientId, body, new Date());
+    /** A message written in the composer (answering `replyTo`, a quote): pending at the bottom, and on its way. */
+    add(body, clientId, replyTo = null) {
+      const entry = timeline.addPending(clientId, body, new Date(), replyTo);
       view.addPending(entry, status(entry));
       sending.run();
     },

@@ -21,13 +21,23 @@ function senderNode(sender, me) {
   return h("span", { className: "msg-sender" }, sender?.username ?? t("Unknown"), sender?.id === me ? srOnly(t(" (you)")) : null);
 }
 
+/** The slots of a message that the controls fill (decorate), each a [data-slot=<name>]. */
+function slot(name, className, tag = "span") {
+  return h(tag, { className: `msg-slot ${className}`, dataset: { slot: name } });
+}
+
 /**
- * Fill `li` with a stored message. `decorate(slots, message)` fills its `receipts` and
- * `actions` slots; `attachment` holds fileNode()'s options (attachments.js).
+ * Fill `li` with a stored message. `decorate(slots, message)` fills its slots: `edited`
+ * (at the foot), `quote` (above the body), `body` (holding the body: an editor may take
+ * its place), `reactions` (below it), `receipts` and `actions` (at the foot) and `tools`
+ * (the message's menu); `attachment` holds fileNode()'s options (attachments.js).
  */
 export function fillMessage(li, message, { me, decorate, attachment }) {
+  // A highlight or an open menu outlives a redraw.
+  const kept = ["is-highlighted", "is-active"].filter((name) => li.classList.contains(name));
   li.className = [
     "msg", `kind-${message.kind}`, message.sender?.id === me && "is-own", message.deleted && "is-deleted",
+    message.reply_to && "is-reply", ...kept,
   ].filter(Boolean).join(" ");
   li.dataset.seq = message.seq;
   li.dataset.id = message.id;
@@ -45,22 +55,31 @@ export function fillMessage(li, message, { me, decorate, attachment }) {
   else if (message.kind === "file") body = h("div", { className: "msg-body" }, fileNode(message.file, attachment));
   else body = h("div", { className: "msg-body" }, linkify(message.body));
   const slots = {
-    receipts: h("span", { className: "msg-slot msg-receipts", dataset: { slot: "receipts" } }),
-    actions: h("span", { className: "msg-slot msg-actions", dataset: { slot: "actions" } }),
+    edited: slot("edited", "msg-edited-slot"),
+    quote: slot("quote", "msg-quote-slot", "div"),
+    body: h("div", { className: "msg-main", dataset: { slot: "body" } }, body),
+    reactions: slot("reactions", "msg-reactions", "div"),
+    receipts: slot("receipts", "msg-receipts"),
+    actions: slot("actions", "msg-actions"),
+    tools: slot("tools", "msg-tools", "div"),
   };
   decorate(slots, message);
   li.replaceChildren(h("div", { className: "msg-bubble" },
     h("p", { className: "msg-head" }, senderNode(message.sender, me), " ", timeNode(message.created_at)),
-    body,
-    h("div", { className: "msg-extras" }, slots.receipts, slots.actions)));
+    slots.quote,
+    slots.body,
+    slots.reactions,
+    // "(edited)" at the foot: a message that follows its sender's shows no header.
+    h("div", { className: "msg-extras" }, slots.edited, slots.receipts, slots.actions),
+    slots.tools));
   return li;
 }
 
 /**
  * Fill `li` with a message of mine still being sent. `status`: {text, failed, retry,
- * discard}; a failed one offers Retry and Discard.
+ * discard}; a failed one offers Retry and Discard. `quote(entry)`: the quote above a reply.
  */
-export function fillPending(li, entry, { me, myName, status }) {
+export function fillPending(li, entry, { me, myName, status, quote = () => null }) {
   li.className = `msg kind-text is-own is-pending${status.failed ? " is-failed" : ""}`;
   li.dataset.clientId = entry.clientId;
   li.dataset.senderId = me;
@@ -74,6 +93,7 @@ export function fillPending(li, entry, { me, myName, status }) {
     : h("p", { className: "msg-status", text: status.text });
   li.replaceChildren(h("div", { className: "msg-bubble" },
     h("p", { className: "msg-head" }, senderNode({ id: me, username: myName }, me), " ", timeNode(null, entry.createdAt)),
+    quote(entry),
     h("div", { className: "msg-body" }, linkify(entry.body)),
     line));
   return li;

@@ -1,26 +1,49 @@
-// Keeping the chat page's timeline complete: `open_room` on every (re)connect, the
-// catch-up of everything after the last seq without a gap (`after_seq`, page by page)
-// after each open and whenever a seq jumps, and older pages when the reader scrolls up.
+// Keeping the chat page's timeline complete and current: `open_room` on every
+// (re)connect, then the room's change feed (`/changes?after_rev=`, page by page) from
+// the highest rev held before the connection was lost, after each open and whenever a
+// seq jumps: new messages, edits, deletes and reactions alike, in their current state.
+// A page that is very far behind opens the room afresh instead. Older pages when the
+// reader scrolls up, and the run from a message further back (a quote's parent).
 import { ApiError, apiFetch, goToLogin } from "../lib/api.js";
 import { singleFlight } from "../lib/flight.js";
 import { t } from "../lib/i18n.js";
 
 const REOPEN_MS = 2000;          // open_room failed for a reason other than membership
 const CATCH_UP_RETRY_MS = 3000;  // a failed catch-up with a gap we know of tries again
+const FAR_PAGES = 4;             // more change pages than this behind: open the room afresh
+const JUMP_PAGES = 20;           // a run further back than this many full pages is not loaded
+// The feed is asked from a little before the highest rev seen: events of two writes that
+// crossed in flight (or an upload's answer that came before an event) must not leave a
+// change behind, and taking a message again changes nothing (timeline.js keeps the newest).
+const REV_SLACK = 20;
+
+/** The seq of the last of `messages` (ascending), or null. */
+const lastSeqOf = (messages) => (messages.length ? messages[messages.length - 1].seq : null);
 
 /**
  * `connected()` says whether the socket is; `ask(event, payload)` emits with an ack.
  * `show(change, {live})` shows a timeline merge; `onOpened(ack)` takes an open_room ack
- * (before the catch-up starts); `onRemoved()` hears that the user is no longer a member.
+ * (before the catch-up starts); `onReset()` empties the list before the room is opened
+ * afresh; `onRemoved()` hears that the user is no longer a member.
  * `history`: the "Load earlier messages" button and the status line above the list;
- * `unfilled()` says whether the list does not fill the view yet.
+ * `unfilled()` says whether the list does not fill the view yet. `changesUrl` is the
+ * room's change feed, `changesPage` its page size; `catchUpPage` the largest page of
+ * messages.
  */
 export function createSync(options) {
-  const { connected, ask, roomId, timeline, messagesUrl, loginUrl, pageSize, catchUpPage } = options;
-  const { history, unfilled, show, onOpened, onRemoved } = options;
+  const { connected, ask, roomId, timeline, messagesUrl, changesUrl, loginUrl, pageSize, catchUpPage, changesPage } = options;
+  const { history, unfilled, show, onOpened, onReset, onRemoved } = options;
   let connection = 0;   // counts connections, to drop answers meant for an old one
   let opened = false;   // open_room answered on the current connection
   let disabled = false;
+  let since = null;     // the change feed is wanted from this rev (null: not wanted)
+  let resetOnce = false;   // a gap the feed did not fill reopens the room, once per connection
+
+  /** Ask the change feed for everything after `rev` (the lowest asked for wins). */
+  function wantChanges(rev) {
+    const from = Math.max(0, rev - REV_SLACK);
+    since = since === null ? from : Math.min(since, from);
+  }
 
   function updateHistory() {
     history.loadOlder.hidden = !(timeline.started && timeline.hasOlder);
@@ -37,8 +60,21 @@ export function createSync(options) {
       if (!current()) return;
       if (ack?.ok) {
         opened = true;
+        const roomRev = Number(ack.last_rev ?? ack.room?.last_rev);
+        if (timeline.started) {
+          // Back after a while: from where this page stood when the connection went (a
+          // seq jump may have asked for earlier), unless that is too far behind.
+          if (since === null) wantChanges(timeline.lastRev);
+          if (roomRev - since > FAR_PAGES * changesPage) reset();
+        }
+        const first = !timeline.started;
         onOpened(ack);
-        // Always, not only after a reconnect: it also covers a message committed between
+        if (first) {
+          timeline.noteRev(roomRev);
+          since = null;
+          wantChanges(Number.isInteger(roomRev) ? roomRev : timeline.lastRev);
+        }
+        // Always, not only after a reconnect: it also covers a change committed between
         // the server reading this page and adding the socket to the room's stream.
         catchingUp.run();
       } else if (["USER_NOT_IN_CHAT_ROOM", "ROOM_NOT_FOUND"].includes(ack?.error?.code)) {
@@ -49,18 +85,43 @@ export function createSync(options) {
     }, () => { if (current()) again(); });
   }
 
+  /** Forget the messages and open the room afresh, as on the first connect. */
+  function reset() {
+    timeline.reset();
+    onReset();
+    since = null;
+  }
+
   const catchingUp = singleFlight(async () => {
-    if (!timeline.started) return 0;
+    if (!timeline.started || since === null) return 0;
+    const mine = connection;
+    let cursor = since;
+    since = null;
     try {
-      let cursor = timeline.topSeq;
-      for (;;) {
-        const data = await apiFetch(`${messagesUrl}?after_seq=${cursor}&limit=${catchUpPage}`);
-        const page = data.messages ?? [];
-        show(timeline.merge(page), { live: true });
-        if (!data.has_more || !page.length) return 0;
-        cursor = Math.max(timeline.topSeq, page[page.length - 1].seq);
+      for (let pages = 1; ; pages += 1) {
+        const data = await apiFetch(`${changesUrl}?after_rev=${cursor}&limit=${changesPage}`);
+        if (mine !== connection || !timeline.started) return 0;
+        show(timeline.apply(data.messages ?? []), { live: true });
+        const next = Number(data.last_rev);
+        timeline.noteRev(next);
+        if (!data.has_more || !(next > cursor)) break;
+        if (pages >= FAR_PAGES) {
+          // Further behind than it said: the latest page is quicker than every change.
+          reset();
+          open();
+          return 0;
+        }
+        cursor = next;
       }
+      if (timeline.hasGap() && !resetOnce) {
+        // The feed holds every new message: a gap it left means this page is confused.
+        resetOnce = true;
+        reset();
+        open();
+      }
+      return 0;
     } catch (error) {
+      wantChanges(cursor);
       if (error instanceof ApiError && error.status === 401) goToLogin(loginUrl);
       else if (error instanceof ApiError && error.status === 403) onRemoved();
       // Otherwise the next reconnect or seq jump tries again; a gap we know of, sooner.
@@ -68,6 +129,31 @@ export function createSync(options) {
       return 0;
     }
   });
+
+  /**
+   * Load the messages from around `seq` up to the loaded run, so that the one at `seq` is
+   * on the page: the page around it, then what lies between, merged at once so that the
+   * run stays without gaps. Resolves true when it is here, false when it is too far back.
+   */
+  async function loadAround(seq) {
+    if (!timeline.started) return false;
+    if (timeline.get(seq)) return true;
+    const data = await apiFetch(`${messagesUrl}?around_seq=${seq}&limit=${pageSize}`);
+    const run = [...(data.messages ?? [])];
+    let cursor = lastSeqOf(run);
+    if (cursor === null) return false;
+    for (let pages = 0; cursor < timeline.lowSeq - 1; pages += 1) {
+      if (pages >= JUMP_PAGES) return false;
+      const page = await apiFetch(`${messagesUrl}?after_seq=${cursor}&limit=${catchUpPage}`);
+      const messages = (page.messages ?? []).filter((m) => m.seq < timeline.lowSeq);
+      run.push(...messages);
+      if (!page.has_more || !messages.length) break;
+      cursor = lastSeqOf(messages);
+    }
+    show(timeline.mergeOlder(run, data.has_more_before));
+    updateHistory();
+    return Boolean(timeline.get(seq));
+  }
 
   const loadingOlder = singleFlight(async () => {
     // Page in until there is something to scroll (or nothing more to load).
@@ -106,17 +192,27 @@ export function createSync(options) {
     connected() {
       connection += 1;
       opened = false;
+      resetOnce = false;
       if (!disabled) open();
     },
 
+    /** The connection went: what came until now is here, what comes next is not. */
     disconnected() {
       opened = false;
+      if (timeline.started) wantChanges(timeline.lastRev);
     },
 
-    /** A live message showed a jump in seq: fetch what is missing. */
-    noteArrival() {
-      if (timeline.hasGap()) catchingUp.run();
+    /**
+     * A live message came; `revBefore` is the rev held before it. A jump in seq means
+     * something was missed since then: fetch the changes after it.
+     */
+    noteArrival(revBefore) {
+      if (!timeline.hasGap()) return;
+      wantChanges(revBefore);
+      catchingUp.run();
     },
+
+    loadAround,
 
     loadOlder: () => loadingOlder.run(),
 

@@ -5,8 +5,9 @@
 // without gaps that a catch-up continues (`after_seq=topSeq`); a seq above `topSeq` means
 // a gap. A message being sent is pending under its client_id until its stored copy (the
 // ack, its own broadcast, or a history page) settles it. Every source goes through
-// merge(), so a message is taken once however often it arrives, and a changed copy
-// (deleted since) replaces the one held.
+// merge(), so a message is taken once however often it arrives, and a newer copy (a
+// higher `rev`: edited, deleted, reacted to since) replaces the one held, an older one
+// never does. `lastRev` is the highest rev seen: where the change feed continues.
 
 /** `roomId`: messages of other rooms are ignored; `me`: whose pending messages settle. */
 export function createTimeline({ roomId, me }) {
@@ -17,6 +18,7 @@ export function createTimeline({ roomId, me }) {
   let lowSeq = null;            // null until start()
   let topSeq = 0;
   let hasOlder = false;
+  let lastRev = 0;
 
   const maxSeq = () => (seqs.length ? seqs[seqs.length - 1] : 0);
 
@@ -46,18 +48,30 @@ export function createTimeline({ roomId, me }) {
     change.settled.push(entry);
   }
 
-  function mergeOne(message, change, previousMax) {
+  function noteRev(rev) {
+    if (Number.isInteger(rev) && rev > lastRev) lastRev = rev;
+  }
+
+  /** Whether `message` is a later state of `known` (by rev; without revs, by what shows). */
+  function newer(known, message) {
+    if (Number.isInteger(known.rev) && Number.isInteger(message.rev)) return message.rev > known.rev;
+    return known.deleted !== message.deleted || known.body !== message.body;
+  }
+
+  /** `loadedOnly`: a message older than the loaded run is not taken (a change to it). */
+  function mergeOne(message, change, previousMax, loadedOnly) {
     if (!message || Number(message.room_id) !== roomId || !Number.isInteger(message.seq)) return;
+    noteRev(message.rev);
     settle(message, change);
     const knownSeq = messages.has(message.seq) ? message.seq : seqById.get(message.id);
     if (knownSeq !== undefined) {
-      const known = messages.get(knownSeq);
-      if (known.deleted !== message.deleted || known.body !== message.body) {
+      if (newer(messages.get(knownSeq), message)) {
         messages.set(knownSeq, message);
         change.changed.push(message);
       }
       return;
     }
+    if (loadedOnly && lowSeq !== null && message.seq < lowSeq) return;
     messages.set(message.seq, message);
     seqById.set(message.id, message.seq);
     seqs.splice(upperBound(message.seq), 0, message.seq);
@@ -77,6 +91,11 @@ export function createTimeline({ roomId, me }) {
     get lowSeq() { return lowSeq; },
     /** Whether the server has messages older than `lowSeq`. */
     get hasOlder() { return hasOlder; },
+    /** The highest `rev` seen: every change up to it is here, while nothing was missed. */
+    get lastRev() { return lastRev; },
+
+    /** A rev the server says is current (open_room's or a change page's `last_rev`). */
+    noteRev,
 
     /**
      * Take a batch of stored messages (a history page, an ack, live events). Returns what
@@ -87,9 +106,33 @@ export function createTimeline({ roomId, me }) {
     merge(batch) {
       const change = { added: [], arrived: [], changed: [], settled: [] };
       const previousMax = maxSeq();
-      for (const message of Array.isArray(batch) ? batch : []) mergeOne(message, change, previousMax);
+      for (const message of Array.isArray(batch) ? batch : []) mergeOne(message, change, previousMax, false);
       advanceTop();
       return change;
+    },
+
+    /**
+     * Take messages in their current state from the change feed or `message_updated`:
+     * like merge(), except that one older than the loaded run is left out (it is not on
+     * the page, and an older page will bring it as it is then).
+     */
+    apply(batch) {
+      const change = { added: [], arrived: [], changed: [], settled: [] };
+      const previousMax = maxSeq();
+      for (const message of Array.isArray(batch) ? batch : []) mergeOne(message, change, previousMax, true);
+      advanceTop();
+      return change;
+    },
+
+    /** Forget every stored message (the room is opened afresh); pending sends stay. */
+    reset() {
+      messages.clear();
+      seqById.clear();
+      seqs.length = 0;
+      lowSeq = null;
+      topSeq = 0;
+      hasOlder = false;
+      lastRev = 0;
     },
 
     /** The first open_room's page (merged already) began at `firstSeq`. */
@@ -100,11 +143,16 @@ export function createTimeline({ roomId, me }) {
       advanceTop();
     },
 
-    /** An older page (`before_seq=lowSeq`) and whether there is more before it. */
+    /**
+     * Older messages (a `before_seq=lowSeq` page, or a run from further back that reaches
+     * up to `lowSeq`) and whether there is more before them. The run without gaps grows
+     * down only as far as it stays without gaps.
+     */
     mergeOlder(page, more) {
       const change = this.merge(page);
-      if (page.length) lowSeq = Math.min(lowSeq, page[0].seq);
-      hasOlder = Boolean(more) && page.length > 0;
+      const first = page.length ? page[0].seq : null;
+      while (messages.has(lowSeq - 1)) lowSeq -= 1;
+      hasOlder = first === null ? false : Boolean(more) || lowSeq > first;
       return change;
     },
 
@@ -112,7 +160,7 @@ export function createTimeline({ roomId, me }) {
     markDeleted(messageId) {
       const seq = seqById.get(Number(messageId));
       if (seq === undefined) return null;
-      const message = { ...messages.get(seq), deleted: true, body: "", file: null };
+      const message = { ...messages.get(seq), deleted: true, body: "", html: "", file: null, reactions: [] };
       messages.set(seq, message);
       return message;
     },
@@ -155,9 +203,9 @@ export function createTimeline({ roomId, me }) {
       return this.ascending().filter((m) => m.id > pointer && m.seq > aboveSeq && countsAsUnread(m)).length;
     },
 
-    /** A message I am sending: pending under `clientId`, queued. */
-    addPending(clientId, body, createdAt) {
-      const entry = { clientId, body, createdAt, state: "queued", error: null, note: null };
+    /** A message I am sending: pending under `clientId`, queued; `replyTo`: the quoted message, if any. */
+    addPending(clientId, body, createdAt, replyTo = null) {
+      const entry = { clientId, body, createdAt, replyTo, state: "queued", error: null, note: null };
       pending.set(clientId, entry);
       return entry;
     },

@@ -42,10 +42,12 @@ function action(className, label, name, onClick) {
 /**
  * `options`: url (POST target), maxBytes, list (the <ul> showing uploads), dropZone
  * (the element that takes drops), pasteTarget (the composer's textarea), newClientId(),
- * onUploaded(message), canUpload() (false once the user is out of the room), announce(text).
+ * onUploaded(message), canUpload() (false once the user is out of the room), announce(text),
+ * takeReplyTo() (the id of the message the next upload answers, taken by the first file
+ * of a batch; null when none).
  */
 export function createUploads(options) {
-  const { url, maxBytes, list, dropZone, pasteTarget, newClientId, onUploaded, canUpload, announce } = options;
+  const { url, maxBytes, list, dropZone, pasteTarget, newClientId, onUploaded, canUpload, announce, takeReplyTo } = options;
   const uploads = [];
   let fileInput = null;
   let button = null;
@@ -148,6 +150,7 @@ export function createUploads(options) {
     render(upload);
     const request = uploadFile(url, upload.file, {
       clientId: upload.clientId,
+      replyTo: upload.replyTo,
       onProgress: (fraction) => {
         upload.progress = fraction;
         if (fraction >= 1 && upload.state === "uploading") upload.state = "processing";
@@ -191,12 +194,14 @@ export function createUploads(options) {
 
   /** Queue files; those over the limit or empty are refused here, without a request. */
   function add(files) {
-    if (!canUpload()) return;
+    if (!canUpload() || !files.length) return;
+    let replyTo = takeReplyTo();
     for (const file of files) {
       const upload = {
-        file, clientId: newClientId(), state: "waiting", progress: 0, error: null, retryable: false, request: null,
+        file, clientId: newClientId(), replyTo, state: "waiting", progress: 0, error: null, retryable: false, request: null,
         node: h("li", { className: "upload" }),
       };
+      replyTo = null;
       uploads.push(upload);
       list.append(upload.node);
       if (file.size === 0) fail(upload, { code: "FILE_EMPTY" });

@@ -7,14 +7,16 @@ import { fillMessage, fillPending, regroup, spoken } from "./render.js";
 
 const BOTTOM_SLACK_PX = 48;      // this close to the bottom counts as "at the bottom"
 const OLDER_TRIGGER_PX = 120;    // this close to the top asks for older messages
+const HIGHLIGHT_MS = 2500;       // how long a message jumped to stays highlighted
 
 /**
  * `el`: scroller, list, newMessages (the button), announcer. `decorate(slots, message)`
- * fills a message's slots (render.js); `thumbnailBox` is the server's. Callbacks: `onLook()` when the reader may have
+ * fills a message's slots (render.js); `pendingQuote(entry)` is the quote above a
+ * pending reply (or null); `thumbnailBox` is the server's. Callbacks: `onLook()` when the reader may have
  * seen something new, `onNearTop()` when older messages are wanted, `onJump()` after the
  * button took the reader down.
  */
-export function createView({ el, timeline, me, myName, decorate, thumbnailBox, onLook, onNearTop, onJump }) {
+export function createView({ el, timeline, me, myName, decorate, pendingQuote, thumbnailBox, onLook, onNearTop, onJump }) {
   const nodes = new Map();          // seq -> its <li>
   const pendingNodes = new Map();   // client_id -> its <li>
   let stickToBottom = true;
@@ -180,7 +182,35 @@ export function createView({ el, timeline, me, myName, decorate, thumbnailBox, o
 
     /** A stored message in a new state (a tombstone), keeping the reader's place. */
     redraw(message) {
-      keepingPosition(() => regroup(render(nodes.get(message.seq), message)));
+      const li = nodes.get(message.seq);
+      if (li) keepingPosition(() => regroup(render(li, message)));
+    },
+
+    /** A stored message's <li>, if it is on the page. */
+    node: (seq) => nodes.get(seq) ?? null,
+
+    /** Scroll the message at `seq` to the middle of the view and highlight it for a moment. */
+    reveal(seq) {
+      const li = nodes.get(seq);
+      if (!li) return false;
+      li.scrollIntoView({ block: "center" });
+      stickToBottom = atBottom();
+      lastScrollTop = el.scroller.scrollTop;
+      li.classList.remove("is-highlighted");
+      void li.offsetWidth;   // restart the animation when it is jumped to again
+      li.classList.add("is-highlighted");
+      setTimeout(() => li.classList.remove("is-highlighted"), HIGHLIGHT_MS);
+      return true;
+    },
+
+    /** The room is opened afresh: every stored message goes (the pending ones stay). */
+    reset() {
+      for (const li of nodes.values()) li.remove();
+      nodes.clear();
+      divider?.remove();
+      divider = null;
+      dividerPointer = 0;
+      hideNewMessages();
     },
 
     /** A message's [data-slot=<name>], if it is on the page. */
@@ -190,7 +220,7 @@ export function createView({ el, timeline, me, myName, decorate, thumbnailBox, o
 
     /** A new pending message of mine, at the bottom. */
     addPending(entry, status) {
-      const li = fillPending(h("li"), entry, { me, myName, status });
+      const li = fillPending(h("li"), entry, { me, myName, status, quote: pendingQuote });
       pendingNodes.set(entry.clientId, li);
       el.list.append(li);
       placed(li);
@@ -198,7 +228,7 @@ export function createView({ el, timeline, me, myName, decorate, thumbnailBox, o
     },
 
     redrawPending(entry, status) {
-      keepingPosition(() => regroup(fillPending(pendingNodes.get(entry.clientId), entry, { me, myName, status })));
+      keepingPosition(() => regroup(fillPending(pendingNodes.get(entry.clientId), entry, { me, myName, status, quote: pendingQuote })));
     },
 
     removePending(entry) {

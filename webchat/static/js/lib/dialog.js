@@ -76,3 +76,35 @@ export function imageViewer({ src, name, caption = "" }) {
   close.focus();
   return dialog;
 }
+
+/**
+ * A modal that shows something (`body`, a node) under `title`, with Close; Escape and a
+ * click on the backdrop close it too. Returns the <dialog>; `onClose()` runs once it is gone.
+ */
+export function infoDialog({ title, body, className = "", onClose = () => {} }) {
+  counter += 1;
+  const titleId = `dialog-title-${counter}`;
+  const opener = document.activeElement;
+  const close = h("button", { className: "button", attrs: { type: "button" }, text: t("Close") });
+  const dialog = h("dialog", { className: `modal info-dialog ${className}`.trim(), attrs: { "aria-labelledby": titleId } },
+    h("h2", { className: "modal-title", attrs: { id: titleId }, text: title }),
+    h("div", { className: "modal-body" }, body),
+    h("div", { className: "modal-buttons" }, close));
+  close.addEventListener("click", () => dialog.close());
+  dialog.addEventListener("click", (event) => {
+    if (event.target !== dialog) return;
+    const box = dialog.getBoundingClientRect();
+    const inside = event.clientX >= box.left && event.clientX <= box.right
+      && event.clientY >= box.top && event.clientY <= box.bottom;
+    if (!inside) dialog.close();
+  });
+  dialog.addEventListener("close", () => {
+    dialog.remove();
+    onClose();
+    if (opener?.isConnected && typeof opener.focus === "function") opener.focus();
+  });
+  document.body.append(dialog);
+  dialog.showModal();
+  close.focus();
+  return dialog;
+}

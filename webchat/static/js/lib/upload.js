@@ -3,12 +3,13 @@
 import { ApiError, csrfToken, noteServerDate } from "./api.js";
 
 /**
- * POST `file` (and `clientId`, which makes a retry idempotent) to `url`.
+ * POST `file` (and `clientId`, which makes a retry idempotent, and `replyTo`, the id of
+ * the message it answers) to `url`.
  * `onProgress(fraction)` hears 0..1 while the body goes out. Returns {promise, abort}:
  * the promise resolves to the parsed JSON body, rejects with ApiError (status 0 and
  * NETWORK_ERROR when no answer came), or with an AbortError after abort().
  */
-export function uploadFile(url, file, { clientId, onProgress = () => {} } = {}) {
+export function uploadFile(url, file, { clientId, replyTo = null, onProgress = () => {} } = {}) {
   const xhr = new XMLHttpRequest();
   const promise = new Promise((resolve, reject) => {
     xhr.open("POST", url);
@@ -41,6 +42,7 @@ export function uploadFile(url, file, { clientId, onProgress = () => {} } = {}) 
     const form = new FormData();
     // The id first: the server knows the retry before it reads the file.
     if (clientId) form.append("client_id", clientId);
+    if (replyTo) form.append("reply_to", String(replyTo));
     form.append("file", file, file.name);
     xhr.send(form);
   });
