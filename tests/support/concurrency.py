@@ -9,13 +9,19 @@ from webchat.services import accounts
 
 def run_together(app, *calls):
     """Run calls at the same moment in threads with their own app contexts; returns
-    each outcome ("ok" or the error code)."""
+    each outcome ("ok" or the error code). Every thread holds a pooled connection at the
+    barrier, so keep the calls under DB_POOL_SIZE + DB_MAX_OVERFLOW; a thread that fails
+    before the barrier breaks it for all, rather than leaving the rest waiting forever."""
     barrier = threading.Barrier(len(calls))
     outcomes = [None] * len(calls)
 
     def run(i, call, args):
         with app.app_context():
-            users = [accounts.get_user(a.id) if hasattr(a, "username") else a for a in args]
+            try:
+                users = [accounts.get_user(a.id) if hasattr(a, "username") else a for a in args]
+            except BaseException:
+                barrier.abort()
+                raise
             barrier.wait()
             try:
                 call(*users)

@@ -43,3 +43,5 @@ input.addEventListener("input", () => {
   clearTimeout(timer);
   timer = setTimeout(check, 250);
 });
+// What was typed (or autofilled) before this module finished loading is checked too.
+if (input.value.trim()) check();
