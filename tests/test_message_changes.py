@@ -127,10 +127,9 @@ def test_anything_else_is_not_an_emoji(app, text):
 
 def test_reaction_rules_and_the_distinct_cap(app, alice, bob, room):
     message = send(alice, room, "react to me")
-    palette = [
-        e
-        for e in "😀😃😄😁😆😅🤣😂🙂🙃😉😊😇🥰😍🤩😘😗😚😙😋😛😜🤪😝🤑🤗🤭🤫🤔🤐🤨😐😑😶😏😒🙄😬🤥😌😔😪🤤😴😷🤒🤕🤢🤮"
-    ]
+    palette = list(
+        "😀😃😄😁😆😅🤣😂🙂🙃😉😊😇🥰😍🤩😘😗😚😙😋😛😜🤪😝🤑🤗🤭🤫🤔🤐🤨😐😑😶😏😒🙄😬🤥😌😔😪🤤😴😷🤒🤕🤢🤮"
+    )
     assert len(palette) == 50
     for emoji in palette:
         reactions.react(alice, message.id, emoji)
@@ -177,9 +176,9 @@ def test_an_edit_racing_a_delete_ends_the_same_for_everyone(app, backend, alice,
         message = send(alice, room, "race")
         outcomes = run_together(
             app,
-            (lambda u: edits.edit_message(u, message.id, "edited"), alice),
-            (lambda u: messages.delete_message(u, message.id), alice),
-            (lambda u: reactions.react(u, message.id, "👍"), bob),
+            (lambda u, m=message.id: edits.edit_message(u, m, "edited"), alice),
+            (lambda u, m=message.id: messages.delete_message(u, m), alice),
+            (lambda u, m=message.id: reactions.react(u, m, "👍"), bob),
         )
         assert outcomes[1] == "ok" and set(outcomes) <= {"ok", "MESSAGE_NOT_FOUND", "VALIDATION_ERROR"}
         db.session.expire_all()
