@@ -23,6 +23,8 @@ ROOM_KEYS = {
     "last_read_message_id",
     "last_message",
     "last_rev",
+    "mention_count",
+    "notify",
 }
 MESSAGE_KEYS = {
     "id",
@@ -42,6 +44,8 @@ MESSAGE_KEYS = {
     "editable_until",
     "reactions",
     "reply_to",
+    "mentions",
+    "mention_all",
 }
 
 

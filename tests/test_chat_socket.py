@@ -74,7 +74,7 @@ def test_live_delivery_to_room_and_unread_to_personal_channel(app, alice, bob, r
     assert ack["ok"] and ack["message"]["body"] == "안녕 👋" and ack["message"]["seq"] == 3
     assert [e["message"]["id"] for e in received(b, "new_message")] == [ack["message"]["id"]]
     unread = received(b_elsewhere)
-    assert unread == [{"room_id": room["id"], "unread_count": 1, "last_message": ack["message"]}]
+    assert unread == [{"room_id": room["id"], "unread_count": 1, "mention_count": 0, "last_message": ack["message"]}]
 
 
 def test_retry_with_same_client_id_broadcasts_nothing_new(app, alice, bob, room, connect):

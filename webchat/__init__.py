@@ -59,9 +59,10 @@ def register_extensions(app):
     realtime.init_app(app)
     i18n.init_app(app)
 
-    from .services import accounts, reads, rooms
+    from .services import accounts, mentions, reads, rooms
 
     reads.init_app(app)
+    mentions.init_app(app)
     rooms.init_app(app)
 
     @login_manager.user_loader

@@ -40,6 +40,11 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     # The UI language the user chose ("ko", "en"), or None to follow the browser.
     locale: Mapped[str | None] = mapped_column(sa.String(5))
+    # An optional address for the emails of what one missed while away; used only once
+    # verified (by a signed link), and only while `email_notify` is on.
+    email: Mapped[str | None] = mapped_column(sa.String(254))
+    email_verified_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    email_notify: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
 
     def get_id(self):
         """The session's user id carries the generation, so revocation ends sessions too."""
@@ -109,6 +114,9 @@ class Membership(db.Model):
     # How many of the room's counted messages lie at or before the read pointer; unread
     # is the room's `counted_messages` minus this. Kept under the room's row lock.
     counted_read: Mapped[int] = mapped_column(default=0, server_default="0")
+    # What alerts this member: "all" | "mentions" | "mute"; None is the room type's
+    # default (see services.mentions.effective_notify).
+    notify: Mapped[str | None] = mapped_column(sa.String(8))
 
     user: Mapped[User] = relationship(lazy="joined")
 
@@ -146,6 +154,10 @@ class Message(db.Model):
     # `reactions` rows, rewritten with them under the room's lock, so that a page of
     # history needs no query of its reactions.
     reactions: Mapped[list | None] = mapped_column(sa.JSON)
+    # Whom the text mentions by name, resolved to member ids when stored or edited, and
+    # "room" or "here" for @room / @here (whose many users live only in `mentions` rows).
+    mentions: Mapped[list | None] = mapped_column(sa.JSON)
+    mention_all: Mapped[str | None] = mapped_column(sa.String(4))
 
     sender: Mapped[User | None] = relationship(lazy="joined")
     # Joined like the sender, so a page of history stays one query however many files it shows.
@@ -184,6 +196,43 @@ class Reaction(db.Model):
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
     emoji: Mapped[str] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class Mention(db.Model):
+    """A member a message alerts: named in it, reached by its @room or @here, or the
+    author of the message it replies to. With the message's `seq`, a member's mention
+    count is a range count on (room_id, user_id, seq) past their read pointer, however far
+    behind they are. An edit that drops the mention turns `active` off rather than
+    removing the row, so mentioning them again does not notify them twice."""
+
+    __tablename__ = "mentions"
+    __table_args__ = (
+        sa.UniqueConstraint("message_id", "user_id", name="uq_mentions_message_user"),
+        sa.Index("ix_mentions_room_user_seq", "room_id", "user_id", "seq"),
+        MYSQL_TABLE,
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room_id: Mapped[int] = mapped_column(sa.ForeignKey("rooms.id", ondelete="CASCADE"))
+    message_id: Mapped[int] = mapped_column(sa.ForeignKey("messages.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column()
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class EmailNotice(db.Model):
+    """The last email a user was sent about one room: at most one an hour per room, and
+    the claim that makes one node of several the sender (a conditional UPDATE wins)."""
+
+    __tablename__ = "email_notices"
+    __table_args__ = (sa.UniqueConstraint("user_id", "room_id", name="uq_email_notices_user_room"), MYSQL_TABLE)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    room_id: Mapped[int] = mapped_column(sa.ForeignKey("rooms.id", ondelete="CASCADE"), index=True)
+    sent_at: Mapped[datetime] = mapped_column(Timestamp)
+    # The room's seq the email covered up to: the next one lists only what came after.
+    through_seq: Mapped[int] = mapped_column(default=0)
 
 
 class Attachment(db.Model):

@@ -57,6 +57,8 @@ def message_payload(message):
         "editable_until": None if deleted or message.kind != "text" else iso(editable_until(message.created_at)),
         "reactions": [] if deleted else reactions_payload(message.reactions),
         "reply_to": None if deleted or message.reply_to is None else quote_payload(message.reply_to),
+        "mentions": [] if deleted else list(message.mentions or ()),
+        "mention_all": None if deleted else message.mention_all,
     }
 
 
@@ -103,11 +105,12 @@ def member_payload(membership, online):
     }
 
 
-def unread_payload(room_id, unread_count, last_message):
-    """The `unread` event: one member's count in one room and the room's latest message."""
+def unread_payload(room_id, unread_count, last_message, mention_count=0):
+    """The `unread` event: one member's counts in one room and the room's latest message."""
     return {
         "room_id": room_id,
         "unread_count": unread_count,
+        "mention_count": mention_count,
         "last_message": message_payload(last_message) if last_message is not None else None,
     }
 
@@ -126,9 +129,19 @@ def display_name(room, viewer):
 
 
 def room_payload(
-    room, *, viewer=None, membership=None, member_count=0, online_count=0, unread_count=0, last_message=None
+    room,
+    *,
+    viewer=None,
+    membership=None,
+    member_count=0,
+    online_count=0,
+    unread_count=0,
+    mention_count=0,
+    notify=None,
+    last_message=None,
 ):
-    """The contract's `room`, seen by `viewer` (`membership` is theirs, if any)."""
+    """The contract's `room`, seen by `viewer` (`membership` is theirs, if any; `notify`
+    their setting, None for a room they are not in)."""
     return {
         "id": room.id,
         "name": room.name,
@@ -138,6 +151,8 @@ def room_payload(
         "member_count": member_count,
         "online_count": online_count,
         "unread_count": unread_count,
+        "mention_count": mention_count,
+        "notify": notify,
         "last_read_message_id": membership.last_read_message_id if membership else None,
         "last_message": message_payload(last_message) if last_message else None,
         "last_rev": room.last_rev,

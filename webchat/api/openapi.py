@@ -55,6 +55,8 @@ SCHEMAS = {
         editable_until=nullable(TIMESTAMP),
         reactions={"type": "array", "items": ref("Reaction")},
         reply_to=nullable(ref("Quote")),
+        mentions={"type": "array", "items": ID},
+        mention_all=nullable({"enum": ["room", "here"]}),
     ),
     "Reaction": obj(
         emoji={"type": "string"}, count={"type": "integer", "minimum": 1}, user_ids={"type": "array", "items": ID}
@@ -79,6 +81,8 @@ SCHEMAS = {
             "last_read_message_id",
             "last_message",
             "last_rev",
+            "mention_count",
+            "notify",
         ],
         id=ID,
         name={"type": "string"},
@@ -91,6 +95,8 @@ SCHEMAS = {
         last_read_message_id=nullable(ID),
         last_message=nullable(ref("Message")),
         last_rev={"type": "integer", "minimum": 0},
+        mention_count={"type": "integer", "minimum": 0},
+        notify=nullable({"enum": ["all", "mentions", "mute"]}),
         joined={"type": "boolean"},
     ),
     "Member": obj(
@@ -113,6 +119,7 @@ SCHEMAS = {
             message={"type": "string"},
             fields={"type": "object"},
             room_id=ID,
+            member_count={"type": "integer"},
             retry_after={"type": "integer"},
         )
     ),
@@ -255,6 +262,14 @@ PATHS = {
             description="Ascending by rev, each message once; continue from last_rev while has_more.",
         )
     },
+    "/rooms/{room_id}/notify": {
+        "put": operation(
+            "Choose what alerts me in a room",
+            {**ok(ROOM), **errors(403, 404)},
+            params=[ROOM_ID],
+            body=obj(notify={"enum": ["all", "mentions", "mute"]}),
+        )
+    },
     "/rooms/{room_id}/members": {
         "get": operation(
             "Members of a room",
@@ -309,9 +324,11 @@ PATHS = {
         ),
         "patch": operation(
             "Edit my text message",
-            {**ok(MESSAGE), **errors(403, 404)},
+            {**ok(MESSAGE), **errors(403, 404, 409)},
             params=[MESSAGE_ID],
-            body=obj(body={"type": "string"}),
+            body=obj(["body"], body={"type": "string"}, confirm={"type": "boolean"}),
+            description="Mentions are resolved anew; only members newly mentioned are notified. An @room or @here "
+            "added in a room of more than 5 members needs confirm: true (409 CONFIRMATION_REQUIRED otherwise).",
         ),
     },
     "/messages/{message_id}/history": {

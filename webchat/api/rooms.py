@@ -36,6 +36,12 @@ def join_room(room_id):
     return jsonify(room=rooms.join_room(g.user, room_id))
 
 
+@bp.put("/rooms/<int:room_id>/notify")
+@authenticated
+def set_notify(room_id):
+    return jsonify(room=rooms.set_notify(g.user, room_id, json_body().get("notify")))
+
+
 @bp.get("/rooms/<int:room_id>/messages")
 @authenticated
 def room_messages(room_id):
@@ -119,7 +125,9 @@ def delete_message(message_id):
 @bp.patch("/messages/<int:message_id>")
 @authenticated
 def edit_message(message_id):
-    return jsonify(message=message_payload(edits.edit_message(g.user, message_id, json_body().get("body"))))
+    data = json_body()
+    message = edits.edit_message(g.user, message_id, data.get("body"), confirm=data.get("confirm"))
+    return jsonify(message=message_payload(message))
 
 
 @bp.get("/messages/<int:message_id>/history")

@@ -189,13 +189,19 @@ class ChatNamespace(Namespace):
     @event
     def on_send_message(self, connection, user, data):
         message, _created = messages.send_message(
-            user, data.get("room_id"), data.get("body"), data.get("client_id"), reply_to=data.get("reply_to")
+            user,
+            data.get("room_id"),
+            data.get("body"),
+            data.get("client_id"),
+            reply_to=data.get("reply_to"),
+            confirm=data.get("confirm"),
         )
         return {"message": message_payload(message)}
 
     @event
     def on_edit_message(self, connection, user, data):
-        return {"message": message_payload(edits.edit_message(user, data.get("message_id"), data.get("body")))}
+        message = edits.edit_message(user, data.get("message_id"), data.get("body"), confirm=data.get("confirm"))
+        return {"message": message_payload(message)}
 
     @event
     def on_react(self, connection, user, data):

@@ -10,17 +10,20 @@ from ..errors import ChatError, validation_error
 from ..extensions import db
 from ..models import Message, MessageRevision, utcnow
 from ..payloads import editable_until
-from . import feed, reads
+from . import feed, mentions, reads
 from .access import lock_message, parse_id, require_member_or_hide
 from .messages import clean_body
 
 
-def edit_message(user, message_id, body):
+def edit_message(user, message_id, body, confirm=None):
     """Replace the body of the user's own text message; the same body changes nothing.
     The message keeps its seq, place and unread standing; it takes a new rev, as does
-    each reply quoting it. Returns the message."""
+    each reply quoting it. Its mentions are resolved anew: only members it newly
+    mentions are notified (an @room added in a large room needs `confirm`, as in a
+    send). Returns the message."""
     message_id = parse_id(message_id, "message_id")
     body = clean_body(body)
+    confirm = mentions.clean_confirm(confirm)
     ratelimit.check("RATELIMIT_CHANGES_PER_USER", user.id)
     with transaction():
         room, message = lock_message(user, message_id)
@@ -40,9 +43,12 @@ def edit_message(user, message_id, body):
             db.session.add(MessageRevision(message_id=message.id, body=message.body, created_at=message.created_at))
         db.session.add(MessageRevision(message_id=message.id, body=body, created_at=now))
         message.body, message.edited_at = body, now
+        newly_mentioned, counts_moved = mentions.reresolve(room, message, confirm)
         feed.changed(room, message)
         feed.announce_updated(message, *feed.requote(room, message))
-        if message.seq == room.last_seq:  # room lists show it
+        mentions.notify_edit_after_commit(room, message, newly_mentioned)
+        # Room lists show the last message; mention counts follow the mentions.
+        if message.seq == room.last_seq or counts_moved:
             reads.unread_changed(room.id)
     return message
 

@@ -15,7 +15,7 @@ from ..errors import ChatError, validation_error
 from ..extensions import db
 from ..models import Message, MessageRevision, Reaction, utcnow
 from ..payloads import message_payload
-from . import feed, reads
+from . import feed, mentions, reads
 from .access import lock_message, lock_room, next_rev, next_seq, parse_cursor, parse_id, parse_limit, require_member
 from .files import discard_message_file
 from .posting import clean_client_id, clean_reply_to, existing_message, post_message
@@ -36,8 +36,9 @@ def clean_body(body):
     return body
 
 
-def send_message(user, room_id, body, client_id=None, reply_to=None):
-    """Store a text message (a reply, with `reply_to`) and announce it after commit.
+def send_message(user, room_id, body, client_id=None, reply_to=None, confirm=None):
+    """Store a text message (a reply, with `reply_to`) and announce it after commit;
+    `confirm` lets an @room or @here through in a large room (`mentions`).
 
     Idempotent on (sender, client_id): a retry returns the stored message and announces
     nothing, even over the rate limit. Returns (message, created).
@@ -46,6 +47,7 @@ def send_message(user, room_id, body, client_id=None, reply_to=None):
     body = clean_body(body)
     client_id = clean_client_id(client_id)
     reply_to = clean_reply_to(reply_to)
+    confirm = mentions.clean_confirm(confirm)
     find_existing = partial(existing_message, user.id, client_id, room_id)
     try:
         ratelimit.check("RATELIMIT_MESSAGES_PER_USER", user.id)
@@ -56,7 +58,9 @@ def send_message(user, room_id, body, client_id=None, reply_to=None):
             return existing, False
         raise
     try:
-        return post_message(user, room_id, client_id, find_existing, kind="text", body=body, reply_to=reply_to)
+        return post_message(
+            user, room_id, client_id, find_existing, kind="text", body=body, reply_to=reply_to, confirm=confirm
+        )
     except IntegrityError:
         # The same client_id raced in from another room's transaction.
         existing = find_existing()
@@ -131,6 +135,7 @@ def delete_message(user, message_id):
         # Nothing of what it said stays: not its earlier versions, not its reactions.
         db.session.execute(sa.delete(MessageRevision).where(MessageRevision.message_id == message.id))
         db.session.execute(sa.delete(Reaction).where(Reaction.message_id == message.id))
+        mentions.forget(message)
         discard_message_file(message)
         feed.changed(room, message)
         replies = feed.requote(room, message)

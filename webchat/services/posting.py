@@ -16,7 +16,7 @@ from ..errors import ChatError, validation_error
 from ..extensions import db
 from ..models import Attachment, Message, Room, utcnow
 from ..payloads import message_payload
-from . import reads
+from . import mentions, reads
 from .access import lock_room_for_posts, parse_id, require_member
 
 CLIENT_ID_MAX = 64
@@ -52,10 +52,11 @@ def existing_message(sender_id, client_id, room_id):
     return message
 
 
-def post_message(user, room_id, client_id, find_existing, *, kind, body, file=None, reply_to=None):
+def post_message(user, room_id, client_id, find_existing, *, kind, body, file=None, reply_to=None, confirm=False):
     """Store a message of `user` in the room and announce it after commit; the one way
     text and file messages are posted. `file` holds the columns of a new Attachment;
-    `reply_to` the id of the message it replies to (in the room, not deleted).
+    `reply_to` the id of the message it replies to (in the room, not deleted); `confirm`
+    lets a text's @room or @here through in a large room (see `mentions`).
     `find_existing()` finds an earlier post of the same client_id (an idempotent retry).
     Returns (message, created).
 
@@ -63,7 +64,7 @@ def post_message(user, room_id, client_id, find_existing, *, kind, body, file=No
     first of them then writes them all in one transaction, in arrival order. A busy room
     pays for one row lock and one COMMIT per batch instead of queueing every post on the
     lock; a post to a quiet room is a batch of one."""
-    post = _Post(user, client_id, kind, body, file, reply_to)
+    post = _Post(user, client_id, kind, body, file, reply_to, confirm)
     key = (current_app._get_current_object(), room_id)
     with _in_flight_lock:
         posts = _in_flight.setdefault(key, _RoomPosts())
@@ -97,6 +98,9 @@ class _Post:
     body: str
     file: dict | None
     reply_to: int | None
+    confirm: bool = False
+    # Whom a text mentions, resolved under the room's lock: (member ids, "room"|"here"|None).
+    mentions: tuple = ((), None)
     done: threading.Event = field(default_factory=threading.Event)
     leads: bool = False
     answered: bool = False
@@ -182,6 +186,7 @@ def _write(room_id, posts):
             if post.client_id is None or key not in seen:  # else a repeat within the batch
                 seen.add(key)
                 writable.append(post)
+        writable = _resolve_mentions(room_id, writable, answers)
         written = _insert_messages(room_id, room.last_seq, room.last_rev, writable, parents)
         pointers = {}
         for post, message in written:
@@ -204,8 +209,42 @@ def _write(room_id, posts):
             )
             reads.point_senders(room_id, pointers)
             reads.unread_changed(room_id)
+            mentions.record(
+                [
+                    (message, _parent_sender(parents, post.reply_to))
+                    for post, message in written
+                    if message.mentions or message.mention_all or post.reply_to is not None
+                ]
+            )
+            mentions.notify_after_commit(room_id, written[0][1].seq)
     for post, answer in answers.items():
         post.answer(**answer)
+
+
+def _resolve_mentions(room_id, posts, answers):
+    """Whom each text post mentions, resolved among the room's members in one lookup for
+    the batch; a post whose @room or @here needs a confirmation it lacks is answered
+    CONFIRMATION_REQUIRED and left out. Returns the posts to write."""
+    parsed = {post: mentions.mentions_of(post.body) for post in posts if post.kind == "text"}
+    names = [name for found, _everyone in parsed.values() for name in found]
+    resolved = mentions.resolve(room_id, list(dict.fromkeys(names)))
+    writable = []
+    for post in posts:
+        found, everyone = parsed.get(post, ((), None))
+        try:
+            mentions.require_confirmation(room_id, everyone, post.confirm)
+        except ChatError as error:
+            answers[post] = {"error": error}
+            continue
+        ids = [resolved[name] for name in found if name in resolved]
+        post.mentions = (list(dict.fromkeys(ids)), everyone)
+        writable.append(post)
+    return writable
+
+
+def _parent_sender(parents, reply_to):
+    parent = parents.get(reply_to)
+    return parent.sender_id if parent is not None else None
 
 
 def _parents(message_ids):
@@ -262,6 +301,8 @@ def _insert_rows(room_id, last_seq, last_rev, posts, parents):
             "edited_at": None,
             "reply_to_id": post.reply_to,
             "reactions": None,
+            "mentions": post.mentions[0] or None,
+            "mention_all": post.mentions[1],
         }
         for n, (post, attachment) in enumerate(zip(posts, files, strict=True), 1)
     ]

@@ -18,6 +18,7 @@ from ..errors import ChatError
 from ..extensions import db
 from ..models import Membership, Message, Room
 from ..payloads import unread_payload
+from . import mentions
 from .access import lock_room_shared, membership_of, parse_id, require_member
 
 UNREAD = (Room.counted_messages - Membership.counted_read).label("unread")
@@ -122,17 +123,23 @@ def last_message(room_id, last_seq):
 
 def unread_deliveries(room_id):
     """(channels, payload) pairs that tell every active member of the room their unread
-    count and the room's last message: the unread round of a room. Members with the same
-    count share one payload, sent to all their personal channels at once; where many
-    members have posted, most counts differ, and a round is up to one event per member."""
+    and mention counts and the room's last message: the unread round of a room. Members
+    with the same counts share one payload, sent to all their personal channels at once;
+    where many members have posted, most counts differ, and a round is up to one event
+    per member."""
     rows = _member_counts(room_id)
     if not rows:
         return []
     shared = unread_payload(room_id, 0, last_message(room_id, rows[0].last_seq))  # built once
-    channels_by_count = defaultdict(list)
+    mention_counts = mentions.mention_counts(room_id)
+    channels_by_counts = defaultdict(list)
     for row in rows:
-        channels_by_count[row.unread].append(realtime.user_channel(row.user_id))
-    return [(channels, {**shared, "unread_count": count}) for count, channels in channels_by_count.items()]
+        counts = (row.unread, mention_counts.get(row.user_id, 0))
+        channels_by_counts[counts].append(realtime.user_channel(row.user_id))
+    return [
+        (channels, {**shared, "unread_count": unread, "mention_count": mentioned})
+        for (unread, mentioned), channels in channels_by_counts.items()
+    ]
 
 
 def unread_changed(room_id):
@@ -167,7 +174,10 @@ def mark_read(user, room_id, message_id):
             realtime.emit_after_commit(
                 "unread",
                 unread_payload(
-                    room.id, room.counted_messages - membership.counted_read, last_message(room.id, room.last_seq)
+                    room.id,
+                    room.counted_messages - membership.counted_read,
+                    last_message(room.id, room.last_seq),
+                    mentions.mention_count(user.id, room.id, membership.last_read_seq),
                 ),
                 to=realtime.user_channel(user.id),
             )

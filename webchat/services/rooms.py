@@ -11,7 +11,7 @@ from ..errors import ChatError, validation_error
 from ..extensions import db
 from ..models import Attachment, Membership, Message, Room, User, utcnow
 from ..payloads import member_payload, message_payload, room_payload, user_payload
-from . import accounts, files
+from . import accounts, files, mentions
 from .access import lock_room, membership_of, next_rev, next_seq, parse_id, require_member
 from .reads import UNREAD, read_up_to_latest
 
@@ -234,6 +234,8 @@ _LAST_MESSAGE = _Joined(
     Message.rev,
     Message.edited_at,
     Message.reactions,
+    Message.mentions,
+    Message.mention_all,
     _Joined("sender", User.id, User.username),
     _Joined(
         "reply_to",
@@ -279,6 +281,8 @@ def room_views(user, room_ids=None):
             Room.last_rev,
             Membership.last_read_message_id,
             UNREAD,
+            mentions.mention_count_of(user.id).label("mention_count"),
+            mentions.effective_notify().label("notify"),
             _count_members().label("member_count"),
             _count_members(among=online).label("online_count"),
             _LAST_MESSAGE,
@@ -300,6 +304,8 @@ def room_views(user, room_ids=None):
             member_count=row.member_count,
             online_count=row.online_count,
             unread_count=row.unread,
+            mention_count=row.mention_count,
+            notify=row.notify,
             last_message=row.last_message,
         )
         for row in rows
@@ -519,6 +525,21 @@ def open_room(user, room_id):
         "has_more": has_more,
         "last_rev": room.last_rev,
     }
+
+
+def set_notify(user, room_id, notify):
+    """Choose what alerts the user in a room ("all", "mentions" or "mute"); every tab of
+    theirs learns it (`notify_changed`). Returns the room as they now see it."""
+    notify = mentions.clean_notify(notify)
+    with transaction():
+        membership = membership_of(user.id, parse_id(room_id), lock=True)
+        if membership is None or not membership.active:
+            require_member(user, room_id)  # raises the right code
+        membership.notify = notify
+        realtime.emit_after_commit(
+            "notify_changed", {"room_id": membership.room_id, "notify": notify}, to=realtime.user_channel(user.id)
+        )
+    return room_view(user, membership.room_id)
 
 
 def typing(user, room_id, skip_sid=None):
