@@ -213,7 +213,9 @@ def test_member_uploads_and_the_room_hears_it_after_commit(app, client, alice, b
         "height": None,
     }
     assert received(b, "new_message") == [{"message": message}]
-    assert received(b_list, "unread") == [{"room_id": room["id"], "unread_count": 1, "mention_count": 0, "last_message": message}]
+    assert received(b_list, "unread") == [
+        {"room_id": room["id"], "unread_count": 1, "mention_count": 0, "last_message": message}
+    ]
     assert rooms.room_view(alice, room["id"])["last_read_message_id"] == message["id"]
     assert rooms.room_view(alice, room["id"])["unread_count"] == 0
     assert list(objects.all().values()) == [PDF]
