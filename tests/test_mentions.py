@@ -332,3 +332,51 @@ def test_mention_counts_equal_the_scan_through_any_history(app, make_user, ops):
     for user in people:
         expected = {room_id: n for (room_id, uid), n in mentions_by_scan().items() if uid == user.id}
         assert counts_of(user) == expected
+
+
+# Bad input on the new fields.
+
+BAD_FLAGS = ["yes", 1, 0, [], {}, "true"]
+
+
+@pytest.mark.parametrize("confirm", BAD_FLAGS)
+def test_confirm_must_be_a_boolean_on_send_and_edit(team, connect, confirm):
+    people, room_id = team
+    sock = connect(people["alice"])
+    sent = {"room_id": room_id, "body": "@room 공지", "client_id": "c-bad", "confirm": confirm}
+    ack = sock.emit("send_message", sent, namespace=NS, callback=True)
+    assert ack["ok"] is False and ack["error"]["code"] == "VALIDATION_ERROR" and "confirm" in ack["error"]["fields"]
+    message = send(people["alice"], room_id, "원문")
+    edit = {"message_id": message.id, "body": "@room 수정", "confirm": confirm}
+    ack = sock.emit("edit_message", edit, namespace=NS, callback=True)
+    assert ack["ok"] is False and ack["error"]["code"] == "VALIDATION_ERROR"
+    db.session.expire_all()
+    assert db.session.get(Message, message.id).body == "원문"
+
+
+@pytest.mark.parametrize("notify", [None, "", "ALL", "loud", 1, True, ["all"], {"notify": "all"}])
+def test_notify_takes_only_its_three_levels(team, app, notify):
+    people, room_id = team
+    response = app.test_client().put(
+        f"/api/v1/rooms/{room_id}/notify", json={"notify": notify}, headers=bearer(people["bob"])
+    )
+    assert response.status_code == 400 and response.get_json()["error"]["code"] == "VALIDATION_ERROR"
+    assert (
+        db.session.scalar(
+            sa.select(Membership.notify).where(Membership.room_id == room_id, Membership.user_id == people["bob"].id)
+        )
+        is None
+    )
+
+
+def test_notify_reaches_every_tab_of_mine(team, app, connect):
+    people, room_id = team
+    tabs = [connect(people["bob"]), connect(people["bob"])]
+    for tab in tabs:
+        tab.get_received(NS)
+    response = app.test_client().put(
+        f"/api/v1/rooms/{room_id}/notify", json={"notify": "mute"}, headers=bearer(people["bob"])
+    )
+    assert response.status_code == 200
+    for tab in tabs:
+        assert received(tab, "notify_changed") == [{"room_id": room_id, "notify": "mute"}]
