@@ -10,14 +10,27 @@ from ..extensions import db
 from ..models import Membership, Message, Room
 
 
+def _integer(value):
+    """An int from user input: a JSON integer, or a string of ASCII digits with an optional
+    minus sign; None for anything else. (`int()` alone would also read " 7", "1_0" and
+    other scripts' digits, such as a full-width "７", as numbers.)"""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isascii() and value.removeprefix("-").isdigit():
+        try:
+            return int(value)
+        except ValueError:  # more digits than Python converts
+            return None
+    return None
+
+
 def parse_id(value, field="room_id"):
     """An integer id from user input, or VALIDATION_ERROR naming the field."""
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
+    number = _integer(value)
+    if number is None:
         raise validation_error(**{field: _l("Expected an integer id.")})
-    try:
-        number = int(value)
-    except ValueError:
-        raise validation_error(**{field: _l("Expected an integer id.")}) from None
     if not 0 < number < 2**31:
         raise validation_error(**{field: _l("Expected a positive integer id.")})
     return number
@@ -27,10 +40,9 @@ def parse_limit(limit, default, maximum):
     """A page size from user input: `default` when absent, else 1 to `maximum`."""
     if limit is None or limit == "":
         return default
-    try:
-        limit = int(limit)
-    except (TypeError, ValueError):
-        raise validation_error(limit=_l("Expected an integer.")) from None
+    limit = _integer(limit)
+    if limit is None:
+        raise validation_error(limit=_l("Expected an integer."))
     if not 1 <= limit <= maximum:
         raise validation_error(limit=_l("Use 1 to %(max)s.", max=maximum))
     return limit
@@ -38,12 +50,9 @@ def parse_limit(limit, default, maximum):
 
 def parse_cursor(value, field):
     """A position in a room's history (a `seq` or a `rev`) from user input."""
-    if isinstance(value, bool):
+    value = _integer(value)
+    if value is None:
         raise validation_error(**{field: _l("Expected an integer.")})
-    try:
-        value = int(value)
-    except (TypeError, ValueError):
-        raise validation_error(**{field: _l("Expected an integer.")}) from None
     if not 0 <= value < 2**31:
         raise validation_error(**{field: _l("Out of range.")})
     return value
