@@ -298,6 +298,8 @@ function showMembers(roster, memberCount, onlineCount) {
 function opened(ack) {
   showMembers(ack.members, ack.room?.member_count, ack.room?.online_count);
   badge.setRoom(ack.room);
+  // The other rooms' counts, once this one is open (it comes first): events may have been missed.
+  loadRooms();
   const page = ack.messages ?? [];
   const first = !timeline.started;
   show(timeline.merge(page), { live: !first });
@@ -345,7 +347,7 @@ function close(text) {
 
 const forThisRoom = (handler) => (data = {}) => { if (Number(data.room_id) === roomId) handler(data); };
 
-/** After each connect: every room's counts, for the tab's title (events may have been missed). */
+/** Every room's counts, for the tab's title. */
 async function loadRooms() {
   try {
     const { rooms } = await apiFetch(root.dataset.apiRoomsUrl);
@@ -356,10 +358,7 @@ async function loadRooms() {
 }
 
 const socketEvents = {
-  connect: () => {
-    sync.connected();
-    loadRooms();
-  },
+  connect: () => sync.connected(),
   disconnect: () => {
     sync.disconnected();
     people.stopAll();
