@@ -16,7 +16,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from ..support.browser import log_in, send, shot, wait_connected, wait_list_connected
+from ..support.browser import MOBILE, log_in, send, shot, wait_connected, wait_list_connected
 from ..support.chat_client import ChatClient
 from ..support.http_client import api, api_user, create_user, unique_name
 
@@ -254,6 +254,14 @@ def test_badges_title_favicon_and_the_notify_menu(pages, server):
         expect(item.locator(".unread-badge")).to_be_hidden()
         expect(item.locator(".mention-badge")).to_be_hidden()
         b2.close()
+
+        # On a phone the menu fits beside Invite and Leave.
+        _pc, phone = pages.open("A-phone", **KOREAN, **MOBILE)
+        log_in(phone, a_user["username"])
+        open_room(phone, room)
+        phone.locator("#notify-menu summary").click()
+        expect(phone.locator("#notify-menu .notify-popover")).to_be_in_viewport(ratio=1)
+        shot(phone, "room-notify-menu-mobile-ko")
     finally:
         sock.close()
 

@@ -1,5 +1,7 @@
-// Room list page: live unread badges and previews, rooms added and removed without a
-// reload, and starting a direct message from a user search.
+// Room list page: live unread badges (grey) and mention badges (red), muted rooms greyed,
+// previews, rooms added and removed without a reload, the tab's title and favicon
+// (lib/tabbadge.js), desktop notifications and their controls (lib/desktop.js), and
+// starting a direct message from a user search.
 import { ApiError, apiFetch, csrfToken } from "./lib/api.js";
 import { announce, h } from "./lib/dom.js";
 import { errorText } from "./lib/errors.js";
