@@ -290,6 +290,7 @@ def test_days_and_times_are_the_readers(pages, server):
     expect(utc.locator(f"#my-rooms .room-item[data-room-id='{room['id']}'] .room-time")).to_have_text("5 minutes ago")
     utc.goto(f"/rooms/{room['id']}")
     wait_connected(utc)
+    expect(utc.locator("#message-list > li.msg")).to_have_count(5)  # open_room's page, rendered
     utc_days = days_in(UTC, lambda d: f"{d:%a, %B} {d.day}", f"{owner['username']} created the room")
     assert first_of_each_day(utc) == utc_days
     assert all(body != "at midnight in Seoul" for _label, body in utc_days)

@@ -10,16 +10,24 @@
 // chat/edits.js      editing my messages in place, "(edited)" and the edit history
 // chat/reactions.js  the reaction bar and the React menu (chat/picker.js: the full picker)
 // chat/replies.js    the reply bar above the composer, quotes and the jump to their original
+// chat/autocomplete.js the @ list in the composer and the edit box; chat/everyone.js asks
+//                    before @room/@here; chat/notifylevel.js the room's notification menu
+// lib/tabbadge.js    the tab's title and favicon; lib/desktop.js desktop notifications, sound
 // chat/composer.js, chat/deletion.js, chat/membership.js, chat/uploads.js: the controls
+import { apiFetch } from "./lib/api.js";
 import { announce, dataNumber, h } from "./lib/dom.js";
 import { newClientId } from "./lib/clientid.js";
+import { createDesktop } from "./lib/desktop.js";
 import { errorText } from "./lib/errors.js";
 import { t } from "./lib/i18n.js";
 import { connectChat } from "./lib/socket.js";
+import { createTabBadge } from "./lib/tabbadge.js";
+import { createAutocomplete } from "./chat/autocomplete.js";
 import { createComposer } from "./chat/composer.js";
 import { createDeletion } from "./chat/deletion.js";
 import { createEdits } from "./chat/edits.js";
 import { createMembership } from "./chat/membership.js";
+import { createNotifyLevel } from "./chat/notifylevel.js";
 import { createOutbox } from "./chat/outbox.js";
 import { createPeople } from "./chat/people.js";
 import { createReactions } from "./chat/reactions.js";
@@ -49,11 +57,13 @@ const root = byId("chat");
 const roomId = dataNumber(root, "roomId");
 const me = dataNumber(root, "userId");
 const roomsUrl = root.dataset.roomsUrl;
+const roomUrl = (id) => `${roomsUrl.replace(/\/$/, "")}/${id}`;
 const announcer = byId("chat-announcer");
 const list = byId("message-list");
 const outOfRoom = errorText({ code: "USER_NOT_IN_CHAT_ROOM" });
 let closed = false;   // no longer a member: the page is read-only
-const names = new Map();   // user id -> username, of the room's members (for who reacted)
+const names = new Map();   // user id -> username, of the room's members (for who reacted, who is mentioned)
+let members = [];          // the room's members now (for the @ autocomplete)
 // A URL of one message's, from the page's pattern with "{id}" in it.
 const messageUrl = (pattern, id) => pattern.replace("{id}", encodeURIComponent(id));
 
@@ -67,6 +77,7 @@ const view = createView({
   timeline,
   me,
   myName: root.dataset.username,
+  nameOf: (userId) => names.get(userId),
   decorate: (slots, message) => {
     receipts.fillSlot(slots.receipts, message);
     deletion.offer(slots.actions, message);
@@ -120,6 +131,7 @@ const outbox = createOutbox({
   sync,
   onStored: (message) => show(timeline.merge([message])),
   onDiscard: () => composer.focus(),
+  onDeclined: (entry) => composer.restore(entry.body),
 });
 const deletion = createDeletion({
   me,
@@ -142,6 +154,7 @@ const edits = createEdits({
   historyUrl: (messageId) => messageUrl(root.dataset.historyUrl, messageId),
   onDone: () => composer.focus(),
   announcer,
+  onEditor: (input) => autocomplete.attach(input),
 });
 const reactions = createReactions({
   me,
@@ -184,6 +197,19 @@ const people = createPeople({
   me,
   memberActions: (slot, member) => membership.memberActions(slot, member),
   emitTyping: () => socket.emit("typing", { room_id: roomId }, () => {}),
+});
+const autocomplete = createAutocomplete({
+  members: () => members,
+  me,
+  maxLength: dataNumber(root, "usernameMax"),
+});
+const badge = createTabBadge();
+const desktop = createDesktop({ openRoomId: roomId, roomName: badge.nameOf, openRoom: (id) => location.assign(roomUrl(id)) });
+const notifyLevel = createNotifyLevel({
+  url: root.dataset.notifyUrl,
+  level: root.dataset.notify,
+  desktop,
+  onChange: (level) => badge.notify(roomId, level),
 });
 const composer = createComposer({
   el: {
@@ -257,19 +283,23 @@ function deleted(messageId) {
 }
 
 /** A members list (open_room, `members`), or only the counts. */
-function showMembers(members, memberCount, onlineCount) {
-  if (Array.isArray(members)) {
-    for (const member of members) names.set(member.id, member.username);
-    membership.setMembers(members);
-    reads.notePointer(members.find((m) => m.id === me)?.last_read_message_id);
-    view.keepingPosition(() => receipts.setMembers(members));
+function showMembers(roster, memberCount, onlineCount) {
+  if (Array.isArray(roster)) {
+    for (const member of roster) names.set(member.id, member.username);
+    members = roster.map(({ id, username }) => ({ id, username }));
+    membership.setMembers(roster);
+    reads.notePointer(roster.find((m) => m.id === me)?.last_read_message_id);
+    view.keepingPosition(() => receipts.setMembers(roster));
   }
-  people.showMembers(members, memberCount, onlineCount);
+  people.showMembers(roster, memberCount, onlineCount);
 }
 
 /** open_room answered: the room as it stands, its latest page, and what was waiting. */
 function opened(ack) {
   showMembers(ack.members, ack.room?.member_count, ack.room?.online_count);
+  badge.setRoom(ack.room);
+  // The other rooms' counts, once this one is open (it comes first): events may have been missed.
+  loadRooms();
   const page = ack.messages ?? [];
   const first = !timeline.started;
   show(timeline.merge(page), { live: !first });
@@ -311,10 +341,21 @@ function close(text) {
   sync.disable();
   membership.disable();
   uploads.disable();
+  notifyLevel.disable();
   composer.disable();
 }
 
 const forThisRoom = (handler) => (data = {}) => { if (Number(data.room_id) === roomId) handler(data); };
+
+/** Every room's counts, for the tab's title. */
+async function loadRooms() {
+  try {
+    const { rooms } = await apiFetch(root.dataset.apiRoomsUrl);
+    badge.replaceAll(rooms);
+  } catch {
+    // The title waits for the next connect; the room itself works without it.
+  }
+}
 
 const socketEvents = {
   connect: () => sync.connected(),
@@ -343,7 +384,21 @@ const socketEvents = {
     if (Number(userId) === me) reads.notePointer(pointer);
     else receipts.update(userId, pointer);
   }),
-  room_removed: forThisRoom(({ reason }) => close(REMOVED_TEXT[reason]?.() ?? outOfRoom)),
+  room_removed: (data = {}) => {
+    badge.remove(data.room_id);
+    if (Number(data.room_id) === roomId) close(REMOVED_TEXT[data.reason]?.() ?? outOfRoom);
+  },
+  // Every room of mine: the title's count, and notifications to close once read anywhere.
+  unread: (data = {}) => {
+    badge.unread(data);
+    desktop.unread(data);
+  },
+  room_added: ({ room } = {}) => badge.setRoom(room),
+  notification: (data) => desktop.notification(data),
+  notify_changed: ({ room_id: id, notify } = {}) => {
+    badge.notify(id, notify);
+    if (Number(id) === roomId) notifyLevel.changed(notify);
+  },
 };
 const socket = connectChat({ tokenUrl: root.dataset.tokenUrl, loginUrl: root.dataset.loginUrl, onStatus: showStatus });
 for (const [event, handler] of Object.entries(socketEvents)) socket.on(event, handler);
@@ -363,5 +418,7 @@ list.addEventListener("click", (event) => {
   li?.classList.toggle("is-active");
 });
 
+byId("room-actions").append(notifyLevel.element);
 membership.roomActions(byId("room-actions"));
+autocomplete.attach(byId("composer-input"));
 uploads.composerTools(byId("composer-tools"));

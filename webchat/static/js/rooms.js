@@ -1,11 +1,16 @@
-// Room list page: live unread badges and previews, rooms added and removed without a
-// reload, and starting a direct message from a user search.
+// Room list page: live unread badges (grey) and mention badges (red), muted rooms greyed,
+// previews, rooms added and removed without a reload, the tab's title and favicon
+// (lib/tabbadge.js), desktop notifications and their controls (lib/desktop.js), and
+// starting a direct message from a user search.
 import { ApiError, apiFetch, csrfToken } from "./lib/api.js";
 import { announce, h } from "./lib/dom.js";
 import { errorText } from "./lib/errors.js";
+import { badgeText } from "./lib/attention.js";
+import { createDesktop } from "./lib/desktop.js";
 import { fullTime, listTime, memberCount, parseTime, previewText } from "./lib/format.js";
 import { t, tn } from "./lib/i18n.js";
 import { connectChat } from "./lib/socket.js";
+import { createTabBadge } from "./lib/tabbadge.js";
 import { userSearch } from "./lib/usersearch.js";
 
 const page = document.getElementById("rooms-page");
@@ -38,10 +43,26 @@ function setTime(node, iso) {
 
 function setUnread(item, count) {
   const badge = item.querySelector(".unread-badge");
-  badge.querySelector(".unread-count").textContent = count > 99 ? "99+" : String(count);
+  badge.querySelector(".unread-count").textContent = badgeText(count);
   badge.querySelector(".unread-spoken").textContent = tn("{count} unread message", "{count} unread messages", count);
   badge.hidden = !count;
   item.classList.toggle("has-unread", count > 0);
+}
+
+/** The red badge: unread messages that mention me (muted rooms too). */
+function setMentions(item, count) {
+  const badge = item.querySelector(".mention-badge");
+  badge.querySelector(".mention-count").textContent = `@${badgeText(count)}`;
+  badge.querySelector(".mention-spoken").textContent = tn("{count} mention", "{count} mentions", count);
+  badge.hidden = !count;
+  item.classList.toggle("has-mention", count > 0);
+}
+
+/** A muted room is greyed, its unread messages not bold; its mentions still show. */
+function setNotify(item, notify) {
+  item.dataset.notify = notify ?? "";
+  item.classList.toggle("is-muted", notify === "mute");
+  item.querySelector(".room-muted").hidden = notify !== "mute";
 }
 
 function setMemberCount(item, count) {
@@ -66,6 +87,8 @@ function roomItem(room) {
   type.textContent = typeLabels[room.type];
   setMemberCount(item, room.member_count);
   setUnread(item, room.unread_count);
+  setMentions(item, room.mention_count ?? 0);
+  setNotify(item, room.notify);
   setLastMessage(item, room.last_message);
   return item;
 }
@@ -91,10 +114,14 @@ function setPublicJoined(id, joined) {
   }
 }
 
-function onUnread({ room_id: roomId, unread_count: count, last_message: message } = {}) {
+function onUnread(data = {}) {
+  const { room_id: roomId, unread_count: count, mention_count: mentions, last_message: message } = data;
+  badge.unread(data);
+  desktop.unread(data);
   const item = findMine(roomId);
   if (!item) return;
   setUnread(item, count ?? 0);
+  setMentions(item, mentions ?? 0);
   if (message !== undefined) setLastMessage(item, message);
   // Most recent activity first, as the server orders the list.
   if (message && myRooms.firstElementChild !== item) myRooms.prepend(item);
@@ -102,6 +129,7 @@ function onUnread({ room_id: roomId, unread_count: count, last_message: message 
 
 function onRoomAdded({ room } = {}) {
   if (!room || findMine(room.id)) return;
+  badge.setRoom(room);
   myRooms.prepend(roomItem(room));
   updateEmpty();
   setPublicJoined(room.id, true);
@@ -116,6 +144,7 @@ const REMOVED = {
 const NO_LONGER_IN = (room) => t("You are no longer in {room}.", { room });
 
 function onRoomRemoved({ room_id: roomId, reason } = {}) {
+  badge.remove(roomId);
   const item = findMine(roomId);
   if (!item) return;
   const name = item.querySelector(".room-name").textContent;
@@ -134,10 +163,13 @@ async function resync() {
   } catch {
     return;
   }
+  badge.replaceAll(rooms);
   const items = rooms.map((room) => {
     const item = findMine(room.id);
     if (!item) return roomItem(room);
     setUnread(item, room.unread_count);
+    setMentions(item, room.mention_count ?? 0);
+    setNotify(item, room.notify);
     setLastMessage(item, room.last_message);
     setMemberCount(item, room.member_count);
     return item;
@@ -159,12 +191,30 @@ setInterval(() => {
   for (const node of myRooms.querySelectorAll(".room-time[datetime]")) setTime(node, node.dateTime);
 }, RETIME_MS);
 
+/** `notify_changed`: a room's setting, changed in some tab of mine. */
+function onNotifyChanged({ room_id: roomId, notify } = {}) {
+  badge.notify(roomId, notify);
+  const item = findMine(roomId);
+  if (item) setNotify(item, notify);
+}
+
+const badge = createTabBadge();
+const desktop = createDesktop({ roomName: badge.nameOf, openRoom: (id) => location.assign(roomUrl(id)) });
+document.getElementById("desktop-settings").append(desktop.controls("list-notify"));
+
 const socket = connectChat({
   tokenUrl: page.dataset.tokenUrl,
   loginUrl: page.dataset.loginUrl,
   onStatus: (state) => { page.dataset.connection = state; },
 });
-const socketEvents = { connect: resync, unread: onUnread, room_added: onRoomAdded, room_removed: onRoomRemoved };
+const socketEvents = {
+  connect: resync,
+  unread: onUnread,
+  room_added: onRoomAdded,
+  room_removed: onRoomRemoved,
+  notify_changed: onNotifyChanged,
+  notification: (data) => desktop.notification(data),
+};
 for (const [event, handler] of Object.entries(socketEvents)) socket.on(event, handler);
 
 // ---------------------------------------------------------------------------

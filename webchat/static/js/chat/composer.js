@@ -92,6 +92,14 @@ export function createComposer({ el, maxLength, onSend, onInput, onEditLast = ()
     hasText: () => Boolean(el.input.value.trim()),
     focus: () => el.input.focus(),
 
+    /** A message that was not sent comes back to be reworded, unless something new is written. */
+    restore(text) {
+      if (disabled || el.input.value.trim()) return;
+      el.input.value = text;
+      update();
+      el.input.focus();
+    },
+
     /** No longer a member: nothing more can be written. */
     disable() {
       disabled = true;

@@ -10,6 +10,7 @@ import { errorText } from "../lib/errors.js";
 import { charCount, fullTime, linkify, parseTime } from "../lib/format.js";
 import { t } from "../lib/i18n.js";
 import { editableFor, isEditable, lastEditable } from "./editable.js";
+import { CONFIRMATION_REQUIRED, confirmEveryone } from "./everyone.js";
 
 const NO_ANSWER = { code: "NO_ANSWER" };
 
@@ -18,9 +19,10 @@ const NO_ANSWER = { code: "NO_ANSWER" };
  * `timeline` is the page's; `onSaved(message)` shows a stored copy; `redraw(messageId)`
  * draws a message again as the timeline holds it; `node(messageId)` is its <li>, if on
  * the page; `historyUrl(messageId)` its versions; `onDone()` runs when an edit ends (the
- * composer takes the focus back).
+ * composer takes the focus back); `onEditor(textarea)` wires an editor's box (the @
+ * autocomplete).
  */
-export function createEdits({ me, maxLength, ask, timeline, onSaved, redraw, node, historyUrl, onDone, announcer }) {
+export function createEdits({ me, maxLength, ask, timeline, onSaved, redraw, node, historyUrl, onDone, announcer, onEditor = () => {} }) {
   let editing = null;   // {id, form, input, error, saving, hadFocus}
   let disabled = false;
 
@@ -39,7 +41,7 @@ export function createEdits({ me, maxLength, ask, timeline, onSaved, redraw, nod
     if (focusComposer) onDone();
   }
 
-  async function save() {
+  async function save({ confirmed = false } = {}) {
     if (!editing || editing.saving) return;
     const { id } = editing;
     const message = timeline.byId(id);
@@ -62,7 +64,7 @@ export function createEdits({ me, maxLength, ask, timeline, onSaved, redraw, nod
     showError("");
     let ack;
     try {
-      ack = await ask("edit_message", { message_id: id, body });
+      ack = await ask("edit_message", confirmed ? { message_id: id, body, confirm: true } : { message_id: id, body });
     } catch {
       ack = { ok: false, error: NO_ANSWER };
     }
@@ -72,6 +74,13 @@ export function createEdits({ me, maxLength, ask, timeline, onSaved, redraw, nod
     }
     editing.saving = false;
     editing.form.classList.remove("is-saving");
+    if (ack?.error?.code === CONFIRMATION_REQUIRED && !confirmed) {
+      const input = editing.input;
+      const go = await confirmEveryone(ack.error);
+      if (go && editing?.id === id) save({ confirmed: true });
+      else if (!go && input.isConnected) input.focus();
+      return;
+    }
     if (ack?.ok) {
       editing = null;
       onSaved(ack.message);
@@ -117,6 +126,7 @@ export function createEdits({ me, maxLength, ask, timeline, onSaved, redraw, nod
       }
     });
     input.addEventListener("input", () => { if (editing?.error.textContent) showError(""); });
+    onEditor(input);
     return { id: message.id, form, input, error, saving: false };
   }
 

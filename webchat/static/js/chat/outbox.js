@@ -5,15 +5,18 @@
 import { errorText } from "../lib/errors.js";
 import { singleFlight } from "../lib/flight.js";
 import { t } from "../lib/i18n.js";
+import { CONFIRMATION_REQUIRED, confirmEveryone } from "./everyone.js";
 
 const NO_ANSWER = { code: "NO_ANSWER" };
 
 /**
  * `ask(event, payload)` emits with an ack (rejects without one in time); `sync` tells
  * whether the room is open and on which connection; `onStored(message)` takes the
- * stored copy from the ack; `onDiscard()` runs after the user discarded a failed one.
+ * stored copy from the ack; `onDiscard()` runs after the user discarded a failed one;
+ * `onDeclined(entry)` after they chose not to notify everyone (@room, @here): the
+ * message is not sent, and its text goes back to the composer.
  */
-export function createOutbox({ roomId, timeline, view, ask, sync, onStored, onDiscard }) {
+export function createOutbox({ roomId, timeline, view, ask, sync, onStored, onDiscard, onDeclined = () => {} }) {
   let disabled = false;
 
   function status(entry) {
@@ -37,6 +40,7 @@ export function createOutbox({ roomId, timeline, view, ask, sync, onStored, onDi
     try {
       const payload = { room_id: roomId, body: entry.body, client_id: entry.clientId };
       if (entry.replyTo) payload.reply_to = entry.replyTo.id;
+      if (entry.confirmed) payload.confirm = true;
       ack = await ask("send_message", payload);
     } catch {
       if (!timeline.isPending(entry)) return 0;
@@ -50,6 +54,17 @@ export function createOutbox({ roomId, timeline, view, ask, sync, onStored, onDi
       onStored(ack.message);
       if (timeline.isPending(entry)) drop(entry);
       return 0;
+    }
+    if (ack?.error?.code === CONFIRMATION_REQUIRED && !entry.confirmed) {
+      // Nothing was stored: the next sends wait behind this one while the user decides.
+      if (!(await confirmEveryone(ack.error))) {
+        drop(entry);
+        onDeclined(entry);
+        return 0;
+      }
+      if (!timeline.isPending(entry)) return 0;
+      entry.confirmed = true;
+      return sendOne(entry);
     }
     if (ack?.error?.code === "RATE_LIMITED") {
       // Not lost: it goes again, first in line, once the window allows.

@@ -3,6 +3,7 @@
 import { h, srOnly } from "../lib/dom.js";
 import { clockTime, dayKey, dayLabel, deletedText, fullTime, linkify, parseTime, systemText, truncate } from "../lib/format.js";
 import { t } from "../lib/i18n.js";
+import { mentionPieces, mentionsMe, nameKey } from "../lib/mentions.js";
 import { fileNode } from "./attachments.js";
 
 const GROUP_MS = 5 * 60 * 1000;  // one sender's messages this close together share a header
@@ -27,17 +28,48 @@ function slot(name, className, tag = "span") {
 }
 
 /**
+ * A text message's body: links, and the people it mentions highlighted (`.mention`;
+ * `.is-me` when it alerts me: my name, or @room / @here from someone else). `nameOf(id)`
+ * is a member's username: a mention of someone the page does not know stays text.
+ */
+export function bodyNodes(message, { me, nameOf = () => null }) {
+  const ids = message.mentions ?? [];
+  if (!ids.length && !message.mention_all) return linkify(message.body);
+  const known = new Map();
+  for (const id of ids) {
+    const name = nameOf(id);
+    if (name) known.set(nameKey(name), id);
+  }
+  const forMe = message.sender?.id !== me;
+  const fragment = document.createDocumentFragment();
+  for (const piece of mentionPieces(message.body, known, message.mention_all)) {
+    if (typeof piece === "string") {
+      fragment.append(linkify(piece));
+      continue;
+    }
+    const mine = piece.all ? forMe : piece.userId === me;
+    fragment.append(h("span", {
+      className: `mention${mine ? " is-me" : ""}${piece.all ? " is-everyone" : ""}`,
+      dataset: piece.all ? { mentionAll: piece.all } : { userId: piece.userId },
+      text: piece.mention,
+    }));
+  }
+  return fragment;
+}
+
+/**
  * Fill `li` with a stored message. `decorate(slots, message)` fills its slots: `edited`
  * (at the foot), `quote` (above the body), `body` (holding the body: an editor may take
  * its place), `reactions` (below it), `receipts` and `actions` (at the foot) and `tools`
- * (the message's menu); `attachment` holds fileNode()'s options (attachments.js).
+ * (the message's menu); `attachment` holds fileNode()'s options (attachments.js);
+ * `nameOf(id)` names members (bodyNodes). A message that alerts me is `.is-mention`.
  */
-export function fillMessage(li, message, { me, decorate, attachment }) {
+export function fillMessage(li, message, { me, decorate, attachment, nameOf }) {
   // A highlight or an open menu outlives a redraw.
   const kept = ["is-highlighted", "is-active"].filter((name) => li.classList.contains(name));
   li.className = [
     "msg", `kind-${message.kind}`, message.sender?.id === me && "is-own", message.deleted && "is-deleted",
-    message.reply_to && "is-reply", ...kept,
+    message.reply_to && "is-reply", message.kind === "text" && mentionsMe(message, me) && "is-mention", ...kept,
   ].filter(Boolean).join(" ");
   li.dataset.seq = message.seq;
   li.dataset.id = message.id;
@@ -53,7 +85,7 @@ export function fillMessage(li, message, { me, decorate, attachment }) {
   let body;
   if (message.deleted) body = h("p", { className: "msg-body is-deleted", text: deletedText() });
   else if (message.kind === "file") body = h("div", { className: "msg-body" }, fileNode(message.file, attachment));
-  else body = h("div", { className: "msg-body" }, linkify(message.body));
+  else body = h("div", { className: "msg-body" }, bodyNodes(message, { me, nameOf }));
   const slots = {
     edited: slot("edited", "msg-edited-slot"),
     quote: slot("quote", "msg-quote-slot", "div"),

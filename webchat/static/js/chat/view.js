@@ -12,11 +12,12 @@ const HIGHLIGHT_MS = 2500;       // how long a message jumped to stays highlight
 /**
  * `el`: scroller, list, newMessages (the button), announcer. `decorate(slots, message)`
  * fills a message's slots (render.js); `pendingQuote(entry)` is the quote above a
- * pending reply (or null); `thumbnailBox` is the server's. Callbacks: `onLook()` when the reader may have
+ * pending reply (or null); `thumbnailBox` is the server's; `nameOf(id)` a member's
+ * username (for the mentions in bodies). Callbacks: `onLook()` when the reader may have
  * seen something new, `onNearTop()` when older messages are wanted, `onJump()` after the
  * button took the reader down.
  */
-export function createView({ el, timeline, me, myName, decorate, pendingQuote, thumbnailBox, onLook, onNearTop, onJump }) {
+export function createView({ el, timeline, me, myName, nameOf, decorate, pendingQuote, thumbnailBox, onLook, onNearTop, onJump }) {
   const nodes = new Map();          // seq -> its <li>
   const pendingNodes = new Map();   // client_id -> its <li>
   let stickToBottom = true;
@@ -26,7 +27,7 @@ export function createView({ el, timeline, me, myName, decorate, pendingQuote, t
   let dividerPointer = 0;
 
   const attachment = { thumbnailBox, onLoad: imageLoaded };
-  const render = (li, message) => fillMessage(li, message, { me, decorate, attachment });
+  const render = (li, message) => fillMessage(li, message, { me, decorate, attachment, nameOf });
 
   /** A thumbnail that finishes loading must not leave a pinned view short of the bottom. */
   function imageLoaded() {
