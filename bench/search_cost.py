@@ -231,8 +231,10 @@ def main():
         grams = build(app, args.messages, random.Random(21))
         print(f"built in {time.perf_counter() - started:.0f} s: {grams:,} gram rows")
     busy, quiet = busiest_and_quiet_rooms(app)
-    print(f"user 1 is in all {ROOMS} rooms; busiest room {busy.id} ({busy.last_seq:,} messages), "
-          f"a median room {quiet.id} ({quiet.last_seq:,})")
+    print(
+        f"user 1 is in all {ROOMS} rooms; busiest room {busy.id} ({busy.last_seq:,} messages), "
+        f"a median room {quiet.id} ({quiet.last_seq:,})"
+    )
     queries = [
         ("rare Korean", "견적서"),
         ("rare English", "invoice"),
