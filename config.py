@@ -102,6 +102,10 @@ class Config:
     MESSAGE_MAX_LENGTH = 4000
     # How long after sending a message its sender may edit it (0: no limit).
     MESSAGE_EDIT_WINDOW_SECONDS = env_int("MESSAGE_EDIT_WINDOW_SECONDS", 0)
+    # Search's index (messages.search_text, search_grams) is kept with every post, edit and
+    # delete; false stops that, for the benchmark's comparison only: what is written
+    # meanwhile is not found until `flask webchat search reindex`.
+    SEARCH_INDEX_ENABLED = env_bool("SEARCH_INDEX_ENABLED", True)
     # Unread badges: each process sends a room's counts to its members at most once per
     # this many milliseconds, however fast messages arrive (0: with every message).
     UNREAD_FANOUT_MS = env_int("UNREAD_FANOUT_MS", 250)

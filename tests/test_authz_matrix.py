@@ -89,6 +89,7 @@ API = {
     ),
     ("GET", "/api/v1/rooms/<int:room_id>/changes"): ("/api/v1/rooms/{room}/changes?after_rev=0", None, room_rule()),
     ("PUT", "/api/v1/rooms/<int:room_id>/notify"): ("/api/v1/rooms/{room}/notify", {"notify": "mute"}, room_rule()),
+    ("GET", "/api/v1/search"): ("/api/v1/search?q=hello&room_id={room}", None, room_rule()),
     # The message was sent by `member`: only they may delete or edit it.
     ("DELETE", "/api/v1/messages/<int:message_id>"): ("/api/v1/messages/{message}", None, SENDER_ONLY),
     ("PATCH", "/api/v1/messages/<int:message_id>"): ("/api/v1/messages/{message}", {"body": "edited"}, SENDER_ONLY),

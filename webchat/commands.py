@@ -66,3 +66,28 @@ def files_gc(dry_run, grace):
     )
     if report.failed:
         raise click.ClickException(f"{len(report.failed)} orphan object(s) could not be removed")
+
+
+@webchat_cli.group("search")
+def search_cli():
+    """Search's index."""
+
+
+@search_cli.command("reindex")
+@click.option("--batch", type=click.IntRange(min=1, max=50_000), default=2000, show_default=True)
+@click.option(
+    "--after-id",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Resume a stopped run after this message id (the last one it reported); 0 starts afresh.",
+)
+def search_reindex(batch, after_id):
+    """Rebuild the search index from the messages, in batches of one transaction each;
+    safe while the server runs (until it is done, messages not yet reached may be missed)."""
+    from .services import search_index
+
+    def progress(total, last):
+        click.echo(f"{total} messages indexed, through id {last}")
+
+    total, last = search_index.reindex(batch=batch, after_id=after_id, progress=progress)
+    click.echo(f"done: {total} messages indexed (last id {last})")

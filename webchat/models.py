@@ -158,6 +158,10 @@ class Message(db.Model):
     # "room" or "here" for @room / @here (whose many users live only in `mentions` rows).
     mentions: Mapped[list | None] = mapped_column(sa.JSON)
     mention_all: Mapped[str | None] = mapped_column(sa.String(4))
+    # Search: the body (a file message: its file's name) in NFKC + case folding with runs
+    # of whitespace as one space, or None when that is the body itself (most Korean text),
+    # so that search confirms a candidate with one LIKE. Deferred: only search reads it.
+    search_text: Mapped[str | None] = mapped_column(sa.Text, deferred=True)
 
     sender: Mapped[User | None] = relationship(lazy="joined")
     # Joined like the sender, so a page of history stays one query however many files it shows.
@@ -166,6 +170,23 @@ class Message(db.Model):
     reply_to: Mapped["Message | None"] = relationship(
         primaryjoin="foreign(Message.reply_to_id) == remote(Message.id)", lazy="selectin", viewonly=True
     )
+
+
+class SearchGram(db.Model):
+    """Search's posting lists: one row for each distinct two-character piece of each word
+    of a message's `search_text` (services.search_index). Keyed (gram, message_id), so a
+    gram's messages are one range scan newest first; (room_id, gram) serves a search in
+    one room and takes a deleted room's rows with it."""
+
+    __tablename__ = "search_grams"
+    __table_args__ = (
+        sa.Index("ix_search_grams_room_id_gram", "room_id", "gram"),
+        {**MYSQL_TABLE, "sqlite_with_rowid": False},
+    )
+
+    gram: Mapped[str] = mapped_column(sa.String(2), primary_key=True)
+    message_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    room_id: Mapped[int] = mapped_column(sa.ForeignKey("rooms.id", ondelete="CASCADE"))
 
 
 class MessageRevision(db.Model):

@@ -347,6 +347,48 @@ PATHS = {
         )
         for method, summary in (("put", "Add my reaction"), ("delete", "Remove my reaction"))
     },
+    "/search": {
+        "get": operation(
+            "Search the messages of my rooms, newest first",
+            {
+                **ok(
+                    obj(
+                        results={
+                            "type": "array",
+                            "items": obj(
+                                message=ref("Message"),
+                                room=obj(
+                                    id=ID, name={"type": "string"}, type={"enum": ["public", "private", "direct"]}
+                                ),
+                                highlights={
+                                    "type": "array",
+                                    "items": {
+                                        "type": "array",
+                                        "items": {"type": "integer", "minimum": 0},
+                                        "minItems": 2,
+                                        "maxItems": 2,
+                                    },
+                                },
+                            ),
+                        },
+                        has_more={"type": "boolean"},
+                    )
+                ),
+                **errors(403, 404),
+            },
+            params=[
+                {"name": "q", "in": "query", "required": True, "schema": {"type": "string", "maxLength": 500}},
+                query_param("room_id", ID),
+                query_param("before_id", ID),
+                query_param("limit", {"type": "integer", "minimum": 1, "maximum": 50}),
+            ],
+            description='Terms match any part of a message\'s text (NFKC, case-insensitive); "phrases", -exclusions, '
+            "from:<username>, has:file, has:link, is:mention, before:<date>, after:<date> (2026-03-05 or 2026.3.5, "
+            "UTC). Only rooms I am an active member of now; never deleted or system messages. highlights are "
+            "[start, end) code-point ranges of the message's body (a file message: its file's name). Page with "
+            "before_id = the last result's message id.",
+        )
+    },
 }
 
 SPEC = {

@@ -10,7 +10,7 @@ from ..errors import ChatError, validation_error
 from ..extensions import db
 from ..models import Message, MessageRevision, utcnow
 from ..payloads import editable_until
-from . import feed, mentions, reads
+from . import feed, mentions, reads, search_index
 from .access import lock_message, parse_id, require_member_or_hide
 from .messages import clean_body
 
@@ -42,6 +42,7 @@ def edit_message(user, message_id, body, confirm=None):
         if message.edited_at is None:  # the original is kept at the first edit
             db.session.add(MessageRevision(message_id=message.id, body=message.body, created_at=message.created_at))
         db.session.add(MessageRevision(message_id=message.id, body=body, created_at=now))
+        search_index.replace(message, message.body, body)
         message.body, message.edited_at = body, now
         newly_mentioned, counts_moved = mentions.reresolve(room, message, confirm)
         feed.changed(room, message)

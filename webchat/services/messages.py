@@ -15,7 +15,7 @@ from ..errors import ChatError, validation_error
 from ..extensions import db
 from ..models import Message, MessageRevision, Reaction, utcnow
 from ..payloads import message_payload
-from . import feed, mentions, reads
+from . import feed, mentions, reads, search_index
 from .access import lock_message, lock_room, next_rev, next_seq, parse_cursor, parse_id, parse_limit, require_member
 from .files import discard_message_file
 from .posting import clean_client_id, clean_reply_to, existing_message, post_message
@@ -131,6 +131,9 @@ def delete_message(user, message_id):
                 "MESSAGE_DELETE_TIME_EXPIRED", _l("Messages can only be deleted within %(span)s of sending.", span=span)
             )
         reads.uncount_deleted(room, message)
+        search_index.replace(
+            message, search_index.indexed_source(message.kind, message.body, message.file and message.file.name), ""
+        )
         message.deleted_at, message.body, message.reactions = utcnow(), "", None
         # Nothing of what it said stays: not its earlier versions, not its reactions.
         db.session.execute(sa.delete(MessageRevision).where(MessageRevision.message_id == message.id))

@@ -16,7 +16,7 @@ from ..errors import ChatError, validation_error
 from ..extensions import db
 from ..models import Attachment, Message, Room, utcnow
 from ..payloads import message_payload
-from . import mentions, reads
+from . import mentions, reads, search_index
 from .access import lock_room_for_posts, parse_id, require_member
 
 CLIENT_ID_MAX = 64
@@ -285,6 +285,15 @@ def _insert_rows(room_id, last_seq, last_rev, posts, parents):
         return []
     now = utcnow()
     files = [_insert_file(post.file, now) if post.file is not None else None for post in posts]
+    indexing = search_index.enabled()
+    texts = [
+        search_index.search_text(
+            search_index.indexed_source(post.kind, post.body, (post.file or {}).get("name")), post.body
+        )
+        if indexing
+        else (None, "")
+        for post in posts
+    ]
     rows = [
         {
             "room_id": room_id,
@@ -303,10 +312,19 @@ def _insert_rows(room_id, last_seq, last_rev, posts, parents):
             "reactions": None,
             "mentions": post.mentions[0] or None,
             "mention_all": post.mentions[1],
+            "search_text": text[0],
         }
-        for n, (post, attachment) in enumerate(zip(posts, files, strict=True), 1)
+        for n, (post, attachment, text) in enumerate(zip(posts, files, texts, strict=True), 1)
     ]
     ids = dict(db.session.execute(_INSERT_MESSAGES, rows).all())
+    # The batch's grams in one more INSERT, in the same transaction as its messages.
+    search_index.insert_rows(
+        [
+            gram
+            for row, (_column, normalised) in zip(rows, texts, strict=True)
+            for gram in search_index.rows_for(ids[row["seq"]], room_id, normalised)
+        ]
+    )
     written = []
     for post, attachment, row in zip(posts, files, rows, strict=True):
         message = Message(id=ids[row["seq"]], **row)
