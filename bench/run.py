@@ -481,17 +481,16 @@ def http_setup(server):
                 marks = ",".join(["%s"] * len(ids))
                 cur.execute(f"SELECT id FROM rooms WHERE id IN ({marks}) FOR UPDATE", ids)
                 revs = has_column(cur, "rooms", "last_rev")
+                rev_column, rev_value, rev_set = (
+                    (", rev", ", r.last_rev + s.seq", ", last_rev = last_rev + 20") if revs else ("", "", "")
+                )
                 cur.execute(
-                    f"INSERT INTO messages (room_id, seq, sender_id, kind, body, created_at{', rev' if revs else ''}) "
+                    f"INSERT INTO messages (room_id, seq, sender_id, kind, body, created_at{rev_column}) "
                     f"SELECT r.id, r.last_seq + s.seq, %s, 'text', CONCAT('unread ', s.seq), UTC_TIMESTAMP(6)"
-                    f"{', r.last_rev + s.seq' if revs else ''} FROM rooms r JOIN seq_1_to_20 s WHERE r.id IN ({marks})",
+                    f"{rev_value} FROM rooms r JOIN seq_1_to_20 s WHERE r.id IN ({marks})",
                     [writer_id, *ids],
                 )
-                cur.execute(
-                    f"UPDATE rooms SET last_seq = last_seq + 20{', last_rev = last_rev + 20' if revs else ''} "
-                    f"WHERE id IN ({marks})",
-                    ids,
-                )
+                cur.execute(f"UPDATE rooms SET last_seq = last_seq + 20{rev_set} WHERE id IN ({marks})", ids)
                 count_seeded(cur, ids, 20)
                 conn.commit()
             setup["roomlist"][size] = {"api": member, "rooms": ids}
@@ -505,10 +504,10 @@ DELETE_WINDOW = {"MESSAGE_DELETE_WINDOW_SECONDS": str(7 * 24 * 3600)}
 
 def make_changes(server, reader, writer, room_id, size):
     """Issue 19: S.changes changes through the API, each to another message, spread evenly
-    over the room's seeded history (up to seq `size`): of every ten, six reactions (the reader's),
-    three edits and one delete (the writer's, whose messages they are). Returns the room's
-    last_rev before them, the changed messages' ids in the order changed, and how long
-    making them took."""
+    over the room's seeded messages (up to seq `size`): of every ten, six reactions (the
+    reader's), three edits and one delete (the writer's, whose messages they are). Returns
+    the room's last_rev before them, the changed messages' ids in the order changed, and
+    how long making them took."""
     with mariadb(server.schema) as conn, conn.cursor() as cur:
         cur.execute("SELECT last_rev FROM rooms WHERE id = %s", (room_id,))
         (before,) = cur.fetchone()
