@@ -5,8 +5,12 @@ and bench/plots/*.png.
     .venv/bin/python bench/report.py AFTER.jsonl --compare BEFORE.jsonl   (prints a table)
 
 Medians across repetitions; every ratio pairs two targets measured in the same run.
-BENCHMARKS.md keeps its hand-written text: only the part between the
-`<!-- bench:begin -->` and `<!-- bench:end -->` markers is replaced.
+BENCHMARKS.md keeps its hand-written text: only generated sections are replaced. A full
+run (every target and scenario, full sizes) replaces the part between
+`<!-- bench:begin -->` and `<!-- bench:end -->`; a run with the target
+webchat-eventlet-base (before and after a change, BENCH_BASE_DIR) the part between
+`<!-- bench19:begin -->` and `<!-- bench19:end -->`, issue 19's; any other run, partial,
+writes nothing (`--no-write` prints its tables).
 """
 
 import json
@@ -19,8 +23,14 @@ BENCH = ROOT / "bench"
 PLOTS = BENCH / "plots"
 DOC = ROOT / "BENCHMARKS.md"
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
-ORDER = ["bare-eventlet", "bare-gevent", "node", "webchat-eventlet", "webchat-gevent", "webchat-sqlite"]
+BEGIN19, END19 = "<!-- bench19:begin -->", "<!-- bench19:end -->"
+BASE = "webchat-eventlet-base"
+ORDER = ["bare-eventlet", "bare-gevent", "node", BASE, "webchat-eventlet", "webchat-gevent", "webchat-sqlite"]
+# What a full run measures: only such a run replaces the generated section.
+FULL_TARGETS = set(ORDER) - {BASE}
+FULL_SCENARIOS = {"idle", "fanout", "rtt", "history", "roomlist"}
 COLORS = {
+    BASE: "#8c564b",
     "bare-eventlet": "#1f77b4",
     "bare-gevent": "#17becf",
     "node": "#2ca02c",
@@ -198,6 +208,7 @@ def http_tables(res):
             + ", ".join(f"{s:,} messages in {seeds[s]} s" for s in sizes if seeds.get(s) is not None),
             "",
         ]
+    lines += changes_table(res)
     sizes = sorted({r["rooms"] for r in res.where(scenario="roomlist")})
     if sizes:
         lines += ["| GET /api/v1/rooms (20 unread in each room) | p50 ms | p99 ms |", "| --- | --- | --- |"]
@@ -207,6 +218,94 @@ def http_tables(res):
                 f"{fmt(res.median('p99_ms', scenario='roomlist', rooms=s), 2)} |"
             )
     return lines
+
+
+def changes_table(res):
+    """Issue 19's change feed: GET /changes from before the changes made over each history
+    room, a page of each size, beside the history pages of the same room."""
+    rows = res.where(scenario="changes")
+    if not rows:
+        return []
+    sizes = sorted({r["messages"] for r in rows})
+    limits = sorted({r["limit"] for r in rows})
+    lines = [
+        "| `GET /api/v1/rooms/<id>/changes?after_rev=` (MariaDB) | "
+        + " | ".join(f"{s:,} messages: p50 / p99 ms" for s in sizes)
+        + " |",
+        "| --- | " + " | ".join("---" for _ in sizes) + " |",
+    ]
+    for limit in limits:
+        lines.append(
+            f"| limit={limit}{LIMIT_NOTES.get(limit, '')} | "
+            + " | ".join(
+                f"{fmt(res.median('p50_ms', scenario='changes', limit=limit, messages=s), 2)} / "
+                f"{fmt(res.median('p99_ms', scenario='changes', limit=limit, messages=s), 2)}"
+                for s in sizes
+            )
+            + " |"
+        )
+    made = {r["messages"]: r for r in rows}
+    lines += [
+        "",
+        "after_rev = the room's last_rev before the changes; the changes went through the API, each to another "
+        "message, evenly spread over the room's history, of every ten six reactions, three edits and one delete: "
+        + ", ".join(f"{made[s]['changes']:,} changes to {s:,} messages in {made[s].get('make_s')} s" for s in sizes),
+        "",
+    ]
+    return lines
+
+
+# The page sizes of GET /changes that mean something of their own.
+LIMIT_NOTES = {50: " (a history page's size)", 100: " (the default)", 500: " (the page's, on a reconnect)"}
+
+
+def issue19_checks(res):
+    """(target, measured, met) rows for the performance targets of issue 19: the send path
+    within 5% of the code before it (the target webchat-eventlet-base, same run), and the
+    change feed as fast as a history page."""
+    checks = []
+    if res.where(target=BASE):
+        after = res.median("acks_per_s", scenario="rtt", target="webchat-eventlet")
+        before = res.median("acks_per_s", scenario="rtt", target=BASE)
+        r = ratio(after, before)
+        checks.append(
+            (
+                "send path: persisted send-ack rate >= 0.95x the code before issue 19's (webchat-eventlet-base)",
+                f"{fmt(after)} / {fmt(before)} acks/s = {fmt(r, 3)}x",
+                r is not None and r >= 0.95,
+            )
+        )
+        fan = {
+            t: med([m["max_deliveries_per_s"] for m in res.where(scenario="fanout_max", target=t, layout="1x100")])
+            for t in ("webchat-eventlet", BASE)
+        }
+        r = ratio(fan["webchat-eventlet"], fan[BASE])
+        checks.append(
+            (
+                "send path: fan-out 1x100 max deliveries/s >= 0.95x the code before issue 19's",
+                f"{fmt(fan['webchat-eventlet'], 0)} / {fmt(fan[BASE], 0)} = {fmt(r, 3)}x",
+                r is not None and r >= 0.95,
+            )
+        )
+    rows = res.where(scenario="changes")
+    if rows:
+        size = max(r["messages"] for r in rows)
+        limits = sorted({r["limit"] for r in rows if r["messages"] == size})
+        limit = 100 if 100 in limits else limits[0]
+        made = res.where(scenario="changes", messages=size)[0]["changes"]
+        feed = res.median("p50_ms", scenario="changes", messages=size, limit=limit)
+        for page in ("latest", "deep"):
+            history = res.median("p50_ms", scenario="history", page=page, messages=size)
+            r = ratio(feed, history)
+            checks.append(
+                (
+                    f"/changes after {made:,} changes at {size:,} messages (limit={limit}) p50 <= 1.5x the "
+                    f"history {page} page's",
+                    f"{fmt(feed, 2)} / {fmt(history, 2)} ms = {fmt(r, 2)}x",
+                    r is not None and r <= 1.5,
+                )
+            )
+    return checks
 
 
 def target_checks(res):
@@ -426,7 +525,7 @@ def plots(res, targets):
     return made
 
 
-def generated(path, meta, end, rows):
+def generated(path, meta, end, rows, draw=True):
     res = Results(rows)
     targets = targets_in(rows)
     m = meta.get("machine", {})
@@ -436,7 +535,7 @@ def generated(path, meta, end, rows):
     lines = [
         BEGIN,
         "",
-        f"_Generated by `bench/report.py` from `{path.relative_to(ROOT) if path.is_absolute() and ROOT in path.parents else path}` "
+        f"_Generated by `bench/report.py` from `{shown(path)}` "
         f"(run {meta.get('run_id')}, commit {meta.get('commit')}, {meta.get('reps')} repetition(s), "
         f"{'quick' if meta.get('quick') else 'full'} sizes, {end.get('elapsed_s', '?')} s)._",
         "",
@@ -470,6 +569,7 @@ def generated(path, meta, end, rows):
     ]
     for name, measured, met in target_checks(res):
         lines.append(f"| {name} | {measured} | {'yes' if met else '**no**'} |")
+    lines += checks_table("### Targets of issue 19", issue19_checks(res))
     lines += ["", "### Servers", "", "| target | what |", "| --- | --- |"]
     for t in targets:
         lines.append(f"| {t} | {meta.get('targets', {}).get(t, '')} |")
@@ -484,7 +584,7 @@ def generated(path, meta, end, rows):
     lines += idle_table(res, targets)
     lines += ["", "### (2) Fan-out", ""]
     lines += fanout_table(res, targets)
-    made = plots(res, targets)
+    made = plots(res, targets) if draw else []  # --no-write leaves the plots alone too
     for p in made:
         if p.name.startswith("fanout"):
             lines += [f"![{p.stem}](bench/plots/{p.name})", ""]
@@ -509,13 +609,128 @@ def generated(path, meta, end, rows):
     return "\n".join(lines)
 
 
+def checks_table(heading, checks):
+    if not checks:
+        return []
+    lines = ["", heading, "", "| target | measured (medians, same run) | met |", "| --- | --- | --- |"]
+    return lines + [f"| {name} | {measured} | {'yes' if met else '**no**'} |" for name, measured, met in checks]
+
+
+def issue19_section(path, meta, end, rows):
+    """BENCHMARKS.md's issue-19 section: a run with webchat-eventlet-base beside
+    webchat-eventlet (the send path before and after, repetitions interleaved) and, if it
+    ran them, the history pages and the change feed."""
+    res = Results(rows)
+    targets = targets_in(rows)
+    s = meta.get("settings", {})
+    loads = [r["loadavg"] for r in rows if r.get("loadavg") is not None]
+    lines = [
+        BEGIN19,
+        "",
+        f"_Generated by `bench/report.py` from `{shown(path)}` (run {meta.get('run_id')}, after: commit "
+        f"{meta.get('commit')}, before: commit {meta.get('base_commit')} as {BASE}, {meta.get('reps')} "
+        f"repetition(s), every other one in reverse order, {'quick' if meta.get('quick') else 'full'} sizes, "
+        f"{end.get('elapsed_s', '?')} s"
+        + (
+            f"; 1-minute load average {min(loads):.1f} to {max(loads):.1f}, median {statistics.median(loads):.1f}"
+            if loads
+            else ""
+        )
+        + ")._",
+        "",
+        f"Settings: scenarios {s.get('scenarios')}, fan-out ladder {s.get('rates', {}).get('100')} sends/s into "
+        f"1x100 in steps of {s.get('step_s')} s, round trips {s.get('rtt_count')} (at most {s.get('rtt_max_s')} s), "
+        f"history {s.get('history_sizes')}, {s.get('http_repeats')} timed requests each.",
+    ]
+    lines += checks_table("#### Targets of issue 19", issue19_checks(res))
+    lines += ["", "#### Per repetition, in the order they ran", ""]
+    lines += [
+        "Before · after (ratio). The worker's CPU per send is a steadier measure of the send path's cost than "
+        "the rates, which the machine's load moves: per acknowledged round trip, and per send at 200 sends/s into "
+        "100 members (its 100 deliveries included).",
+        "",
+        "| repetition | order | send-ack acks/s | fan-out 1x100 max deliveries/s | CPU per round trip (ms) | "
+        "CPU per send @ 200 sends/s into 100 (ms) |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    measures = (
+        (lambda t, rep: res.median("acks_per_s", scenario="rtt", target=t, rep=rep), 1),
+        (lambda t, rep: res.median("max_deliveries_per_s", scenario="fanout_max", target=t, rep=rep), 0),
+        (lambda t, rep: cpu_per_send(res.where(scenario="rtt", target=t, rep=rep), "acks_per_s"), 2),
+        (
+            lambda t, rep: cpu_per_send(
+                [r for r in fanout_rows(res, t, "1x100", 200) if r["rep"] == rep], "achieved_rate"
+            ),
+            2,
+        ),
+    )
+    pairs = [[] for _ in measures]
+    for rep in sorted({r["rep"] for r in res.where(target=BASE)}):
+        order = list(dict.fromkeys(r["target"] for r in res.where(rep=rep) if r.get("target") in targets))
+        cells = []
+        for (measure, digits), kept in zip(measures, pairs, strict=True):
+            before, after = measure(BASE, rep), measure("webchat-eventlet", rep)
+            cells.append(f"{fmt(before, digits)} · {fmt(after, digits)} ({fmt(ratio(after, before), 3)}x)")
+            if before and after:
+                kept.append((before, after))
+        lines.append(f"| {rep} | {', '.join(order)} | " + " | ".join(cells) + " |")
+    # Medians over the repetitions where both sides have a figure.
+    cells = []
+    for (_measure, digits), kept in zip(measures, pairs, strict=True):
+        before, after = med([b for b, _a in kept]), med([a for _b, a in kept])
+        cells.append(f"{fmt(before, digits)} · {fmt(after, digits)} ({fmt(ratio(after, before), 3)}x)")
+    lines.append("| median | | " + " | ".join(cells) + " |")
+    lines += ["", "#### Send-ack round trip, sequential", ""] + rtt_table(res, targets)
+    lines += ["", "#### Fan-out", ""] + fanout_table(res, targets)
+    http = http_tables(res)
+    if http:
+        lines += ["#### History pages and the change feed, webchat on MariaDB", "", *http]
+    errors = res.where(scenario="error")
+    if errors:
+        lines += ["", "#### Errors in this run", ""] + [
+            f"- {e.get('target')}: {e.get('error', '')[:300]}" for e in errors
+        ]
+    lines += ["", END19]
+    return "\n".join(lines)
+
+
+def cpu_per_send(rows, rate):
+    """The worker's CPU time per send (ms) over these steps: cores used / sends per second."""
+    values = [1000 * r["server_cpu"] / r[rate] for r in rows if r.get("server_cpu") is not None and r.get(rate)]
+    return med(values)
+
+
+def shown(path):
+    return path.relative_to(ROOT) if path.is_absolute() and ROOT in path.parents else path
+
+
+def full_run(meta):
+    """Whether the run measured everything a full `make bench` does, at full sizes."""
+    s = meta.get("settings", {})
+    return (
+        not meta.get("quick")
+        and FULL_TARGETS <= set(s.get("targets", []))
+        and FULL_SCENARIOS <= set(s.get("scenarios", []))
+    )
+
+
+def replace_section(text, begin, end, section, heading):
+    """`text` with the part between the markers replaced, or the section appended under
+    `heading` if the markers are missing."""
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        return head + section + rest.split(end, 1)[1]
+    return text.rstrip("\n") + f"\n\n{heading}\n\n{section}\n"
+
+
 def comparison(before_path, after_path):
     """Issue 7's targets, measured in two runs (each ratio within its own run), as a
     markdown table: the before/after record of an optimisation."""
     runs = []
     for path in (before_path, after_path):
         meta, _end, rows = load(path)
-        runs.append((meta, {name: (measured, met) for name, measured, met in target_checks(Results(rows))}))
+        checks = [*target_checks(Results(rows)), *issue19_checks(Results(rows))]
+        runs.append((meta, {name: (measured, met) for name, measured, met in checks}))
     (b_meta, before), (a_meta, after) = runs
     lines = [
         f"| target | before: run {b_meta.get('run_id')} (commit {b_meta.get('commit')}) "
@@ -541,19 +756,22 @@ def main():
     path = Path(args[0]) if args else max((BENCH / "results").glob("*.jsonl"), key=lambda p: p.stat().st_mtime)
     path = path.resolve()
     meta, end, rows = load(path)
-    section = generated(path, meta, end, rows)
+    sections = []
+    if full_run(meta) or "--no-write" in sys.argv:
+        sections.append((BEGIN, END, generated(path, meta, end, rows, "--no-write" not in sys.argv), "## Results"))
+    if any(r.get("target") == BASE for r in rows):
+        sections.append((BEGIN19, END19, issue19_section(path, meta, end, rows), "## Issue 19: before and after"))
     if "--no-write" in sys.argv:
-        print(section)
+        print("\n\n".join(section for _b, _e, section, _h in sections))
         return
-    text = DOC.read_text() if DOC.exists() else f"# Benchmarks\n\n{BEGIN}\n{END}\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1]
-        text = head + section + tail
-    else:
-        text += "\n" + section + "\n"
+    if not sections:
+        print(f"{path} is a partial run without {BASE}: BENCHMARKS.md left as it is (--no-write prints its tables)")
+        return
+    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
+    for begin, end_marker, section, heading in sections:
+        text = replace_section(text, begin, end_marker, section, heading)
     DOC.write_text(text)
-    print(f"BENCHMARKS.md updated from {path}")
+    print(f"BENCHMARKS.md updated from {path}: " + ", ".join(begin for begin, *_ in sections))
 
 
 if __name__ == "__main__":

@@ -41,6 +41,9 @@ MARIADB_SOCKET = os.environ.get("BENCH_MARIADB_SOCKET")  # e.g. /run/mysqld/mysq
 # The webchat checkout to serve (default: this one). Another worktree (same venv) measures
 # a proposed change before it lands: BENCH_WEBCHAT_DIR=/tmp/wc-fix make bench.
 WEBCHAT_DIR = Path(os.environ.get("BENCH_WEBCHAT_DIR") or ROOT).resolve()
+# The checkout the target webchat-eventlet-base serves: the code before a change, measured
+# in the same run as the change (BENCH_BASE_DIR=/work/wt-pre19), repetitions interleaved.
+BASE_DIR = Path(os.environ["BENCH_BASE_DIR"]).resolve() if os.environ.get("BENCH_BASE_DIR") else None
 
 
 def env_list(name, default, cast=int):
@@ -96,6 +99,10 @@ class Settings:
     rtt_count = env_int("BENCH_RTT_COUNT", 300 if quick else 2000)
     rtt_max_s = env_float("BENCH_RTT_MAX_S", 5 if quick else 15)
     history_sizes = env_list("BENCH_HISTORY_SIZES", [1000, 100_000] if quick else [1000, 1_000_000])
+    # Issue 19: this many changes (reactions, edits, deletes) spread over each history room,
+    # then GET /changes from before the first of them, a page of each of these sizes.
+    changes = env_int("BENCH_CHANGES", 1000)
+    changes_limits = env_list("BENCH_CHANGES_LIMITS", [50, 100, 500])
     roomlist_sizes = env_list("BENCH_ROOMLIST_SIZES", [10, 200])
     http_repeats = env_int("BENCH_HTTP_REPEATS", 20 if quick else 100)
     scenarios = env_list("BENCH_SCENARIOS", ["idle", "fanout", "rtt", "history", "roomlist"], str)
@@ -193,6 +200,7 @@ WEBCHAT = {
     "webchat-eventlet": ("eventlet", "mariadb", True),
     "webchat-gevent": ("gevent", "mariadb", True),
     "webchat-sqlite": ("eventlet", "sqlite", False),
+    "webchat-eventlet-base": ("eventlet", "mariadb", True),  # served from BASE_DIR
 }
 PEER_WORKERS = {
     "bare-eventlet": ("eventlet", "eventlet"),
@@ -205,11 +213,13 @@ DESCRIPTIONS = {
     "webchat-eventlet": "webchat full stack: gunicorn -c gunicorn.conf.py (eventlet), MariaDB, Redis queue",
     "webchat-gevent": "webchat full stack, ASYNC_MODE=gevent (GeventWebSocketWorker), MariaDB, Redis queue",
     "webchat-sqlite": "webchat as `make run` serves it: gunicorn -c gunicorn.conf.py (eventlet), SQLite, no Redis",
+    "webchat-eventlet-base": "webchat-eventlet served from BENCH_BASE_DIR (the code before a change)",
 }
 
 
-def make_server(name, workdir, res):
-    """The target's server, not started yet; a webchat target's database is migrated."""
+def make_server(name, workdir, res, settings=None):
+    """The target's server, not started yet; a webchat target's database is migrated.
+    `settings` adds to webchat's environment."""
     port, log_path = free_port(), Path(workdir) / f"{name}.log"
     if name == "node":
         return ServerProcess(
@@ -244,7 +254,7 @@ def make_server(name, workdir, res):
     instance = Path(workdir) / f"instance-{name}"
     # Tokens that outlive the run; the launcher switches rate limits off and makes password
     # hashing cheap, as for the integration tests.
-    env = {"ACCESS_TOKEN_SECONDS": "7200", "CLUSTER_NAME": res.prefix()}
+    env = {"ACCESS_TOKEN_SECONDS": "7200", "CLUSTER_NAME": res.prefix(), **(settings or {})}
     schema = database_url = None  # SQLite in the instance folder, as `make run` serves it
     if backend == "mariadb":
         schema = res.schema()
@@ -265,7 +275,7 @@ def make_server(name, workdir, res):
         instance_dir=instance,
         env=env,
         port=port,
-        root=WEBCHAT_DIR,
+        root=BASE_DIR if name == "webchat-eventlet-base" else WEBCHAT_DIR,
         log_path=log_path,
     )
     server.migrate()
@@ -370,31 +380,43 @@ class Api:
         return response.json()
 
 
+def has_column(cur, table, column):
+    """Whether the served checkout's schema has it: the bench also seeds older checkouts."""
+    cur.execute(f"SHOW COLUMNS FROM {table} LIKE %s", (column,))
+    return cur.fetchone() is not None
+
+
 def seed_messages(cur, room_id, sender_id, total):
     """Fill a room up to `total` messages with INSERT ... SELECT batches from MariaDB's
-    sequence engine, and move rooms.last_seq with them (seq stays gap-free)."""
-    cur.execute("SELECT last_seq FROM rooms WHERE id = %s FOR UPDATE", (room_id,))
-    (last,) = cur.fetchone()
+    sequence engine, and move rooms.last_seq with them (seq stays gap-free). Each seeded
+    message takes the room's next rev too (issue 19's change feed; `rev` is unique per
+    room), as its posting would have."""
+    revs = has_column(cur, "rooms", "last_rev")
+    cur.execute(f"SELECT last_seq, {'last_rev' if revs else '0'} FROM rooms WHERE id = %s FOR UPDATE", (room_id,))
+    last, last_rev = cur.fetchone()
+    rev_column, rev_value = (", rev", f", seq + {last_rev - last}") if revs else ("", "")
     batch = 200_000
     start = last + 1
     while start <= total:
         end = min(total, start + batch - 1)
         cur.execute(
-            f"INSERT INTO messages (room_id, seq, sender_id, kind, body, created_at) "
+            f"INSERT INTO messages (room_id, seq, sender_id, kind, body, created_at{rev_column}) "
             f"SELECT %s, seq, %s, 'text', CONCAT('seeded message ', seq), "
-            f"TIMESTAMPADD(MICROSECOND, seq, UTC_TIMESTAMP(6) - INTERVAL 1 DAY) FROM seq_{start}_to_{end}",
+            f"TIMESTAMPADD(MICROSECOND, seq, UTC_TIMESTAMP(6) - INTERVAL 1 DAY){rev_value} FROM seq_{start}_to_{end}",
             (room_id, sender_id),
         )
         start = end + 1
-    cur.execute("UPDATE rooms SET last_seq = %s WHERE id = %s", (max(last, total), room_id))
-    count_seeded(cur, [room_id], max(0, total - last))
+    added = max(0, total - last)
+    cur.execute("UPDATE rooms SET last_seq = %s WHERE id = %s", (last + added, room_id))
+    if revs:
+        cur.execute("UPDATE rooms SET last_rev = %s WHERE id = %s", (last_rev + added, room_id))
+    count_seeded(cur, [room_id], added)
 
 
 def count_seeded(cur, room_ids, added):
     """Keep webchat's unread counters true to messages seeded behind its back (a checkout
     from before the counters has no such column)."""
-    cur.execute("SHOW COLUMNS FROM rooms LIKE 'counted_messages'")
-    if cur.fetchone():
+    if has_column(cur, "rooms", "counted_messages"):
         marks = ",".join(["%s"] * len(room_ids))
         cur.execute(
             f"UPDATE rooms SET counted_messages = counted_messages + %s WHERE id IN ({marks})", [added, *room_ids]
@@ -432,14 +454,19 @@ def http_setup(server):
     if "history" in S.scenarios:
         for size in S.history_sizes:
             room = reader.call("POST", "/rooms", json={"name": f"history {size}", "type": "public"})["room"]
+            # A member, so that it may edit and delete the messages seeded as its own.
+            writer.call("POST", f"/rooms/{room['id']}/join")
             t0 = time.perf_counter()
             with mariadb(server.schema) as conn, conn.cursor() as cur:
                 conn.begin()
                 seed_messages(cur, room["id"], writer_id, size)
                 conn.commit()
+                feed = has_column(cur, "rooms", "last_rev")
             seeded = time.perf_counter() - t0
             log(f"seeded a room of {size} messages in {seeded:.1f}s")
             setup["history"][size] = {"room_id": room["id"], "seed_s": round(seeded, 2)}
+            if feed and S.changes:
+                setup["history"][size]["changes"] = make_changes(server, reader, writer, room["id"], size)
     if "roomlist" in S.scenarios:
         for size in S.roomlist_sizes:
             member = Api(server.url, f"h{tag}list{size}")
@@ -453,17 +480,57 @@ def http_setup(server):
                 conn.begin()
                 marks = ",".join(["%s"] * len(ids))
                 cur.execute(f"SELECT id FROM rooms WHERE id IN ({marks}) FOR UPDATE", ids)
+                revs = has_column(cur, "rooms", "last_rev")
+                rev_column, rev_value, rev_set = (
+                    (", rev", ", r.last_rev + s.seq", ", last_rev = last_rev + 20") if revs else ("", "", "")
+                )
                 cur.execute(
-                    f"INSERT INTO messages (room_id, seq, sender_id, kind, body, created_at) "
-                    f"SELECT r.id, r.last_seq + s.seq, %s, 'text', CONCAT('unread ', s.seq), UTC_TIMESTAMP(6) "
-                    f"FROM rooms r JOIN seq_1_to_20 s WHERE r.id IN ({marks})",
+                    f"INSERT INTO messages (room_id, seq, sender_id, kind, body, created_at{rev_column}) "
+                    f"SELECT r.id, r.last_seq + s.seq, %s, 'text', CONCAT('unread ', s.seq), UTC_TIMESTAMP(6)"
+                    f"{rev_value} FROM rooms r JOIN seq_1_to_20 s WHERE r.id IN ({marks})",
                     [writer_id, *ids],
                 )
-                cur.execute(f"UPDATE rooms SET last_seq = last_seq + 20 WHERE id IN ({marks})", ids)
+                cur.execute(f"UPDATE rooms SET last_seq = last_seq + 20{rev_set} WHERE id IN ({marks})", ids)
                 count_seeded(cur, ids, 20)
                 conn.commit()
             setup["roomlist"][size] = {"api": member, "rooms": ids}
     return reader, setup
+
+
+REACTION = "\N{THUMBS UP SIGN}"
+# The seeded messages are a day old: their sender may still delete them.
+DELETE_WINDOW = {"MESSAGE_DELETE_WINDOW_SECONDS": str(7 * 24 * 3600)}
+
+
+def make_changes(server, reader, writer, room_id, size):
+    """Issue 19: S.changes changes through the API, each to another message, spread evenly
+    over the room's seeded messages (up to seq `size`): of every ten, six reactions (the
+    reader's), three edits and one delete (the writer's, whose messages they are). Returns
+    the room's last_rev before them, the changed messages' ids in the order changed, and
+    how long making them took."""
+    with mariadb(server.schema) as conn, conn.cursor() as cur:
+        cur.execute("SELECT last_rev FROM rooms WHERE id = %s", (room_id,))
+        (before,) = cur.fetchone()
+        # The room's notices (created, joined) come first and take no reactions.
+        cur.execute("SELECT MIN(seq) FROM messages WHERE room_id = %s AND kind = 'text'", (room_id,))
+        (first,) = cur.fetchone()
+        count = min(S.changes, size - first + 1)
+        seqs = [first + i * (size - first + 1) // count for i in range(count)]
+        marks = ",".join(["%s"] * len(seqs))
+        cur.execute(f"SELECT seq, id FROM messages WHERE room_id = %s AND seq IN ({marks})", [room_id, *seqs])
+        ids = dict(cur.fetchall())
+    t0 = time.perf_counter()
+    for i, seq in enumerate(seqs):
+        message_id = ids[seq]
+        if i % 10 < 6:
+            reader.call("PUT", f"/messages/{message_id}/reactions/{REACTION}")
+        elif i % 10 < 9:
+            writer.call("PATCH", f"/messages/{message_id}", json={"body": f"seeded message {seq}, edited"})
+        else:
+            writer.call("DELETE", f"/messages/{message_id}")
+    made = time.perf_counter() - t0
+    log(f"made {count} changes over a room of {size} messages in {made:.1f}s")
+    return {"after_rev": before, "ids": [ids[seq] for seq in seqs], "make_s": round(made, 2)}
 
 
 def http_measure(reader, setup, emit):
@@ -510,6 +577,36 @@ def http_measure(reader, setup, emit):
                 "misrouted": 0,
             }
         )
+        changes = info.get("changes")
+        for limit in S.changes_limits if changes else ():
+
+            def check_changes(body, limit=limit):
+                ids = [m["id"] for m in body["messages"]]
+                assert ids == changes["ids"][:limit], (ids[:5], changes["ids"][:5])
+                assert body["has_more"] == (len(changes["ids"]) > limit), body["has_more"]
+
+            feed = timed(
+                lambda limit=limit: reader.call(
+                    "GET", f"/rooms/{room_id}/changes", params={"after_rev": changes["after_rev"], "limit": limit}
+                ),
+                S.http_repeats,
+                check_changes,
+            )
+            emit(
+                {
+                    "target": "webchat-eventlet",
+                    "scenario": "changes",
+                    "messages": size,
+                    "changes": len(changes["ids"]),
+                    "after_rev": changes["after_rev"],
+                    "limit": limit,
+                    **feed,
+                    "make_s": changes["make_s"],
+                    "lost": 0,
+                    "duplicated": 0,
+                    "misrouted": 0,
+                }
+            )
     for size, info in setup["roomlist"].items():
         api, ids = info["api"], set(info["rooms"])
 
@@ -608,14 +705,14 @@ def loadavg():
         return None
 
 
-def commit():
+def commit(checkout=WEBCHAT_DIR):
     """The commit of the webchat served, `+dirty` if webchat/ has uncommitted changes."""
     try:
         rev = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=WEBCHAT_DIR, capture_output=True, text=True
+            ["git", "rev-parse", "--short", "HEAD"], cwd=checkout, capture_output=True, text=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "webchat"], cwd=WEBCHAT_DIR, capture_output=True, text=True
+            ["git", "status", "--porcelain", "webchat"], cwd=checkout, capture_output=True, text=True
         ).stdout.strip()
         return rev + ("+dirty" if dirty else "")
     except OSError:
@@ -625,6 +722,8 @@ def commit():
 def main():
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
+    if "webchat-eventlet-base" in S.targets and not BASE_DIR:
+        sys.exit("webchat-eventlet-base serves BENCH_BASE_DIR: set it to a checkout (a git worktree)")
     nofile = raise_nofile()
     run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     out = Path(S.out) if S.out else BENCH / "results" / f"{run_id}{'-quick' if S.quick else ''}.jsonl"
@@ -638,6 +737,8 @@ def main():
         "run_id": run_id,
         "commit": rev,
         "webchat_dir": str(WEBCHAT_DIR),
+        "base_commit": commit(BASE_DIR) if BASE_DIR else None,
+        "base_dir": str(BASE_DIR) if BASE_DIR else None,
         "quick": S.quick,
         "reps": S.reps,
         "nofile": nofile,
@@ -661,7 +762,10 @@ def main():
         emit(meta)
         try:
             for rep in range(1, S.reps + 1):
-                for name in S.targets:
+                # Every other repetition runs the targets in reverse order, so that a drift
+                # of the shared machine's load weighs on each target alike (before and after
+                # a change above all).
+                for name in S.targets if rep % 2 else S.targets[::-1]:
                     scenarios = socket_scenarios(name)
                     if not scenarios:
                         continue
@@ -691,7 +795,7 @@ def main():
                     time.sleep(2)
             if {"history", "roomlist"} & set(S.scenarios):
                 log("history and room list on MariaDB (webchat-eventlet)")
-                server = make_server("webchat-eventlet", workdir, res)
+                server = make_server("webchat-eventlet", workdir, res, DELETE_WINDOW)
                 try:
                     server.start(timeout=60)
                     reader, setup = http_setup(server)
