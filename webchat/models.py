@@ -153,10 +153,10 @@ class Message(db.Model):
     # The reactions as shown, [{"emoji", "user_ids"}] by first use: a summary of the
     # `reactions` rows, rewritten with them under the room's lock, so that a page of
     # history needs no query of its reactions.
-    reactions: Mapped[list | None] = mapped_column(sa.JSON)
+    reactions: Mapped[list | None] = mapped_column(sa.JSON(none_as_null=True))
     # Whom the text mentions by name, resolved to member ids when stored or edited, and
     # "room" or "here" for @room / @here (whose many users live only in `mentions` rows).
-    mentions: Mapped[list | None] = mapped_column(sa.JSON)
+    mentions: Mapped[list | None] = mapped_column(sa.JSON(none_as_null=True))
     mention_all: Mapped[str | None] = mapped_column(sa.String(4))
     # Search: the body (a file message: its file's name) in NFKC + case folding with runs
     # of whitespace as one space, or None when that is the body itself (most Korean text),
