@@ -318,6 +318,7 @@ def _missed(user_id, room_id, now, through_seq):
         .join(Membership, Membership.user_id == User.id)
         .join(Room, Room.id == Membership.room_id)
         .where(User.id == user_id, Room.id == room_id, Membership.active.is_(True))
+        .execution_options(populate_existing=True)
     ).first()
     if row is None or row.notify == "mute":
         return None
