@@ -5,6 +5,7 @@ the account page's address and its verification link, and no SMTP_URL at all. Th
 two-process test is tests/integration/test_server_emails.py."""
 
 import re
+import time
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -17,6 +18,7 @@ from webchat.models import EmailNotice, User, utcnow
 from webchat.services import accounts, emails, messages, reads, rooms
 
 from .support.accounts import PASSWORD, login
+from .support.concurrency import run_together
 from .support.launcher import free_port
 from .support.smtp import SmtpServer
 
@@ -112,7 +114,7 @@ def test_a_plain_message_in_a_group_room_is_not_emailed(people, smtp):
 
 
 def test_a_direct_message_is_emailed_without_a_mention(mail_app, make_user, smtp):
-    alice, bob = make_user("alice"), with_address(make_user("bob"))
+    alice, _bob = make_user("alice"), with_address(make_user("bob"))
     room = rooms.create_direct(alice, ["bob"])
     messages.send_message(alice, room["id"], "lunch?")
     messages.send_message(alice, room["id"], "my treat")
@@ -153,6 +155,25 @@ def test_one_email_per_room_per_hour_and_then_only_what_is_new(people, smtp):
     assert "second" in text_of(second_email) and "first" not in text_of(second_email)
     assert notices() == [(bob.id, room_id, second.seq)]
     assert emails.sweep(later(7200 + DELAY)) == 0, "nothing new since the last email"
+
+
+def test_sweeps_at_the_same_moment_send_one_email_first_and_later(people, smtp, mail_app):
+    alice, _bob, room_id = people
+    messages.send_message(alice, room_id, "@bob first")
+    sent = []
+
+    def sweep(at):
+        sent.append(emails.sweep(at))
+
+    for now, expected in ((later(), 1), (later(3600 + DELAY + 5), 2)):
+        sent.clear()
+        outcomes = run_together(mail_app, *[(sweep, now)] * 8)
+        assert outcomes == ["ok"] * 8
+        assert sum(sent) == 1, "one claim wins: the INSERT the first time, the conditional UPDATE later"
+        assert len(smtp.inbox.wait_for(expected)) == expected
+        messages.send_message(alice, room_id, "@bob second")
+    time.sleep(0.3)
+    assert len(smtp.inbox.messages) == 2
 
 
 def test_each_room_has_its_own_email(people, smtp):
@@ -273,7 +294,7 @@ def test_smtp_credentials_are_percent_decoded(app_with):
     with SmtpServer(login=("me@example.com", "p@ss:w/rd")) as smtp:
         url = f"smtp://me%40example.com:p%40ss%3Aw%2Frd@127.0.0.1:{smtp.port}"
         app_with(SMTP_URL=url, EMAIL_NOTIFY_DELAY_SECONDS=DELAY)
-        alice, bob = signup("alice"), with_address(signup("bob"))
+        alice, _bob = signup("alice"), with_address(signup("bob"))
         room = rooms.create_direct(alice, ["bob"])
         messages.send_message(alice, room["id"], "hi")
         assert emails.sweep(later()) == 1

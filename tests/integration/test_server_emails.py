@@ -43,17 +43,20 @@ def give_address(database, username):
     """A verified address, straight into the database (the page's flow is tested below)."""
     verified = (datetime.now(UTC) - timedelta(days=1)).replace(tzinfo=None)
     address = f"{username}@example.test"
-    database.execute("UPDATE users SET email = ?, email_verified_at = ? WHERE username = ?", address, verified, username)
+    database.execute(
+        "UPDATE users SET email = ?, email_verified_at = ? WHERE username = ?", address, verified, username
+    )
     return address
 
 
 @pytest.mark.mariadb
 @pytest.mark.redis
-def test_two_nodes_sweeping_send_each_email_once(live_server, smtp, clients):
+@pytest.mark.parametrize("async_mode", ["eventlet", "gevent"])
+def test_two_nodes_sweeping_send_each_email_once(live_server, smtp, clients, async_mode):
     require_mariadb()
     require_redis()
     env = mail_env(smtp, CLUSTER_NAME=f"test-{uuid.uuid4().hex[:8]}", PRESENCE_NODE_TIMEOUT_SECONDS="6")
-    first = live_server("mariadb", redis_url=REDIS, message_queue_url=REDIS, env=env)
+    first = live_server("mariadb", redis_url=REDIS, message_queue_url=REDIS, env=env, async_mode=async_mode)
     second = live_server(peer=first)
     nodes = [first, second]
     database = first.database
