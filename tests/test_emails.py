@@ -5,6 +5,7 @@ the account page's address and its verification link, and no SMTP_URL at all. Th
 two-process test is tests/integration/test_server_emails.py."""
 
 import re
+import ssl
 import time
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -20,7 +21,7 @@ from webchat.services import accounts, emails, messages, reads, rooms
 from .support.accounts import PASSWORD, login
 from .support.concurrency import run_together
 from .support.launcher import free_port
-from .support.smtp import SmtpServer
+from .support.smtp import SmtpServer, self_signed_certificate
 
 DELAY = 120
 
@@ -290,6 +291,7 @@ def test_the_opt_out_link_takes_a_post_and_refuses_a_forged_token(people, mail_a
     assert fresh(bob).email_notify is False
 
 
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")  # on loopback, on purpose
 def test_smtp_credentials_are_percent_decoded(app_with):
     with SmtpServer(login=("me@example.com", "p@ss:w/rd")) as smtp:
         url = f"smtp://me%40example.com:p%40ss%3Aw%2Frd@127.0.0.1:{smtp.port}"
@@ -300,6 +302,34 @@ def test_smtp_credentials_are_percent_decoded(app_with):
         assert emails.sweep(later()) == 1
         smtp.inbox.wait_for(1)
         assert smtp.logins == [("me@example.com", "p@ss:w/rd")]
+
+
+@pytest.mark.parametrize("tls", ["starttls", "smtps"])
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")  # on loopback, on purpose
+def test_tls_by_starttls_or_from_the_start_with_a_login(app_with, tmp_path, monkeypatch, tls):
+    certificate = self_signed_certificate(tmp_path)
+    # The server's certificate is trusted as a CA would be; the app's TLS settings are its own.
+    trusting = ssl.create_default_context(cafile=str(certificate[0]))
+    monkeypatch.setattr(emails, "_tls_context", lambda: trusting)
+    with SmtpServer(login=("me", "secret"), tls=tls, certificate=certificate) as smtp:
+        scheme = "smtps" if tls == "smtps" else "smtp"
+        app_with(SMTP_URL=f"{scheme}://me:secret@127.0.0.1:{smtp.port}", EMAIL_NOTIFY_DELAY_SECONDS=DELAY)
+        alice, _bob = signup("alice"), with_address(signup("bob"))
+        room = rooms.create_direct(alice, ["bob"])
+        messages.send_message(alice, room["id"], "over TLS")
+        assert emails.sweep(later()) == 1
+        assert "over TLS" in text_of(smtp.inbox.wait_for(1)[0])
+        assert smtp.logins == [("me", "secret")], "AUTH after TLS (the server refuses it before)"
+
+
+def test_an_untrusted_certificate_is_refused(app_with, tmp_path):
+    with SmtpServer(tls="smtps", certificate=self_signed_certificate(tmp_path)) as smtp:
+        app_with(SMTP_URL=smtp.url, EMAIL_NOTIFY_DELAY_SECONDS=DELAY)
+        alice, _bob = signup("alice"), with_address(signup("bob"))
+        room = rooms.create_direct(alice, ["bob"])
+        messages.send_message(alice, room["id"], "hi")
+        assert emails.sweep(later()) == 0
+        assert smtp.inbox.messages == [] and notices() == []
 
 
 def test_an_smtp_server_that_is_down_leaves_the_email_for_a_later_sweep(people, smtp, mail_app):
