@@ -64,6 +64,10 @@ def database_uri(url):
     return url
 
 
+if PRODUCTION and os.environ.get("SMTP_URL") and not os.environ.get("PUBLIC_URL"):
+    raise RuntimeError("PUBLIC_URL must be set when SMTP_URL is, with WEBCHAT_ENV=production (the emails' links)")
+
+
 class Config:
     WEBCHAT_ENV = "production" if PRODUCTION else "development"
     SECRET_KEY = instance_secret("SECRET_KEY")
@@ -115,6 +119,23 @@ class Config:
     # permessage-deflate for the sockets: off, since each recipient's copy of a broadcast
     # would be compressed anew (webchat.without_websocket_compression).
     WEBSOCKET_COMPRESSION = env_bool("WEBSOCKET_COMPRESSION", False)
+
+    # Email for members who are away (services/emails.py). Without SMTP_URL nothing is sent.
+    # smtp://[user:pass@]host[:port] (port 25 by default) upgrades with STARTTLS when the
+    # server offers it and otherwise talks plain; smtps://… (port 465) is TLS from the first
+    # byte. The user name and password are percent-decoded.
+    SMTP_URL = os.environ.get("SMTP_URL") or None
+    EMAIL_FROM = os.environ.get("EMAIL_FROM") or "webchat <webchat@localhost>"
+    # The address the links in emails start with (https://chat.example.com); without it,
+    # http://localhost:$PORT. Required in production when SMTP_URL is set.
+    PUBLIC_URL = (os.environ.get("PUBLIC_URL") or "").rstrip("/") or None
+    # An unread mention or direct message this old, its reader away, is emailed.
+    EMAIL_NOTIFY_DELAY_SECONDS = env_int("EMAIL_NOTIFY_DELAY_SECONDS", 120)
+    # How often each process looks for what to email (0: never, as in the tests).
+    EMAIL_SWEEP_SECONDS = env_int("EMAIL_SWEEP_SECONDS", 30)
+    # How long the link in a verification email works.
+    EMAIL_VERIFY_MAX_AGE_SECONDS = env_int("EMAIL_VERIFY_MAX_AGE_SECONDS", 2 * 86400)
+    RATELIMIT_EMAIL_VERIFY_PER_USER = os.environ.get("RATELIMIT_EMAIL_VERIFY_PER_USER", "5 per hour")
 
     JWT_ACCESS_TOKEN_EXPIRES = timedelta(seconds=env_int("ACCESS_TOKEN_SECONDS", 15 * 60))
     JWT_REFRESH_TOKEN_EXPIRES = timedelta(seconds=env_int("REFRESH_TOKEN_SECONDS", 30 * 86400))
@@ -177,3 +198,6 @@ class TestConfig(Config):
     ARGON2_MEMORY_COST = 8 * 1024
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False
+    SMTP_URL = None
+    PUBLIC_URL = "http://webchat.test"
+    EMAIL_SWEEP_SECONDS = 0  # tests/test_emails.py sweeps by hand

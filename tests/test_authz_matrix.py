@@ -153,6 +153,12 @@ OTHER_PAGES = {
     ("GET", "/auth/password"),
     ("POST", "/auth/password"),
     ("POST", "/auth/language"),
+    # The caller's own email settings, and links whose signed token names the user
+    # (tests/test_emails.py covers them, forged tokens included).
+    ("POST", "/auth/email"),
+    ("GET", "/auth/email/verify/<token>"),
+    ("GET", "/auth/email/stop/<token>"),
+    ("POST", "/auth/email/stop/<token>"),
     ("GET", "/healthz"),
     ("GET", "/static/<path:filename>"),
     ("GET", "/socket.io/"),

@@ -59,8 +59,9 @@ def register_extensions(app):
     realtime.init_app(app)
     i18n.init_app(app)
 
-    from .services import accounts, mentions, reads, rooms
+    from .services import accounts, emails, mentions, reads, rooms
 
+    emails.init_app(app)
     reads.init_app(app)
     mentions.init_app(app)
     rooms.init_app(app)

@@ -41,6 +41,8 @@ SERVER_VARIABLES = (
     "FLASK_APP",
     "RATELIMIT_ENABLED",
     "CLUSTER_NAME",
+    "SMTP_URL",
+    "PUBLIC_URL",
 )
 
 # Servers still running, so a failure can show their logs and an interrupted run leaves

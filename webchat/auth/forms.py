@@ -3,12 +3,13 @@ Labels and messages are lazy: they are rendered in the request's language."""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, RadioField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from ..i18n import LANGUAGE_NAMES
 from ..services.accounts import PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX, USERNAME_MIN
+from ..services.emails import EMAIL_MAX
 
 # WTForms fills %(min)s and %(max)s; the service says the same for the same limits.
 LENGTH = _l("Use %(min)s to %(max)s characters.")
@@ -77,3 +78,15 @@ class LanguageForm(FlaskForm):
         + [SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()],
         default="",
     )
+
+
+class EmailForm(FlaskForm):
+    """The account page's email: an optional address (the service checks its form) and
+    whether to be emailed what one missed. Prefixed, as it shares the page."""
+
+    email = EmailField(
+        _l("Email address"),
+        validators=[Optional(), Length(max=EMAIL_MAX, message=_l("Use at most %(max)s characters."))],
+        render_kw={"autocomplete": "email", "autocapitalize": "none", "spellcheck": "false"},
+    )
+    notify = BooleanField(_l("Email me what I miss while I am away"))

@@ -1,14 +1,15 @@
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import force_locale, gettext
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..errors import ChatError
+from ..extensions import csrf
 from ..i18n import browser_locale, remember_locale
 from ..pages import safe_next, show_errors
 from ..ratelimit import per_ip
-from ..services import accounts
+from ..services import accounts, emails
 from . import bp
-from .forms import LanguageForm, LoginForm, PasswordForm, SignupForm
+from .forms import EmailForm, LanguageForm, LoginForm, PasswordForm, SignupForm
 
 
 @bp.route("/signup", methods=["GET", "POST"])
@@ -73,11 +74,20 @@ def password():
     return account_page(form=form)
 
 
-def account_page(form=None, language_form=None, status=200):
-    """The account page (/auth/password): the language, and the password form."""
+def account_page(form=None, language_form=None, email_form=None, status=200):
+    """The account page (/auth/password): the language, the email, and the password form."""
     form = form or PasswordForm()
     language_form = language_form or LanguageForm(prefix="language", locale=current_user.locale or "")
-    return render_template("auth/password.html", form=form, language_form=language_form), status
+    email_form = email_form or EmailForm(
+        prefix="email", email=current_user.email or "", notify=current_user.email_notify
+    )
+    return render_template(
+        "auth/password.html",
+        form=form,
+        language_form=language_form,
+        email_form=email_form,
+        email_enabled=emails.enabled(),
+    ), status
 
 
 @bp.post("/language")
@@ -94,3 +104,77 @@ def language():
     with force_locale(locale or browser_locale()):
         flash(gettext("Language saved."))
     return remember_locale(redirect(url_for("auth.password")), locale)
+
+
+@bp.post("/email")
+@login_required
+def email():
+    """The account page's email settings; a new (or still unconfirmed) address is sent
+    its verification link."""
+    if not emails.enabled():
+        abort(404)
+    email_form = EmailForm(prefix="email")
+    if not email_form.validate_on_submit():
+        return account_page(email_form=email_form, status=400)
+    try:
+        waiting = emails.save_settings(current_user, email_form.email.data, email_form.notify.data)
+    except ChatError as error:
+        show_errors(email_form, error)
+        return account_page(email_form=email_form, status=400)
+    if not waiting:
+        flash(gettext("Email settings saved."))
+        return redirect(url_for("auth.password"))
+    try:
+        sent = emails.send_verification(current_user, current_app.config["PUBLIC_URL"] or request.host_url)
+    except ChatError as error:  # RATE_LIMITED: too many links asked for
+        flash(str(error.message))
+    else:
+        if sent:
+            flash(gettext("We sent a link to %(email)s: open it to confirm the address.", email=current_user.email))
+        else:
+            flash(gettext("The email could not be sent. Try again later."))
+    return redirect(url_for("auth.password"))
+
+
+@bp.get("/email/verify/<token>")
+def verify_email(token):
+    """The link of a verification email: no login needed, the signed token says whose."""
+    outcome = emails.verify_email(token)
+    if outcome == "verified":
+        return email_result(
+            gettext("Email address confirmed"),
+            gettext(
+                "webchat will email you what you miss while you are away. You can turn this off on your account page."
+            ),
+        )
+    if outcome == "expired":
+        return email_result(
+            gettext("This link has expired"),
+            gettext("Save your email address again on the account page to get a new link."),
+            400,
+        )
+    return email_result(
+        gettext("This link does not work"),
+        gettext(
+            "It may be for an address that is no longer on your account. Save your email address again on the account page to get a new link."
+        ),
+        400,
+    )
+
+
+@bp.route("/email/stop/<token>", methods=["GET", "POST"])
+@csrf.exempt  # the signed token is the authority; mail clients POST here (List-Unsubscribe-Post)
+def stop_emails(token):
+    """The opt-out link of every email: one click, no login, and emails stop."""
+    if emails.stop_emails(token):
+        return email_result(
+            gettext("Emails stopped"),
+            gettext("webchat will not email you any more. You can turn emails back on on your account page."),
+        )
+    return email_result(
+        gettext("This link does not work"), gettext("Turn emails off on your account page instead."), 400
+    )
+
+
+def email_result(heading, text, status=200):
+    return render_template("auth/email_result.html", heading=heading, text=text), status
