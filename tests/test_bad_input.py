@@ -12,10 +12,11 @@ import pytest
 import sqlalchemy as sa
 
 from webchat.extensions import db
-from webchat.models import Attachment, Message, MessageRevision, Reaction, Room
+from webchat.models import Message, Room
 from webchat.services import files, messages, rooms
 
 from .support.accounts import bearer
+from .support.stored import stored_state
 
 KEY = "test-jwt-secret-key-long-enough-for-hs256"  # TestConfig's
 
@@ -120,23 +121,6 @@ def scene(alice, bob, make_user):
         "file": files.upload(alice, room, io.BytesIO(b"hello"), "a.txt")[0].id,
         "elsewhere": messages.send_message(carol, elsewhere, "not for alice")[0].id,
     }
-
-
-def stored_state():
-    """What a refused request must leave as it was: the rooms' counters, each message's
-    rev and text, and the rows that edits, reactions and uploads add."""
-    state = {
-        "rooms": db.session.execute(sa.select(Room.id, Room.last_seq, Room.last_rev).order_by(Room.id)).all(),
-        "messages": db.session.execute(
-            sa.select(Message.id, Message.rev, Message.body, Message.edited_at, Message.deleted_at).order_by(Message.id)
-        ).all(),
-        **{m.__tablename__: db.session.scalar(sa.select(sa.func.count()).select_from(m)) for m in COUNTED_ROWS},
-    }
-    db.session.commit()  # end the read: the next one sees what committed since
-    return state
-
-
-COUNTED_ROWS = (MessageRevision, Reaction, Attachment)
 
 
 def refused(response, status, code, field=None):

@@ -15,9 +15,11 @@ from hypothesis import strategies as st
 from webchat.chat.namespace import RESERVED_EVENTS
 from webchat.errors import ERRORS
 from webchat.extensions import db, socketio
-from webchat.models import Attachment, Message, MessageRevision, Reaction, Room
+from webchat.models import Message
 from webchat.realtime import current_presence
 from webchat.services import files, messages, rooms
+
+from .support.stored import stored_state
 
 NS = "/chat"
 # The client events, an unknown one, and every name Socket.IO reserves (issue 16: an
@@ -82,21 +84,6 @@ def test_every_event_answers_any_json(app, room_and_socket, caplog, event, paylo
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], [r.getMessage() for r in caplog.records]
 
 
-def stored_state():
-    """What a refused event must leave as it was: the rooms' counters, each message's rev
-    and text, and the rows that edits, reactions and uploads add."""
-    state = {
-        "rooms": db.session.execute(sa.select(Room.id, Room.last_seq, Room.last_rev).order_by(Room.id)).all(),
-        "messages": db.session.execute(
-            sa.select(Message.id, Message.rev, Message.body, Message.edited_at, Message.deleted_at).order_by(Message.id)
-        ).all(),
-        **{m.__tablename__: db.session.scalar(sa.select(sa.func.count()).select_from(m)) for m in COUNTED_ROWS},
-    }
-    db.session.commit()  # end the read: the next one sees what committed since
-    return state
-
-
-COUNTED_ROWS = (MessageRevision, Reaction, Attachment)
 # The messages of `world`, by what they are to alice, whose socket sends.
 MINE, BOBS, FILE = "mine", "bobs", "file"
 GONE, NOTICE, ELSEWHERE = "gone", "notice", "elsewhere"

@@ -35,6 +35,7 @@ from ..errors import ChatError, validation_error
 from ..extensions import db, socketio
 from ..i18n import clean_locale
 from ..models import EmailNotice, Membership, Mention, Message, Room, User, utcnow
+from ..payloads import display_name
 from ..ratelimit import check as check_rate
 from .mentions import effective_notify
 
@@ -359,7 +360,7 @@ def _missed(user_id, room_id, now, through_seq):
         username=user.username,
         locale=user.locale,
         room_id=room.id,
-        room_name=room.name,
+        room_name=display_name(room, user),  # a direct room is named after the others
         direct=room.type == "direct",
         total=total,
         through_seq=newest_seq,
