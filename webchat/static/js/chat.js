@@ -350,8 +350,9 @@ const forThisRoom = (handler) => (data = {}) => { if (Number(data.room_id) === r
 /** Every room's counts, for the tab's title. */
 async function loadRooms() {
   try {
+    const since = badge.mark();
     const { rooms } = await apiFetch(root.dataset.apiRoomsUrl);
-    badge.replaceAll(rooms);
+    badge.replaceAll(rooms, since);
   } catch {
     // The title waits for the next connect; the room itself works without it.
   }

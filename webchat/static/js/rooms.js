@@ -158,12 +158,13 @@ function onRoomRemoved({ room_id: roomId, reason } = {}) {
 /** After (re)connecting, events may have been missed: take the list from the API. */
 async function resync() {
   let rooms;
+  const since = badge.mark();
   try {
     ({ rooms } = await apiFetch(page.dataset.apiRoomsUrl));
   } catch {
     return;
   }
-  badge.replaceAll(rooms);
+  badge.replaceAll(rooms, since);
   const items = rooms.map((room) => {
     const item = findMine(room.id);
     if (!item) return roomItem(room);

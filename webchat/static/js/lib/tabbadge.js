@@ -8,7 +8,8 @@ const ICON_SIZE = 64;
 
 /** Keeps every room's counts and names; `update` is called whenever one changes. */
 export function createTabBadge({ baseTitle = document.title } = {}) {
-  const rooms = new Map();   // room id -> {counts, name}
+  const rooms = new Map();   // room id -> {counts, name, changed}
+  let changes = 0;           // events applied so far: what a list fetched earlier may not know
   const link = document.querySelector('link[rel="icon"]');
   const original = link?.href ?? null;
   let icon = null;           // the original favicon, loaded for drawing
@@ -59,17 +60,25 @@ export function createTabBadge({ baseTitle = document.title } = {}) {
   }
 
   return {
-    /** All my rooms (GET /rooms after a connect): the list as it is now. */
-    replaceAll(list) {
+    /** Where the events stand: take it before fetching a list, to give `replaceAll`. */
+    mark: () => changes,
+
+    /** All my rooms (GET /rooms after a connect): the list as it is now. A room that an
+     * event changed after `since` (see `mark`) keeps what that event said: the list may
+     * have been read before it (a read in this tab answered before the list, say). */
+    replaceAll(list, since = Infinity) {
+      const newer = new Map([...rooms].filter(([, room]) => room.changed > since));
       rooms.clear();
-      for (const room of list ?? []) rooms.set(room.id, { counts: roomCounts(room), name: room.display_name });
+      for (const room of list ?? []) {
+        rooms.set(room.id, newer.get(room.id) ?? { counts: roomCounts(room), name: room.display_name, changed: 0 });
+      }
       update();
     },
 
     /** A room payload (room_added, an open_room ack). */
     setRoom(room) {
       if (!room?.id) return;
-      rooms.set(room.id, { counts: roomCounts(room), name: room.display_name });
+      rooms.set(room.id, { counts: roomCounts(room), name: room.display_name, changed: ++changes });
       update();
     },
 
@@ -78,6 +87,7 @@ export function createTabBadge({ baseTitle = document.title } = {}) {
       const room = rooms.get(Number(id));
       if (!room) return;
       room.counts = { ...room.counts, unread: Math.max(0, Number(unread) || 0), mentions: Math.max(0, Number(mentions) || 0) };
+      room.changed = ++changes;
       update();
     },
 
@@ -86,6 +96,7 @@ export function createTabBadge({ baseTitle = document.title } = {}) {
       const room = rooms.get(Number(id));
       if (!room) return;
       room.counts = { ...room.counts, notify };
+      room.changed = ++changes;
       update();
     },
 
