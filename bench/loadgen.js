@@ -25,6 +25,16 @@ const TAG = cfg.run_tag || Math.random().toString(36).slice(2, 8);
 let RUN = TAG; // prefix of client_ids: changes with every attempt of a scenario
 const PASSWORD = "bench-password-1";
 const BODY = "The quick brown fox jumps over the lazy dog; benchmark message 0123";
+// Issue 20: one send in `mention_every` says @room (confirmed), to everyone in the room.
+const MENTION_EVERY = cfg.mention_every || 0;
+let sends = 0;
+function sendPayload(roomId, cid) {
+  sends += 1;
+  if (MENTION_EVERY && sends % MENTION_EVERY === 0) {
+    return { room_id: roomId, body: `@room ${BODY}`, client_id: cid, confirm: true };
+  }
+  return { room_id: roomId, body: BODY, client_id: cid };
+}
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const now = () => performance.now();
@@ -315,7 +325,7 @@ function tracker(rooms, sockets) {
     sent.set(cid, rec);
     everSent.set(cid, rec);
     return new Promise((resolve) => {
-      s.timeout(30000).emit("send_message", { room_id: s.roomId, body: BODY, client_id: cid }, (err, ack) => {
+      s.timeout(30000).emit("send_message", sendPayload(s.roomId, cid), (err, ack) => {
         if (err || !ack || !ack.ok || !ack.message || ack.message.client_id !== cid || ack.message.room_id !== rec.room) {
           st.errors++;
           if (st.errors <= 3) log(`send failed: ${err ? err.message : JSON.stringify(ack).slice(0, 200)}`);

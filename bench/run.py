@@ -201,7 +201,10 @@ WEBCHAT = {
     "webchat-gevent": ("gevent", "mariadb", True),
     "webchat-sqlite": ("eventlet", "sqlite", False),
     "webchat-eventlet-base": ("eventlet", "mariadb", True),  # served from BASE_DIR
+    "webchat-eventlet-mentions": ("eventlet", "mariadb", True),  # @room in every 10th send
 }
+# Issue 20: the target whose sends carry `@room` (with confirm) once in this many.
+MENTION_EVERY = {"webchat-eventlet-mentions": 10}
 PEER_WORKERS = {
     "bare-eventlet": ("eventlet", "eventlet"),
     "bare-gevent": ("gevent", "geventwebsocket.gunicorn.workers.GeventWebSocketWorker"),
@@ -214,6 +217,7 @@ DESCRIPTIONS = {
     "webchat-gevent": "webchat full stack, ASYNC_MODE=gevent (GeventWebSocketWorker), MariaDB, Redis queue",
     "webchat-sqlite": "webchat as `make run` serves it: gunicorn -c gunicorn.conf.py (eventlet), SQLite, no Redis",
     "webchat-eventlet-base": "webchat-eventlet served from BENCH_BASE_DIR (the code before a change)",
+    "webchat-eventlet-mentions": "webchat-eventlet, with `@room` (confirm: true) in every 10th message sent",
 }
 
 
@@ -334,6 +338,7 @@ def run_loadgen(server, kind, scenarios, workdir, emit):
         "run_tag": uuid.uuid4().hex[:6],
         "scenarios": scenarios,
         "deadline_s": S.target_deadline_s,
+        "mention_every": MENTION_EVERY.get(server.name, 0),
     }
     path = Path(workdir) / f"loadgen-{server.name}.json"
     path.write_text(json.dumps(config))
