@@ -153,6 +153,9 @@ OTHER_PAGES = {
     ("GET", "/auth/password"),
     ("POST", "/auth/password"),
     ("POST", "/auth/language"),
+    # The search page's shell: the results come from GET /api/v1/search (a row above);
+    # its room filter lists only the caller's rooms (tests/test_pages.py).
+    ("GET", "/search"),
     # The caller's own email settings, and links whose signed token names the user
     # (tests/test_emails.py covers them, forged tokens included).
     ("POST", "/auth/email"),

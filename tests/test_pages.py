@@ -10,7 +10,7 @@ import re
 import pytest
 
 from webchat.errors import ChatError, validation_error
-from webchat.services import accounts, files, messages, rooms
+from webchat.services import accounts, files, messages, rooms, search
 
 from .support.accounts import PASSWORD, login
 
@@ -116,3 +116,19 @@ def test_the_room_list_passes_the_type_labels_and_a_room_template(alice_client, 
     assert 'class="room-item"' in template and 'class="room-preview"' in template
     item = re.search(r'<li class="room-item"[^>]*>', page.split("<template")[0]).group(0)
     assert json.loads(html.unescape(re.search(r"data-last-message='([^']*)'", item).group(1)))["kind"] == "system"
+
+
+def test_the_search_page_offers_only_my_rooms_and_keeps_the_query_in_the_header(app, client, alice, bob):
+    mine = rooms.create_room(alice, "Mine")
+    rooms.create_room(bob, "Not mine")
+    assert client.get("/search?q=x").status_code == 302, "anonymous: to the login page"
+    login(client, alice)
+    page = client.get(f"/search?q=%3Cb%3E%EC%98%88%EC%95%BD&room_id={mine['id']}").text
+    rooms_offered = re.findall(r'<option value="(\d*)"( selected)?>([^<]*)</option>', page)
+    assert rooms_offered == [("", "", "All my rooms"), (str(mine["id"]), " selected", "Mine")]
+    box = re.search(r'<input type="search" id="site-search"[^>]*>', page, re.S).group(0)
+    assert 'value="&lt;b&gt;예약"' in box, "the query is back in the box, as text"
+    assert f'maxlength="{search.QUERY_MAX}"' in box
+    # Every signed-in page has the box, empty where it is not the search page.
+    listed = client.get("/rooms").text
+    assert re.search(r'<input type="search" id="site-search"[^>]*value=""', listed, re.S)

@@ -12,7 +12,7 @@ from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 
 from .i18n import LANGUAGE_NAMES
-from .services import accounts, feed, files, messages, rooms
+from .services import accounts, feed, files, messages, rooms, search
 
 ROOM_TYPE_LABELS = {"public": _l("Public"), "private": _l("Private"), "direct": _l("Direct")}
 
@@ -58,6 +58,7 @@ def limits():
         "username_max": accounts.USERNAME_MAX,
         "password_min": accounts.PASSWORD_MIN,
         "room_name_max": rooms.NAME_MAX,
+        "search_query_max": search.QUERY_MAX,
         "thumbnail_width": files.THUMBNAIL_BOX[0],
         "thumbnail_height": files.THUMBNAIL_BOX[1],
     }

@@ -25,7 +25,7 @@ function fakeFetch(routes) {
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
 
-function setup({ acks }) {
+function setup({ acks, landAt = null, landed = [] }) {
   const timeline = createTimeline({ roomId: ROOM, me: 1 });
   const shown = [];
   let resets = 0;
@@ -48,13 +48,16 @@ function setup({ acks }) {
     history: { loadOlder: element(), status: element() },
     unfilled: () => false,
     show: (change) => shown.push(change),
-    onOpened: (ack) => {
+    onOpened: (ack, { landing } = {}) => {
+      if (landing) return;
       const first = !timeline.started;
       timeline.merge(ack.messages);
       if (first) timeline.start(ack.messages.length ? ack.messages[0].seq : 1, ack.has_more);
     },
     onReset: () => { resets += 1; },
     onRemoved: () => assert.fail("not removed"),
+    landAt,
+    onLanded: (seq) => landed.push(seq),
   });
   return { timeline, sync, shown, resets: () => resets };
 }
@@ -162,4 +165,102 @@ test("a quoted message further back comes with everything up to the loaded run",
   assert.deepEqual(asked.filter((u) => u.includes("/messages?")).map((u) => new URL(u, "http://x").search),
     ["?around_seq=40&limit=50", "?after_seq=64&limit=100", "?after_seq=164&limit=100", "?after_seq=264&limit=100"]);
   assert.equal(await sync.loadAround(320), true, "one on the page needs nothing");
+});
+
+const range = (from, to, rev = (seq) => seq) => Array.from({ length: to - from + 1 }, (_, i) => msg(from + i, rev(from + i)));
+
+test("opened at a message far back, the page holds the window around it, not the latest page", async () => {
+  const asked = fakeFetch((url) => {
+    if (url.searchParams.get("around_seq")) return { messages: range(976, 1025), has_more_before: true, has_more_after: true };
+    return { messages: [], last_rev: 6000, has_more: false };
+  });
+  const landed = [];
+  const { timeline, sync } = setup({ landAt: 1000, landed, acks: [{ ok: true, last_rev: 6000, messages: range(5951, 6000), has_more: true }] });
+  sync.connected();
+  await settle();
+  assert.deepEqual(landed, [1000]);
+  assert.equal(timeline.lowSeq, 976);
+  assert.equal(timeline.topSeq, 1025);
+  assert.equal(timeline.hasNewer, true);
+  assert.equal(timeline.get(5951), undefined, "the latest page is not merged into a window far back");
+  assert.equal(timeline.hasGap(), false);
+  assert.ok(asked.some((url) => url.includes("around_seq=1000&limit=50")));
+  assert.equal(timeline.lastRev, 6000, "the change feed continues from the room's rev, not the window's");
+});
+
+test("live messages above a window far back are left for the newer pages", async () => {
+  fakeFetch((url) => {
+    if (url.searchParams.get("around_seq")) return { messages: range(1, 50), has_more_before: false, has_more_after: true };
+    return { messages: [], last_rev: 300, has_more: false };
+  });
+  const { timeline, sync } = setup({ landAt: 20, acks: [{ ok: true, last_rev: 300, messages: range(251, 300), has_more: true }] });
+  sync.connected();
+  await settle();
+  const change = timeline.merge([msg(301, 301)]);
+  assert.deepEqual(change.added, []);
+  assert.equal(timeline.get(301), undefined);
+  assert.equal(timeline.lastRev, 300, "a message left out does not move the rev the feed continues from");
+  // A change to a message in the window is taken, as always.
+  const edit = timeline.apply([msg(10, 302, { body: "edited" })]);
+  assert.deepEqual(edit.changed.map((m) => m.seq), [10]);
+});
+
+test("scrolling down a window far back pages to the latest, then takes live messages again", async () => {
+  const feedFrom = [];
+  fakeFetch((url) => {
+    if (url.searchParams.get("around_seq")) return { messages: range(1, 50), has_more_before: false, has_more_after: true };
+    const after = Number(url.searchParams.get("after_seq"));
+    if (url.searchParams.get("after_seq")) {
+      const to = Math.min(after + 100, 180);
+      return { messages: range(after + 1, to), has_more: to < 180 };
+    }
+    feedFrom.push(Number(url.searchParams.get("after_rev")));
+    return { messages: [], last_rev: 180, has_more: false };
+  });
+  const { timeline, sync } = setup({ landAt: 20, acks: [{ ok: true, last_rev: 180, messages: range(131, 180), has_more: true }] });
+  sync.connected();
+  await settle();
+  sync.loadNewer();
+  await settle();
+  assert.equal(timeline.topSeq, 150);
+  assert.equal(timeline.hasNewer, true);
+  sync.loadNewer();
+  await settle();
+  assert.equal(timeline.topSeq, 180);
+  assert.equal(timeline.hasNewer, false, "the last page reached the latest message");
+  assert.ok(feedFrom.length >= 2, "what came live while the last page was read is asked of the change feed");
+  assert.deepEqual(timeline.merge([msg(181, 181)]).added.map((m) => m.seq), [181]);
+});
+
+test("jumping to the latest from a window far back opens the room afresh", async () => {
+  fakeFetch((url) => {
+    if (url.searchParams.get("around_seq")) return { messages: range(1, 50), has_more_before: false, has_more_after: true };
+    return { messages: [], last_rev: 300, has_more: false };
+  });
+  const latest = { ok: true, last_rev: 300, messages: range(251, 300), has_more: true };
+  const { timeline, sync, resets } = setup({ landAt: 20, acks: [latest, latest] });
+  sync.connected();
+  await settle();
+  sync.toLatest();
+  await settle();
+  assert.equal(resets(), 1);
+  assert.equal(timeline.lowSeq, 251);
+  assert.equal(timeline.topSeq, 300);
+  assert.equal(timeline.hasNewer, false);
+  sync.toLatest();
+  assert.equal(resets(), 1, "at the latest already, nothing to do");
+});
+
+test("a window that cannot be loaded leaves the room at its latest page", async () => {
+  fakeFetch((url) => {
+    if (url.searchParams.get("around_seq")) return { messages: [], has_more_before: false, has_more_after: false };
+    return { messages: [], last_rev: 300, has_more: false };
+  });
+  const landed = [];
+  const { timeline, sync } = setup({ landAt: 20, landed, acks: [{ ok: true, last_rev: 300, messages: range(251, 300), has_more: true }] });
+  sync.connected();
+  await settle();
+  assert.deepEqual(landed, [null]);
+  assert.equal(timeline.lowSeq, 251);
+  assert.equal(timeline.hasNewer, false);
 });

@@ -1,4 +1,4 @@
-from flask import redirect, render_template, url_for
+from flask import redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ..errors import ChatError
@@ -50,3 +50,16 @@ def room(room_id):
         # A public room seen from outside: offer to join it.
         return render_template("rooms/join.html", room=rooms.room_view(current_user, room_id)), 403
     return render_template("rooms/room.html", room=rooms.room_view(current_user, found.id))
+
+
+@bp.get("/search")
+@login_required
+def search():
+    """The search page: the query box is the header's; the results are the script's
+    (static/js/search.js, from GET /api/v1/search), so that paging, the filter chips and
+    the room filter need no reload."""
+    return render_template(
+        "rooms/search.html",
+        my_rooms=rooms.my_rooms(current_user),
+        room_id=request.args.get("room_id", type=int),
+    )

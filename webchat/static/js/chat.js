@@ -71,6 +71,12 @@ const messageUrl = (pattern, id) => pattern.replace("{id}", encodeURIComponent(i
 const ask = (event, payload) => socket.timeout(ACK_TIMEOUT_MS).emitWithAck(event, payload);
 const connected = () => socket.connected;
 
+/** The seq the page was asked to open at (`?seq=`, a search hit), else null. */
+function landingSeq() {
+  const seq = Number(new URLSearchParams(location.search).get("seq"));
+  return Number.isSafeInteger(seq) && seq > 0 ? seq : null;
+}
+
 const timeline = createTimeline({ roomId, me });
 const view = createView({
   el: { scroller: byId("message-scroller"), list, newMessages: byId("new-messages"), announcer },
@@ -94,7 +100,9 @@ const view = createView({
   thumbnailBox: { width: dataNumber(root, "thumbnailWidth"), height: dataNumber(root, "thumbnailHeight") },
   onLook: () => reads.noteSeenSoon(),
   onNearTop: () => sync.loadOlder(),
+  onNearBottom: () => sync.loadNewer(),
   onJump: () => {
+    sync.toLatest();
     reads.noteSeen();
     composer.focus();
   },
@@ -121,6 +129,17 @@ const sync = createSync({
   onOpened: opened,
   onReset: () => view.reset(),
   onRemoved: () => close(outOfRoom),
+  landAt: landingSeq(),
+  onLanded: (seq) => {
+    if (seq === null) {
+      view.scrollToBottom();
+      announce(announcer, t("That message is no longer here."));
+      return;
+    }
+    view.markHit(seq);
+    if (!view.reveal(seq)) view.scrollToBottom();
+    reads.noteSeen();
+  },
 });
 const reads = createReads({ roomId, timeline, ask, isOpen: sync.isOpen, newestVisible: view.newestVisible });
 const outbox = createOutbox({
@@ -222,6 +241,7 @@ const composer = createComposer({
   },
   maxLength: dataNumber(root, "maxLength"),
   onSend: (body) => {
+    sync.toLatest();   // a message goes at the bottom of the latest ones, not of a window far back
     outbox.add(body, newClientId(), replies.target());
     replies.sent();
     people.iSent();
@@ -245,6 +265,10 @@ const uploads = createUploads({
   },
   announce: (text) => announce(announcer, text),
   onUploaded: (message) => {
+    if (timeline.hasNewer) {
+      sync.toLatest();   // the latest page brings it
+      return;
+    }
     show(timeline.merge([message]));
     view.scrollToBottom();
   },
@@ -294,19 +318,23 @@ function showMembers(roster, memberCount, onlineCount) {
   people.showMembers(roster, memberCount, onlineCount);
 }
 
-/** open_room answered: the room as it stands, its latest page, and what was waiting. */
-function opened(ack) {
+/**
+ * open_room answered: the room as it stands, its latest page, and what was waiting.
+ * `landing`: the page opens at a message further back instead (sync.js loads it);
+ * `jumped`: the reader asked for the latest messages, so no unread divider to land on.
+ */
+function opened(ack, { landing = false, jumped = false } = {}) {
   showMembers(ack.members, ack.room?.member_count, ack.room?.online_count);
   badge.setRoom(ack.room);
   // The other rooms' counts, once this one is open (it comes first): events may have been missed.
   loadRooms();
   const page = ack.messages ?? [];
   const first = !timeline.started;
-  show(timeline.merge(page), { live: !first });
-  if (first) {
+  if (!landing) show(timeline.merge(page), { live: !first });
+  if (first && !landing) {
     timeline.start(page.length ? page[0].seq : 1, ack.has_more);
     view.scrollToBottom();
-    view.placeDivider(ack.room?.last_read_message_id);
+    if (!jumped) view.placeDivider(ack.room?.last_read_message_id);
     sync.updateHistory();
   }
   reads.notePointer(ack.room?.last_read_message_id);

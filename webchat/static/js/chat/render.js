@@ -66,7 +66,7 @@ export function bodyNodes(message, { me, nameOf = () => null }) {
  */
 export function fillMessage(li, message, { me, decorate, attachment, nameOf }) {
   // A highlight or an open menu outlives a redraw.
-  const kept = ["is-highlighted", "is-active"].filter((name) => li.classList.contains(name));
+  const kept = ["is-highlighted", "is-hit", "is-active"].filter((name) => li.classList.contains(name));
   li.className = [
     "msg", `kind-${message.kind}`, message.sender?.id === me && "is-own", message.deleted && "is-deleted",
     message.reply_to && "is-reply", message.kind === "text" && mentionsMe(message, me) && "is-mention", ...kept,

@@ -3,7 +3,9 @@
 // the highest rev held before the connection was lost, after each open and whenever a
 // seq jumps: new messages, edits, deletes and reactions alike, in their current state.
 // A page that is very far behind opens the room afresh instead. Older pages when the
-// reader scrolls up, and the run from a message further back (a quote's parent).
+// reader scrolls up, and the run from a message further back (a quote's parent). Opened
+// at a message far back (a search hit), the page holds a window around it and pages
+// towards the latest as the reader scrolls down, or jumps there at once.
 import { ApiError, apiFetch, goToLogin } from "../lib/api.js";
 import { singleFlight } from "../lib/flight.js";
 import { t } from "../lib/i18n.js";
@@ -21,6 +23,8 @@ const REV_SLACK = 20;
 const lastSeqOf = (messages) => (messages.length ? messages[messages.length - 1].seq : null);
 
 /**
+ * `landAt`: the seq to open the room at (a search hit), else null; `onLanded(seq)` hears
+ * that its window is on the page (or that it could not be, with null).
  * `connected()` says whether the socket is; `ask(event, payload)` emits with an ack.
  * `show(change, {live})` shows a timeline merge; `onOpened(ack)` takes an open_room ack
  * (before the catch-up starts); `onReset()` empties the list before the room is opened
@@ -32,7 +36,10 @@ const lastSeqOf = (messages) => (messages.length ? messages[messages.length - 1]
  */
 export function createSync(options) {
   const { connected, ask, roomId, timeline, messagesUrl, changesUrl, loginUrl, pageSize, catchUpPage, changesPage } = options;
-  const { history, unfilled, show, onOpened, onReset, onRemoved } = options;
+  const { history, unfilled, show, onOpened, onReset, onRemoved, onLanded } = options;
+  let landAt = options.landAt ?? null;
+  let jumped = false;   // the next first open is a jump to the latest (no divider to land on)
+  if (landAt !== null) timeline.landing();
   let connection = 0;   // counts connections, to drop answers meant for an old one
   let opened = false;   // open_room answered on the current connection
   let disabled = false;
@@ -68,7 +75,10 @@ export function createSync(options) {
           if (roomRev - since > FAR_PAGES * changesPage) reset();
         }
         const first = !timeline.started;
-        onOpened(ack);
+        const landing = first ? landAt : null;
+        landAt = null;
+        onOpened(ack, { landing: landing !== null, jumped: first && jumped });
+        jumped = false;
         if (first) {
           timeline.noteRev(roomRev);
           since = null;
@@ -76,13 +86,38 @@ export function createSync(options) {
         }
         // Always, not only after a reconnect: it also covers a change committed between
         // the server reading this page and adding the socket to the room's stream.
-        catchingUp.run();
+        if (landing === null) catchingUp.run();
+        else land(landing, ack).then(() => catchingUp.run());
       } else if (["USER_NOT_IN_CHAT_ROOM", "ROOM_NOT_FOUND"].includes(ack?.error?.code)) {
         onRemoved();
       } else {
         again();
       }
     }, () => { if (current()) again(); });
+  }
+
+  /**
+   * The first open, at `seq`: the page around it, as a window that may stop short of the
+   * latest message. If it cannot be loaded, the latest page of `ack` instead.
+   */
+  async function land(seq, ack) {
+    const mine = connection;
+    timeline.landing();
+    let data = null;
+    try {
+      data = await apiFetch(`${messagesUrl}?around_seq=${seq}&limit=${pageSize}`);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) goToLogin(loginUrl);
+    }
+    if (mine !== connection || timeline.started) return;
+    if (data?.messages?.length) {
+      show(timeline.startWindow(data.messages, data.has_more_before, data.has_more_after));
+      onLanded(seq);
+    } else {
+      show(timeline.startWindow(ack.messages ?? [], ack.has_more, false));
+      onLanded(null);
+    }
+    updateHistory();
   }
 
   /** Forget the messages and open the room afresh, as on the first connect. */
@@ -176,6 +211,28 @@ export function createSync(options) {
     } while (unfilled());
   }, { queue: false });
 
+  // A window far back, towards the latest: page after page as the reader scrolls down.
+  const loadingNewer = singleFlight(async () => {
+    if (!timeline.started || !timeline.hasNewer) return;
+    const revBefore = timeline.lastRev;
+    const from = timeline.topSeq;
+    try {
+      const data = await apiFetch(`${messagesUrl}?after_seq=${from}&limit=${catchUpPage}`);
+      // Jumped to the latest meanwhile: this page belongs to a window that is gone.
+      if (!timeline.hasNewer || timeline.topSeq !== from) return;
+      show(timeline.mergeNewer(data.messages ?? [], data.has_more));
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) goToLogin(loginUrl);
+      return;
+    }
+    if (!timeline.hasNewer) {
+      // At the latest now: what was written while the last page was read came live and
+      // was left out then, so the change feed brings it.
+      wantChanges(revBefore);
+      catchingUp.run();
+    }
+  }, { queue: false });
+
   history.loadOlder.addEventListener("click", () => loadingOlder.run());
 
   return {
@@ -215,6 +272,16 @@ export function createSync(options) {
     loadAround,
 
     loadOlder: () => loadingOlder.run(),
+
+    loadNewer: () => loadingNewer.run(),
+
+    /** Leave a window far back for the latest messages: the room opened afresh. */
+    toLatest() {
+      if (!timeline.hasNewer) return;
+      reset();
+      jumped = true;
+      if (connected()) open();
+    },
 
     /** No longer a member: the room is not opened again. */
     disable() {

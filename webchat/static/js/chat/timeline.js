@@ -8,6 +8,10 @@
 // merge(), so a message is taken once however often it arrives, and a newer copy (a
 // higher `rev`: edited, deleted, reacted to since) replaces the one held, an older one
 // never does. `lastRev` is the highest rev seen: where the change feed continues.
+//
+// A room opened at a message far back (a search hit) holds a window that does not reach
+// the latest message (`hasNewer`): messages above the window are not taken until newer
+// pages close the distance (`mergeNewer`), so the run stays without gaps.
 
 /** `roomId`: messages of other rooms are ignored; `me`: whose pending messages settle. */
 export function createTimeline({ roomId, me }) {
@@ -18,6 +22,7 @@ export function createTimeline({ roomId, me }) {
   let lowSeq = null;            // null until start()
   let topSeq = 0;
   let hasOlder = false;
+  let hasNewer = false;         // the run stops short of the room's latest message
   let lastRev = 0;
 
   const maxSeq = () => (seqs.length ? seqs[seqs.length - 1] : 0);
@@ -61,6 +66,9 @@ export function createTimeline({ roomId, me }) {
   /** `loadedOnly`: a message older than the loaded run is not taken (a change to it). */
   function mergeOne(message, change, previousMax, loadedOnly) {
     if (!message || Number(message.room_id) !== roomId || !Number.isInteger(message.seq)) return;
+    // Beyond a window that stops short of the latest: a newer page brings it (its rev
+    // is not noted, so the change feed still counts it as to come).
+    if (hasNewer && (lowSeq === null || message.seq > topSeq + 1) && !messages.has(message.seq)) return;
     noteRev(message.rev);
     settle(message, change);
     const knownSeq = messages.has(message.seq) ? message.seq : seqById.get(message.id);
@@ -91,6 +99,8 @@ export function createTimeline({ roomId, me }) {
     get lowSeq() { return lowSeq; },
     /** Whether the server has messages older than `lowSeq`. */
     get hasOlder() { return hasOlder; },
+    /** Whether the server has messages newer than `topSeq` that are not here (a window far back). */
+    get hasNewer() { return hasNewer; },
     /** The highest `rev` seen: every change up to it is here, while nothing was missed. */
     get lastRev() { return lastRev; },
 
@@ -132,15 +142,47 @@ export function createTimeline({ roomId, me }) {
       lowSeq = null;
       topSeq = 0;
       hasOlder = false;
+      hasNewer = false;
       lastRev = 0;
     },
 
-    /** The first open_room's page (merged already) began at `firstSeq`. */
-    start(firstSeq, more) {
+    /**
+     * The first page (merged already) began at `firstSeq`; `more`: older messages exist;
+     * `moreAfter`: so do newer ones than the page (it was a page around a message far back).
+     */
+    start(firstSeq, more, moreAfter = false) {
       lowSeq = firstSeq;
       topSeq = lowSeq - 1;
       hasOlder = Boolean(more);
       advanceTop();
+      hasNewer = Boolean(moreAfter);
+    },
+
+    /** A window far back is being loaded: until it starts, live messages are not taken. */
+    landing() {
+      if (lowSeq === null) hasNewer = true;
+    },
+
+    /**
+     * Start with `page`, a window around a message: `more` older messages exist,
+     * `moreAfter` newer ones do. Returns what changed, like merge().
+     */
+    startWindow(page, more, moreAfter) {
+      hasNewer = false;
+      const change = this.merge(page);
+      this.start(page.length ? page[0].seq : 1, more, moreAfter && page.length > 0);
+      return change;
+    },
+
+    /**
+     * The next page after `topSeq` of a window far back, and whether more follow it: when
+     * none do, the run reaches the latest message and live ones are taken again.
+     */
+    mergeNewer(page, more) {
+      hasNewer = false;
+      const change = this.merge(page);
+      hasNewer = Boolean(more) && page.length > 0;
+      return change;
     },
 
     /**

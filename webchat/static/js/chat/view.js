@@ -1,12 +1,14 @@
 // The chat page's message list: stored messages in seq order with the pending ones
 // below, the reader's place kept while it changes (pinned to the bottom, or anchored on
-// the first visible message), the "New messages" button and the unread divider.
+// the first visible message), the "New messages" button and the unread divider. A
+// window far back (timeline.hasNewer) is never pinned to its bottom: the button takes
+// the reader to the latest messages instead, and scrolling down asks for newer pages.
 import { announce, h } from "../lib/dom.js";
 import { t, tn } from "../lib/i18n.js";
 import { fillMessage, fillPending, regroup, spoken } from "./render.js";
 
 const BOTTOM_SLACK_PX = 48;      // this close to the bottom counts as "at the bottom"
-const OLDER_TRIGGER_PX = 120;    // this close to the top asks for older messages
+const OLDER_TRIGGER_PX = 120;    // this close to the top (or bottom, far back) asks for more
 const HIGHLIGHT_MS = 2500;       // how long a message jumped to stays highlighted
 
 /**
@@ -14,10 +16,13 @@ const HIGHLIGHT_MS = 2500;       // how long a message jumped to stays highlight
  * fills a message's slots (render.js); `pendingQuote(entry)` is the quote above a
  * pending reply (or null); `thumbnailBox` is the server's; `nameOf(id)` a member's
  * username (for the mentions in bodies). Callbacks: `onLook()` when the reader may have
- * seen something new, `onNearTop()` when older messages are wanted, `onJump()` after the
- * button took the reader down.
+ * seen something new, `onNearTop()` when older messages are wanted, `onNearBottom()`
+ * when newer ones are (a window far back), `onJump()` after the button took the reader
+ * down.
  */
-export function createView({ el, timeline, me, myName, nameOf, decorate, pendingQuote, thumbnailBox, onLook, onNearTop, onJump }) {
+export function createView(options) {
+  const { el, timeline, me, myName, nameOf, decorate, pendingQuote, thumbnailBox } = options;
+  const { onLook, onNearTop, onNearBottom, onJump } = options;
   const nodes = new Map();          // seq -> its <li>
   const pendingNodes = new Map();   // client_id -> its <li>
   let stickToBottom = true;
@@ -65,6 +70,7 @@ export function createView({ el, timeline, me, myName, nameOf, decorate, pending
   }
 
   function atBottom() {
+    if (timeline.hasNewer) return false;
     const s = el.scroller;
     return s.scrollHeight - s.scrollTop - s.clientHeight <= BOTTOM_SLACK_PX;
   }
@@ -92,15 +98,23 @@ export function createView({ el, timeline, me, myName, nameOf, decorate, pending
     return pinned;
   }
 
+  /** The button: to the latest messages from a window far back, else to the unseen ones. */
+  function refreshButton() {
+    let label = null;
+    if (timeline.hasNewer) label = t("Jump to the latest messages");
+    else if (unseen) label = tn("{count} new message", "{count} new messages", unseen);
+    el.newMessages.hidden = label === null;
+    if (label !== null) el.newMessages.firstChild.textContent = `${label} `;
+  }
+
   function showNewMessages(count) {
     unseen += count;
-    el.newMessages.hidden = false;
-    el.newMessages.firstChild.textContent = `${tn("{count} new message", "{count} new messages", unseen)} `;
+    refreshButton();
   }
 
   function hideNewMessages() {
     unseen = 0;
-    el.newMessages.hidden = true;
+    refreshButton();
   }
 
   /** The newest stored message with its node on screen, or null. */
@@ -136,6 +150,8 @@ export function createView({ el, timeline, me, myName, nameOf, decorate, pending
     if (stickToBottom) hideNewMessages();
     onLook();
     if (el.scroller.scrollTop < OLDER_TRIGGER_PX) onNearTop();
+    const below = el.scroller.scrollHeight - el.scroller.scrollTop - el.scroller.clientHeight;
+    if (timeline.hasNewer && below < OLDER_TRIGGER_PX) onNearBottom();
   }, { passive: true });
 
   new ResizeObserver(() => { if (stickToBottom) scrollToBottom(); }).observe(el.scroller);
@@ -167,6 +183,7 @@ export function createView({ el, timeline, me, myName, nameOf, decorate, pending
       for (const message of change.changed) regroup(render(nodes.get(message.seq), message));
       for (const message of change.added) insert(message);
       if (change.added.length) positionDivider();
+      refreshButton();
     },
 
     /**
@@ -202,6 +219,12 @@ export function createView({ el, timeline, me, myName, nameOf, decorate, pending
       li.classList.add("is-highlighted");
       setTimeout(() => li.classList.remove("is-highlighted"), HIGHLIGHT_MS);
       return true;
+    },
+
+    /** Mark the message at `seq` as the one searched for, until the page is left. */
+    markHit(seq) {
+      for (const li of el.list.querySelectorAll(".msg.is-hit")) li.classList.remove("is-hit");
+      nodes.get(seq)?.classList.add("is-hit");
     },
 
     /** The room is opened afresh: every stored message goes (the pending ones stay). */
