@@ -202,7 +202,10 @@ WEBCHAT = {
     "webchat-sqlite": ("eventlet", "sqlite", False),
     "webchat-eventlet-base": ("eventlet", "mariadb", True),  # served from BASE_DIR
     "webchat-eventlet-mentions": ("eventlet", "mariadb", True),  # @room in every 10th send
+    "webchat-eventlet-noindex": ("eventlet", "mariadb", True),  # SEARCH_INDEX_ENABLED=false
 }
+# Settings of a target's own (issue 21: the send path without the search index).
+TARGET_ENV = {"webchat-eventlet-noindex": {"SEARCH_INDEX_ENABLED": "false"}}
 # Issue 20: the target whose sends carry `@room` (with confirm) once in this many.
 MENTION_EVERY = {"webchat-eventlet-mentions": 10}
 PEER_WORKERS = {
@@ -218,6 +221,7 @@ DESCRIPTIONS = {
     "webchat-sqlite": "webchat as `make run` serves it: gunicorn -c gunicorn.conf.py (eventlet), SQLite, no Redis",
     "webchat-eventlet-base": "webchat-eventlet served from BENCH_BASE_DIR (the code before a change)",
     "webchat-eventlet-mentions": "webchat-eventlet, with `@room` (confirm: true) in every 10th message sent",
+    "webchat-eventlet-noindex": "webchat-eventlet with SEARCH_INDEX_ENABLED=false (no search grams written)",
 }
 
 
@@ -258,7 +262,7 @@ def make_server(name, workdir, res, settings=None):
     instance = Path(workdir) / f"instance-{name}"
     # Tokens that outlive the run; the launcher switches rate limits off and makes password
     # hashing cheap, as for the integration tests.
-    env = {"ACCESS_TOKEN_SECONDS": "7200", "CLUSTER_NAME": res.prefix(), **(settings or {})}
+    env = {"ACCESS_TOKEN_SECONDS": "7200", "CLUSTER_NAME": res.prefix(), **TARGET_ENV.get(name, {}), **(settings or {})}
     schema = database_url = None  # SQLite in the instance folder, as `make run` serves it
     if backend == "mariadb":
         schema = res.schema()

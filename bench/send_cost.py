@@ -7,6 +7,11 @@ statements, COMMIT, ROLLBACK, ping). This is the number behind the fan-out and
 round-trip targets: a socket server on one core cannot send faster than 1 / CPU per send.
 
     .venv/bin/python bench/send_cost.py [--sends 2000] [--members 100] [--profile out.txt]
+        [--chat-text] [--no-search-index]
+
+--chat-text sends sentences of a team's chat (Korean and English, 20 to 90 characters)
+instead of "message N", so that the search index (issue 21) has words to index;
+--no-search-index runs with SEARCH_INDEX_ENABLED=false, for the comparison.
 
 --profile writes cProfile's top 40 by cumulative time (SORT=tottime: by own time).
 """
@@ -29,6 +34,18 @@ import sqlalchemy as sa  # noqa: E402
 from config import Config, database_uri  # noqa: E402
 
 SERVER = os.environ.get("BENCH_MARIADB_URL", "mysql://root@127.0.0.1:3306")
+CHAT_TEXT = [
+    "내일 오전 10시 회의실예약 확인 부탁해요",
+    "번역 요청드린 문서는 공유 폴더에 올려 두었습니다",
+    "점심 뭐 먹을까요? 오늘은 국밥 어때요",
+    "The invoice for November is attached, please review by Friday",
+    "배포는 오후 3시에 진행하고 끝나면 #release 채널에 공유할게요",
+    "Can we move the standup to 9:30 tomorrow?",
+    "견적서 최종본 받았어요. 금액은 지난번과 같아요",
+    "ok 👍",
+    "PR #1423 리뷰 부탁드립니다 — 로그인 화면 수정이에요",
+    "고객사 미팅 자료 초안입니다. 피드백 주시면 반영할게요",
+]
 
 
 class Counter:
@@ -62,6 +79,8 @@ def main():
         action="store_true",
         help="also count the reference cycles the sends leave for the garbage collector, by type",
     )
+    parser.add_argument("--chat-text", action="store_true", help="send realistic chat sentences")
+    parser.add_argument("--no-search-index", action="store_true", help="SEARCH_INDEX_ENABLED=false")
     args = parser.parse_args()
 
     schema = f"webchat_sendcost_{uuid.uuid4().hex[:8]}"
@@ -86,6 +105,7 @@ def run(args, uri):
         SQLALCHEMY_DATABASE_URI = uri
         ASYNC_MODE = "threading"
         RATELIMIT_ENABLED = False
+        SEARCH_INDEX_ENABLED = not args.no_search_index
         SECRET_KEY = JWT_SECRET_KEY = "send-cost-bench-secret-key-of-some-length"
         ARGON2_TIME_COST, ARGON2_MEMORY_COST = 1, 8192
 
@@ -103,10 +123,13 @@ def run(args, uri):
     client = socketio.test_client(app, namespace="/chat", auth={"token": token})
     assert client.is_connected("/chat"), "the bench's socket was refused"
 
+    def body(i):
+        return f"{CHAT_TEXT[i % len(CHAT_TEXT)]} ({i})" if args.chat_text else f"message {i}"
+
     def send(i):
         ack = client.emit(
             "send_message",
-            {"room_id": room["id"], "body": f"message {i}", "client_id": f"c{i}"},
+            {"room_id": room["id"], "body": body(i), "client_id": f"c{i}"},
             namespace="/chat",
             callback=True,
         )

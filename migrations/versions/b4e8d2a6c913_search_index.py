@@ -65,7 +65,10 @@ def _fill():
             column, normalised = search_text(source, "" if row.deleted_at is not None else row.body)
             if column is not None:
                 texts.append({"id": row.id, "text": column})
-            grams.extend(rows_for(row.id, row.room_id, normalised))
+            grams.extend(
+                {"gram": gram, "message_id": message_id, "room_id": room_id}
+                for gram, message_id, room_id in rows_for(row.id, row.room_id, normalised)
+            )
         if texts:
             bind.execute(sa.text("UPDATE messages SET search_text = :text WHERE id = :id"), texts)
         if grams:
