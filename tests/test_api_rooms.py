@@ -21,6 +21,7 @@ ROOM_KEYS = {
     "online_count",
     "unread_count",
     "last_read_message_id",
+    "last_read_seq",
     "last_message",
     "last_rev",
     "mention_count",

@@ -154,6 +154,8 @@ def room_payload(
         "mention_count": mention_count,
         "notify": notify,
         "last_read_message_id": membership.last_read_message_id if membership else None,
+        # An extension: where the page lands (the first unread is the next seq).
+        "last_read_seq": membership.last_read_seq if membership else None,
         "last_message": message_payload(last_message) if last_message else None,
         "last_rev": room.last_rev,
     }

@@ -215,9 +215,11 @@ def test_replies_quote_and_jump_far_back(pages, server, tmp_path):
     try:
         seeded = [sock_send(sock, room, f"기록 {i:03d}", f"seed{i}") for i in range(1, 321)]
         parent = seeded[4]  # "기록 005", 315 messages back
-        sock_send(sock, room, "5번 기록 다시 봐 주세요", "far-reply", reply_to=parent["id"])
+        last = sock_send(sock, room, "5번 기록 다시 봐 주세요", "far-reply", reply_to=parent["id"])
     finally:
         sock.close()
+    # A has read them (a room with unread messages would open at the first of them).
+    assert api(server, a_token, "POST", f"/rooms/{room['id']}/read", json={"message_id": last["id"]}).status_code == 200
     _ac, a = open_room(pages, "A", a_user, room, **KOREAN)
     _bc, b = open_room(pages, "B", b_user, room, **KOREAN)
 

@@ -56,7 +56,7 @@ function setup({ acks, landAt = null, landed = [] }) {
     },
     onReset: () => { resets += 1; },
     onRemoved: () => assert.fail("not removed"),
-    landAt,
+    landing: () => landAt,
     onLanded: (seq) => landed.push(seq),
   });
   return { timeline, sync, shown, resets: () => resets };

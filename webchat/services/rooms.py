@@ -280,6 +280,7 @@ def room_views(user, room_ids=None):
             Room.owner_id,
             Room.last_rev,
             Membership.last_read_message_id,
+            Membership.last_read_seq,
             UNREAD,
             mentions.mention_count_of(user.id).label("mention_count"),
             mentions.effective_notify().label("notify"),
@@ -296,7 +297,7 @@ def room_views(user, room_ids=None):
         .where(mine)
     ).all()
     return [
-        # A row carries the room's fields and the user's `last_read_message_id`.
+        # A row carries the room's fields and the user's read pointer.
         room_payload(
             row,
             viewer=user,

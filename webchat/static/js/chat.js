@@ -77,9 +77,77 @@ function landingSeq() {
   return Number.isSafeInteger(seq) && seq > 0 ? seq : null;
 }
 
+// Where the reader was in this room, kept for this tab (view.place()), so that coming
+// back to the room puts them there again.
+const placeKey = `webchat.place.${me}.${roomId}`;
+function savedPlace() {
+  try {
+    return JSON.parse(sessionStorage.getItem(placeKey) ?? "null");
+  } catch {
+    return null;
+  }
+}
+let placeTimer = null;
+function savePlace() {
+  clearTimeout(placeTimer);
+  placeTimer = null;
+  if (!timeline.started) return;
+  try {
+    sessionStorage.setItem(placeKey, JSON.stringify(view.place()));
+  } catch {
+    // No storage (private mode, quota): the room opens at the bottom next time.
+  }
+}
+const savePlaceSoon = () => { if (placeTimer === null) placeTimer = setTimeout(savePlace, 300); };
+window.addEventListener("pagehide", savePlace);
+
+let searchHit = landingSeq();   // taken by the first open
+let landed = null;              // why the page opens at a window: {kind: "hit"|"unread"|"place", ...}
+
+/**
+ * On the first open (sync.js asks): the seq to open at instead of the latest page, or
+ * null. A search hit (?seq=); else the first unread message when it lies before the
+ * latest page; else, with nothing unread, where I was when I left the room, if that is
+ * before the latest page (in it, opened() puts me back there).
+ */
+function landingOf(ack) {
+  const page = ack.messages ?? [];
+  const firstLoaded = page.length ? page[0].seq : Infinity;
+  const room = ack.room ?? {};
+  landed = null;
+  if (searchHit !== null) {
+    landed = { kind: "hit", seq: searchHit };
+    searchHit = null;
+  } else if (room.unread_count > 0 && Number.isInteger(room.last_read_seq) && room.last_read_seq + 1 < firstLoaded) {
+    landed = { kind: "unread", seq: room.last_read_seq + 1, pointer: room.last_read_message_id };
+  } else if (!(room.unread_count > 0)) {
+    const place = savedPlace();
+    if (place && !place.atBottom && Number.isInteger(place.seq) && place.seq < firstLoaded) landed = { kind: "place", ...place };
+  }
+  return landed?.seq ?? null;
+}
+
+/** The window asked for by landingOf() is on the page (`seq` null: the latest page is instead). */
+function landedAt(seq) {
+  const why = landed;
+  landed = null;
+  if (seq === null || !why) {
+    view.scrollToBottom();
+    if (why?.kind === "hit") announce(announcer, t("That message is no longer here."));
+  } else if (why.kind === "hit") {
+    view.markHit(seq);
+    if (!view.reveal(seq)) view.scrollToBottom();
+  } else if (why.kind === "unread") {
+    view.placeDivider(why.pointer);
+  } else if (!view.restorePlace(why)) {
+    view.scrollToBottom();
+  }
+  reads.noteSeen();
+}
+
 const timeline = createTimeline({ roomId, me });
 const view = createView({
-  el: { scroller: byId("message-scroller"), list, newMessages: byId("new-messages"), announcer },
+  el: { scroller: byId("message-scroller"), list, newMessages: byId("new-messages"), firstUnread: byId("first-unread"), announcer },
   timeline,
   me,
   myName: root.dataset.username,
@@ -98,7 +166,10 @@ const view = createView({
   },
   pendingQuote: (entry) => replies.pendingQuote(entry),
   thumbnailBox: { width: dataNumber(root, "thumbnailWidth"), height: dataNumber(root, "thumbnailHeight") },
-  onLook: () => reads.noteSeenSoon(),
+  onLook: () => {
+    reads.noteSeenSoon();
+    savePlaceSoon();
+  },
   onNearTop: () => sync.loadOlder(),
   onNearBottom: () => sync.loadNewer(),
   onJump: () => {
@@ -129,17 +200,8 @@ const sync = createSync({
   onOpened: opened,
   onReset: () => view.reset(),
   onRemoved: () => close(outOfRoom),
-  landAt: landingSeq(),
-  onLanded: (seq) => {
-    if (seq === null) {
-      view.scrollToBottom();
-      announce(announcer, t("That message is no longer here."));
-      return;
-    }
-    view.markHit(seq);
-    if (!view.reveal(seq)) view.scrollToBottom();
-    reads.noteSeen();
-  },
+  landing: landingOf,
+  onLanded: landedAt,
 });
 const reads = createReads({ roomId, timeline, ask, isOpen: sync.isOpen, newestVisible: view.newestVisible });
 const outbox = createOutbox({
@@ -333,9 +395,16 @@ function opened(ack, { landing = false, jumped = false } = {}) {
   if (!landing) show(timeline.merge(page), { live: !first });
   if (first && !landing) {
     timeline.start(page.length ? page[0].seq : 1, ack.has_more);
+    sync.updateHistory();   // before the view is placed: the history line above takes room
     view.scrollToBottom();
-    if (!jumped) view.placeDivider(ack.room?.last_read_message_id);
-    sync.updateHistory();
+    if (jumped) {
+      // The reader asked for the latest: no divider to land on.
+    } else if (ack.room?.unread_count > 0) {
+      view.placeDivider(ack.room?.last_read_message_id);
+    } else {
+      const place = savedPlace();
+      if (place && !place.atBottom) view.restorePlace(place);
+    }
   }
   reads.notePointer(ack.room?.last_read_message_id);
   outbox.refresh();

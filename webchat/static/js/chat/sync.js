@@ -23,8 +23,10 @@ const REV_SLACK = 20;
 const lastSeqOf = (messages) => (messages.length ? messages[messages.length - 1].seq : null);
 
 /**
- * `landAt`: the seq to open the room at (a search hit), else null; `onLanded(seq)` hears
- * that its window is on the page (or that it could not be, with null).
+ * `landing(ack)`, on the page's first open (and after a reset, but not after a jump to
+ * the latest): the seq to open the room at instead of its latest page (a search hit, the
+ * first unread further back, where the reader was), or null; `onLanded(seq)` hears that
+ * its window is on the page (or, with null, that the latest page is instead).
  * `connected()` says whether the socket is; `ask(event, payload)` emits with an ack.
  * `show(change, {live})` shows a timeline merge; `onOpened(ack)` takes an open_room ack
  * (before the catch-up starts); `onReset()` empties the list before the room is opened
@@ -36,10 +38,8 @@ const lastSeqOf = (messages) => (messages.length ? messages[messages.length - 1]
  */
 export function createSync(options) {
   const { connected, ask, roomId, timeline, messagesUrl, changesUrl, loginUrl, pageSize, catchUpPage, changesPage } = options;
-  const { history, unfilled, show, onOpened, onReset, onRemoved, onLanded } = options;
-  let landAt = options.landAt ?? null;
+  const { history, unfilled, show, onOpened, onReset, onRemoved, landing = () => null, onLanded } = options;
   let jumped = false;   // the next first open is a jump to the latest (no divider to land on)
-  if (landAt !== null) timeline.landing();
   let connection = 0;   // counts connections, to drop answers meant for an old one
   let opened = false;   // open_room answered on the current connection
   let disabled = false;
@@ -75,9 +75,8 @@ export function createSync(options) {
           if (roomRev - since > FAR_PAGES * changesPage) reset();
         }
         const first = !timeline.started;
-        const landing = first ? landAt : null;
-        landAt = null;
-        onOpened(ack, { landing: landing !== null, jumped: first && jumped });
+        const target = first && !jumped ? landing(ack) : null;
+        onOpened(ack, { landing: target !== null, jumped: first && jumped });
         jumped = false;
         if (first) {
           timeline.noteRev(roomRev);
@@ -86,8 +85,8 @@ export function createSync(options) {
         }
         // Always, not only after a reconnect: it also covers a change committed between
         // the server reading this page and adding the socket to the room's stream.
-        if (landing === null) catchingUp.run();
-        else land(landing, ack).then(() => catchingUp.run());
+        if (target === null) catchingUp.run();
+        else land(target, ack).then(() => catchingUp.run());
       } else if (["USER_NOT_IN_CHAT_ROOM", "ROOM_NOT_FOUND"].includes(ack?.error?.code)) {
         onRemoved();
       } else {
@@ -102,6 +101,13 @@ export function createSync(options) {
    */
   async function land(seq, ack) {
     const mine = connection;
+    if (timeline.ascending().length) {
+      // Live messages that came before the ack belong to the latest page, not the window.
+      const rev = timeline.lastRev;
+      timeline.reset();
+      onReset();
+      timeline.noteRev(rev);
+    }
     timeline.landing();
     let data = null;
     try {
@@ -110,14 +116,11 @@ export function createSync(options) {
       if (error instanceof ApiError && error.status === 401) goToLogin(loginUrl);
     }
     if (mine !== connection || timeline.started) return;
-    if (data?.messages?.length) {
-      show(timeline.startWindow(data.messages, data.has_more_before, data.has_more_after));
-      onLanded(seq);
-    } else {
-      show(timeline.startWindow(ack.messages ?? [], ack.has_more, false));
-      onLanded(null);
-    }
-    updateHistory();
+    const found = Boolean(data?.messages?.length);
+    if (found) show(timeline.startWindow(data.messages, data.has_more_before, data.has_more_after));
+    else show(timeline.startWindow(ack.messages ?? [], ack.has_more, false));
+    updateHistory();   // before the view is placed: the history line above takes room
+    onLanded(found ? seq : null);
   }
 
   /** Forget the messages and open the room afresh, as on the first connect. */

@@ -12,7 +12,8 @@ const OLDER_TRIGGER_PX = 120;    // this close to the top (or bottom, far back) 
 const HIGHLIGHT_MS = 2500;       // how long a message jumped to stays highlighted
 
 /**
- * `el`: scroller, list, newMessages (the button), announcer. `decorate(slots, message)`
+ * `el`: scroller, list, newMessages (the button), firstUnread (the button up to the
+ * divider), announcer. `decorate(slots, message)`
  * fills a message's slots (render.js); `pendingQuote(entry)` is the quote above a
  * pending reply (or null); `thumbnailBox` is the server's; `nameOf(id)` a member's
  * username (for the mentions in bodies). Callbacks: `onLook()` when the reader may have
@@ -30,6 +31,7 @@ export function createView(options) {
   let lastScrollTop = 0;
   let divider = null;               // the "New messages" <li>, placed once, on the first open
   let dividerPointer = 0;
+  let caughtUp = false;             // the reader reached the latest after the divider: no button up to it
 
   const attachment = { thumbnailBox, onLoad: imageLoaded };
   const render = (li, message) => fillMessage(li, message, { me, decorate, attachment, nameOf });
@@ -140,6 +142,22 @@ export function createView(options) {
     regroup(after);
   }
 
+  /** "First unread ↑": while the divider is above the view, until the reader has caught up. */
+  function refreshFirstUnread() {
+    if (!el.firstUnread) return;
+    if (divider && atBottom()) caughtUp = true;
+    const above = divider?.isConnected && divider.getBoundingClientRect().bottom <= el.scroller.getBoundingClientRect().top;
+    el.firstUnread.hidden = !(above && !caughtUp);
+  }
+
+  /** Scroll so that the divider sits at the top of the view. */
+  function toDivider() {
+    const box = el.scroller.getBoundingClientRect();
+    el.scroller.scrollTop += divider.getBoundingClientRect().top - box.top - 8;
+    stickToBottom = atBottom();
+    lastScrollTop = el.scroller.scrollTop;
+  }
+
   el.scroller.addEventListener("scroll", () => {
     const top = el.scroller.scrollTop;
     // Only the reader scrolling up unpins the view. A scroll event that is dispatched
@@ -152,6 +170,7 @@ export function createView(options) {
     if (el.scroller.scrollTop < OLDER_TRIGGER_PX) onNearTop();
     const below = el.scroller.scrollHeight - el.scroller.scrollTop - el.scroller.clientHeight;
     if (timeline.hasNewer && below < OLDER_TRIGGER_PX) onNearBottom();
+    refreshFirstUnread();
   }, { passive: true });
 
   new ResizeObserver(() => { if (stickToBottom) scrollToBottom(); }).observe(el.scroller);
@@ -159,6 +178,12 @@ export function createView(options) {
   el.newMessages.addEventListener("click", () => {
     scrollToBottom();
     onJump();
+  });
+
+  el.firstUnread?.addEventListener("click", () => {
+    if (!divider?.isConnected) return;
+    toDivider();
+    refreshFirstUnread();
   });
 
   return {
@@ -235,6 +260,32 @@ export function createView(options) {
       divider = null;
       dividerPointer = 0;
       hideNewMessages();
+      refreshFirstUnread();
+    },
+
+    /**
+     * Where the reader is: the first message in view and how far below the view's top it
+     * starts (px), or `{atBottom: true}` when the view is pinned to the latest.
+     */
+    place() {
+      if (stickToBottom || atBottom()) return { atBottom: true };
+      const box = el.scroller.getBoundingClientRect();
+      for (const message of timeline.ascending()) {
+        const rect = nodes.get(message.seq)?.getBoundingClientRect();
+        if (rect && rect.bottom > box.top + 1) return { seq: message.seq, offset: Math.round(rect.top - box.top) };
+      }
+      return { atBottom: true };
+    },
+
+    /** Put the reader back at a `place()`; false when its message is not on the page. */
+    restorePlace({ seq, offset }) {
+      const li = nodes.get(seq);
+      if (!li) return false;
+      const box = el.scroller.getBoundingClientRect();
+      el.scroller.scrollTop += li.getBoundingClientRect().top - box.top - (Number(offset) || 0);
+      stickToBottom = atBottom();
+      lastScrollTop = el.scroller.scrollTop;
+      return true;
     },
 
     /** A message's [data-slot=<name>], if it is on the page. */
@@ -272,9 +323,9 @@ export function createView(options) {
         h("span", { className: "unread-divider-label", text: t("New messages") }));
       el.list.append(divider);
       positionDivider();
-      const box = el.scroller.getBoundingClientRect();
-      el.scroller.scrollTop += divider.getBoundingClientRect().top - box.top - 8;
-      stickToBottom = atBottom();
+      caughtUp = false;
+      toDivider();
+      refreshFirstUnread();
       if (stickToBottom) return;
       const below = timeline.unreadAfter(dividerPointer, newestVisible()?.seq ?? 0);
       if (below) showNewMessages(below);
