@@ -163,6 +163,9 @@ class Config:
     # Edits and reactions, a bucket of their own so that reacting never stops anyone posting.
     RATELIMIT_CHANGES_PER_USER = os.environ.get("RATELIMIT_CHANGES_PER_USER", "20 per 5 seconds")
     RATELIMIT_UPLOADS_PER_USER = os.environ.get("RATELIMIT_UPLOADS_PER_USER", "20 per minute")
+    # Searches are asked for one at a time (on Enter, not per key), and one that scans (a
+    # rare single character) costs a database second at a million messages.
+    RATELIMIT_SEARCH_PER_USER = os.environ.get("RATELIMIT_SEARCH_PER_USER", "30 per minute")
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -4,7 +4,7 @@ messages (over the socket too); RATELIMIT_ENABLED=false switches them off."""
 import pytest
 
 from webchat.errors import ChatError
-from webchat.services import accounts, messages, rooms
+from webchat.services import accounts, messages, rooms, search
 
 from .support.accounts import PASSWORD
 
@@ -111,3 +111,17 @@ def test_uploads_per_user(limited, alice):
     assert excinfo.value.code == "RATE_LIMITED"
     retry, created = files.upload(alice, room["id"], io.BytesIO(b"data"), "f0.txt", client_id="u0")
     assert not created  # a retry of a stored upload is answered, not limited
+
+
+def test_searches_per_user(limited, client, alice, bob):
+    limited.config["RATELIMIT_SEARCH_PER_USER"] = "3 per minute"
+    for _ in range(3):
+        assert search.search(alice, "hello") == ([], False)
+    # A query that does not parse is answered for what it is, and not counted.
+    with pytest.raises(ChatError) as excinfo:
+        search.search(alice, "   ")
+    assert excinfo.value.code == "VALIDATION_ERROR"
+    with pytest.raises(ChatError) as excinfo:
+        search.search(alice, "hello")
+    assert excinfo.value.code == "RATE_LIMITED" and excinfo.value.extra["retry_after"] >= 1
+    assert search.search(bob, "hello") == ([], False), "per user"

@@ -15,6 +15,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from .. import ratelimit
 from ..errors import validation_error
 from ..extensions import db
 from ..models import Membership, Mention, Message, Room, SearchGram, User
@@ -129,9 +130,11 @@ def _parse_date(value):
 def search(user, q, room_id=None, before_id=None, limit=None):
     """The caller's messages matching `q`, newest first: only from rooms they are an
     active member of now (or the one `room_id`, with the codes of its history), never
-    deleted or system messages. Returns ([(message, room, highlights)], has_more)."""
+    deleted or system messages. Returns ([(message, room, highlights)], has_more). A
+    query that parses counts against the user's search limit (RATE_LIMITED beyond)."""
     query = parse(q)
     limit = parse_limit(limit, LIMIT_DEFAULT, LIMIT_MAX)
+    ratelimit.check("RATELIMIT_SEARCH_PER_USER", user.id)
     before_id = None if before_id in (None, "") else parse_id(before_id, "before_id")
     if room_id not in (None, ""):
         rooms = [require_member(user, room_id)[0].id]
