@@ -9,8 +9,10 @@ BENCHMARKS.md keeps its hand-written text: only generated sections are replaced.
 run (every target and scenario, full sizes) replaces the part between
 `<!-- bench:begin -->` and `<!-- bench:end -->`; a run with the target
 webchat-eventlet-base (before and after a change, BENCH_BASE_DIR) the part between
-`<!-- bench19:begin -->` and `<!-- bench19:end -->`, issue 19's; any other run, partial,
-writes nothing (`--no-write` prints its tables).
+`<!-- bench19:begin -->` and `<!-- bench19:end -->`, issue 19's; a run with the target
+webchat-eventlet-noindex (the send path without the search index) or the `search`
+scenario the part between `<!-- bench21:begin -->` and `<!-- bench21:end -->`, issue
+21's; any other run, partial, writes nothing (`--no-write` prints its tables).
 """
 
 import json
@@ -24,8 +26,10 @@ PLOTS = BENCH / "plots"
 DOC = ROOT / "BENCHMARKS.md"
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 BEGIN19, END19 = "<!-- bench19:begin -->", "<!-- bench19:end -->"
+BEGIN21, END21 = "<!-- bench21:begin -->", "<!-- bench21:end -->"
 BASE = "webchat-eventlet-base"
-ORDER = ["bare-eventlet", "bare-gevent", "node", BASE, "webchat-eventlet", "webchat-gevent", "webchat-sqlite"]
+NOINDEX = "webchat-eventlet-noindex"
+ORDER = ["bare-eventlet", "bare-gevent", "node", BASE, NOINDEX, "webchat-eventlet", "webchat-gevent", "webchat-sqlite"]
 # What a full run measures: only such a run replaces the generated section.
 FULL_TARGETS = set(ORDER) - {BASE}
 FULL_SCENARIOS = {"idle", "fanout", "rtt", "history", "roomlist"}
@@ -306,6 +310,84 @@ def issue19_checks(res):
                 )
             )
     return checks
+
+
+def issue21_checks(res):
+    """(target, measured, met) rows for issue 21: the send path with the search index
+    within 10% of the same code without it (same run), and a rare term's p99 under
+    100 ms at the largest size searched."""
+    checks = []
+    if res.where(target=NOINDEX):
+        on = res.median("acks_per_s", scenario="rtt", target="webchat-eventlet")
+        off = res.median("acks_per_s", scenario="rtt", target=NOINDEX)
+        r = ratio(on, off)
+        checks.append(
+            (
+                f"send path: persisted send-ack rate with the index >= 0.9x without it ({NOINDEX})",
+                f"{fmt(on)} / {fmt(off)} acks/s = {fmt(r, 3)}x",
+                r is not None and r >= 0.9,
+            )
+        )
+        fan = {
+            t: med([m["max_deliveries_per_s"] for m in res.where(scenario="fanout_max", target=t, layout="1x100")])
+            for t in ("webchat-eventlet", NOINDEX)
+        }
+        r = ratio(fan["webchat-eventlet"], fan[NOINDEX])
+        checks.append(
+            (
+                "send path: fan-out 1x100 max deliveries/s with the index >= 0.9x without it",
+                f"{fmt(fan['webchat-eventlet'], 0)} / {fmt(fan[NOINDEX], 0)} = {fmt(r, 3)}x",
+                r is not None and r >= 0.9,
+            )
+        )
+    rows = res.where(scenario="search")
+    if rows:
+        size = max(r["messages"] for r in rows)
+        rare = [r for r in rows if r["messages"] == size and r["query"].startswith("rare")]
+        worst = max(rare, key=lambda r: r["p99_ms"]) if rare else None
+        if worst:
+            checks.append(
+                (
+                    f"search: a rare term's p99 at {size:,} messages < 100 ms (worst of {len(rare)} rare-term cases)",
+                    f"{fmt(worst['p99_ms'], 1)} ms ({worst['query']} `{worst['q']}`, {worst['room']})",
+                    worst["p99_ms"] < 100,
+                )
+            )
+    return checks
+
+
+def search_table(res):
+    """p50 / p99 of each query at each size, in all the user's rooms, the busiest and a median one."""
+    rows = res.where(scenario="search")
+    if not rows:
+        return []
+    sizes = sorted({r["messages"] for r in rows})
+    builds = {r["messages"]: r for r in res.where(scenario="search_build")}
+    lines = []
+    for size in sizes:
+        built = builds.get(size)
+        note = f" ({built['grams']:,} gram rows, built in {built['build_s']:.0f} s)" if built else ""
+        here = [r for r in rows if r["messages"] == size]
+        rooms = list(dict.fromkeys(r["room"] for r in here))
+        searched = {r["room"]: r["searched"] for r in here}
+        lines += [
+            f"{size:,} messages{note}: p50 / p99 ms (hits on the first page)",
+            "",
+            "| query | " + " | ".join(f"{room} ({searched[room]:,})" for room in rooms) + " |",
+            "| --- | " + " | ".join("---" for _ in rooms) + " |",
+        ]
+        for query in dict.fromkeys((r["query"], r["q"]) for r in here):
+            cells = []
+            for room in rooms:
+                found = [r for r in here if (r["query"], r["q"]) == query and r["room"] == room]
+                cells.append(
+                    f"{fmt(found[0]['p50_ms'], 1)} / {fmt(found[0]['p99_ms'], 1)} ({found[0]['hits']})"
+                    if found
+                    else "–"
+                )
+            lines.append(f"| {query[0]} `{query[1]}` | " + " | ".join(cells) + " |")
+        lines.append("")
+    return lines
 
 
 def target_checks(res):
@@ -620,15 +702,39 @@ def issue19_section(path, meta, end, rows):
     """BENCHMARKS.md's issue-19 section: a run with webchat-eventlet-base beside
     webchat-eventlet (the send path before and after, repetitions interleaved) and, if it
     ran them, the history pages and the change feed."""
+    against = f"after: commit {meta.get('commit')}, before: commit {meta.get('base_commit')} as {BASE}"
+    return pair_section(
+        path, meta, end, rows, BASE, (BEGIN19, END19), against, "#### Targets of issue 19", issue19_checks
+    )
+
+
+def issue21_section(path, meta, end, rows):
+    """BENCHMARKS.md's issue-21 section: webchat-eventlet (the search index kept on the send
+    path) beside webchat-eventlet-noindex (SEARCH_INDEX_ENABLED=false), repetitions
+    interleaved, and the `search` scenario's times."""
+    against = f"commit {meta.get('commit')}: webchat-eventlet with the search index, {NOINDEX} without"
+    section = pair_section(
+        path, meta, end, rows, NOINDEX, (BEGIN21, END21), against, "#### Targets of issue 21", issue21_checks
+    )
+    searched = search_table(Results(rows))
+    if searched:
+        head, tail = section.rsplit(END21, 1)
+        section = head + "\n".join(["#### Search, on MariaDB (bench/search_cost.py)", "", *searched, "", END21]) + tail
+    return section
+
+
+def pair_section(path, meta, end, rows, base, markers, against, checks_heading, checks_of):
+    """A run of `base` beside webchat-eventlet, repetitions interleaved: the checks, each
+    repetition's send path figures and their medians, the round trips and the fan-out."""
+    begin_marker, end_marker = markers
     res = Results(rows)
     targets = targets_in(rows)
     s = meta.get("settings", {})
     loads = [r["loadavg"] for r in rows if r.get("loadavg") is not None]
     lines = [
-        BEGIN19,
+        begin_marker,
         "",
-        f"_Generated by `bench/report.py` from `{shown(path)}` (run {meta.get('run_id')}, after: commit "
-        f"{meta.get('commit')}, before: commit {meta.get('base_commit')} as {BASE}, {meta.get('reps')} "
+        f"_Generated by `bench/report.py` from `{shown(path)}` (run {meta.get('run_id')}, {against}, {meta.get('reps')} "
         f"repetition(s), every other one in reverse order, {'quick' if meta.get('quick') else 'full'} sizes, "
         f"{end.get('elapsed_s', '?')} s"
         + (
@@ -642,10 +748,10 @@ def issue19_section(path, meta, end, rows):
         f"1x100 in steps of {s.get('step_s')} s, round trips {s.get('rtt_count')} (at most {s.get('rtt_max_s')} s), "
         f"history {s.get('history_sizes')}, {s.get('http_repeats')} timed requests each.",
     ]
-    lines += checks_table("#### Targets of issue 19", issue19_checks(res))
+    lines += checks_table(checks_heading, checks_of(res))
     lines += ["", "#### Per repetition, in the order they ran", ""]
     lines += [
-        "Before · after (ratio). The worker's CPU per send is a steadier measure of the send path's cost than "
+        f"{base} · webchat-eventlet (ratio). The worker's CPU per send is a steadier measure of the send path's cost than "
         "the rates, which the machine's load moves: per acknowledged round trip, and per send at 200 sends/s into "
         "100 members (its 100 deliveries included).",
         "",
@@ -665,11 +771,11 @@ def issue19_section(path, meta, end, rows):
         ),
     )
     pairs = [[] for _ in measures]
-    for rep in sorted({r["rep"] for r in res.where(target=BASE)}):
+    for rep in sorted({r["rep"] for r in res.where(target=base)}):
         order = list(dict.fromkeys(r["target"] for r in res.where(rep=rep) if r.get("target") in targets))
         cells = []
         for (measure, digits), kept in zip(measures, pairs, strict=True):
-            before, after = measure(BASE, rep), measure("webchat-eventlet", rep)
+            before, after = measure(base, rep), measure("webchat-eventlet", rep)
             cells.append(f"{fmt(before, digits)} · {fmt(after, digits)} ({fmt(ratio(after, before), 3)}x)")
             if before and after:
                 kept.append((before, after))
@@ -690,7 +796,7 @@ def issue19_section(path, meta, end, rows):
         lines += ["", "#### Errors in this run", ""] + [
             f"- {e.get('target')}: {e.get('error', '')[:300]}" for e in errors
         ]
-    lines += ["", END19]
+    lines += ["", end_marker]
     return "\n".join(lines)
 
 
@@ -761,6 +867,10 @@ def main():
         sections.append((BEGIN, END, generated(path, meta, end, rows, "--no-write" not in sys.argv), "## Results"))
     if any(r.get("target") == BASE for r in rows):
         sections.append((BEGIN19, END19, issue19_section(path, meta, end, rows), "## Issue 19: before and after"))
+    if any(r.get("target") == NOINDEX or r.get("scenario") == "search" for r in rows):
+        sections.append(
+            (BEGIN21, END21, issue21_section(path, meta, end, rows), "## Issue 21: the send path and search")
+        )
     if "--no-write" in sys.argv:
         print("\n\n".join(section for _b, _e, section, _h in sections))
         return

@@ -104,6 +104,9 @@ class Settings:
     changes = env_int("BENCH_CHANGES", 1000)
     changes_limits = env_list("BENCH_CHANGES_LIMITS", [50, 100, 500])
     roomlist_sizes = env_list("BENCH_ROOMLIST_SIZES", [10, 200])
+    # Issue 21: bench/search_cost.py at each size (messages), each query timed this often.
+    search_sizes = env_list("BENCH_SEARCH_SIZES", [1000, 100_000] if quick else [1000, 1_000_000])
+    search_runs = env_int("BENCH_SEARCH_RUNS", 50 if quick else 200)
     http_repeats = env_int("BENCH_HTTP_REPEATS", 20 if quick else 100)
     scenarios = env_list("BENCH_SCENARIOS", ["idle", "fanout", "rtt", "history", "roomlist"], str)
     # py-spy records the webchat worker during its socket scenarios (BENCH_PROFILE=1; =all:
@@ -815,6 +818,9 @@ def main():
                     emit({"target": "webchat-eventlet", "scenario": "error", "error": str(exc)[:2000]})
                 finally:
                     server.stop()
+            if "search" in S.scenarios:
+                for size in S.search_sizes:
+                    search_scenario(size, emit)
         finally:
             _kill_all()
             res.drop()
@@ -822,6 +828,24 @@ def main():
     log(f"done in {time.monotonic() - t_start:.0f}s: {out}")
     shutil.rmtree(workdir, ignore_errors=True) if not os.environ.get("BENCH_KEEP_LOGS") else None
     print(out)
+
+
+def search_scenario(size, emit):
+    """Issue 21: search at `size` messages on MariaDB (bench/search_cost.py builds them
+    with the send path's own index functions and times services.search), once per run:
+    the database is the same whichever target runs the send path."""
+    log(f"search at {size:,} messages")
+    cmd = [str(BIN / "python"), str(WEBCHAT_DIR / "bench" / "search_cost.py"), "--messages", str(size)]
+    cmd += ["--runs", str(S.search_runs), "--json"]
+    try:
+        done = subprocess.run(cmd, cwd=WEBCHAT_DIR, capture_output=True, text=True, timeout=3600, check=True)
+    except (subprocess.SubprocessError, OSError) as exc:
+        log(f"search at {size:,} failed: {exc}")
+        emit({"target": "webchat-eventlet", "scenario": "error", "error": f"search {size}: {exc}"[:2000]})
+        return
+    for line in done.stdout.splitlines():
+        if line.startswith("{"):
+            emit({"target": "webchat-eventlet", **json.loads(line)})
 
 
 def start_profiler(server, workdir, rep):

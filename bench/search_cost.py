@@ -2,7 +2,10 @@
 on MariaDB with the search index, then times `services.search.search` (the API's work
 less JSON) for rare and common terms, Korean and English, with and without `room_id`.
 
-    .venv/bin/python bench/search_cost.py [--messages 1000000] [--runs 200] [--keep]
+    .venv/bin/python bench/search_cost.py [--messages 1000000] [--runs 200] [--keep] [--json]
+
+--json prints one JSON object per line instead of the table (how `make bench`'s `search`
+scenario, bench/run.py, takes the figures into its results).
 
 The searching user is in every room, so "without room_id" searches all N messages (the
 worst case). Rows are bulk-loaded (LOAD DATA LOCAL INFILE) with the index built by the
@@ -11,6 +14,7 @@ end unless --keep (a kept one is reused by the next run with the same --messages
 """
 
 import argparse
+import json
 import os
 import random
 import statistics
@@ -203,7 +207,9 @@ def main():
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--json", action="store_true", help="JSON lines for bench/run.py")
     args = parser.parse_args()
+    say = (lambda *a, **k: print(*a, file=sys.stderr, **k)) if args.json else print
 
     from webchat import create_app
 
@@ -226,15 +232,28 @@ def main():
 
     app = create_app(BenchConfig)
     if not exists:
-        print(f"building {args.messages:,} messages ...")
+        say(f"building {args.messages:,} messages ...")
         started = time.perf_counter()
         grams = build(app, args.messages, random.Random(21))
-        print(f"built in {time.perf_counter() - started:.0f} s: {grams:,} gram rows")
+        built_s = time.perf_counter() - started
+        say(f"built in {built_s:.0f} s: {grams:,} gram rows")
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "scenario": "search_build",
+                        "messages": args.messages,
+                        "grams": grams,
+                        "build_s": round(built_s, 1),
+                    }
+                )
+            )
     busy, quiet = busiest_and_quiet_rooms(app)
-    print(
+    say(
         f"user 1 is in all {ROOMS} rooms; busiest room {busy.id} ({busy.last_seq:,} messages), "
         f"a median room {quiet.id} ({quiet.last_seq:,})"
     )
+    sizes = {"all rooms": args.messages, "busiest": busy.last_seq, "median": quiet.last_seq}
     queries = [
         ("rare Korean", "견적서"),
         ("rare English", "invoice"),
@@ -244,12 +263,26 @@ def main():
         ("rare + filter", "견적서 from:user3"),
         ("one syllable (scan)", "끝"),
     ]
-    print(f"\n{'query':<34}{'room':<12}{'hits':>6}{'p50 ms':>10}{'p99 ms':>10}")
+    say(f"\n{'query':<34}{'room':<12}{'hits':>6}{'p50 ms':>10}{'p99 ms':>10}")
     for label, q in queries:
         for room_label, room_id in (("all rooms", None), ("busiest", busy.id), ("median", quiet.id)):
             runs = args.runs if "scan" not in label else max(5, args.runs // 20)
             hits, p50, p99 = time_query(app, 1, q, room_id, runs)
-            print(f"{label + ' ' + q:<34}{room_label:<12}{hits:>6}{p50:>10.1f}{p99:>10.1f}")
+            say(f"{label + ' ' + q:<34}{room_label:<12}{hits:>6}{p50:>10.1f}{p99:>10.1f}")
+            if args.json:
+                record = {
+                    "scenario": "search",
+                    "messages": args.messages,
+                    "query": label,
+                    "q": q,
+                    "room": room_label,
+                    "searched": sizes[room_label],
+                    "runs": runs,
+                    "hits": hits,
+                    "p50_ms": round(p50, 2),
+                    "p99_ms": round(p99, 2),
+                }
+                print(json.dumps(record, ensure_ascii=False), flush=True)
     if not args.keep:
         conn = admin()
         conn.cursor().execute(f"DROP DATABASE {DATABASE}")
