@@ -19,9 +19,10 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from ..support.accounts import PASSWORD
-from ..support.browser import MOBILE, log_in, shot, wait_connected, wait_list_connected
+from ..support.browser import MOBILE, log_in, shot, wait_connected
 from ..support.chat_client import ChatClient
 from ..support.http_client import api, api_user, unique_name
+from ..support.polling import wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -307,8 +308,7 @@ def test_drafts_survive_switches_reloads_and_logout_and_stay_private(pages, serv
     assert draft_keys(a)[key]["text"] == "A만 보는 초안"
     log_out(a)
     log_in(a, b_user["username"])
-    wait_list_connected(a)   # the room list's scripts have run (header.js before them)
-    assert draft_keys(a) == {}, "another user's drafts go when they log in"
+    wait_until(lambda: draft_keys(a) == {}, 10, "another user's drafts to go when they log in")
     open_room(a, room)
     expect(a.locator("#composer-input")).to_have_value("")
     log_out(a)
