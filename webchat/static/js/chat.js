@@ -13,11 +13,13 @@
 // chat/autocomplete.js the @ list in the composer and the edit box; chat/everyone.js asks
 //                    before @room/@here; chat/notifylevel.js the room's notification menu
 // lib/tabbadge.js    the tab's title and favicon; lib/desktop.js desktop notifications, sound
+// lib/drafts.js      the composer's draft per room, kept in the browser until the send is acked
 // chat/composer.js, chat/deletion.js, chat/membership.js, chat/uploads.js: the controls
 import { apiFetch } from "./lib/api.js";
 import { announce, dataNumber, h } from "./lib/dom.js";
 import { newClientId } from "./lib/clientid.js";
 import { createDesktop } from "./lib/desktop.js";
+import { browserStorage, createDrafts, debounced } from "./lib/drafts.js";
 import { errorText } from "./lib/errors.js";
 import { t } from "./lib/i18n.js";
 import { connectChat } from "./lib/socket.js";
@@ -40,6 +42,7 @@ import { createUploads } from "./chat/uploads.js";
 import { createView } from "./chat/view.js";
 
 const ACK_TIMEOUT_MS = 10000;
+const DRAFT_SAVE_MS = 400;
 const REMOVED_TEXT = {
   kicked: () => t("You were removed from this room."),
   left: () => t("You left this room."),
@@ -146,6 +149,8 @@ function landedAt(seq) {
 }
 
 const timeline = createTimeline({ roomId, me });
+const drafts = createDrafts({ storage: browserStorage(), me });
+const saveDraft = debounced(() => drafts.save(roomId, composer.text()), DRAFT_SAVE_MS);
 const view = createView({
   el: { scroller: byId("message-scroller"), list, newMessages: byId("new-messages"), firstUnread: byId("first-unread"), announcer },
   timeline,
@@ -165,6 +170,7 @@ const view = createView({
     edits.offer(slots.tools, message);
   },
   pendingQuote: (entry) => replies.pendingQuote(entry),
+  typeInto: byId("composer-input"),
   thumbnailBox: { width: dataNumber(root, "thumbnailWidth"), height: dataNumber(root, "thumbnailHeight") },
   onLook: () => {
     reads.noteSeenSoon();
@@ -210,9 +216,18 @@ const outbox = createOutbox({
   view,
   ask,
   sync,
-  onStored: (message) => show(timeline.merge([message])),
-  onDiscard: () => composer.focus(),
-  onDeclined: (entry) => composer.restore(entry.body),
+  onStored: (message) => {
+    drafts.acked(roomId, message.client_id);
+    show(timeline.merge([message]));
+  },
+  onDiscard: (entry) => {
+    drafts.forget(roomId, entry.clientId);
+    composer.focus();
+  },
+  onDeclined: (entry) => {
+    drafts.forget(roomId, entry.clientId);
+    composer.restore(entry.body);
+  },
 });
 const deletion = createDeletion({
   me,
@@ -304,11 +319,15 @@ const composer = createComposer({
   maxLength: dataNumber(root, "maxLength"),
   onSend: (body) => {
     sync.toLatest();   // a message goes at the bottom of the latest ones, not of a window far back
-    outbox.add(body, newClientId(), replies.target());
+    const clientId = newClientId();
+    saveDraft.cancel();
+    drafts.sent(roomId, clientId, body);   // kept until the server acks it
+    outbox.add(body, clientId, replies.target());
     replies.sent();
     people.iSent();
   },
   onInput: () => { if (composer.hasText() && sync.isOpen() && !closed) people.iAmTyping(); },
+  onChange: () => saveDraft.soon(),
   onEditLast: () => !closed && edits.editLast(),
   onEscape: () => replies.cancel(),
 });
@@ -393,6 +412,7 @@ function opened(ack, { landing = false, jumped = false } = {}) {
   const page = ack.messages ?? [];
   const first = !timeline.started;
   if (!landing) show(timeline.merge(page), { live: !first });
+  if (first) recoverDrafts(page);
   if (first && !landing) {
     timeline.start(page.length ? page[0].seq : 1, ack.has_more);
     sync.updateHistory();   // before the view is placed: the history line above takes room
@@ -411,6 +431,20 @@ function opened(ack, { landing = false, jumped = false } = {}) {
   outbox.flush();
   reads.noteSeen();
   reads.flush();
+}
+
+/**
+ * What this room's draft still holds as pending sends, once the room is open: a send the
+ * room has (its ack was lost) is done, one the outbox holds stays, and one that went with
+ * a closed page comes back into the composer. `page`: the latest messages (open_room).
+ */
+function recoverDrafts(page) {
+  saveDraft.flush();
+  const mine = (message) => message.sender?.id === me && message.client_id;
+  const inRoom = new Set([...page, ...timeline.descending()].filter(mine).map((message) => message.client_id));
+  const held = new Set(timeline.pending().map((entry) => entry.clientId));
+  const text = drafts.recover(roomId, { stored: (id) => inRoom.has(id), held: (id) => held.has(id) });
+  if (text !== null) composer.setText(text);
 }
 
 function showStatus(state) {
@@ -464,6 +498,8 @@ const socketEvents = {
   },
   new_message: ({ message } = {}) => {
     if (!message || Number(message.room_id) !== roomId) return;
+    // My message is stored (sent from here or another tab of mine): its draft is done.
+    if (message.sender?.id === me && message.client_id) drafts.acked(roomId, message.client_id);
     const revBefore = timeline.lastRev;
     show(timeline.merge([message]), { live: true });
     sync.noteArrival(revBefore);
@@ -520,3 +556,15 @@ byId("room-actions").append(notifyLevel.element);
 membership.roomActions(byId("room-actions"));
 autocomplete.attach(byId("composer-input"));
 uploads.composerTools(byId("composer-tools"));
+
+// The draft comes back, and is kept when the page is hidden or left (a room switch).
+const draft = drafts.text(roomId);
+if (draft) composer.setText(draft);
+addEventListener("pagehide", () => saveDraft.flush());
+document.addEventListener("visibilitychange", () => { if (document.hidden) saveDraft.flush(); });
+
+// Opening a room puts the cursor in the composer, unless the primary pointer is coarse
+// (a touch screen) or the screen is narrow: there it would pop the keyboard up over the
+// messages. Not if something else has the focus already.
+const touchy = window.matchMedia("(pointer: coarse)").matches || narrow.matches;
+if (!touchy && (document.activeElement === document.body || !document.activeElement)) composer.focus();

@@ -36,7 +36,7 @@ function downloadLink(className, url, name) {
   return h("a", { className, attrs: { href: url, download: name, "aria-label": t("Download {name}", { name }) }, text: t("Download") });
 }
 
-function imageNode(file, name, url, thumb, { onLoad, thumbnailBox }) {
+function imageNode(file, name, url, thumb, { onLoad, thumbnailBox, typeInto }) {
   const { width, height } = thumbSize(file, thumbnailBox);
   const caption = file.width && file.height
     ? t("{size} · {width}×{height}", { size: fileSize(file.size), width: file.width, height: file.height })
@@ -54,7 +54,7 @@ function imageNode(file, name, url, thumb, { onLoad, thumbnailBox }) {
         // A plain click shows it here; Ctrl/Cmd/Shift/middle click keeps the new tab.
         if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
         event.preventDefault();
-        imageViewer({ src: url, name, caption });
+        imageViewer({ src: url, name, caption, typeInto });
       },
     },
   }, img, srOnly(t("{name}, {caption}. Show full size", { name, caption })));
@@ -79,7 +79,8 @@ function cardNode(file, name, url) {
 
 /**
  * The attachment of a file message. `options`: thumbnailBox ({width, height}, the
- * server's THUMBNAIL_BOX), onLoad() (runs when a thumbnail has loaded).
+ * server's THUMBNAIL_BOX), onLoad() (runs when a thumbnail has loaded), typeInto (the
+ * box that typing in the image viewer goes to, lib/dialog.js).
  */
 export function fileNode(file, options) {
   if (!file) return null;

@@ -1,8 +1,11 @@
 // The `@` autocomplete of the composer and of the edit box: as one types after `@`, a
 // list of the room's members (and @room, @here) that match (lib/mentions.js); the arrow
 // keys move, Enter or Tab picks, Escape closes, a click picks. Nothing happens on a key
-// while an IME composes (Korean): the list follows the composed text through `input`.
+// while an IME composes (Korean): the list follows the composed text through `input`, and
+// an Enter pressed while a Hangul syllable composes picks once it is committed
+// (lib/enterkey.js hears Enter for the composer, the edit box and this list alike).
 import { h } from "../lib/dom.js";
+import { onEnter } from "../lib/enterkey.js";
 import { t, tn } from "../lib/i18n.js";
 import { insertMention, mentionAt, suggestions } from "../lib/mentions.js";
 
@@ -120,7 +123,7 @@ export function createAutocomplete({ members, me, maxLength = 32 }) {
       let handled = true;
       if (event.key === "ArrowDown" && plain) setActive((active + 1) % items.length);
       else if (event.key === "ArrowUp" && plain) setActive((active - 1 + items.length) % items.length);
-      else if ((event.key === "Enter" || event.key === "Tab") && plain && !event.shiftKey) pick(active);
+      else if (event.key === "Tab" && plain && !event.shiftKey) pick(active);
       else if (event.key === "Escape") {
         dismissed = typed.start;
         close();
@@ -138,6 +141,12 @@ export function createAutocomplete({ members, me, maxLength = 32 }) {
     const parent = input.parentElement;
     const capture = (event) => { if (event.target === input) onKeydown(event); };
     parent.addEventListener("keydown", capture, true);
+    // Enter picks while the list is open, before the box sends or saves.
+    const offEnter = onEnter(input, ({ altKey, ctrlKey, metaKey }) => {
+      if (!isOpen() || altKey || ctrlKey || metaKey) return false;
+      pick(active);
+      return true;
+    }, { first: true });
     input.addEventListener("input", refresh);
     input.addEventListener("keyup", onMove);
     input.addEventListener("click", refresh);
@@ -145,6 +154,7 @@ export function createAutocomplete({ members, me, maxLength = 32 }) {
 
     return function detach() {
       parent.removeEventListener("keydown", capture, true);
+      offEnter();
       input.removeEventListener("input", refresh);
       input.removeEventListener("keyup", onMove);
       input.removeEventListener("click", refresh);

@@ -1,15 +1,17 @@
 // The chat page's composer: the character counter against the server's limit, Enter to
-// send (not while an IME composes), Shift+Enter for a new line; in an empty composer the
-// Up arrow edits my last message, and Escape drops a reply being written.
+// send (the whole composed text once, lib/enterkey.js), Shift+Enter for a new line; in an
+// empty composer the Up arrow edits my last message, and Escape drops a reply being written.
+import { onEnter } from "../lib/enterkey.js";
 import { charCount } from "../lib/format.js";
 import { t } from "../lib/i18n.js";
 
 /**
  * `el`: composer (the form), input, send, count, counter, error. `maxLength`: the
- * server's limit. `onSend(body)` takes a message; `onInput()` hears each edit;
+ * server's limit. `onSend(body)` takes a message; `onInput()` hears each edit typed;
+ * `onChange()` every change of the text, typed or not (a send, a restore: the draft);
  * `onEditLast()` (Up in an empty composer) and `onEscape()` say whether they did something.
  */
-export function createComposer({ el, maxLength, onSend, onInput, onEditLast = () => false, onEscape = () => false }) {
+export function createComposer({ el, maxLength, onSend, onInput, onChange = () => {}, onEditLast = () => false, onEscape = () => false }) {
   let disabled = false;
   let wasOver = false;
 
@@ -53,6 +55,7 @@ export function createComposer({ el, maxLength, onSend, onInput, onEditLast = ()
     wasOver = false;
     showError("");
     update();
+    onChange();
     onSend(body);
   }
 
@@ -62,27 +65,27 @@ export function createComposer({ el, maxLength, onSend, onInput, onEditLast = ()
     el.input.focus();
   });
 
+  onEnter(el.input, () => {
+    submit();
+    return true;
+  });
+
   el.input.addEventListener("keydown", (event) => {
-    // While an IME composes (Korean, Japanese, ...), Enter confirms the syllable.
+    // While an IME composes (Korean, Japanese, ...), its keys are its own.
     if (event.isComposing || event.keyCode === 229) return;
     const plain = !event.shiftKey && !event.altKey && !event.ctrlKey && !event.metaKey;
     if (event.key === "ArrowUp" && plain && !disabled && el.input.value === "") {
       if (onEditLast()) event.preventDefault();
       return;
     }
-    if (event.key === "Escape") {
-      if (onEscape()) event.preventDefault();
-      return;
-    }
-    if (event.key !== "Enter" || event.shiftKey) return;
-    event.preventDefault();
-    submit();
+    if (event.key === "Escape" && onEscape()) event.preventDefault();
   });
 
   el.input.addEventListener("input", () => {
     if (el.error.textContent && !wasOver) showError("");
     update();
     onInput();
+    onChange();
   });
 
   update();
@@ -90,13 +93,24 @@ export function createComposer({ el, maxLength, onSend, onInput, onEditLast = ()
   return {
     /** Whether something is written (so that typing is worth telling). */
     hasText: () => Boolean(el.input.value.trim()),
+    /** The text as it stands (for the draft). */
+    text: () => el.input.value,
     focus: () => el.input.focus(),
+
+    /** Put `text` in the box (a draft coming back), in place of what is there. */
+    setText(text) {
+      if (disabled) return;
+      el.input.value = text;
+      update();
+      onChange();
+    },
 
     /** A message that was not sent comes back to be reworded, unless something new is written. */
     restore(text) {
       if (disabled || el.input.value.trim()) return;
       el.input.value = text;
       update();
+      onChange();
       el.input.focus();
     },
 

@@ -6,6 +6,7 @@
 import { apiFetch, serverNow } from "../lib/api.js";
 import { infoDialog } from "../lib/dialog.js";
 import { announce, h } from "../lib/dom.js";
+import { onEnter } from "../lib/enterkey.js";
 import { errorText } from "../lib/errors.js";
 import { charCount, fullTime, linkify, parseTime } from "../lib/format.js";
 import { t } from "../lib/i18n.js";
@@ -114,16 +115,16 @@ export function createEdits({ me, maxLength, ask, timeline, onSaved, redraw, nod
       save();
     });
     cancel.addEventListener("click", () => finish(message.id));
+    // Enter saves, once, with the whole composed text (lib/enterkey.js).
+    onEnter(input, () => {
+      save();
+      return true;
+    });
     input.addEventListener("keydown", (event) => {
-      if (event.isComposing || event.keyCode === 229) return;
-      if (event.key === "Escape") {
-        event.preventDefault();
-        event.stopPropagation();
-        finish(message.id);
-      } else if (event.key === "Enter" && !event.shiftKey) {
-        event.preventDefault();
-        save();
-      }
+      if (event.isComposing || event.keyCode === 229 || event.key !== "Escape") return;
+      event.preventDefault();
+      event.stopPropagation();
+      finish(message.id);
     });
     input.addEventListener("input", () => { if (editing?.error.textContent) showError(""); });
     onEditor(input);

@@ -47,10 +47,12 @@ export function createMembership(options) {
       usersUrl,
       status: note,
       exclude: () => new Set(members.map((m) => m.username.toLowerCase())),
-      onChoose: (user) => {
+      onChoose: (user, { byEnter }) => {
         input.value = user.username;
-        note.textContent = t("{name} chosen. Press Enter or Invite.", { name: user.username });
         note.classList.remove("is-error");
+        // Enter on a suggestion picks and invites; a click only picks.
+        if (byEnter) form.requestSubmit();
+        else note.textContent = t("{name} chosen. Press Enter or Invite.", { name: user.username });
       },
     });
 

@@ -12,7 +12,7 @@ const NO_ANSWER = { code: "NO_ANSWER" };
 /**
  * `ask(event, payload)` emits with an ack (rejects without one in time); `sync` tells
  * whether the room is open and on which connection; `onStored(message)` takes the
- * stored copy from the ack; `onDiscard()` runs after the user discarded a failed one;
+ * stored copy from the ack; `onDiscard(entry)` runs after the user discarded a failed one;
  * `onDeclined(entry)` after they chose not to notify everyone (@room, @here): the
  * message is not sent, and its text goes back to the composer.
  */
@@ -97,7 +97,7 @@ export function createOutbox({ roomId, timeline, view, ask, sync, onStored, onDi
 
   function discard(entry) {
     drop(entry);
-    onDiscard();
+    onDiscard(entry);
   }
 
   return {

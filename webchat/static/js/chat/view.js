@@ -15,14 +15,15 @@ const HIGHLIGHT_MS = 2500;       // how long a message jumped to stays highlight
  * `el`: scroller, list, newMessages (the button), firstUnread (the button up to the
  * divider), announcer. `decorate(slots, message)`
  * fills a message's slots (render.js); `pendingQuote(entry)` is the quote above a
- * pending reply (or null); `thumbnailBox` is the server's; `nameOf(id)` a member's
+ * pending reply (or null); `thumbnailBox` is the server's; `typeInto` the box that typing
+ * in the image viewer goes to (the composer); `nameOf(id)` a member's
  * username (for the mentions in bodies). Callbacks: `onLook()` when the reader may have
  * seen something new, `onNearTop()` when older messages are wanted, `onNearBottom()`
  * when newer ones are (a window far back), `onJump()` after the button took the reader
  * down.
  */
 export function createView(options) {
-  const { el, timeline, me, myName, nameOf, decorate, pendingQuote, thumbnailBox } = options;
+  const { el, timeline, me, myName, nameOf, decorate, pendingQuote, thumbnailBox, typeInto } = options;
   const { onLook, onNearTop, onNearBottom, onJump } = options;
   const nodes = new Map();          // seq -> its <li>
   const pendingNodes = new Map();   // client_id -> its <li>
@@ -33,7 +34,7 @@ export function createView(options) {
   let dividerPointer = 0;
   let caughtUp = false;             // the reader reached the latest after the divider: no button up to it
 
-  const attachment = { thumbnailBox, onLoad: imageLoaded };
+  const attachment = { thumbnailBox, onLoad: imageLoaded, typeInto };
   const render = (li, message) => fillMessage(li, message, { me, decorate, attachment, nameOf });
 
   /** A thumbnail that finishes loading must not leave a pinned view short of the bottom. */

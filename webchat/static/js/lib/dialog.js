@@ -47,8 +47,12 @@ export function confirmDialog({ title, text = "", confirm = t("OK"), cancel = t(
   });
 }
 
-/** A modal showing a picture full size, with links to open and download the original. */
-export function imageViewer({ src, name, caption = "" }) {
+/**
+ * A modal showing a picture full size, with links to open and download the original.
+ * `typeInto` (a text box, the composer): typing while it shows closes it and goes on in
+ * that box, where the focus returns when it closes, so that nothing typed is lost.
+ */
+export function imageViewer({ src, name, caption = "", typeInto = null }) {
   counter += 1;
   const titleId = `dialog-title-${counter}`;
   const close = h("button", { className: "button small viewer-close", attrs: { type: "button" }, text: t("Close") });
@@ -63,13 +67,24 @@ export function imageViewer({ src, name, caption = "" }) {
         close)),
     h("div", { className: "viewer-stage" }, image));
   const opener = document.activeElement;
+  const box = () => (typeInto?.isConnected && !typeInto.disabled ? typeInto : null);
   close.addEventListener("click", () => dialog.close());
   dialog.addEventListener("click", (event) => {
     if (event.target === dialog || event.target.classList.contains("viewer-stage")) dialog.close();
   });
+  dialog.addEventListener("keydown", (event) => {
+    // A character (not Space, which presses a button): the viewer closes and the focus
+    // moves before the key's default, so the character lands in the box.
+    const typed = [...(event.key ?? "")].length === 1 && event.key !== " " && !event.ctrlKey && !event.metaKey && !event.altKey;
+    if (!typed || event.isComposing || !box()) return;
+    event.stopPropagation();
+    dialog.close();
+    box().focus();
+  });
   dialog.addEventListener("close", () => {
     dialog.remove();
-    if (opener?.isConnected && typeof opener.focus === "function") opener.focus();
+    const next = box() ?? opener;
+    if (next?.isConnected && typeof next.focus === "function") next.focus();
   });
   document.body.append(dialog);
   dialog.showModal();

@@ -10,7 +10,8 @@ let counter = 0;
 
 /**
  * Wire `input` (an <input type="text">) to a listbox of suggestions placed after it.
- * `onChoose(user)` is called when a suggestion is picked; `exclude()` returns a Set of
+ * `onChoose(user, {byEnter})` is called when a suggestion is picked (`byEnter`: with the
+ * Enter key, not a click, so that one Enter can also do what the box is for); `exclude()` returns a Set of
  * lower-cased usernames not to suggest (members already, people already chosen).
  * `status` is an element that says "No one by that name" and such (polite live region).
  */
@@ -66,9 +67,9 @@ export function userSearch({ input, usersUrl, onChoose, exclude = () => new Set(
     setActive(-1);
   }
 
-  function render(found) {
-    const skip = exclude();
-    users = found.filter((user) => !skip.has(user.username.toLowerCase()));
+  /** `shown` as the list's options, the first one active. */
+  function showList(shown) {
+    users = shown;
     list.replaceChildren(...users.map((user, index) => h("li", {
       className: "suggestion",
       attrs: { id: optionId(index), role: "option", "aria-selected": "false" },
@@ -84,7 +85,12 @@ export function userSearch({ input, usersUrl, onChoose, exclude = () => new Set(
     list.hidden = !open;
     input.setAttribute("aria-expanded", String(open));
     setActive(open ? 0 : -1);
-    if (open) {
+    return open;
+  }
+
+  function render(found) {
+    const skip = exclude();
+    if (showList(found.filter((user) => !skip.has(user.username.toLowerCase())))) {
       say("");
       speak(tn("{count} suggestion. Use the arrow keys and Enter to choose.",
         "{count} suggestions. Use the arrow keys and Enter to choose.", users.length));
@@ -109,12 +115,33 @@ export function userSearch({ input, usersUrl, onChoose, exclude = () => new Set(
     }
   }
 
-  function choose(index) {
+  function choose(index, { byEnter = false } = {}) {
     const user = users[index];
     if (!user) return;
     close();
     say("");
-    onChoose(user);
+    onChoose(user, { byEnter });
+  }
+
+  /**
+   * While the answer for what is typed now is on its way, the list keeps only the names
+   * that still match it (the server's rule: anywhere in the name), so that Enter never
+   * picks a name the text no longer fits.
+   */
+  function narrow(query) {
+    if (list.hidden) return;
+    const part = query.toLowerCase();
+    const keep = users.filter((user) => user.username.toLowerCase().includes(part));
+    if (keep.length === users.length) return;
+    if (!keep.length) {
+      users = [];
+      close();
+      return;
+    }
+    const activeName = users[active]?.username;
+    showList(keep);
+    const again = keep.findIndex((user) => user.username === activeName);
+    setActive(again >= 0 ? again : 0);
   }
 
   input.addEventListener("input", () => {
@@ -127,6 +154,7 @@ export function userSearch({ input, usersUrl, onChoose, exclude = () => new Set(
       say("");
       return;
     }
+    narrow(query);
     timer = setTimeout(() => search(query), DEBOUNCE_MS);
   });
 
@@ -148,7 +176,7 @@ export function userSearch({ input, usersUrl, onChoose, exclude = () => new Set(
     } else if (event.key === "Enter") {
       if (open && active >= 0) {
         event.preventDefault();
-        choose(active);
+        choose(active, { byEnter: true });
       }
     } else if (event.key === "Escape") {
       if (open) {
