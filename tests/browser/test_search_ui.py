@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from ..support.browser import log_in, shot, wait_connected
+from ..support.browser import log_in, shot, wait_connected, wait_list_connected
 from ..support.chat_client import ChatClient
 from ..support.http_client import api, api_user, unique_name
 
@@ -87,6 +87,7 @@ def test_search_from_the_header_and_open_a_hit_far_back(pages, server):
     log_in(page, a_user["username"])
 
     # "/" from the room list focuses the header's box; Enter searches.
+    wait_list_connected(page)  # its scripts are running
     page.locator("body").press("/")
     box = page.locator("#site-search")
     expect(box).to_be_focused()
