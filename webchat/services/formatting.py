@@ -79,7 +79,7 @@ _CLEANER = nh3.Cleaner(
 # whitespace but spaces and newlines or a control character (which the parser and the
 # sanitiser normalise). Most chat messages have none of these.
 _NEEDS_PARSER = re.compile(
-    r"[*_`\\&<>]|~~|(?:https?|mailto):|^ *(?:[-+]|\d{1,9}[.)])|[^\S \n]|[\x00-\x1f\x7f-\x9f\ud800-\udfff]",
+    r"[*_`\\&<>]|~~|(?:https?|mailto):|^ *(?:[-+]|\d{1,9}[.)])|[^\S \n]|[\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff]",
     re.IGNORECASE | re.MULTILINE,
 )
 _BLANK_LINES = re.compile(r"\n(?: *\n)+")
