@@ -106,7 +106,7 @@ XSS = [
     "> <script>alert(1)</script>\n- <img src=x onerror=alert(1)>",
     'https://a.kr/"onmouseover="alert(1)',
     "https://a.kr/<script>alert(1)</script>",
-    "https://a.kr/경로\"onclick=alert(1)",
+    'https://a.kr/경로"onclick=alert(1)',
     "mailto:x@a.kr?subject=<script>alert(1)</script>",
     "\x00<script>alert(1)</script>",
     "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
@@ -160,7 +160,10 @@ def test_the_xss_corpus_comes_out_inert(body):
 
 def test_html_in_code_is_escaped_text():
     assert render("`<img src=x onerror=alert(1)>`") == "<p><code>&lt;img src=x onerror=alert(1)&gt;</code></p>"
-    assert render("```\n<script>alert(1)</script>\n```") == "<pre><code>&lt;script&gt;alert(1)&lt;/script&gt;\n</code></pre>"
+    assert (
+        render("```\n<script>alert(1)</script>\n```")
+        == "<pre><code>&lt;script&gt;alert(1)&lt;/script&gt;\n</code></pre>"
+    )
     assert render("[x](javascript:alert(1))") == "<p>[x](javascript:alert(1))</p>"
     assert render("![i](https://evil.test/x.png)") == "<p>![i](" + A.format("https://evil.test/x.png") + ")</p>"
 
