@@ -114,9 +114,7 @@ def test_formatting_renders_and_stays_inside_the_bubble(pages, server):
 
     # At 390 px the long URL and the long word wrap inside their bubble.
     _pc, phone = open_room(pages, "B-phone", b_user, room, **MOBILE)
-    expect(message(phone, "averyvery").locator(".msg-body a")).to_have_attribute(
-        "href", f"{server.url}{LONG_URL_PATH}"
-    )
+    expect(message(phone, "averyvery").locator(".msg-body a")).to_have_attribute("href", f"{server.url}{LONG_URL_PATH}")
     assert_fits(phone)
     shot(phone, "formatting-mobile")
     message(phone, "quoted").scroll_into_view_if_needed()
@@ -153,7 +151,8 @@ def test_pending_edits_and_history_show_the_source(pages, server):
     expect(stored.locator("b")).to_have_count(0)
 
     # The editor holds the source; the saved edit is rendered; the history is source text.
-    li = message(a, "not yet")
+    # By its id: the editor takes the body's place while it is open.
+    li = a.locator(f"#message-list > li[data-id='{message(a, 'not yet').get_attribute('data-id')}']")
     li.locator(".msg-bubble").hover()
     li.locator(".msg-tools .msg-edit-button").click()
     editor = li.locator("textarea.msg-edit-input")
