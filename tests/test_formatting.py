@@ -254,6 +254,18 @@ def test_a_send_stores_the_html_and_every_payload_carries_it(app, client, alice,
     assert hit["message"]["html"] == expected
 
 
+def test_the_largest_html_a_body_can_make_is_stored(app_with):
+    """A URL of emoji: each one percent-encoded in the link's href and shown in its text,
+    about 16 bytes a character, more than MariaDB's TEXT holds at a limit of 5,000."""
+    app = app_with(MESSAGE_MAX_LENGTH=5000)
+    user = accounts.signup("longurl", "password-long-url")
+    room_id = rooms.create_room(user, "Long")["id"]
+    body = "https://a.kr/" + "😀" * (app.config["MESSAGE_MAX_LENGTH"] - len("https://a.kr/"))
+    message = messages.send_message(user, room_id, body)[0]
+    assert len(message.html.encode()) > 65_535
+    assert stored_html(message.id) == render(body)
+
+
 def test_reads_never_render(app, client, alice, bob, room, connect, monkeypatch):
     message = messages.send_message(alice, room, "*한 번만* 그려요")[0]
 

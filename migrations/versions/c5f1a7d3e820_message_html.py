@@ -12,6 +12,7 @@ Create Date: 2026-12-12 10:00:00
 """
 from alembic import op
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 
 # revision identifiers, used by Alembic.
 revision = 'c5f1a7d3e820'
@@ -23,7 +24,8 @@ BATCH = 2000
 
 
 def upgrade():
-    op.add_column('messages', sa.Column('html', sa.Text(), nullable=False, server_default=''))
+    html = sa.Text().with_variant(mysql.MEDIUMTEXT(), 'mysql', 'mariadb')  # up to ~16 bytes a character
+    op.add_column('messages', sa.Column('html', html, nullable=False, server_default=''))
     _fill()
 
 
