@@ -1,6 +1,7 @@
 // The chat page's composer: the character counter against the server's limit (shown
-// only near it), Enter to send (not while an IME composes), Shift+Enter for a new line; in an empty composer the
-// Up arrow edits my last message, and Escape drops a reply being written.
+// only near it), Enter to send (not while an IME composes), Shift+Enter for a new line;
+// in an empty composer the Up arrow edits my last message, and Escape drops a reply
+// being written.
 import { charCount } from "../lib/format.js";
 import { t } from "../lib/i18n.js";
 
