@@ -7,11 +7,16 @@ statements, COMMIT, ROLLBACK, ping). This is the number behind the fan-out and
 round-trip targets: a socket server on one core cannot send faster than 1 / CPU per send.
 
     .venv/bin/python bench/send_cost.py [--sends 2000] [--members 100] [--profile out.txt]
-        [--chat-text] [--no-search-index]
+        [--chat-text] [--formatted] [--no-search-index]
 
 --chat-text sends sentences of a team's chat (Korean and English, 20 to 90 characters)
 instead of "message N", so that the search index (issue 21) has words to index;
---no-search-index runs with SEARCH_INDEX_ENABLED=false, for the comparison.
+--formatted makes every fourth of them Markdown (bold, code, a link, a list: issue 22's
+parser path instead of its fast path); --no-search-index runs with
+SEARCH_INDEX_ENABLED=false, for the comparison.
+
+It also prints the formatting's own CPU per message (issue 22): the sent bodies
+rendered again, alone, and how many of them took the fast path.
 
 --profile writes cProfile's top 40 by cumulative time (SORT=tottime: by own time).
 """
@@ -45,6 +50,14 @@ CHAT_TEXT = [
     "ok 👍",
     "PR #1423 리뷰 부탁드립니다 — 로그인 화면 수정이에요",
     "고객사 미팅 자료 초안입니다. 피드백 주시면 반영할게요",
+]
+# --formatted: every fourth message is one of these instead.
+FORMATTED_TEXT = [
+    "**배포 완료** `v2.3.1` 태그 확인해 주세요",
+    "로그는 https://ci.example.com/runs/1423에서 볼 수 있어요",
+    "오늘 할 일\n- 리뷰 *두 건*\n- 회의록 정리",
+    "> 금요일까지 가능할까요?\n네, ~~목요일~~ 금요일 오전에 드릴게요",
+    "설정은 `config.py`의 `MAX_UPLOAD_BYTES`를 바꾸면 돼요",
 ]
 
 
@@ -80,6 +93,7 @@ def main():
         help="also count the reference cycles the sends leave for the garbage collector, by type",
     )
     parser.add_argument("--chat-text", action="store_true", help="send realistic chat sentences")
+    parser.add_argument("--formatted", action="store_true", help="with --chat-text: every 4th message in Markdown")
     parser.add_argument("--no-search-index", action="store_true", help="SEARCH_INDEX_ENABLED=false")
     args = parser.parse_args()
 
@@ -124,7 +138,11 @@ def run(args, uri):
     assert client.is_connected("/chat"), "the bench's socket was refused"
 
     def body(i):
-        return f"{CHAT_TEXT[i % len(CHAT_TEXT)]} ({i})" if args.chat_text else f"message {i}"
+        if not args.chat_text:
+            return f"message {i}"
+        if args.formatted and i % 4 == 0:
+            return f"{FORMATTED_TEXT[(i // 4) % len(FORMATTED_TEXT)]} ({i})"
+        return f"{CHAT_TEXT[i % len(CHAT_TEXT)]} ({i})"
 
     def send(i):
         ack = client.emit(
@@ -179,8 +197,26 @@ def run(args, uri):
         f"cpu_ms_per_send={1000 * cpu / n:.3f} wall_ms_per_send={1000 * wall / n:.3f} "
         f"statements_per_send={counter.statements / n:.2f} round_trips_per_send={counter.commands / n:.2f}"
     )
+    print(render_cost([body(i) for i in range(n)]))
     with app.app_context():
         db.engine.dispose()
+
+
+def render_cost(bodies, rounds=5):
+    """The formatting's CPU per message (issue 22): `bodies` rendered again, alone, as
+    the send path renders each once."""
+    try:
+        from webchat.services import formatting
+    except ImportError:  # a tree from before issue 22, run for the comparison
+        return "render_us_per_message=- (no formatting in this tree)"
+
+    fast = sum(not formatting._NEEDS_PARSER.search(b) for b in bodies)
+    cpu = time.process_time()
+    for _ in range(rounds):
+        for b in bodies:
+            formatting.render(b)
+    cpu = time.process_time() - cpu
+    return f"render_us_per_message={1e6 * cpu / (rounds * len(bodies)):.1f} fast_path={fast}/{len(bodies)}"
 
 
 if __name__ == "__main__":

@@ -46,3 +46,15 @@ def test_real_payloads_match_the_schemas(app, client, alice, bob):
     for m in client.get(f"/api/v1/rooms/{room['id']}/members", headers=bearer(bob)).get_json()["members"]:
         validate("Member", m)
     validate("Error", client.get("/api/v1/rooms/999999/messages", headers=bearer(bob)).get_json())
+
+
+def test_a_message_carries_its_html(app, client, alice):
+    room = rooms.create_room(alice, "Formatting")
+    messages.send_message(alice, room["id"], "**굵게** `code`", "c1")
+    page = client.get(f"/api/v1/rooms/{room['id']}/messages", headers=bearer(alice)).get_json()["messages"]
+    for m in page:
+        validate("Message", m)
+    assert page[-1]["html"] == "<p><strong>굵게</strong> <code>code</code></p>"
+    without = {key: value for key, value in page[-1].items() if key != "html"}
+    schema = {"$ref": "#/components/schemas/Message", "components": SPEC["components"]}
+    assert list(Draft202012Validator(schema).iter_errors(without)), "html must be required"

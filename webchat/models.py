@@ -137,6 +137,13 @@ class Message(db.Model):
     sender_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     kind: Mapped[str] = mapped_column(sa.String(10), default="text")  # text | system | file
     body: Mapped[str] = mapped_column(sa.Text, default="")
+    # The body as the page shows it: sanitised HTML from a Markdown subset, rendered once
+    # when written (services.formatting); "" for system, file and deleted messages. It
+    # takes up to about 16 bytes a character (a URL of emoji, each percent-encoded in the
+    # `href` and shown in the text), more than MariaDB's TEXT holds: MEDIUMTEXT there.
+    html: Mapped[str] = mapped_column(
+        sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb"), default="", server_default=""
+    )
     client_id: Mapped[str | None] = mapped_column(sa.String(64))
     # System messages: {"type": "joined"|"left"|..., "user_id": n, "by_id": n|None}.
     event: Mapped[dict | None] = mapped_column(sa.JSON)

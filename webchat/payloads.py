@@ -47,6 +47,7 @@ def message_payload(message):
         "sender": user_payload(message.sender),
         "kind": message.kind,
         "body": "" if deleted else message.body,
+        "html": "" if deleted else message.html,
         "client_id": message.client_id,
         "created_at": iso(message.created_at),
         "deleted": deleted,

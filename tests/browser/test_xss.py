@@ -2,7 +2,9 @@
 render as inert text for another user, on the room list and on the chat page, whether
 they were in the page when it loaded or arrived live. The test fails on any dialog, on
 any element made from a payload, and on any console or script error (the `pages`
-fixture). Usernames cannot carry such characters at all: signup refuses them.
+fixture). Usernames cannot carry such characters at all: signup refuses them. Bodies
+that try to smuggle markup through the formatting (issue 22), typed into the real
+composer, come out as the subset's elements only, with no handler and no dangerous link.
 """
 
 import io
@@ -17,6 +19,7 @@ from ..support.accounts import PASSWORD
 from ..support.browser import MOBILE, log_in, shot, wait_connected, wait_list_connected
 from ..support.chat_client import ChatClient
 from ..support.http_client import api, api_user, create_user, unique_name
+from ..support.xss import MARKDOWN_XSS
 
 pytestmark = pytest.mark.browser
 
@@ -32,6 +35,20 @@ PAYLOADS = [
 INJECTED = (
     "img[src='x'], img[src='x' i], svg, script, iframe, b, a[href^='javascript' i], [onerror], [onload], [onmouseover]"
 )
+
+
+# What a formatted body may hold: the subset's elements (services/formatting.py) and the
+# page's own mention highlights.
+FORMATTED_TAGS = {"P", "BR", "STRONG", "EM", "S", "CODE", "PRE", "BLOCKQUOTE", "UL", "OL", "LI", "A", "SPAN"}
+FOUND_IN_BODIES = """(bodies) => {
+  const elements = bodies.flatMap((body) => [...body.querySelectorAll("*")]);
+  return {
+    tags: [...new Set(elements.map((el) => el.tagName))],
+    handlers: elements.flatMap((el) => [...el.attributes].filter((a) => /^on/i.test(a.name)).map((a) => el.tagName + " " + a.name)),
+    hrefs: elements.filter((el) => el.hasAttribute("href")).map((el) => el.getAttribute("href")),
+    links: elements.filter((el) => el.tagName === "A").map((el) => [el.target, el.rel]),
+  };
+}"""
 
 
 def png_bytes():
@@ -197,3 +214,56 @@ def test_usernames_cannot_carry_markup(new_page, server, username):
     expect(page).to_have_url(re.compile(r"/auth/signup$"))
     expect(page.locator("#username-help .error-text")).to_be_visible()
     expect(page.locator("main :is(script, svg, img[src='x'])")).to_have_count(0)
+
+
+def assert_formatted_inert(page):
+    found = page.eval_on_selector_all("#message-list .msg-body.is-formatted", FOUND_IN_BODIES)
+    assert set(found["tags"]) <= FORMATTED_TAGS, found
+    assert found["handlers"] == [], found
+    assert all(href.lower().startswith(("http://", "https://", "mailto:")) for href in found["hrefs"]), found
+    assert all(link == ["_blank", "noopener noreferrer nofollow"] for link in found["links"]), found
+    assert_inert(page, "#message-list")
+
+
+def test_markdown_payloads_typed_into_the_page_stay_inert(pages, server):
+    writer, writer_token = api_user(server, unique_name("mallory"))
+    reader, reader_token = api_user(server, unique_name("victim"))
+    room = api(server, writer_token, "POST", "/rooms", json={"name": "Markdown payloads", "type": "public"}).json()
+    room = room["room"]
+    assert api(server, reader_token, "POST", f"/rooms/{room['id']}/join").status_code == 200
+    views = []
+    for label, user in (("writer", writer), ("reader", reader)):
+        _context, page = pages.open(label)
+        log_in(page, user["username"])
+        page.goto(f"/rooms/{room['id']}")
+        wait_connected(page)
+        views.append(page)
+    page, victim = views
+
+    box = page.locator("#composer-input")
+    for body in MARKDOWN_XSS:
+        box.fill(body)
+        box.press("Enter")
+    stored = "#message-list .msg.kind-text:not(.is-pending) .msg-body"
+    for view in views:  # the writer's acks and the reader's live events
+        expect(view.locator(stored)).to_have_count(len(MARKDOWN_XSS))
+        assert_formatted_inert(view)
+    body = victim.locator(stored)
+    expect(body.nth(0)).to_have_text("[x](javascript:alert(1))")
+    expect(body.nth(3)).to_have_text("<img src=x onerror=alert(1)>")
+    expect(body.nth(10).locator("pre code")).to_have_text("<script>alert(1)</script>\n")
+    expect(body.nth(8).locator("a")).to_have_attribute("href", "https://evil.test/x.png")  # a link, never an image
+    shot(victim, "xss-markdown-desktop")
+
+    # From history, after a reload, and on a phone.
+    victim.reload()
+    wait_connected(victim)
+    expect(victim.locator(stored)).to_have_count(len(MARKDOWN_XSS))
+    assert_formatted_inert(victim)
+    _phone_context, phone = pages.open("victim-phone", **MOBILE)
+    log_in(phone, reader["username"])
+    phone.goto(f"/rooms/{room['id']}")
+    wait_connected(phone)
+    expect(phone.locator(stored)).to_have_count(len(MARKDOWN_XSS))
+    assert_formatted_inert(phone)
+    shot(phone, "xss-markdown-mobile")

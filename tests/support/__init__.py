@@ -13,5 +13,6 @@ the conftest.py files, which nothing imports.
 - chat_client.py: the python-socketio client for a running server.
 - throwaway.py: private MariaDB and Redis servers that fault tests stop and start.
 - browser.py: Playwright helpers (viewports, screenshots, `Pages`, logging in).
+- xss.py: bodies that try to smuggle markup through the formatting (issue 22).
 - i18n.py: what a Korean page may not show (English the catalog translates, stray Latin words).
 """

@@ -45,6 +45,11 @@ SCHEMAS = {
         sender=nullable(ref("User")),
         kind={"enum": ["text", "system", "file"]},
         body={"type": "string"},
+        html={
+            "type": "string",
+            "description": "The body rendered from a Markdown subset to sanitised HTML, safe to insert as is; "
+            "empty for deleted, system and file messages.",
+        },
         client_id=nullable({"type": "string"}),
         created_at=TIMESTAMP,
         deleted={"type": "boolean"},

@@ -10,7 +10,7 @@ from ..errors import ChatError, validation_error
 from ..extensions import db
 from ..models import Message, MessageRevision, utcnow
 from ..payloads import editable_until
-from . import feed, mentions, reads, search_index
+from . import feed, formatting, mentions, reads, search_index
 from .access import lock_message, parse_id, require_member_or_hide
 from .messages import clean_body
 
@@ -20,11 +20,13 @@ def edit_message(user, message_id, body, confirm=None):
     The message keeps its seq, place and unread standing; it takes a new rev, as does
     each reply quoting it. Its mentions are resolved anew: only members it newly
     mentions are notified (an @room added in a large room needs `confirm`, as in a
-    send). Returns the message."""
+    send). Its HTML is rendered anew; the versions keep their source text only.
+    Returns the message."""
     message_id = parse_id(message_id, "message_id")
     body = clean_body(body)
     confirm = mentions.clean_confirm(confirm)
     ratelimit.check("RATELIMIT_CHANGES_PER_USER", user.id)
+    html = formatting.render(body)  # before the room's lock is taken
     with transaction():
         room, message = lock_message(user, message_id)
         if message.deleted_at is not None:
@@ -43,7 +45,7 @@ def edit_message(user, message_id, body, confirm=None):
             db.session.add(MessageRevision(message_id=message.id, body=message.body, created_at=message.created_at))
         db.session.add(MessageRevision(message_id=message.id, body=body, created_at=now))
         search_index.replace(message, message.body, body)
-        message.body, message.edited_at = body, now
+        message.body, message.html, message.edited_at = body, html, now
         newly_mentioned, counts_moved = mentions.reresolve(room, message, confirm)
         feed.changed(room, message)
         feed.announce_updated(message, *feed.requote(room, message))

@@ -134,7 +134,7 @@ def delete_message(user, message_id):
         search_index.replace(
             message, search_index.indexed_source(message.kind, message.body, message.file and message.file.name), ""
         )
-        message.deleted_at, message.body, message.reactions = utcnow(), "", None
+        message.deleted_at, message.body, message.html, message.reactions = utcnow(), "", "", None
         # Nothing of what it said stays: not its earlier versions, not its reactions.
         db.session.execute(sa.delete(MessageRevision).where(MessageRevision.message_id == message.id))
         db.session.execute(sa.delete(Reaction).where(Reaction.message_id == message.id))

@@ -16,7 +16,7 @@ from ..errors import ChatError, validation_error
 from ..extensions import db
 from ..models import Attachment, Message, Room, utcnow
 from ..payloads import message_payload
-from . import mentions, reads, search_index
+from . import formatting, mentions, reads, search_index
 from .access import lock_room_for_posts, parse_id, require_member
 
 CLIENT_ID_MAX = 64
@@ -63,8 +63,10 @@ def post_message(user, room_id, client_id, find_existing, *, kind, body, file=No
     Group commit: posts to a room that arrive while its transaction runs wait, and the
     first of them then writes them all in one transaction, in arrival order. A busy room
     pays for one row lock and one COMMIT per batch instead of queueing every post on the
-    lock; a post to a quiet room is a batch of one."""
-    post = _Post(user, client_id, kind, body, file, reply_to, confirm)
+    lock; a post to a quiet room is a batch of one. A text's HTML is rendered here, by its
+    own caller, before it waits: never by the batch's leader under the room's lock."""
+    html = formatting.render(body) if kind == "text" else ""
+    post = _Post(user, client_id, kind, body, html, file, reply_to, confirm)
     key = (current_app._get_current_object(), room_id)
     with _in_flight_lock:
         posts = _in_flight.setdefault(key, _RoomPosts())
@@ -96,6 +98,7 @@ class _Post:
     client_id: str | None
     kind: str
     body: str
+    html: str
     file: dict | None
     reply_to: int | None
     confirm: bool = False
@@ -301,6 +304,7 @@ def _insert_rows(room_id, last_seq, last_rev, posts, parents):
             "sender_id": post.user.id,
             "kind": post.kind,
             "body": post.body,
+            "html": post.html,
             "client_id": post.client_id,
             "event": None,
             "created_at": now,

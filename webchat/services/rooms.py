@@ -227,6 +227,7 @@ _LAST_MESSAGE = _Joined(
     Message.seq,
     Message.kind,
     Message.body,
+    Message.html,
     Message.client_id,
     Message.created_at,
     Message.deleted_at,

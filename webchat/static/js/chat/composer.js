@@ -1,9 +1,13 @@
-// The chat page's composer: the character counter against the server's limit, Enter to
-// send (the whole composed text once, lib/enterkey.js), Shift+Enter for a new line; in an
-// empty composer the Up arrow edits my last message, and Escape drops a reply being written.
+// The chat page's composer: the character counter against the server's limit (shown
+// only near it), Enter to send (the whole composed text once, lib/enterkey.js),
+// Shift+Enter for a new line; in an empty composer the Up arrow edits my last message,
+// and Escape drops a reply being written.
 import { onEnter } from "../lib/enterkey.js";
 import { charCount } from "../lib/format.js";
 import { t } from "../lib/i18n.js";
+
+// The share of the limit past which the counter shows (in the warning colour).
+const NEAR = 0.9;
 
 /**
  * `el`: composer (the form), input, send, count, counter, error. `maxLength`: the
@@ -25,8 +29,10 @@ export function createComposer({ el, maxLength, onSend, onInput, onChange = () =
   function update() {
     const count = charCount(el.input.value.trim());
     const over = count > maxLength;
+    const near = count > maxLength * NEAR;
     el.count.textContent = String(count);
-    el.counter.classList.toggle("is-near", count > maxLength * 0.9 && !over);
+    el.counter.hidden = !near;
+    el.counter.classList.toggle("is-near", near && !over);
     el.counter.classList.toggle("is-over", over);
     el.send.disabled = disabled || count === 0 || over;
     if (over !== wasOver) {

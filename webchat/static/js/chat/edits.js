@@ -8,7 +8,7 @@ import { infoDialog } from "../lib/dialog.js";
 import { announce, h } from "../lib/dom.js";
 import { onEnter } from "../lib/enterkey.js";
 import { errorText } from "../lib/errors.js";
-import { charCount, fullTime, linkify, parseTime } from "../lib/format.js";
+import { charCount, fullTime, parseTime } from "../lib/format.js";
 import { t } from "../lib/i18n.js";
 import { editableFor, isEditable, lastEditable } from "./editable.js";
 import { CONFIRMATION_REQUIRED, confirmEveryone } from "./everyone.js";
@@ -161,7 +161,8 @@ export function createEdits({ me, maxLength, ask, timeline, onSaved, redraw, nod
         h("p", { className: "history-meta" },
           h("time", { attrs: { datetime: date ? date.toISOString() : null }, text: fullTime(date) }),
           label ? h("span", { className: "history-label", text: label }) : null),
-        h("p", { className: "history-body" }, linkify(version.body)));
+        // The source as typed, Markdown and all: what changed between versions.
+        h("p", { className: "history-body", text: version.body }));
     }));
   }
 

@@ -1,9 +1,11 @@
 // How one message looks in the chat page's list, stored or pending, and how it is
-// spoken to a screen reader. Text only: never HTML from user data.
+// spoken to a screen reader. A stored text's body is the server's sanitised `html`
+// (lib/richtext.js); everything else is text: never HTML from user data.
 import { h, srOnly } from "../lib/dom.js";
-import { clockTime, dayKey, dayLabel, deletedText, fullTime, linkify, parseTime, systemText, truncate } from "../lib/format.js";
+import { clockTime, dayKey, dayLabel, deletedText, fullTime, parseTime, systemText, truncate } from "../lib/format.js";
 import { t } from "../lib/i18n.js";
 import { mentionPieces, mentionsMe, nameKey } from "../lib/mentions.js";
+import { sanitisedFragment, splitText } from "../lib/richtext.js";
 import { fileNode } from "./attachments.js";
 
 const GROUP_MS = 5 * 60 * 1000;  // one sender's messages this close together share a header
@@ -28,33 +30,29 @@ function slot(name, className, tag = "span") {
 }
 
 /**
- * A text message's body: links, and the people it mentions highlighted (`.mention`;
- * `.is-me` when it alerts me: my name, or @room / @here from someone else). `nameOf(id)`
- * is a member's username: a mention of someone the page does not know stays text.
+ * A text message's body: the server's formatted `html`, with the people it mentions
+ * highlighted in its text (not in code or links): `.mention`, `.is-me` when it alerts
+ * me (my name, or @room / @here from someone else). `nameOf(id)` is a member's
+ * username: a mention of someone the page does not know stays text.
  */
 export function bodyNodes(message, { me, nameOf = () => null }) {
+  const fragment = sanitisedFragment(message.html);
   const ids = message.mentions ?? [];
-  if (!ids.length && !message.mention_all) return linkify(message.body);
+  if (!ids.length && !message.mention_all) return fragment;
   const known = new Map();
   for (const id of ids) {
     const name = nameOf(id);
     if (name) known.set(nameKey(name), id);
   }
   const forMe = message.sender?.id !== me;
-  const fragment = document.createDocumentFragment();
-  for (const piece of mentionPieces(message.body, known, message.mention_all)) {
-    if (typeof piece === "string") {
-      fragment.append(linkify(piece));
-      continue;
-    }
+  return splitText(fragment, (text) => mentionPieces(text, known, message.mention_all), (piece) => {
     const mine = piece.all ? forMe : piece.userId === me;
-    fragment.append(h("span", {
+    return h("span", {
       className: `mention${mine ? " is-me" : ""}${piece.all ? " is-everyone" : ""}`,
       dataset: piece.all ? { mentionAll: piece.all } : { userId: piece.userId },
       text: piece.mention,
-    }));
-  }
-  return fragment;
+    });
+  });
 }
 
 /**
@@ -85,7 +83,7 @@ export function fillMessage(li, message, { me, decorate, attachment, nameOf }) {
   let body;
   if (message.deleted) body = h("p", { className: "msg-body is-deleted", text: deletedText() });
   else if (message.kind === "file") body = h("div", { className: "msg-body" }, fileNode(message.file, attachment));
-  else body = h("div", { className: "msg-body" }, bodyNodes(message, { me, nameOf }));
+  else body = h("div", { className: "msg-body is-formatted" }, bodyNodes(message, { me, nameOf }));
   const slots = {
     edited: slot("edited", "msg-edited-slot"),
     quote: slot("quote", "msg-quote-slot", "div"),
@@ -126,7 +124,8 @@ export function fillPending(li, entry, { me, myName, status, quote = () => null 
   li.replaceChildren(h("div", { className: "msg-bubble" },
     h("p", { className: "msg-head" }, senderNode({ id: me, username: myName }, me), " ", timeNode(null, entry.createdAt)),
     quote(entry),
-    h("div", { className: "msg-body" }, linkify(entry.body)),
+    // Not stored yet, so no html: its text as typed.
+    h("div", { className: "msg-body", text: entry.body }),
     line));
   return li;
 }

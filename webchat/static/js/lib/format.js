@@ -1,5 +1,5 @@
-// How messages read as text: times and days, system notices, previews, counts, and safe
-// links. Dates are formatted in the browser's time zone, in the page language.
+// How messages read as text: times and days, system notices, previews, counts. Dates
+// are formatted in the browser's time zone, in the page language.
 import { locale, t, tn } from "./i18n.js";
 
 const formatters = new Map();
@@ -134,56 +134,4 @@ export function fileSize(bytes) {
     unit += 1;
   }
   return `${formatter(Intl.NumberFormat, { maximumFractionDigits: 1 }).format(value)} ${SIZE_UNITS[unit]}`;
-}
-
-const URL_PATTERN = /\bhttps?:\/\/[^\s<>"]+/gi;
-const TRAILING = /[.,;:!?'")\]}>]+$/;
-
-/** A link only for http(s) URLs that parse; anything else stays text. */
-export function safeUrl(candidate) {
-  try {
-    const url = new URL(candidate);
-    return url.protocol === "http:" || url.protocol === "https:" ? url : null;
-  } catch {
-    return null;
-  }
-}
-
-/** Cut sentence punctuation off a URL's end, keeping a ")" that closes a "(" inside it. */
-function trimUrl(raw) {
-  let url = raw;
-  let match;
-  while ((match = url.match(TRAILING))) {
-    const last = match[0].at(-1);
-    const opens = (url.match(/\(/g) || []).length;
-    const closes = (url.match(/\)/g) || []).length;
-    if (last === ")" && opens >= closes) break;
-    url = url.slice(0, -1);
-  }
-  return url;
-}
-
-/**
- * A fragment of text nodes and <a> elements for `text`: http(s) URLs become links
- * that open in a new tab without the opener; nothing is ever parsed as HTML.
- */
-export function linkify(text) {
-  const fragment = document.createDocumentFragment();
-  const source = String(text ?? "");
-  let last = 0;
-  for (const match of source.matchAll(URL_PATTERN)) {
-    const candidate = trimUrl(match[0]);
-    const url = safeUrl(candidate);
-    if (!url) continue;
-    if (match.index > last) fragment.append(document.createTextNode(source.slice(last, match.index)));
-    const link = document.createElement("a");
-    link.href = url.href;
-    link.textContent = candidate;
-    link.rel = "noopener noreferrer nofollow";
-    link.target = "_blank";
-    fragment.append(link);
-    last = match.index + candidate.length;
-  }
-  if (last < source.length) fragment.append(document.createTextNode(source.slice(last)));
-  return fragment;
 }

@@ -1,0 +1,35 @@
+"""Bodies that try to smuggle markup, script or a dangerous address through the
+formatting (issue 22): each must come out as inert HTML, in the service's rendering
+and in the page that inserts it."""
+
+MARKDOWN_XSS = [
+    "[x](javascript:alert(1))",
+    "[x](JaVaScRiPt:alert(1))",
+    "[x](&#106;avascript:alert(1))",
+    "<img src=x onerror=alert(1)>",
+    "<svg onload=alert(1)>",
+    '"><svg onload=alert(1)>',
+    "[a](data:text/html,<script>alert(1)</script>)",
+    "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+    "![i](https://evil.test/x.png)",
+    "![i](data:image/png;base64,iVBORw0KGgo=)",
+    "```\n<script>alert(1)</script>\n```",
+    "```html onload=alert(1)\n<img src=x onerror=alert(1)>\n```",
+    "`<img src=x onerror=alert(1)>`",
+    "`</code><script>alert(1)</script>`",
+    '<a href="javascript:alert(1)">x</a>',
+    "<a href=https://evil.test onclick=alert(1)>x</a>",
+    "&lt;script&gt;alert(1)&lt;/script&gt;",
+    "&#60;img src=x onerror=alert(1)&#62;",
+    "javascript&colon;alert(1)",
+    "<<script>script>alert(1)<</script>/script>",
+    "<!-- x --><style>*{}</style><iframe src=javascript:alert(1)></iframe>",
+    "***<b onmouseover=alert(1)>x</b>***",
+    "**_~~`<i onclick=alert(1)>`~~_**",
+    "> <script>alert(1)</script>\n- <img src=x onerror=alert(1)>",
+    'https://a.kr/"onmouseover="alert(1)',
+    "https://a.kr/<script>alert(1)</script>",
+    'https://a.kr/경로"onclick=alert(1)',
+    "mailto:x@a.kr?subject=<script>alert(1)</script>",
+    "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
+]
