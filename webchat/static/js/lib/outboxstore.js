@@ -17,9 +17,11 @@ const OPEN_TIMEOUT_MS = 3000;     // a database that neither opens nor fails by 
 
 const byOrder = (a, b) => a.order - b.order;
 
-/** The same store in memory: for the page's lifetime only (`persistent` false). */
-export function memoryStore({ userId, roomId }) {
-  const records = new Map();   // client_id -> record
+/**
+ * The same store in memory: for the page's lifetime only (`persistent` false). `records`
+ * (client_id -> record) may be shared, as the unit tests share one between "tabs".
+ */
+export function memoryStore({ userId, roomId, records = new Map() }) {
   return {
     persistent: false,
     async load() {
