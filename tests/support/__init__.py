@@ -13,5 +13,6 @@ the conftest.py files, which nothing imports.
 - chat_client.py: the python-socketio client for a running server.
 - throwaway.py: private MariaDB and Redis servers that fault tests stop and start.
 - browser.py: Playwright helpers (viewports, screenshots, `Pages`, logging in).
+- socketgate.py: `SocketGate`, which cuts a browser context off the socket (not off the pages) and counts its sends.
 - i18n.py: what a Korean page may not show (English the catalog translates, stray Latin words).
 """

@@ -57,8 +57,9 @@ function openDatabase(factory) {
     request.onsuccess = () => {
       clearTimeout(timer);
       const db = request.result;
-      if (late) {
-        db.close();   // the page went on in memory
+      if (late || !db.objectStoreNames.contains(STORE)) {
+        db.close();   // the page goes on in memory
+        reject(new Error("The outbox store is not there"));
         return;
       }
       // A newer version of the page wants to upgrade: let it.

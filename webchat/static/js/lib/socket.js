@@ -103,6 +103,24 @@ export function connectChat({ tokenUrl, loginUrl, onStatus = () => {} }) {
     if (socket.connected) return;
     status(lostState());
     socket.connect();
+    watchAttempt();
+  }
+
+  /**
+   * A transport closed before it opened (a proxy that hangs up, a blocked WebSocket)
+   * fails the attempt: socket.io would report nothing and wait out its 20 s timeout.
+   */
+  function watchAttempt() {
+    const engine = socket.io.engine;
+    if (!engine || engine.readyState === "open") return;
+    let opened = false;
+    engine.once("open", () => { opened = true; });
+    engine.once("close", () => {
+      // An attempt that failed with an error was reported already (connect_error).
+      if (opened || socket.connected || socket.io.engine !== engine || retryTimer !== null) return;
+      socket.disconnect();   // resets the half-open manager; nothing was connected
+      retryLater();
+    });
   }
 
   /** The next attempt, after a wait that grows with each failure. */
@@ -154,5 +172,6 @@ export function connectChat({ tokenUrl, loginUrl, onStatus = () => {} }) {
   });
 
   status("connecting");
+  watchAttempt();
   return socket;
 }
