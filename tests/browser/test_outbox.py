@@ -100,6 +100,7 @@ def test_messages_written_offline_survive_a_reload_and_are_stored_once_in_order(
     room = api(server, token, "POST", "/rooms", json={"name": "Outbox 보낼함"}).json()["room"]
     context, page, gate = open_room(pages, "writer", user["username"], room)
 
+    gate.shut = True   # no new connection: the one up goes with the network
     go_offline(pages, "writer", context, page)
     texts = ["오프라인 첫 번째", "offline second", "offline third 셋"]
     for text in texts:
@@ -116,7 +117,6 @@ def test_messages_written_offline_survive_a_reload_and_are_stored_once_in_order(
     shot(page, "outbox-offline-desktop")
 
     # Reloaded while the chat server cannot be reached: the page loads, the socket does not.
-    gate.shut = True
     context.set_offline(False)
     page.reload()
     expect(pending).to_have_count(3)
@@ -148,12 +148,12 @@ def test_two_tabs_of_a_room_send_each_entry_once(pages, server):
     user, token = api_user(server, unique_name("tabs"))
     room = api(server, token, "POST", "/rooms", json={"name": "Two tabs"}).json()["room"]
     context, first, gate = open_room(pages, "tabs", user["username"], room)
+    gate.shut = True   # no new connection: the one up goes with the network
     go_offline(pages, "tabs", context, first)
     texts = [f"from the first tab {i}" for i in (1, 2, 3)]
     for text in texts:
         send(first, text)
     expect(first.locator(".msg.is-pending")).to_have_count(3)
-    gate.shut = True
     context.set_offline(False)
 
     second = context.new_page()

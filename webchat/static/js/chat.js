@@ -220,6 +220,7 @@ const people = createPeople({
     typing: byId("typing-indicator"),
   },
   me,
+  memberTotal: dataNumber(root, "memberCount"),
   memberActions: (slot, member) => membership.memberActions(slot, member),
   emitTyping: () => socket.emit("typing", { room_id: roomId }, () => {}),
 });

@@ -12,12 +12,13 @@ const TYPING_SHOW_MS = 3000;   // show "x is typing…" this long after their la
 
 /**
  * `el`: memberList, memberCount, onlineCount, memberSummary, typing. `memberActions(slot,
- * member)` fills a member's [data-slot=member-actions]; `emitTyping()` tells the room.
+ * member)` fills a member's [data-slot=member-actions]; `emitTyping()` tells the room;
+ * `memberTotal`: the member count the page was rendered with.
  */
-export function createPeople({ el, me, memberActions, emitTyping }) {
+export function createPeople({ el, me, memberActions, emitTyping, memberTotal = null }) {
   const typers = new Map();   // user id -> {username, timer}
   let shown = [];             // the members last listed
-  let total = null;           // the member count last shown
+  let total = memberTotal;    // the member count last shown
   let known = true;           // whether `online` is fresh: false from a disconnect to the next list
   const typing = singleFlight(emitTyping, { gapMs: TYPING_EMIT_MS, queue: false });
 
