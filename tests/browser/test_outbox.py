@@ -100,7 +100,7 @@ def test_messages_written_offline_survive_a_reload_and_are_stored_once_in_order(
     room = api(server, token, "POST", "/rooms", json={"name": "Outbox 보낼함"}).json()["room"]
     context, page, gate = open_room(pages, "writer", user["username"], room)
 
-    gate.shut = True   # no new connection: the one up goes with the network
+    gate.shut = True  # no new connection: the one up goes with the network
     go_offline(pages, "writer", context, page)
     texts = ["오프라인 첫 번째", "offline second", "offline third 셋"]
     for text in texts:
@@ -148,7 +148,7 @@ def test_two_tabs_of_a_room_send_each_entry_once(pages, server):
     user, token = api_user(server, unique_name("tabs"))
     room = api(server, token, "POST", "/rooms", json={"name": "Two tabs"}).json()["room"]
     context, first, gate = open_room(pages, "tabs", user["username"], room)
-    gate.shut = True   # no new connection: the one up goes with the network
+    gate.shut = True  # no new connection: the one up goes with the network
     go_offline(pages, "tabs", context, first)
     texts = [f"from the first tab {i}" for i in (1, 2, 3)]
     for text in texts:
@@ -283,7 +283,7 @@ def test_a_busy_server_is_tried_again_then_offered_and_retry_stores_it_once(brow
         user, token = api_user(server, unique_name("busy"))
         room = api(server, token, "POST", "/rooms", json={"name": "Busy server"}).json()["room"]
         _context, page, gate = open_room(pages, "busy", user["username"], room)
-        expect(page.locator("#message-list > li.msg.kind-system")).to_have_count(1)   # the room is open
+        expect(page.locator("#message-list > li.msg.kind-system")).to_have_count(1)  # the room is open
 
         mariadb.stop()
         text = "written while the database was down"
