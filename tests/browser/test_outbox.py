@@ -2,7 +2,8 @@
 rate limit allows wait their turn, say so, and are all stored once, in the order they
 were written, without a click. Messages written offline are kept in IndexedDB and sent
 once each, in order, after a reload; a second tab does not send them again; without
-IndexedDB the outbox works in memory; refusals offer Retry and Discard, and a busy server
+IndexedDB the outbox works in memory; another user's entries on the same browser are
+never shown or sent; refusals offer Retry and Discard, and a busy server
 (a stopped MariaDB) is retried, then offered for Retry; an offline upload fails with Retry.
 
 Pages come from test_chat_live's `Pages`: any console error, script error or native
@@ -15,6 +16,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
+from ..support.accounts import PASSWORD
 from ..support.browser import Pages, assert_clean_history, log_in, send, shot, stored, wait_connected
 from ..support.http_client import api, api_user, unique_name
 from ..support.polling import wait_until
@@ -176,6 +178,48 @@ def test_two_tabs_of_a_room_send_each_entry_once(pages, server):
     ids = gate.sent_client_ids()
     assert len(ids) == 3 and len(set(ids)) == 3, f"each entry sent once by one of the tabs: {ids}"
     pages.offline.discard("tabs")
+
+
+def test_another_users_entries_on_the_same_browser_are_never_shown_or_sent(pages, server):
+    """A writes offline and logs out before it could be sent; B logs in on the same browser
+    and opens the same room: nothing of A's shows or goes out. A comes back: it is sent."""
+    a_user, a_token = api_user(server, unique_name("first"))
+    b_user, _b_token = api_user(server, unique_name("second"))
+    room = api(server, a_token, "POST", "/rooms", json={"name": "Shared laptop"}).json()["room"]
+    assert api(server, a_token, "POST", f"/rooms/{room['id']}/members", json={"username": b_user["username"]}).ok
+    context, page, gate = open_room(pages, "laptop", a_user["username"], room)
+    gate.shut = True
+    go_offline(pages, "laptop", context, page)
+    send(page, "A's words only")
+    expect(page.locator(".msg.is-pending")).to_have_count(1)
+    context.set_offline(False)
+    page.locator("#logout-button").click()
+    expect(page).to_have_url(re.compile(r"/auth/login"))
+
+    gate.shut = False
+    log_in(page, b_user["username"])
+    page.goto(f"/rooms/{room['id']}")
+    wait_connected(page)
+    expect(page.locator("#message-list > li.msg.kind-system")).not_to_have_count(0)
+    page.wait_for_timeout(500)
+    expect(page.locator(".msg.is-pending")).to_have_count(0)
+    expect(page.locator(".msg-body", has_text="A's words only")).to_have_count(0)
+    assert gate.sends == []
+    assert [r["user_id"] for r in page.evaluate(OUTBOX_RECORDS)] == [a_user["id"]], "A's entry waits for A"
+
+    page.locator("#logout-button").click()
+    log_in(page, a_user["username"])
+    page.goto(f"/rooms/{room['id']}")
+    wait_connected(page)
+    expect(page.locator("#message-list > li.msg.kind-text:not(.is-pending)", has_text="A's words only")).to_have_count(
+        1
+    )
+    # Logging out revoked A's tokens: ask with a new one.
+    token = requests.post(
+        f"{server.url}/api/v1/auth/token", json={"username": a_user["username"], "password": PASSWORD}, timeout=10
+    ).json()["access_token"]
+    assert [body for _id, body in server_texts(server, token, room)] == ["A's words only"]
+    pages.offline.discard("laptop")
 
 
 def test_without_indexeddb_the_outbox_works_in_memory(pages, server):
