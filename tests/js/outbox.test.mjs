@@ -156,12 +156,12 @@ test("after a reload, this user's entries for the room come back pending, in ord
     ["r8", record("r8", "another room's", 25, { room_id: 8 })],
   ]);
   const page = tab({ server, store: memoryStore({ userId: ME, roomId: ROOM, records }), open: false });
-  await page.outbox.ready;
-  assert.deepEqual(page.pending(), ["first", "second", "third"]);
-  assert.equal(page.status("first").text, "Waiting for the connection…");
-  // Written while the store was still being read: it goes after them.
+  // Written while the store is still being read: it goes after what was there.
   page.outbox.add("fourth", "c4");
+  assert.deepEqual(page.pending(), ["fourth"]);
+  await page.outbox.ready;
   assert.deepEqual(page.pending(), ["first", "second", "third", "fourth"]);
+  assert.equal(page.status("first").text, "Waiting for the connection…");
 
   page.connect();
   await settle(30);
