@@ -47,6 +47,7 @@ MESSAGE_KEYS = {
     "reply_to",
     "mentions",
     "mention_all",
+    "html",
 }
 
 

@@ -14,5 +14,6 @@ the conftest.py files, which nothing imports.
 - throwaway.py: private MariaDB and Redis servers that fault tests stop and start.
 - browser.py: Playwright helpers (viewports, screenshots, `Pages`, logging in).
 - xss.py: bodies that try to smuggle markup through the formatting (issue 22).
+- socketgate.py: `SocketGate`, which cuts a browser context off the socket (not off the pages) and counts its sends.
 - i18n.py: what a Korean page may not show (English the catalog translates, stray Latin words).
 """

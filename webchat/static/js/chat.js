@@ -3,7 +3,8 @@
 // chat/timeline.js   the messages by seq, gaps, pending sends (pure state)
 // chat/view.js       the message list: render, the reader's place, new-messages button, divider
 // chat/sync.js       open_room on each connect, the change feed (after_rev), older pages
-// chat/outbox.js     pending sends, one at a time, resent after a reconnect
+// chat/outbox.js     pending sends, one at a time, resent after a reconnect, kept across
+//                    reloads (lib/outboxstore.js: IndexedDB)
 // chat/reads.js      my read pointer: mark_read for the newest message on screen
 // chat/receipts.js   the others' read pointers under messages
 // chat/people.js     members, online counts, typing
@@ -14,14 +15,17 @@
 //                    before @room/@here; chat/notifylevel.js the room's notification menu
 // lib/tabbadge.js    the tab's title and favicon; lib/desktop.js desktop notifications, sound
 // lib/drafts.js      the composer's draft per room, kept in the browser until the send is acked
+// lib/connectionbanner.js the banner after 2 s without a connection, with "Retry now"
 // chat/composer.js, chat/deletion.js, chat/membership.js, chat/uploads.js: the controls
 import { apiFetch } from "./lib/api.js";
 import { announce, dataNumber, h } from "./lib/dom.js";
 import { newClientId } from "./lib/clientid.js";
+import { createConnectionBanner } from "./lib/connectionbanner.js";
 import { createDesktop } from "./lib/desktop.js";
 import { browserStorage, createDrafts, debounced } from "./lib/drafts.js";
 import { errorText } from "./lib/errors.js";
 import { t } from "./lib/i18n.js";
+import { openOutboxStore } from "./lib/outboxstore.js";
 import { connectChat } from "./lib/socket.js";
 import { createTabBadge } from "./lib/tabbadge.js";
 import { createAutocomplete } from "./chat/autocomplete.js";
@@ -212,6 +216,8 @@ const sync = createSync({
 const reads = createReads({ roomId, timeline, ask, isOpen: sync.isOpen, newestVisible: view.newestVisible });
 const outbox = createOutbox({
   roomId,
+  me,
+  store: openOutboxStore({ userId: me, roomId }),
   timeline,
   view,
   ask,
@@ -291,6 +297,7 @@ const people = createPeople({
     typing: byId("typing-indicator"),
   },
   me,
+  memberTotal: dataNumber(root, "memberCount"),
   memberActions: (slot, member) => membership.memberActions(slot, member),
   emitTyping: () => socket.emit("typing", { room_id: roomId }, () => {}),
 });
@@ -361,6 +368,7 @@ const uploads = createUploads({
  */
 function show(change, { live = false } = {}) {
   if (!change.added.length && !change.changed.length && !change.settled.length) return;
+  outbox.settled(change.settled);
   const pinned = view.keepingPosition(() => {
     view.show(change);
     for (const { id, sender } of change.added) {
@@ -412,7 +420,8 @@ function opened(ack, { landing = false, jumped = false } = {}) {
   const page = ack.messages ?? [];
   const first = !timeline.started;
   if (!landing) show(timeline.merge(page), { live: !first });
-  if (first) recoverDrafts(page);
+  // Once the outbox has put back what it kept (lib/outboxstore.js): those are held, not lost.
+  if (first) outbox.ready.then(() => recoverDrafts(page));
   if (first && !landing) {
     timeline.start(page.length ? page[0].seq : 1, ack.has_more);
     sync.updateHistory();   // before the view is placed: the history line above takes room
@@ -447,7 +456,12 @@ function recoverDrafts(page) {
   if (text !== null) composer.setText(text);
 }
 
-function showStatus(state) {
+const banner = createConnectionBanner({ refocus: () => composer.focus() });
+root.insertBefore(banner.element, byId("chat-notice"));
+
+/** A status from lib/socket.js: the pill, the banner, and what waits for the connection. */
+function showStatus(state, info) {
+  banner.update(state, info);
   const status = byId("connection-status");
   status.dataset.state = state;
   status.querySelector(".connection-text").textContent = STATUS_TEXT[state]?.() ?? state;
@@ -494,6 +508,7 @@ const socketEvents = {
   disconnect: () => {
     sync.disconnected();
     people.stopAll();
+    people.presenceUnknown();
     outbox.refresh();
   },
   new_message: ({ message } = {}) => {

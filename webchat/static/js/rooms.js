@@ -1,11 +1,13 @@
 // Room list page: live unread badges (grey) and mention badges (red), muted rooms greyed,
 // previews, rooms added and removed without a reload, the tab's title and favicon
-// (lib/tabbadge.js), desktop notifications and their controls (lib/desktop.js), and
-// starting a direct message from a user search.
+// (lib/tabbadge.js), desktop notifications and their controls (lib/desktop.js), the
+// banner after a while without a connection (lib/connectionbanner.js), and starting a
+// direct message from a user search.
 import { ApiError, apiFetch, csrfToken } from "./lib/api.js";
 import { announce, h } from "./lib/dom.js";
 import { errorText } from "./lib/errors.js";
 import { badgeText } from "./lib/attention.js";
+import { createConnectionBanner } from "./lib/connectionbanner.js";
 import { createDesktop } from "./lib/desktop.js";
 import { fullTime, listTime, memberCount, parseTime, previewText } from "./lib/format.js";
 import { t, tn } from "./lib/i18n.js";
@@ -203,10 +205,15 @@ const badge = createTabBadge();
 const desktop = createDesktop({ roomName: badge.nameOf, openRoom: (id) => location.assign(roomUrl(id)) });
 document.getElementById("desktop-settings").append(desktop.controls("list-notify"));
 
+const banner = createConnectionBanner();
+page.before(banner.element);
 const socket = connectChat({
   tokenUrl: page.dataset.tokenUrl,
   loginUrl: page.dataset.loginUrl,
-  onStatus: (state) => { page.dataset.connection = state; },
+  onStatus: (state, info) => {
+    page.dataset.connection = state;
+    banner.update(state, info);
+  },
 });
 const socketEvents = {
   connect: resync,

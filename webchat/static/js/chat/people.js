@@ -1,5 +1,7 @@
 // The people of the room on the chat page: the member list with who is online, the
-// member and online counts, who is typing, and my own `typing` signal.
+// member and online counts, who is typing, and my own `typing` signal. Without a
+// connection nobody's presence is known: the list greys every member ("status unknown")
+// until a fresh list comes with the room opened again.
 import { h, srOnly } from "../lib/dom.js";
 import { singleFlight } from "../lib/flight.js";
 import { memberCount, onlineCount } from "../lib/format.js";
@@ -10,10 +12,14 @@ const TYPING_SHOW_MS = 3000;   // show "x is typing…" this long after their la
 
 /**
  * `el`: memberList, memberCount, onlineCount, memberSummary, typing. `memberActions(slot,
- * member)` fills a member's [data-slot=member-actions]; `emitTyping()` tells the room.
+ * member)` fills a member's [data-slot=member-actions]; `emitTyping()` tells the room;
+ * `memberTotal`: the member count the page was rendered with.
  */
-export function createPeople({ el, me, memberActions, emitTyping }) {
+export function createPeople({ el, me, memberActions, emitTyping, memberTotal = null }) {
   const typers = new Map();   // user id -> {username, timer}
+  let shown = [];             // the members last listed
+  let total = memberTotal;    // the member count last shown
+  let known = true;           // whether `online` is fresh: false from a disconnect to the next list
   const typing = singleFlight(emitTyping, { gapMs: TYPING_EMIT_MS, queue: false });
 
   function renderTyping() {
@@ -36,29 +42,44 @@ export function createPeople({ el, me, memberActions, emitTyping }) {
   function memberNode(member) {
     const actions = h("span", { className: "member-actions", dataset: { slot: "member-actions" } });
     memberActions(actions, member);
-    return h("li", { className: `member${member.online ? " is-online" : ""}`, dataset: { userId: member.id } },
+    let presence = member.online ? t(", online") : t(", offline");
+    if (!known) presence = t(", status unknown");
+    const state = known ? (member.online ? " is-online" : "") : " is-unknown";
+    return h("li", { className: `member${state}`, dataset: { userId: member.id } },
       h("span", { className: "presence-dot", attrs: { "aria-hidden": "true" } }),
       h("span", { className: "member-name", attrs: { title: member.username }, text: member.username }),
       member.id === me ? h("span", { className: "member-tag", text: t("you") }) : null,
       member.role === "owner" ? h("span", { className: "member-tag is-owner", text: t("owner") }) : null,
-      srOnly(member.online ? t(", online") : t(", offline")),
+      srOnly(presence),
       actions);
   }
 
   return {
     /** A `members` event or an open_room ack: the list (if given) and the counts. */
-    showMembers(members, total, online) {
+    showMembers(members, count, online) {
       if (Array.isArray(members)) {
+        known = true;
         // Online first; otherwise the server's order (owner, then by join time).
-        const sorted = members.map((m, i) => [m, i]).sort(([a, i], [b, j]) => (b.online - a.online) || (i - j));
-        el.memberList.replaceChildren(...sorted.map(([m]) => memberNode(m)));
-        total ??= members.length;
+        shown = members.map((m, i) => [m, i]).sort(([a, i], [b, j]) => (b.online - a.online) || (i - j)).map(([m]) => m);
+        el.memberList.replaceChildren(...shown.map(memberNode));
+        count ??= members.length;
         online ??= members.filter((m) => m.online).length;
       }
-      if (!Number.isFinite(total)) return;
-      el.memberCount.textContent = memberCount(total);
-      el.onlineCount.textContent = onlineCount(online ?? 0);
-      el.memberSummary.textContent = `${total} · ${onlineCount(online ?? 0)}`;
+      if (!Number.isFinite(count)) return;
+      total = count;
+      const onlineText = known ? onlineCount(online ?? 0) : t("online status unknown");
+      el.memberCount.textContent = memberCount(count);
+      el.onlineCount.textContent = onlineText;
+      el.onlineCount.classList.toggle("is-unknown", !known);
+      el.memberSummary.textContent = `${count} · ${onlineText}`;
+    },
+
+    /** The connection went: who is online is unknown until the next members list. */
+    presenceUnknown() {
+      if (!known) return;
+      known = false;
+      el.memberList.replaceChildren(...shown.map(memberNode));
+      if (total !== null) this.showMembers(null, total);
     },
 
     /** A `typing` event: `user` is typing for the next few seconds. */

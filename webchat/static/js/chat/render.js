@@ -11,8 +11,8 @@ import { fileNode } from "./attachments.js";
 const GROUP_MS = 5 * 60 * 1000;  // one sender's messages this close together share a header
 
 /** The clock time alone ("오후 3:07"): the day divider above says which day. */
-function timeNode(iso, fallback) {
-  const date = parseTime(iso) ?? fallback ?? null;
+function timeNode(iso) {
+  const date = parseTime(iso);
   return h("time", {
     className: "msg-time",
     text: clockTime(date),
@@ -106,8 +106,9 @@ export function fillMessage(li, message, { me, decorate, attachment, nameOf }) {
 }
 
 /**
- * Fill `li` with a message of mine still being sent. `status`: {text, failed, retry,
- * discard}; a failed one offers Retry and Discard. `quote(entry)`: the quote above a reply.
+ * Fill `li` with a message of mine still being sent: no time yet, since the server gives
+ * it one when it is stored. `status`: {text, failed, retry, discard}; a failed one offers
+ * Retry (when it may be sent again) and Discard. `quote(entry)`: the quote above a reply.
  */
 export function fillPending(li, entry, { me, myName, status, quote = () => null }) {
   li.className = `msg kind-text is-own is-pending${status.failed ? " is-failed" : ""}`;
@@ -117,12 +118,12 @@ export function fillPending(li, entry, { me, myName, status, quote = () => null 
   const line = status.failed
     ? h("p", { className: "msg-status is-error", attrs: { role: "alert" } },
       h("span", { text: status.text }), " ",
-      h("button", { className: "link-button", attrs: { type: "button" }, text: t("Retry"), on: { click: status.retry } }),
-      " ",
+      status.retry ? h("button", { className: "link-button", attrs: { type: "button" }, text: t("Retry"), on: { click: status.retry } }) : null,
+      status.retry ? " " : null,
       h("button", { className: "link-button", attrs: { type: "button" }, text: t("Discard"), on: { click: status.discard } }))
     : h("p", { className: "msg-status", text: status.text });
   li.replaceChildren(h("div", { className: "msg-bubble" },
-    h("p", { className: "msg-head" }, senderNode({ id: me, username: myName }, me), " ", timeNode(null, entry.createdAt)),
+    h("p", { className: "msg-head" }, senderNode({ id: me, username: myName }, me)),
     quote(entry),
     // Not stored yet, so no html: its text as typed.
     h("div", { className: "msg-body", text: entry.body }),

@@ -18,7 +18,7 @@ export function createTimeline({ roomId, me }) {
   const messages = new Map();   // seq -> stored message
   const seqById = new Map();    // message id -> seq
   const seqs = [];              // the seqs of `messages`, ascending
-  const pending = new Map();    // client_id -> {clientId, body, createdAt, state, error, note}, in send order
+  const pending = new Map();    // client_id -> {clientId, body, createdAt, order, state, error, note}
   let lowSeq = null;            // null until start()
   let topSeq = 0;
   let hasOlder = false;
@@ -245,9 +245,12 @@ export function createTimeline({ roomId, me }) {
       return this.ascending().filter((m) => m.id > pointer && m.seq > aboveSeq && countsAsUnread(m)).length;
     },
 
-    /** A message I am sending: pending under `clientId`, queued; `replyTo`: the quoted message, if any. */
-    addPending(clientId, body, createdAt, replyTo = null) {
-      const entry = { clientId, body, createdAt, replyTo, state: "queued", error: null, note: null };
+    /**
+     * A message I am sending: pending under `clientId`, queued; `replyTo`: the quoted
+     * message, if any; `order`: its place among the pending ones (by default, its time).
+     */
+    addPending(clientId, body, createdAt, replyTo = null, order = createdAt.getTime()) {
+      const entry = { clientId, body, createdAt, replyTo, order, state: "queued", error: null, note: null };
       pending.set(clientId, entry);
       return entry;
     },
@@ -266,9 +269,9 @@ export function createTimeline({ roomId, me }) {
       pending.delete(entry.clientId);
     },
 
-    /** Pending entries, in the order they were written. */
+    /** Pending entries, in the order they were written (an entry read back after a reload keeps its place). */
     pending() {
-      return [...pending.values()];
+      return [...pending.values()].sort((a, b) => a.order - b.order);
     },
 
     /** The oldest queued entry: the next to send, so that messages keep their order. */

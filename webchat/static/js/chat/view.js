@@ -294,11 +294,12 @@ export function createView(options) {
       return nodes.get(seq)?.querySelector(`[data-slot=${name}]`) ?? null;
     },
 
-    /** A new pending message of mine, at the bottom. */
+    /** A pending message of mine, at the bottom, in its order among the pending ones. */
     addPending(entry, status) {
       const li = fillPending(h("li"), entry, { me, myName, status, quote: pendingQuote });
+      const later = timeline.pending().find((other) => other.order > entry.order && pendingNodes.has(other.clientId));
       pendingNodes.set(entry.clientId, li);
-      el.list.append(li);
+      el.list.insertBefore(li, later ? pendingNodes.get(later.clientId) : null);
       placed(li);
       scrollToBottom();
     },

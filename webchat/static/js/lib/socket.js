@@ -1,7 +1,11 @@
 // The /chat socket of a page: a fresh token for every connection attempt, renewal
-// before expiry, and a reconnect after refusals that socket.io would not retry itself.
+// before expiry, and the reconnection: socket.io's own is off, so that the page knows
+// when the next attempt is due (the banner counts down to it) and can make it at once
+// ("Retry now"). Lost connections and failed attempts are retried after a short,
+// doubling, jittered wait; refusals by the server after a longer one (connectionstate.js).
 import { io } from "../../vendor/socket.io/socket.io.esm.min.js";
 import { ApiError, apiFetch, goToLogin } from "./api.js";
+import { retryDelay } from "./connectionstate.js";
 
 const RENEW_AT = 0.8;           // renew when 80% of the token's life is spent
 const RETRY_RENEW_SECONDS = 15; // a failed renewal is tried again this soon
@@ -19,15 +23,19 @@ export function refusalCode(error) {
 }
 
 /**
- * Connect to /chat. `onStatus(state)` hears "connecting", "connected",
- * "reconnecting" and "offline". Returns the socket.io socket.
+ * Connect to /chat. `onStatus(state, info)` hears "connecting", "connected",
+ * "reconnecting" and "offline", with `info`: {retryAt (when the next attempt is due, in
+ * ms since the epoch; null while one runs or when connected), retryNow() (make it now)}.
+ * Returns the socket.io socket.
  */
 export function connectChat({ tokenUrl, loginUrl, onStatus = () => {} }) {
   let token = null;         // {access_token, expires_in, fetchedAt}
   let renewTimer = null;
   let retryTimer = null;
-  let retryDelay = 1000;
+  let retryAt = null;
+  let attempts = 0;         // failed attempts since the last connection
   let everConnected = false;
+  let state = "connecting";
 
   async function freshToken() {
     try {
@@ -54,13 +62,15 @@ export function connectChat({ tokenUrl, loginUrl, onStatus = () => {} }) {
       );
     },
     transports: ["websocket", "polling"],
-    reconnectionDelay: 500,
-    reconnectionDelayMax: 5000,
+    reconnection: false,
   });
 
-  function status(state) {
-    onStatus(navigator.onLine === false && state !== "connected" ? "offline" : state);
+  function status(next) {
+    state = navigator.onLine === false && next !== "connected" ? "offline" : next;
+    onStatus(state, { retryAt, retryNow });
   }
+
+  const lostState = () => (everConnected ? "reconnecting" : "connecting");
 
   function secondsLeft() {
     if (!token) return 0;
@@ -85,50 +95,83 @@ export function connectChat({ tokenUrl, loginUrl, onStatus = () => {} }) {
     }
   }
 
-  /** Connect again after a refusal or a server-side disconnect, backing off. */
-  function retryLater() {
+  /** Try to connect now (a due retry, "Retry now", the network back). */
+  function attempt() {
     clearTimeout(retryTimer);
-    retryTimer = setTimeout(() => {
-      if (!socket.connected) socket.connect();
-    }, retryDelay);
-    retryDelay = Math.min(retryDelay * 2, 30000);
+    retryTimer = null;
+    retryAt = null;
+    if (socket.connected) return;
+    status(lostState());
+    socket.connect();
+    watchAttempt();
+  }
+
+  /**
+   * A transport closed before it opened (a proxy that hangs up, a blocked WebSocket)
+   * fails the attempt: socket.io would report nothing and wait out its 20 s timeout.
+   */
+  function watchAttempt() {
+    const engine = socket.io.engine;
+    if (!engine || engine.readyState === "open") return;
+    let opened = false;
+    engine.once("open", () => { opened = true; });
+    engine.once("close", () => {
+      // An attempt that failed with an error was reported already (connect_error).
+      if (opened || socket.connected || socket.io.engine !== engine || retryTimer !== null) return;
+      socket.disconnect();   // resets the half-open manager; nothing was connected
+      retryLater();
+    });
+  }
+
+  /** The next attempt, after a wait that grows with each failure. */
+  function retryLater({ refused = false } = {}) {
+    clearTimeout(retryTimer);
+    const wait = retryDelay(attempts, { refused });
+    attempts += 1;
+    retryAt = Date.now() + wait;
+    retryTimer = setTimeout(attempt, wait);
+    status(lostState());
+  }
+
+  function retryNow() {
+    if (!socket.connected) attempt();
   }
 
   socket.on("connect", () => {
     everConnected = true;
-    retryDelay = 1000;
+    attempts = 0;
     clearTimeout(retryTimer);
+    retryTimer = null;
+    retryAt = null;
     scheduleRenewal(token ? token.expires_in * RENEW_AT - (Date.now() - token.fetchedAt) / 1000 : 1);
     status("connected");
   });
 
   socket.on("connect_error", (error) => {
-    status(everConnected ? "reconnecting" : "connecting");
-    // An active socket is retried by socket.io; a refused one (bad or expired token,
-    // or any other refusal) is not: fetch a new token by connecting again.
-    if (!socket.active || TOKEN_CODES.has(refusalCode(error))) retryLater();
+    // A refused socket (bad or expired token, or any other refusal) is closed by
+    // socket.io; one that could not reach the server is not: both are tried again.
+    retryLater({ refused: !socket.active || TOKEN_CODES.has(refusalCode(error)) });
   });
 
   socket.on("disconnect", (reason) => {
     clearTimeout(renewTimer);
-    status("reconnecting");
-    // The server ended it (token expired, logout): socket.io leaves it closed.
-    if (reason === "io server disconnect") retryLater();
+    if (reason === "io client disconnect") return;
+    // The server ended it (token expired, logout): a new token decides, after a while.
+    retryLater({ refused: reason === "io server disconnect" });
   });
 
-  // The browser knows about a lost network long before a heartbeat times out:
-  // drop the dead transport so the manager starts reconnecting right away.
+  // The browser knows about a lost network long before a heartbeat times out: drop the
+  // dead transport, and say so at once; when the network is back, try at once.
   window.addEventListener("offline", () => {
-    status("offline");
     if (socket.connected) socket.io.engine?.close();
+    status(state);
   });
   window.addEventListener("online", () => {
-    if (!socket.connected) {
-      status("reconnecting");
-      if (!socket.active) socket.connect();
-    }
+    attempts = 0;
+    if (!socket.connected) attempt();
   });
 
   status("connecting");
+  watchAttempt();
   return socket;
 }
