@@ -14,7 +14,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from ..support.browser import MOBILE, confirm, log_in, room_id_of, send, shot, wait_connected
+from ..support.browser import MOBILE, confirm, log_in, room_id_of, send, shot, wait_connected, wait_list_connected
 from ..support.chat_client import ChatClient
 from ..support.http_client import api, api_user, unique_name
 
@@ -139,7 +139,7 @@ def test_sidebar_lists_my_rooms_live_and_switches_in_one_click(pages, server):
         assert a.evaluate("window.__samePage === undefined")
         expect(sidebar_item(a, direct).locator(".room-link")).to_have_attribute("aria-current", "page")
         expect(sidebar_item(a, design).locator(".room-link")).not_to_have_attribute("aria-current", "page")
-        expect(sidebar_item(a, direct).locator(".unread-badge")).to_be_hidden()
+        expect(sidebar_item(a, direct)).to_have_attribute("data-unread", "0")
         expect(sidebar_item(a, launch).locator(".room-name")).to_have_text('<img src=x onerror="alert(1)"> Launch')
     finally:
         sock.close()
@@ -405,6 +405,7 @@ def test_rooms_of_one_name_are_told_apart(pages, server):
     make_room(server, a_token, "General")
     _context, a = pages.open("A")
     log_in(a, a_user["username"])
+    wait_list_connected(a)
 
     # The room list: every room says its type, members and owner.
     for room, kind, owner in ((mine, "Public", a_user), (theirs, "Private", b_user)):
@@ -443,7 +444,15 @@ def test_messages_get_most_of_a_phone_screen(pages, server):
         assert scroller["height"] >= 0.7 * viewport, (scroller["height"], viewport)
         # Nothing wider than the phone; the composer, the members and the room's controls in reach.
         assert page.evaluate("document.documentElement.scrollWidth") == 390
-        for selector in ("#composer-input", "#send-button", ".member-summary", "#sidebar-toggle", "#room-actions"):
+        controls = (
+            "#composer-input",
+            "#send-button",
+            ".member-summary",
+            "#sidebar-toggle",
+            "#room-actions",
+            ".lang-switch",
+        )
+        for selector in controls:
             box = page.locator(selector).bounding_box()
             assert box and box["y"] >= 0 and box["y"] + box["height"] <= viewport, (selector, box)
         shot(page, f"chat-phone-{label}")
