@@ -99,6 +99,7 @@ def test_sidebar_lists_my_rooms_live_and_switches_in_one_click(pages, server):
     expect(theirs.locator(".room-kind")).to_have_text("Private")
     expect(theirs.locator(".room-owner")).to_have_text(f"Owner: {b_user['username']}")
     expect(sidebar_item(a, general).locator(".room-details")).to_be_hidden()
+    shot(a, "chat-sidebar-same-names-desktop")
     expect(a.locator("#sidebar-toggle")).to_be_hidden()  # no drawer on a wide screen
 
     sock = ChatClient(server, b_token).connect()

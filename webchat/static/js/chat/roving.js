@@ -17,6 +17,7 @@ const MENU_KEYS = new Set(["Enter", "ContextMenu"]);
 export function createRoving({ list, scroller }) {
   let current = null;       // the message in the Tab order
   let focusedIn = null;     // the message the focus was in last, to take it back after a redraw
+  let menuKeyAt = -Infinity; // when the menu key opened a menu: the browser's own menu follows it
 
   const messages = () => [...list.children].filter((node) => node.classList.contains("msg"));
   const messageOf = (node) => {
@@ -139,6 +140,7 @@ export function createRoving({ list, scroller }) {
       else if (event.key === "End") target = all.at(-1);
       else if (MENU_KEYS.has(event.key) || (event.key === "F10" && event.shiftKey)) {
         event.preventDefault();
+        if (event.key !== "Enter") menuKeyAt = event.timeStamp;
         // A message without a menu (a notice, a room I left) may still hold a link.
         const first = tools(li)[0] ?? li.querySelector(CONTROLS);
         if (first) {
@@ -164,6 +166,12 @@ export function createRoving({ list, scroller }) {
     else return;
     event.preventDefault();
     target.focus();
+  });
+
+  // The menu key and Shift+F10 also ask for the browser's context menu: ours is open instead.
+  list.addEventListener("contextmenu", (event) => {
+    if (event.timeStamp - menuKeyAt < 1000) event.preventDefault();
+    menuKeyAt = -Infinity;
   });
 
   follow();
