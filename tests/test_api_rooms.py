@@ -17,6 +17,7 @@ ROOM_KEYS = {
     "display_name",
     "type",
     "owner_id",
+    "owner",
     "member_count",
     "online_count",
     "unread_count",
@@ -56,10 +57,12 @@ def test_create_list_join_and_page(app, client, alice, bob):
     assert created.status_code == 201
     room = created.get_json()["room"]
     assert set(room) == ROOM_KEYS and room["owner_id"] == alice.id
+    assert room["owner"] == {"id": alice.id, "username": "alice"}
     assert set(room["last_message"]) == MESSAGE_KEYS and room["last_message"]["created_at"].endswith("Z")
 
     public = client.get("/api/v1/rooms/public", headers=bearer(bob)).get_json()["rooms"]
     assert [r["id"] for r in public] == [room["id"]]
+    assert public[0]["owner"] == {"id": alice.id, "username": "alice"}
     joined = client.post(f"/api/v1/rooms/{room['id']}/join", headers=bearer(bob))
     assert joined.status_code == 200 and joined.get_json()["room"]["member_count"] == 2
     mine = client.get("/api/v1/rooms", headers=bearer(bob)).get_json()["rooms"]
@@ -156,12 +159,29 @@ def test_membership_endpoints(app, client, alice, bob, make_user):
     assert (after.status_code, error_code(after)) == (403, "USER_NOT_IN_CHAT_ROOM")
     left = client.post(f"/api/v1/rooms/{room['id']}/leave", headers=bearer(alice))
     assert left.status_code == 200 and left.get_json() == {}
-    assert client.get("/api/v1/rooms", headers=bearer(bob)).get_json()["rooms"][0]["owner_id"] == bob.id
+    [handed] = client.get("/api/v1/rooms", headers=bearer(bob)).get_json()["rooms"]
+    assert handed["owner_id"] == bob.id and handed["owner"] == {"id": bob.id, "username": "bob"}
 
 
 def test_direct_rooms(app, client, alice, bob):
+    general = rooms.create_room(alice, "General")
     created = client.post("/api/v1/rooms/direct", json={"usernames": ["bob"]}, headers=bearer(alice))
     assert created.status_code == 201 and created.get_json()["room"]["type"] == "direct"
+    direct = created.get_json()["room"]
+    # No owner, and no "created" notice: nothing in it yet, and nothing unread.
+    assert direct["owner_id"] is None and direct["owner"] is None
+    assert direct["last_message"] is None and direct["unread_count"] == 0 and direct["last_read_message_id"] is None
+    history = client.get(f"/api/v1/rooms/{direct['id']}/messages", headers=bearer(bob)).get_json()
+    assert history == {"messages": [], "has_more": False}
+    # Newest activity first: the new direct room (by its creation) before General's notice.
+    mine = client.get("/api/v1/rooms", headers=bearer(alice)).get_json()["rooms"]
+    assert [r["id"] for r in mine] == [direct["id"], general["id"]]
+    messages.send_message(alice, general["id"], "later")
+    mine = client.get("/api/v1/rooms", headers=bearer(alice)).get_json()["rooms"]
+    assert [r["id"] for r in mine] == [general["id"], direct["id"]]
+    first, _ = messages.send_message(bob, direct["id"], "hi")
+    assert first.seq == 1
+    assert rooms.room_view(alice, direct["id"])["unread_count"] == 1
     again = client.post("/api/v1/rooms/direct", json={"usernames": ["alice"]}, headers=bearer(bob))
     assert again.status_code == 409
     assert again.get_json()["error"]["code"] == "DUPLICATE_DIRECT_ROOM"

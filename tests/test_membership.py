@@ -147,6 +147,9 @@ def test_direct_room_is_unique_per_participant_set(app, alice, bob, carol, sent_
     assert sorted(to for e, _, to in sent_events if e == "room_added") == sorted(
         [realtime.user_channel(alice.id), realtime.user_channel(bob.id)]
     )
+    # A direct room starts with its first message: no "created" notice.
+    assert "new_message" not in [e for e, _, _ in sent_events]
+    assert db.session.get(Room, room["id"]).last_seq == 0 and room["last_message"] is None
     error = code_of(rooms.create_direct, bob, ["ALICE"])
     assert error.code == "DUPLICATE_DIRECT_ROOM" and error.to_dict()["room_id"] == room["id"]
     group = rooms.create_direct(carol, ["bob", "alice", "bob"])

@@ -4,6 +4,7 @@ which the pages' scripts read from the templates' data-* attributes rather than 
 copies of their own."""
 
 import unicodedata
+from collections import Counter
 from datetime import datetime
 from urllib.parse import urlencode, urlsplit
 
@@ -83,11 +84,20 @@ def fallback_time(iso):
     return f"{format_datetime(when, 'short', rebase=False)} UTC"
 
 
+def shared_names(rooms):
+    """The display names that more than one of `rooms` has: the lists show those rooms'
+    type, members and owner beside the name (static/js/lib/roomlist.js, sharedNames, is
+    the same rule for rooms added live)."""
+    names = Counter(room["display_name"] for room in rooms)
+    return {name for name, count in names.items() if count > 1}
+
+
 def template_context():
-    """Every template's `limits`, `room_type_labels` and `language_switch` (registered by
-    create_app)."""
+    """Every template's `limits`, `room_type_labels`, `shared_names` and `language_switch`
+    (registered by create_app)."""
     return {
         "limits": limits(),
         "room_type_labels": ROOM_TYPE_LABELS,
+        "shared_names": shared_names,
         "language_switch": {"next": here_without_lang(), "choices": list(LANGUAGE_NAMES.items())},
     }

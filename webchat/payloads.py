@@ -140,15 +140,18 @@ def room_payload(
     mention_count=0,
     notify=None,
     last_message=None,
+    owner=None,
 ):
     """The contract's `room`, seen by `viewer` (`membership` is theirs, if any; `notify`
-    their setting, None for a room they are not in)."""
+    their setting, None for a room they are not in; `owner` the owner's user, which the
+    lists show so that two rooms of one name can be told apart)."""
     return {
         "id": room.id,
         "name": room.name,
         "display_name": display_name(room, viewer),
         "type": room.type,
         "owner_id": room.owner_id,
+        "owner": user_payload(owner),
         "member_count": member_count,
         "online_count": online_count,
         "unread_count": unread_count,

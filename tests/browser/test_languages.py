@@ -139,6 +139,7 @@ def test_korean_from_the_login_page_to_a_kick_then_english(pages, server):
 
     # Dialogs: deleting (cancelled) and the kick.
     mine = page.locator(".msg.is-own", has_text="회의 자료")
+    mine.locator(".msg-bubble").hover()  # Delete is in the message's menu
     mine.get_by_role("button", name="이 메시지 삭제").click()
     expect(page.locator("dialog.confirm-dialog .modal-title")).to_have_text("이 메시지를 삭제할까요?")
     all_korean(page, "ko-delete-dialog", allow)

@@ -133,10 +133,11 @@ def test_invite_unread_receipt_delete_kick(pages, server):
     expect(receipt).to_have_text("")
     expect(message(guest, "Thanks, glad to be here").locator(".msg-receipts")).to_have_text(f"Read by {owner_name}")
 
-    # The owner deletes his own message (within the window); everyone sees a tombstone.
+    # The owner deletes his own message (within the window) from its menu; everyone sees a tombstone.
     doomed = message(owner, "Second note for you")
-    expect(message(guest, "Thanks").locator(".msg-delete")).to_have_count(1)
+    expect(message(guest, "Thanks").locator(".msg-tools .msg-delete")).to_have_count(1)
     expect(message(guest, "Second note for you").locator(".msg-delete")).to_have_count(0)
+    doomed.locator(".msg-bubble").hover()
     doomed.get_by_role("button", name="Delete this message").click()
     shot(owner, "membership-delete-confirm-desktop")
     confirm(owner, "Delete")
@@ -148,6 +149,7 @@ def test_invite_unread_receipt_delete_kick(pages, server):
     expect(guest_tombstones).to_have_text("message deleted")
     expect(guest.locator(".msg-body", has_text="Second note for you")).to_have_count(0)
     # A cancelled confirmation deletes nothing.
+    message(owner, "Welcome!").locator(".msg-bubble").hover()
     message(owner, "Welcome!").get_by_role("button", name="Delete this message").click()
     confirm(owner, "Cancel")
     expect(owner_tombstones).to_have_count(1)
@@ -266,6 +268,7 @@ def test_delete_offer_ends_with_the_window_and_leave(browser, live_server):
 
         send(page, "Gone from the menu soon")
         own = message(page, "Gone from the menu soon")
+        own.locator(".msg-bubble").hover()
         expect(own.get_by_role("button", name="Delete this message")).to_be_visible()
         # The offer ends a little before the server's window does, without a reload.
         expect(own.get_by_role("button", name="Delete this message")).to_have_count(0, timeout=8_000)
@@ -281,6 +284,7 @@ def test_delete_offer_ends_with_the_window_and_leave(browser, live_server):
         wait_connected(page)
         expect(page.locator("#chat")).to_have_attribute("data-delete-window", "600")
         own = message(page, "Gone from the menu soon")
+        own.locator(".msg-bubble").hover()
         own.get_by_role("button", name="Delete this message").click()
         confirm(page, "Delete")
         error = own.locator(".msg-error")

@@ -49,7 +49,9 @@ def room(room_id):
             raise
         # A public room seen from outside: offer to join it.
         return render_template("rooms/join.html", room=rooms.room_view(current_user, room_id)), 403
-    return render_template("rooms/room.html", room=rooms.room_view(current_user, found.id))
+    return render_template(
+        "rooms/room.html", room=rooms.room_view(current_user, found.id), my_rooms=rooms.my_rooms(current_user)
+    )
 
 
 @bp.get("/search")

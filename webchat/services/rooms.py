@@ -165,23 +165,27 @@ def room_view(user, room_id):
     if room is None:
         raise ChatError("ROOM_NOT_FOUND")
     member_count = db.session.scalar(sa.select(_count_members()).select_from(Room).where(Room.id == room_id))
-    return room_payload(room, viewer=user, member_count=member_count)
+    owner = db.session.get(User, room.owner_id) if room.owner_id else None
+    return room_payload(room, viewer=user, member_count=member_count, owner=owner)
 
 
 def my_rooms(user):
-    """Every room the user is an active member of, newest activity first, with unread
+    """Every room the user is an active member of, newest activity first (a room's last
+    message, else its creation: a new direct room has no message yet), with unread
     counts and last messages, in a fixed number of queries whatever the room count."""
-    views = room_views(user)
-    views.sort(key=lambda v: (v["last_message"] or {}).get("created_at") or "", reverse=True)
-    return views
+    return room_views(user, newest_first=True)
 
 
 def public_rooms(user):
     """Public rooms anyone may join, largest first."""
     rows = db.session.execute(
-        sa.select(Room, _count_members()).where(Room.type == "public").order_by(Room.id.desc()).limit(500)
+        sa.select(Room, _count_members(), _OWNER)
+        .outerjoin(_owner, _owner.id == Room.owner_id)
+        .where(Room.type == "public")
+        .order_by(Room.id.desc())
+        .limit(500)
     ).all()
-    ids = [room.id for room, _count in rows]
+    ids = [room.id for room, _count, _owner_row in rows]
     mine = (
         set(
             db.session.scalars(
@@ -194,8 +198,8 @@ def public_rooms(user):
         else set()
     )
     result = []
-    for room, member_count in rows:
-        payload = room_payload(room, member_count=member_count)
+    for room, member_count, owner in rows:
+        payload = room_payload(room, member_count=member_count, owner=owner)
         payload["joined"] = room.id in mine
         result.append(payload)
     result.sort(key=lambda r: r["member_count"], reverse=True)
@@ -220,6 +224,9 @@ class _Joined(Bundle):
 # nested, as plain rows: a Message object with its User and Attachment per room cost more
 # than the query that fetched them.
 _parent, _parent_sender = aliased(Message), aliased(User)
+# A room's owner, for the lists (None for a direct room, which has none).
+_owner = aliased(User)
+_OWNER = _Joined("owner", _owner.id, _owner.username)
 _LAST_MESSAGE = _Joined(
     "last_message",
     Message.id,
@@ -259,11 +266,12 @@ _LAST_MESSAGE = _Joined(
 )
 
 
-def room_views(user, room_ids=None):
+def room_views(user, room_ids=None, *, newest_first=False):
     """The contract's `room` for each of `room_ids` (None: every room) the user is an
     active member of, in two queries whatever the count: the rooms' distinct members
     (for presence, asked once), then one row per room with its member, online and unread
-    counts and its last message.
+    counts, its owner and its last message. `newest_first`: by the time of the last
+    message, else of the room's creation, newest first.
 
     A list of a few hundred rooms must cost neither ORM objects per room, member and
     message nor a row per membership of every room: plain columns, counts in SQL."""
@@ -287,9 +295,12 @@ def room_views(user, room_ids=None):
             mentions.effective_notify().label("notify"),
             _count_members().label("member_count"),
             _count_members(among=online).label("online_count"),
+            Room.created_at,
+            _OWNER,
             _LAST_MESSAGE,
         )
         .join(Membership, Membership.room_id == Room.id)
+        .outerjoin(_owner, _owner.id == Room.owner_id)
         .outerjoin(Message, sa.and_(Message.room_id == Room.id, Message.seq == Room.last_seq))
         .outerjoin(User, User.id == Message.sender_id)
         .outerjoin(Attachment, Attachment.id == Message.file_id)
@@ -297,6 +308,8 @@ def room_views(user, room_ids=None):
         .outerjoin(_parent_sender, _parent_sender.id == _parent.sender_id)
         .where(mine)
     ).all()
+    if newest_first:
+        rows.sort(key=lambda row: row.last_message.created_at if row.last_message else row.created_at, reverse=True)
     return [
         # A row carries the room's fields and the user's read pointer.
         room_payload(
@@ -309,6 +322,7 @@ def room_views(user, room_ids=None):
             mention_count=row.mention_count,
             notify=row.notify,
             last_message=row.last_message,
+            owner=row.owner,
         )
         for row in rows
     ]
@@ -468,10 +482,10 @@ def create_direct(user, usernames):
             room = Room(name=", ".join(names)[:NAME_MAX], type="direct", owner_id=None, direct_key=key, last_seq=0)
             session.add(room)
             session.flush()
-            memberships = [_activate(room.id, p.id) for p in participants]
-            message = post_system_message(room, "created", user)
-            for membership in memberships:
-                read_up_to_latest(membership, room, message)
+            # No "created" notice: a direct room starts with its first message (its
+            # members' read pointers start before it, at nothing).
+            for p in participants:
+                _activate(room.id, p.id)
             membership_changed(room, added_user_ids=[p.id for p in participants])
     except IntegrityError:
         db.session.rollback()

@@ -17,6 +17,9 @@
 // lib/drafts.js      the composer's draft per room, kept in the browser until the send is acked
 // lib/connectionbanner.js the banner after 2 s without a connection, with "Retry now"
 // chat/composer.js, chat/deletion.js, chat/membership.js, chat/uploads.js: the controls
+// chat/sidebar.js    my rooms beside the chat (a drawer on a phone), live
+// chat/roving.js     the message list as one Tab stop, arrow keys and the menu key in it
+// chat/touchmenu.js  a message's menu on a tap or a long press
 import { apiFetch } from "./lib/api.js";
 import { announce, dataNumber, h } from "./lib/dom.js";
 import { newClientId } from "./lib/clientid.js";
@@ -40,8 +43,11 @@ import { createReactions } from "./chat/reactions.js";
 import { createReads } from "./chat/reads.js";
 import { createReceipts } from "./chat/receipts.js";
 import { createReplies } from "./chat/replies.js";
+import { createRoving } from "./chat/roving.js";
+import { createSidebar } from "./chat/sidebar.js";
 import { createSync } from "./chat/sync.js";
 import { createTimeline } from "./chat/timeline.js";
+import { createTouchMenu } from "./chat/touchmenu.js";
 import { createUploads } from "./chat/uploads.js";
 import { createView } from "./chat/view.js";
 
@@ -163,15 +169,16 @@ const view = createView({
   nameOf: (userId) => names.get(userId),
   decorate: (slots, message) => {
     receipts.fillSlot(slots.receipts, message);
-    deletion.offer(slots.actions, message);
     edits.fillEdited(slots.edited, message);
     replies.fillQuote(slots.quote, message);
     edits.fillBody(slots.body, message);
     reactions.fillBar(slots.reactions, message);
     if (closed) return;
-    reactions.offer(slots.tools, message);
+    // The message's menu: reply, react, edit, delete.
     replies.offer(slots.tools, message);
+    reactions.offer(slots.tools, message);
     edits.offer(slots.tools, message);
+    deletion.offer(slots.tools, message);
   },
   pendingQuote: (entry) => replies.pendingQuote(entry),
   typeInto: byId("composer-input"),
@@ -240,7 +247,7 @@ const deletion = createDeletion({
   windowMs: dataNumber(root, "deleteWindow") * 1000,
   ask,
   onDeleted: deleted,
-  slotOf: (messageId) => view.slot(timeline.byId(messageId)?.seq, "actions"),
+  slotOf: (messageId, name) => view.slot(timeline.byId(messageId)?.seq, name),
   keepingPosition: view.keepingPosition,
   list,
   announcer,
@@ -307,6 +314,20 @@ const autocomplete = createAutocomplete({
   maxLength: dataNumber(root, "usernameMax"),
 });
 const badge = createTabBadge();
+const sidebar = createSidebar({
+  el: {
+    nav: byId("room-sidebar"),
+    list: byId("sidebar-rooms"),
+    empty: byId("sidebar-empty"),
+    template: byId("sidebar-item-template"),
+    toggle: byId("sidebar-toggle"),
+    backdrop: byId("sidebar-backdrop"),
+  },
+  typeLabels: JSON.parse(root.dataset.typeLabels),
+  roomUrl,
+  currentId: roomId,
+  drawerQuery: "(max-width: 999px)",
+});
 const desktop = createDesktop({ openRoomId: roomId, roomName: badge.nameOf, openRoom: (id) => location.assign(roomUrl(id)) });
 const notifyLevel = createNotifyLevel({
   url: root.dataset.notifyUrl,
@@ -474,6 +495,8 @@ function close(text) {
   if (closed) return;
   closed = true;
   root.classList.add("is-removed");
+  // Who is in the room and online is no longer mine to know: no counts kept from before.
+  for (const id of ["member-count", "online-count", "member-panel"]) byId(id).hidden = true;
   const notice = byId("chat-notice");
   notice.replaceChildren(h("span", { text }), " ", h("a", { attrs: { href: roomsUrl }, text: t("Back to your rooms") }));
   notice.hidden = false;
@@ -496,8 +519,10 @@ const forThisRoom = (handler) => (data = {}) => { if (Number(data.room_id) === r
 async function loadRooms() {
   try {
     const since = badge.mark();
+    const listSince = sidebar.mark();
     const { rooms } = await apiFetch(root.dataset.apiRoomsUrl);
     badge.replaceAll(rooms, since);
+    sidebar.replaceAll(rooms, listSince);
   } catch {
     // The title waits for the next connect; the room itself works without it.
   }
@@ -535,17 +560,23 @@ const socketEvents = {
   }),
   room_removed: (data = {}) => {
     badge.remove(data.room_id);
+    sidebar.remove(data.room_id);
     if (Number(data.room_id) === roomId) close(REMOVED_TEXT[data.reason]?.() ?? outOfRoom);
   },
   // Every room of mine: the title's count, and notifications to close once read anywhere.
   unread: (data = {}) => {
     badge.unread(data);
     desktop.unread(data);
+    sidebar.unread(data);
   },
-  room_added: ({ room } = {}) => badge.setRoom(room),
+  room_added: ({ room } = {}) => {
+    badge.setRoom(room);
+    sidebar.add(room);
+  },
   notification: (data) => desktop.notification(data),
   notify_changed: ({ room_id: id, notify } = {}) => {
     badge.notify(id, notify);
+    sidebar.notify(id, notify);
     if (Number(id) === roomId) notifyLevel.changed(notify);
   },
 };
@@ -559,13 +590,8 @@ const fitMembers = () => { memberPanel.open = !narrow.matches; };
 narrow.addEventListener("change", fitMembers);
 fitMembers();
 
-// A tap on a message shows its menu (a pointer shows it on hover, the keyboard on focus).
-list.addEventListener("click", (event) => {
-  if (event.target.closest("a, button, textarea, input, .msg-tools")) return;
-  const li = event.target.closest(".msg[data-id]");
-  for (const active of list.querySelectorAll(".msg.is-active")) if (active !== li) active.classList.remove("is-active");
-  li?.classList.toggle("is-active");
-});
+createTouchMenu({ list });
+createRoving({ list, scroller: byId("message-scroller") });
 
 byId("room-actions").append(notifyLevel.element);
 membership.roomActions(byId("room-actions"));

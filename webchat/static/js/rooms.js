@@ -1,16 +1,15 @@
-// Room list page: live unread badges (grey) and mention badges (red), muted rooms greyed,
-// previews, rooms added and removed without a reload, the tab's title and favicon
-// (lib/tabbadge.js), desktop notifications and their controls (lib/desktop.js), the
-// banner after a while without a connection (lib/connectionbanner.js), and starting a
-// direct message from a user search.
+// Room list page: my rooms kept live (lib/roomlist.js: unread badges (grey) and
+// mention badges (red), muted rooms greyed, previews, rooms added and removed without a
+// reload), the tab's title and favicon (lib/tabbadge.js), desktop notifications and
+// their controls (lib/desktop.js), the banner after a while without a connection
+// (lib/connectionbanner.js), and starting a direct message from a user search.
 import { ApiError, apiFetch, csrfToken } from "./lib/api.js";
 import { announce, h } from "./lib/dom.js";
 import { errorText } from "./lib/errors.js";
-import { badgeText } from "./lib/attention.js";
 import { createConnectionBanner } from "./lib/connectionbanner.js";
 import { createDesktop } from "./lib/desktop.js";
-import { fullTime, listTime, memberCount, parseTime, previewText } from "./lib/format.js";
-import { t, tn } from "./lib/i18n.js";
+import { t } from "./lib/i18n.js";
+import { createRoomList } from "./lib/roomlist.js";
 import { connectChat } from "./lib/socket.js";
 import { createTabBadge } from "./lib/tabbadge.js";
 import { userSearch } from "./lib/usersearch.js";
@@ -20,84 +19,20 @@ const myRooms = document.getElementById("my-rooms");
 const emptyNote = document.getElementById("my-rooms-empty");
 const publicRooms = document.getElementById("public-rooms");
 const announcer = document.getElementById("rooms-announcer");
-const itemTemplate = document.getElementById("room-item-template");
 const roomsUrl = page.dataset.roomsUrl.replace(/\/$/, "");
-const typeLabels = JSON.parse(page.dataset.typeLabels);
 
 const roomUrl = (id) => `${roomsUrl}/${id}`;
-const findMine = (id) => myRooms.querySelector(`.room-item[data-room-id="${Number(id)}"]`);
 const findPublic = (id) => publicRooms?.querySelector(`.public-room[data-room-id="${Number(id)}"]`);
 
 const RETIME_MS = 30 * 1000;   // how often "5분 전" moves on
 
-function setTime(node, iso) {
-  const date = parseTime(iso);
-  if (date) {
-    node.dateTime = iso;
-    node.textContent = listTime(date);
-    node.title = fullTime(date);
-  } else {
-    node.removeAttribute("datetime");
-    node.textContent = "";
-    node.title = "";
-  }
-}
-
-function setUnread(item, count) {
-  const badge = item.querySelector(".unread-badge");
-  badge.querySelector(".unread-count").textContent = badgeText(count);
-  badge.querySelector(".unread-spoken").textContent = tn("{count} unread message", "{count} unread messages", count);
-  badge.hidden = !count;
-  item.classList.toggle("has-unread", count > 0);
-}
-
-/** The red badge: unread messages that mention me (muted rooms too). */
-function setMentions(item, count) {
-  const badge = item.querySelector(".mention-badge");
-  badge.querySelector(".mention-count").textContent = `@${badgeText(count)}`;
-  badge.querySelector(".mention-spoken").textContent = tn("{count} mention", "{count} mentions", count);
-  badge.hidden = !count;
-  item.classList.toggle("has-mention", count > 0);
-}
-
-/** A muted room is greyed, its unread messages not bold; its mentions still show. */
-function setNotify(item, notify) {
-  item.dataset.notify = notify ?? "";
-  item.classList.toggle("is-muted", notify === "mute");
-  item.querySelector(".room-muted").hidden = notify !== "mute";
-}
-
-function setMemberCount(item, count) {
-  item.querySelector(".room-members").textContent = memberCount(count);
-}
-
-function setLastMessage(item, message) {
-  const preview = item.querySelector(".room-preview");
-  preview.textContent = previewText(message);
-  preview.classList.toggle("is-notice", Boolean(message && (message.kind === "system" || message.deleted)));
-  setTime(item.querySelector(".room-time"), message?.created_at);
-}
-
-/** A room added live: the template's room_item markup, cloned and filled. */
-function roomItem(room) {
-  const item = itemTemplate.content.firstElementChild.cloneNode(true);
-  item.dataset.roomId = room.id;
-  item.querySelector(".room-link").href = roomUrl(room.id);
-  item.querySelector(".room-name").textContent = room.display_name;
-  const type = item.querySelector(".room-type");
-  type.className = `room-type type-${room.type}`;
-  type.textContent = typeLabels[room.type];
-  setMemberCount(item, room.member_count);
-  setUnread(item, room.unread_count);
-  setMentions(item, room.mention_count ?? 0);
-  setNotify(item, room.notify);
-  setLastMessage(item, room.last_message);
-  return item;
-}
-
-function updateEmpty() {
-  emptyNote.hidden = myRooms.children.length > 0;
-}
+const mine = createRoomList({
+  list: myRooms,
+  template: document.getElementById("room-item-template"),
+  typeLabels: JSON.parse(page.dataset.typeLabels),
+  roomUrl,
+  onChange: () => { emptyNote.hidden = myRooms.children.length > 0; },
+});
 
 /** Show a public room as joined ("Open") or not ("Join" form). */
 function setPublicJoined(id, joined) {
@@ -117,23 +52,15 @@ function setPublicJoined(id, joined) {
 }
 
 function onUnread(data = {}) {
-  const { room_id: roomId, unread_count: count, mention_count: mentions, last_message: message } = data;
   badge.unread(data);
   desktop.unread(data);
-  const item = findMine(roomId);
-  if (!item) return;
-  setUnread(item, count ?? 0);
-  setMentions(item, mentions ?? 0);
-  if (message !== undefined) setLastMessage(item, message);
-  // Most recent activity first, as the server orders the list.
-  if (message && myRooms.firstElementChild !== item) myRooms.prepend(item);
+  mine.unread(data);
 }
 
 function onRoomAdded({ room } = {}) {
-  if (!room || findMine(room.id)) return;
+  if (!room || mine.find(room.id)) return;
   badge.setRoom(room);
-  myRooms.prepend(roomItem(room));
-  updateEmpty();
+  mine.add(room);
   setPublicJoined(room.id, true);
   announce(announcer, t("You were added to {room}.", { room: room.display_name }));
 }
@@ -147,11 +74,8 @@ const NO_LONGER_IN = (room) => t("You are no longer in {room}.", { room });
 
 function onRoomRemoved({ room_id: roomId, reason } = {}) {
   badge.remove(roomId);
-  const item = findMine(roomId);
-  if (!item) return;
-  const name = item.querySelector(".room-name").textContent;
-  item.remove();
-  updateEmpty();
+  const name = mine.remove(roomId);
+  if (name === null) return;
   if (reason === "deleted") findPublic(roomId)?.remove();
   else setPublicJoined(roomId, false);
   announce(announcer, (REMOVED[reason] ?? NO_LONGER_IN)(name));
@@ -161,44 +85,22 @@ function onRoomRemoved({ room_id: roomId, reason } = {}) {
 async function resync() {
   let rooms;
   const since = badge.mark();
+  const listSince = mine.mark();
   try {
     ({ rooms } = await apiFetch(page.dataset.apiRoomsUrl));
   } catch {
     return;
   }
   badge.replaceAll(rooms, since);
-  const items = rooms.map((room) => {
-    const item = findMine(room.id);
-    if (!item) return roomItem(room);
-    setUnread(item, room.unread_count);
-    setMentions(item, room.mention_count ?? 0);
-    setNotify(item, room.notify);
-    setLastMessage(item, room.last_message);
-    setMemberCount(item, room.member_count);
-    return item;
-  });
-  const current = [...myRooms.children];
-  if (items.length !== current.length || items.some((item, i) => item !== current[i])) {
-    myRooms.replaceChildren(...items);
-  }
-  updateEmpty();
+  mine.replaceAll(rooms, listSince);
 }
 
-// The server wrote each room's last message beside it: how it reads is format.js's.
-for (const item of myRooms.children) {
-  setLastMessage(item, JSON.parse(item.dataset.lastMessage));
-  delete item.dataset.lastMessage;
-}
-// "5분 전" becomes "6분 전": the times are formatted again from their datetime.
-setInterval(() => {
-  for (const node of myRooms.querySelectorAll(".room-time[datetime]")) setTime(node, node.dateTime);
-}, RETIME_MS);
+setInterval(() => mine.retime(), RETIME_MS);
 
 /** `notify_changed`: a room's setting, changed in some tab of mine. */
 function onNotifyChanged({ room_id: roomId, notify } = {}) {
   badge.notify(roomId, notify);
-  const item = findMine(roomId);
-  if (item) setNotify(item, notify);
+  mine.notify(roomId, notify);
 }
 
 const badge = createTabBadge();

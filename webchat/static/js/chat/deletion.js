@@ -1,5 +1,6 @@
-// Deleting one's own message within the server's window: a Delete button in the
-// message's [data-slot=actions] while the window is open, confirmed in a dialog.
+// Deleting one's own message within the server's window: Delete in the message's menu
+// ([data-slot=tools]) while the window is open, confirmed in a dialog; a refusal is
+// said under the message ([data-slot=actions]).
 import { serverNow } from "../lib/api.js";
 import { confirmDialog } from "../lib/dialog.js";
 import { announce, h } from "../lib/dom.js";
@@ -12,8 +13,9 @@ const FINAL = new Set(["MESSAGE_DELETE_TIME_EXPIRED", "FORBIDDEN", "MESSAGE_NOT_
 
 /**
  * `windowMs`: the server's MESSAGE_DELETE_WINDOW_SECONDS, in ms. `ask(event, payload)`
- * emits with an ack; `onDeleted(messageId)` shows the tombstone; `slotOf(messageId)`
- * finds a message's actions slot; `keepingPosition` is the view's; `list` the messages'.
+ * emits with an ack; `onDeleted(messageId)` shows the tombstone; `slotOf(messageId,
+ * name)` finds a message's slot of that name; `keepingPosition` is the view's; `list`
+ * the messages'.
  */
 export function createDeletion({ me, windowMs, ask, onDeleted, slotOf, keepingPosition, list, announcer }) {
   let disabled = false;
@@ -46,11 +48,12 @@ export function createDeletion({ me, windowMs, ask, onDeleted, slotOf, keepingPo
       announce(announcer, t("Message deleted."));
       return;
     }
-    const slot = slotOf(message.id);
+    const slot = slotOf(message.id, "actions");
     if (!slot) return;
     keepingPosition(() => {
       slot.querySelector(".msg-error")?.remove();
-      const current = slot.querySelector(".msg-delete");
+      // The message may have been drawn again since: its menu's Delete is another button.
+      const current = slotOf(message.id, "tools")?.querySelector(".msg-delete");
       if (FINAL.has(failure.code)) current?.remove();
       else if (current) current.disabled = false;
       slot.append(h("span", {
@@ -60,18 +63,19 @@ export function createDeletion({ me, windowMs, ask, onDeleted, slotOf, keepingPo
   }
 
   return {
-    /** Fill a message's actions slot: Delete, for my own message while the window is open. */
-    offer(slot, message) {
+    /** A message's menu: Delete, for my own message while the window is open. */
+    offer(tools, message) {
       if (disabled || message.sender?.id !== me || message.kind === "system" || message.deleted) return;
       const created = parseTime(message.created_at)?.getTime();
       if (!created) return;
       const left = created + windowMs - DELETE_MARGIN_MS - serverNow();
       if (left <= 0) return;
       const button = h("button", {
-        className: "link-button msg-delete", attrs: { type: "button", "aria-label": t("Delete this message") }, text: t("Delete"),
+        className: "msg-tool msg-delete", attrs: { type: "button", "aria-label": t("Delete this message"), title: t("Delete") },
+        text: t("Delete"),
       });
       button.addEventListener("click", () => remove(message, button));
-      slot.append(button);
+      tools.append(button);
       // The window closes: the offer goes (the node may have been redrawn since; then it is gone already).
       setTimeout(() => { if (button.isConnected) keepingPosition(() => button.remove()); }, left);
     },
