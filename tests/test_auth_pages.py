@@ -419,6 +419,9 @@ def test_password_change(client, browser, alice):
     assert response.status_code == 302
     assert response.headers["Location"] == "/rooms?changed=1"
 
+    # The room list says so (it said nothing before issue 22), once.
+    assert "Your password was changed." in client.get("/rooms?changed=1").text
+    assert "Your password was changed." not in client.get("/rooms").text
     assert is_logged_in(client)  # this browser stays signed in
     assert not is_logged_in(other_device)
     assert access_token_status(client, tokens["access_token"])[0] == 401

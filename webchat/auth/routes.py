@@ -75,6 +75,7 @@ def password():
         else:
             user = accounts.get_user(current_user.id)
             login_user(user)  # this browser stays signed in; every other session ends
+            flash(gettext("Your password was changed. Every other session and device is signed out."))
             return redirect(url_for("rooms.index", changed=1))
     return account_page(form=form)
 
