@@ -11,7 +11,8 @@
 - Keyboard only: on every page, every Tab stop is a visible control with a focus ring in
   the primary colour, the page itself never takes focus (after the last control, focus
   leaves for the browser and comes back to the skip link), and the skip link moves focus
-  to the content. The chat page's message list is left out (issue 22's chat half).
+  to the content; a confirmation dialog's buttons ring too, and Escape gives focus back.
+  The chat page's message list is left out (issue 22's chat half).
 - The chat's drop target speaks the page's language.
 """
 
@@ -306,6 +307,18 @@ def test_every_page_by_keyboard(pages, server, theme):
     wait_connected(page)
     stops = check_keyboard(page, "chat")
     assert any(s["what"].startswith("textarea#composer-input") for s in stops)
+    # A dialog (lib/dialog.js), by keyboard: its buttons ring too, and Escape gives focus back.
+    page.locator("#leave-button").focus()
+    page.keyboard.press("Enter")
+    dialog = page.locator("dialog.confirm-dialog")
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
+    for key, name in (("Tab", "Leave room"), ("Shift+Tab", "Cancel")):
+        page.keyboard.press(key)
+        focused = page.evaluate(FOCUSED)
+        assert focused.get("ring") and focused["shown"] and focused["what"] == f"button {name}", focused
+    page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
+    expect(page.locator("#leave-button")).to_be_focused()
 
 
 def test_the_drop_target_speaks_the_page_language(pages, server):
