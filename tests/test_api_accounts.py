@@ -123,6 +123,15 @@ def test_signup_validation(client, body, fields):
     assert user_count() == 0
 
 
+def test_signup_with_a_taken_name_and_a_bad_password_names_both(client, alice):
+    """Issue 22: every field's problem at once, the taken name among them."""
+    response = client.post("/api/v1/auth/signup", json={"username": "ALICE", "password": "short"})
+    error = assert_error(response, 400, "VALIDATION_ERROR")
+    assert set(error["fields"]) == {"username", "password"}
+    assert error["fields"]["username"] == "That username is taken."
+    assert user_count() == 1
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [

@@ -146,6 +146,35 @@ def test_signup_with_a_taken_name_case_insensitively(client, alice, username):
     assert not is_logged_in(client)
 
 
+@pytest.mark.parametrize(
+    "username, password, confirm, errors",
+    [
+        ("alice", "short", None, {"username": "That username is taken.", "password": "Use 8 to 1024 characters."}),
+        (
+            "ALICE",
+            PASSWORD,
+            "something else",
+            {"username": "That username is taken.", "password_confirm": "do not match"},
+        ),
+        ("Alice", "", "", {"username": "taken", "password": "Choose a password.", "password_confirm": "again"}),
+        ("a", "short", None, {"username": "Use 2 to 32 characters.", "password": "Use 8 to 1024 characters."}),
+    ],
+)
+def test_signup_shows_every_fields_error_at_once(client, alice, username, password, confirm, errors):
+    """Issue 22: a taken name and a bad password, both told on the first try."""
+    response = signup(client, username, password, confirm)
+    assert response.status_code == 400
+    for field in ("username", "password", "password_confirm"):
+        shown = field_error(response.text, field)
+        if field in errors:
+            assert shown and errors[field] in shown, (field, shown)
+        else:
+            assert shown is None, (field, shown)
+    # The name was refused: focus goes there first.
+    assert "autofocus" in re.search(r'<input [^>]*\bid="username"[^>]*>', response.text).group(0)
+    assert user_count() == 1
+
+
 def test_signup_error_keeps_the_name_but_never_echoes_the_password(client):
     response = signup(client, "carol", PASSWORD, "a different confirmation")
     assert input_value(response.text, "username") == "carol"
@@ -390,6 +419,9 @@ def test_password_change(client, browser, alice):
     assert response.status_code == 302
     assert response.headers["Location"] == "/rooms?changed=1"
 
+    # The room list says so (it said nothing before issue 22), once.
+    assert "Your password was changed." in client.get("/rooms?changed=1").text
+    assert "Your password was changed." not in client.get("/rooms").text
     assert is_logged_in(client)  # this browser stays signed in
     assert not is_logged_in(other_device)
     assert access_token_status(client, tokens["access_token"])[0] == 401

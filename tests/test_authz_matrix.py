@@ -131,12 +131,14 @@ PAGES = {
             "anonymous": LOGIN,
         },
     ),
+    # A signed-out browser logs in and comes back to the file; a signed-in one outside the
+    # room is told nothing about it (tests/test_files.py has the JSON and Bearer callers).
     ("GET", "/files/<int:file_id>/<path:name>"): (
         "/files/{file}/a.txt",
         None,
         {
             **room_rule(outsider=(404, None), non_member=(404, None), kicked=(404, None), departed=(404, None)),
-            "anonymous": (404, None),
+            "anonymous": LOGIN,
         },
     ),
 }
@@ -153,6 +155,7 @@ OTHER_PAGES = {
     ("GET", "/auth/password"),
     ("POST", "/auth/password"),
     ("POST", "/auth/language"),
+    ("POST", "/auth/theme"),  # this browser's cookie, nothing of anyone's
     # The search page's shell: the results come from GET /api/v1/search (a row above);
     # its room filter lists only the caller's rooms (tests/test_pages.py).
     ("GET", "/search"),

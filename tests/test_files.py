@@ -8,6 +8,7 @@ upload folder, or by listing the bucket with a client of our own.
 
 import io
 import os
+import re
 import struct
 import threading
 import time
@@ -15,7 +16,7 @@ import uuid
 import zlib
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import boto3
 import pytest
@@ -26,9 +27,9 @@ from webchat.commands import webchat_cli
 from webchat.database import transaction
 from webchat.extensions import db
 from webchat.models import Attachment, Message, utcnow
-from webchat.services import files, messages, rooms
+from webchat.services import accounts, files, messages, rooms
 
-from .support.accounts import bearer, login
+from .support.accounts import PASSWORD, bearer, login
 from .support.launcher import free_port
 
 NS = "/chat"
@@ -578,8 +579,9 @@ def test_who_may_download(app, client, alice, bob, carol, room, make_user):
         assert get(client, url, bob).status_code == 200
         assert get(session_client(app, bob), url).status_code == 200  # by session
     outsider = make_user("dave")
-    anonymous = get(app.test_client(), attachment["url"])
+    anonymous = get(app.test_client(), attachment["url"], Accept="application/json")
     assert anonymous.status_code == 404 and "Location" not in anonymous.headers
+    assert anonymous.get_json()["error"]["code"] == "NOT_FOUND"
     assert get(client, attachment["url"], outsider).status_code == 404
     assert get(session_client(app, outsider), attachment["url"]).status_code == 404
     response = get(client, attachment["url"], Authorization="Bearer not-a-token")
@@ -594,6 +596,43 @@ def test_who_may_download(app, client, alice, bob, carol, room, make_user):
     assert get(client, f"/files/{attachment['id'] + 1000}/a.png", alice).status_code == 404
     pdf = uploaded(client, alice, room["id"], PDF, "a.pdf")["file"]
     assert get(client, pdf["url"] + "?thumb=1", alice).status_code == 404  # no thumbnail
+
+
+def test_a_signed_out_browser_logs_in_and_lands_on_the_file(app, client, alice, bob, room, make_user):
+    """Issue 22: a file link opened signed out is the login page, then the file itself."""
+    attachment = uploaded(client, alice, room["id"], PDF, "회의록.pdf")["file"]
+    browser = app.test_client()
+    for url in (attachment["url"], attachment["url"] + "?thumb=1", "/files/999999/nothing.txt"):
+        response = browser.get(url, headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+        assert response.status_code == 302, url  # the same for a file that does not exist
+        login_url = urlsplit(response.headers["Location"])
+        assert login_url.path == "/auth/login"
+        assert parse_qs(login_url.query)["next"] == [unquote(url)]
+    response = browser.get(attachment["url"])
+    login_page = browser.get(response.headers["Location"])
+    form = re.search(r'<form\b[^>]*\bid="login-form"[^>]*>', login_page.text).group(0)
+    action = re.search(r'action="([^"]*)"', form).group(1)
+    logged_in = browser.post(action.replace("&amp;", "&"), data={"username": "bob", "password": PASSWORD})
+    assert logged_in.status_code == 302 and unquote(logged_in.headers["Location"]) == unquote(attachment["url"])
+    download = browser.get(logged_in.headers["Location"])
+    assert download.status_code == 200 and download.data == PDF
+    # Logging in changes nothing of who may see it: an outsider still gets 404.
+    make_user("dave")
+    outsider = login(app.test_client(), accounts.find_user("dave"))
+    assert outsider.get(attachment["url"]).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"Accept": "application/json"}, {"Authorization": "Bearer not-a-token"}, {"Authorization": "Basic eDp5"}],
+    ids=["json", "bad-bearer", "not-bearer"],
+)
+def test_scripts_keep_their_json_errors(app, client, alice, room, headers):
+    attachment = uploaded(client, alice, room["id"], PDF, "a.pdf")["file"]
+    response = app.test_client().get(attachment["url"], headers=headers)
+    assert response.status_code == (404 if "Accept" in headers else 401)
+    assert "Location" not in response.headers
+    assert response.get_json()["error"]["code"] == ("NOT_FOUND" if "Accept" in headers else "TOKEN_INVALID")
 
 
 def test_private_room_files_are_invisible_to_outsiders(app, client, alice, bob):
@@ -627,8 +666,9 @@ def test_ranges_and_caching(app, client, alice, room):
     assert resumed.status_code == 206 and resumed.data == data[100:]
     head = client.head(attachment["url"], headers=bearer(alice))
     assert head.status_code == 200 and head.data == b"" and head.headers["Content-Length"] == str(len(data))
-    # Conditional requests are authorised like any other.
-    assert get(client, attachment["url"], **{"If-None-Match": etag}).status_code == 404
+    # Conditional requests are authorised like any other: a signed-out browser logs in first.
+    assert get(client, attachment["url"], **{"If-None-Match": etag}).status_code == 302
+    assert get(client, attachment["url"], Accept="application/json", **{"If-None-Match": etag}).status_code == 404
 
 
 # --- removal -------------------------------------------------------------------------------

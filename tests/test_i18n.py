@@ -90,8 +90,9 @@ def test_the_language_switch_sets_the_cookie_and_a_chosen_setting(client, alice)
     assert "lang=ko" in response.headers["Set-Cookie"]
     refused = client.post("/language", data={"lang": "xx"}, headers={"Accept-Language": "ko"})
     assert refused.status_code == 400 and html_lang(refused.text) == "ko"
-    assert "빠졌거나 형식이 잘못된 항목이 있어요." in refused.text
+    # The error page says the field's reason (and the code's label) in Korean.
     assert "제공되는 언어 중 하나를 고르세요." in refused.text
+    assert "오류 코드" in refused.text
     assert client.post("/language", data={"lang": "en", "next": "https://evil.example/"}).headers["Location"] == "/"
     # Signed in: a user who follows the browser keeps doing so; one who chose a language
     # has the choice moved by the switch (else their old setting would win).
@@ -108,7 +109,7 @@ def test_the_language_switch_sets_the_cookie_and_a_chosen_setting(client, alice)
 
 
 def html_lang(page):
-    return re.search(r'<html lang="(\w+)">', page).group(1)
+    return re.search(r'<html lang="(\w+)"', page).group(1)
 
 
 def test_pages_speak_the_browsers_language_and_name_their_scripts_catalog(client, app):

@@ -132,3 +132,68 @@ def test_the_search_page_offers_only_my_rooms_and_keeps_the_query_in_the_header(
     # Every signed-in page has the box, empty where it is not the search page.
     listed = client.get("/rooms").text
     assert re.search(r'<input type="search" id="site-search"[^>]*value=""', listed, re.S)
+
+
+# --- the theme (issue 22) ----------------------------------------------------------------
+
+
+def theme_of(page):
+    """(data-theme, color-scheme meta, dark.css's media attribute or None, linked at all)."""
+    theme = re.search(r'<html lang="\w+" data-theme="(\w+)">', page).group(1)
+    scheme = re.search(r'<meta name="color-scheme" content="([^"]+)">', page).group(1)
+    link = re.search(r'<link rel="stylesheet" href="/static/css/dark\.css"([^>]*)>', page)
+    media = re.search(r'media="([^"]+)"', link.group(1)).group(1) if link and "media=" in link.group(1) else None
+    return theme, scheme, media, link is not None
+
+
+def save_theme(client, theme):
+    return client.post("/auth/theme", data={"theme-theme": theme})
+
+
+@pytest.mark.parametrize("path", ["/auth/login", "/auth/signup", "/no/such/page"])
+def test_pages_follow_the_system_by_default(client, path):
+    assert theme_of(client.get(path).text) == ("system", "light dark", "(prefers-color-scheme: dark)", True)
+
+
+def test_the_account_page_keeps_the_theme_in_this_browsers_cookie(alice_client):
+    page = alice_client.get("/auth/password").text
+    assert re.search(r'<input checked id="theme-theme-0" name="theme-theme" type="radio" value="system">', page)
+
+    response = save_theme(alice_client, "dark")
+    assert response.status_code == 302 and response.headers["Location"] == "/auth/password"
+    cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("theme="))
+    assert cookie.startswith("theme=dark;") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Max-Age=31536000" in cookie
+    page = alice_client.get("/auth/password").text
+    assert "Theme saved." in page
+    assert theme_of(page) == ("dark", "dark", None, True)  # dark.css for every system setting
+    assert re.search(r'<input checked id="theme-theme-2" name="theme-theme" type="radio" value="dark">', page)
+    assert theme_of(alice_client.get("/rooms").text)[0] == "dark"
+
+    save_theme(alice_client, "light")
+    assert theme_of(alice_client.get("/rooms").text) == ("light", "light", None, False)  # no dark.css
+
+    response = save_theme(alice_client, "system")
+    assert any(c.startswith("theme=;") for c in response.headers.getlist("Set-Cookie"))  # forgotten
+    assert theme_of(alice_client.get("/rooms").text)[0] == "system"
+
+
+def test_the_theme_outlives_the_session(alice_client):
+    save_theme(alice_client, "dark")
+    alice_client.post("/auth/logout")
+    assert theme_of(alice_client.get("/auth/login").text)[0] == "dark"
+
+
+@pytest.mark.parametrize("value", ["purple", "", "Dark"])
+def test_an_unknown_theme_is_refused_and_a_forged_cookie_ignored(alice_client, value):
+    response = save_theme(alice_client, value)
+    assert response.status_code == 400
+    assert not any(c.startswith("theme=") for c in response.headers.getlist("Set-Cookie"))
+    alice_client.set_cookie("theme", '"><script>alert(1)</script>')
+    page = alice_client.get("/rooms").text
+    assert theme_of(page)[0] == "system" and "<script>alert(1)" not in page
+
+
+def test_the_theme_form_needs_a_login(client):
+    response = save_theme(client, "dark")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/auth/login")

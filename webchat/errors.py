@@ -35,6 +35,29 @@ ERRORS = {
     "INTERNAL_ERROR": (500, _l("Something went wrong; it was logged.")),
 }
 
+# What an error page says (errors/error.html): a heading and what to do, for each code that
+# can reach a page rather than a script (tests/test_error_pages.py reaches each one); any
+# other code gets its catalogue message. The code itself is shown small, for support.
+PAGE_TEXTS = {
+    "NOT_FOUND": (_l("This page does not exist."), _l("The link may be mistyped, or the page may have moved.")),
+    "ROOM_NOT_FOUND": (
+        _l("This room is not available."),
+        _l("It may have been deleted, or it is a private room you are not in. Ask a member to invite you."),
+    ),
+    "FORBIDDEN": (_l("This could not be done."), _l("You do not have the right to do this.")),
+    "VALIDATION_ERROR": (
+        _l("Something in the request was not right."),
+        _l("Go back, check what you entered, and try again."),
+    ),
+    "RATE_LIMITED": (_l("Too many tries in a short time."), _l("Wait a moment, then try again.")),
+    "FILE_TOO_LARGE": (_l("The file is too large."), _l("Choose a smaller file and try again.")),
+    "SERVICE_UNAVAILABLE": (
+        _l("webchat is not available right now."),
+        _l("Nothing was saved, so trying again in a moment is safe."),
+    ),
+    "INTERNAL_ERROR": (_l("Something went wrong on our side."), _l("The error was logged. Try again in a moment.")),
+}
+
 
 class ChatError(Exception):
     """A failure the client should see, named by a catalogue code."""
@@ -68,8 +91,24 @@ def validation_error(**fields):
 
 
 def wants_json():
-    """API calls and JSON clients get JSON errors; browsers get pages."""
-    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+    """API calls and JSON clients get JSON errors; browsers get pages. A request with an
+    `Authorization` header (a Bearer download) is a script's: browsers' pages send none."""
+    return (
+        request.path.startswith("/api/")
+        or request.accept_mimetypes.best == "application/json"
+        or "Authorization" in request.headers
+    )
+
+
+def page_text(error):
+    """(heading, sentence) of `error`'s page: the code's own, with the error's message as the
+    sentence when it says more than the catalogue's (a CSRF failure, a field's reasons)."""
+    heading, sentence = PAGE_TEXTS.get(error.code, (ERRORS[error.code][1], _l("Go back and try again.")))
+    if error.fields:
+        sentence = " ".join(str(reason) for reason in error.fields.values())
+    elif str(error.message) != str(ERRORS[error.code][1]):
+        sentence = error.message
+    return heading, sentence
 
 
 def error_response(error, status=None):
@@ -77,7 +116,8 @@ def error_response(error, status=None):
     if wants_json():
         body = jsonify(error=error.to_dict())
     else:
-        body = render_template("errors/error.html", error=error)
+        heading, sentence = page_text(error)
+        body = render_template("errors/error.html", error=error, heading=heading, sentence=sentence)
     headers = {}
     if "retry_after" in error.extra:
         headers["Retry-After"] = str(error.extra["retry_after"])
@@ -118,7 +158,8 @@ def register_handlers(app):
             return error
         if error.code == 405:
             return error_response(ChatError(code, _l("Method not allowed.")), status=405)
-        return error_response(ChatError(code, error.description if error.code == 400 else None))
+        # Werkzeug's description of a 400 is English: the API passes it on, pages say their own.
+        return error_response(ChatError(code, error.description if error.code == 400 and wants_json() else None))
 
     @app.errorhandler(Exception)
     def unexpected_error(error):

@@ -16,6 +16,12 @@ from .i18n import LANGUAGE_NAMES
 from .services import accounts, feed, files, messages, rooms, search
 
 ROOM_TYPE_LABELS = {"public": _l("Public"), "private": _l("Private"), "direct": _l("Direct")}
+# The colours a browser shows: the system's light or dark setting, or always one of them.
+# A cookie, read here so that base.html picks the stylesheet before the first paint
+# (no inline script under the CSP); a choice of this browser, as the system's setting is.
+THEMES = ("system", "light", "dark")
+THEME_COOKIE = "theme"
+THEME_COOKIE_MAX_AGE = 365 * 86400
 
 
 def show_errors(form, error):
@@ -40,6 +46,23 @@ def safe_next(target):
         return None
     parts = urlsplit(target)
     return target if not parts.scheme and not parts.netloc else None
+
+
+def theme_choice():
+    """This browser's theme: "system" (the default), "light" or "dark"."""
+    value = request.cookies.get(THEME_COOKIE)
+    return value if value in THEMES else "system"
+
+
+def remember_theme(response, theme):
+    """Make the `theme` cookie say `theme` from the next page on; "system" forgets it."""
+    if theme == "system":
+        response.delete_cookie(THEME_COOKIE, samesite="Lax", secure=request.is_secure)
+    else:
+        response.set_cookie(
+            THEME_COOKIE, theme, max_age=THEME_COOKIE_MAX_AGE, samesite="Lax", secure=request.is_secure, httponly=True
+        )
+    return response
 
 
 def limits():
@@ -93,9 +116,11 @@ def shared_names(rooms):
 
 
 def template_context():
-    """Every template's `limits`, `room_type_labels`, `shared_names` and `language_switch`
+    """Every template's `limits`, `room_type_labels`, `shared_names`, `language_switch`
+    and `theme`
     (registered by create_app)."""
     return {
+        "theme": theme_choice(),
         "limits": limits(),
         "room_type_labels": ROOM_TYPE_LABELS,
         "shared_names": shared_names,

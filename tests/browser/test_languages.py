@@ -170,14 +170,16 @@ def test_korean_from_the_login_page_to_a_kick_then_english(pages, server):
     expect(page.get_by_role("radio", name="브라우저 설정 따르기")).to_be_checked()
     all_korean(page, "ko-account", allow)
     page.goto("/rooms/999999")
-    expect(page.get_by_role("heading", name="채팅방을 찾을 수 없어요.")).to_be_visible()
+    expect(page.locator("#error-heading")).to_be_visible()
+    expect(page.get_by_role("link", name="내 채팅방 목록으로")).to_be_visible()
+    expect(page.locator(".error-code")).to_have_text("오류 코드 ROOM_NOT_FOUND")
     all_korean(page, "ko-error", allow)
 
     # The switch at the foot of the page: English, here and after a reload.
     page.get_by_role("button", name="English").click()
     expect(page).to_have_url(re.compile(r"/rooms/999999$"))
     expect(page.locator("html")).to_have_attribute("lang", "en")
-    expect(page.get_by_role("heading", name="No such room.")).to_be_visible()
+    expect(page.get_by_role("heading", name="This room is not available.")).to_be_visible()
     page.goto(f"/rooms/{room_id}")
     wait_connected(page)
     expect(page.locator(".msg.kind-system", has_text=f"{guest_name} was removed by {owner_name}")).to_have_count(1)

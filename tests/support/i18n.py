@@ -11,23 +11,8 @@ KO_PO = Path(__file__).resolve().parents[2] / "webchat" / "translations" / "ko" 
 PLACEHOLDER = re.compile(r"%\(\w+\)s|\{\w+\}")
 # Latin words a Korean page may show: the product's name, each language's own name, key
 # names, file types and units, the UTC of a time's fallback.
-LATIN_OK = {
-    "webchat",
-    "English",
-    "Enter",
-    "Shift",
-    "Ctrl",
-    "K",
-    "B",
-    "KB",
-    "MB",
-    "GB",
-    "TB",
-    "PNG",
-    "PDF",
-    "TXT",
-    "UTC",
-}
+LATIN_OK = {"webchat", "English", "Enter", "Shift", "Ctrl", "K"}
+LATIN_OK |= {"B", "KB", "MB", "GB", "TB", "PNG", "PDF", "TXT", "UTC"}
 
 # Every text node, and the texts of attributes read to a user, of what the page shows (an
 # element hidden, or in a <template>, shows nothing; a screen reader's sr-only text counts;

@@ -80,6 +80,21 @@ class LanguageForm(FlaskForm):
     )
 
 
+class ThemeForm(FlaskForm):
+    """The account page's colours: as the system's light or dark setting says, or always
+    light or always dark (pages.THEMES). Prefixed, as it shares the page."""
+
+    theme = RadioField(
+        _l("Theme"),
+        choices=[
+            SelectChoice("system", _l("Follow the system")),
+            SelectChoice("light", _l("Light theme")),
+            SelectChoice("dark", _l("Dark theme")),
+        ],
+        default="system",
+    )
+
+
 class EmailForm(FlaskForm):
     """The account page's email: an optional address (the service checks its form) and
     whether to be emailed what one missed. Prefixed, as it shares the page."""

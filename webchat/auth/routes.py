@@ -5,11 +5,11 @@ from flask_login import current_user, login_required, login_user, logout_user
 from ..errors import ChatError
 from ..extensions import csrf
 from ..i18n import browser_locale, remember_locale
-from ..pages import safe_next, show_errors
+from ..pages import remember_theme, safe_next, show_errors, theme_choice
 from ..ratelimit import per_ip
 from ..services import accounts, emails
 from . import bp
-from .forms import EmailForm, LanguageForm, LoginForm, PasswordForm, SignupForm
+from .forms import EmailForm, LanguageForm, LoginForm, PasswordForm, SignupForm, ThemeForm
 
 
 @bp.route("/signup", methods=["GET", "POST"])
@@ -26,6 +26,11 @@ def signup():
         else:
             login_user(user)
             return redirect(url_for("rooms.index"))
+    elif form.is_submitted() and not form.username.errors:
+        # The form stopped at its own checks (a password too short, say): the name's are
+        # the service's (taken, its characters), and every field's error shows at once.
+        if problem := accounts.new_username_problem(form.username.data):
+            form.username.errors = [*form.username.errors, problem]
     status = 400 if form.is_submitted() else 200
     return render_template("auth/signup.html", form=form), status
 
@@ -70,14 +75,17 @@ def password():
         else:
             user = accounts.get_user(current_user.id)
             login_user(user)  # this browser stays signed in; every other session ends
+            flash(gettext("Your password was changed. Every other session and device is signed out."))
             return redirect(url_for("rooms.index", changed=1))
     return account_page(form=form)
 
 
-def account_page(form=None, language_form=None, email_form=None, status=200):
-    """The account page (/auth/password): the language, the email, and the password form."""
+def account_page(form=None, language_form=None, email_form=None, theme_form=None, status=200):
+    """The account page (/auth/password): the language, the theme, the email, and the
+    password form."""
     form = form or PasswordForm()
     language_form = language_form or LanguageForm(prefix="language", locale=current_user.locale or "")
+    theme_form = theme_form or ThemeForm(prefix="theme", theme=theme_choice())
     email_form = email_form or EmailForm(
         prefix="email", email=current_user.email or "", notify=current_user.email_notify
     )
@@ -85,6 +93,7 @@ def account_page(form=None, language_form=None, email_form=None, status=200):
         "auth/password.html",
         form=form,
         language_form=language_form,
+        theme_form=theme_form,
         email_form=email_form,
         email_enabled=emails.enabled(),
     ), status
@@ -104,6 +113,19 @@ def language():
     with force_locale(locale or browser_locale()):
         flash(gettext("Language saved."))
     return remember_locale(redirect(url_for("auth.password")), locale)
+
+
+@bp.post("/theme")
+@login_required
+def theme():
+    """The account page's theme, kept in this browser's `theme` cookie: base.html reads it
+    to choose the stylesheets before the first paint, which a setting fetched by a script
+    could not do under the CSP (no inline script)."""
+    theme_form = ThemeForm(prefix="theme")
+    if not theme_form.validate_on_submit():
+        return account_page(theme_form=theme_form, status=400)
+    flash(gettext("Theme saved."))
+    return remember_theme(redirect(url_for("auth.password")), theme_form.theme.data)
 
 
 @bp.post("/email")

@@ -1,7 +1,8 @@
 """Downloads of attachments: `GET /files/<id>/<name>`, for active members of the room.
 
-Not behind `login_required` (which would redirect): the caller may use the session or a
-Bearer token, and whoever may not see a file gets 404, signed in or not.
+Not behind `login_required`: the caller may use the session or a Bearer token. A signed-out
+browser is sent to the login page (and back to the file); whoever else may not see a file
+gets 404, signed in or not.
 """
 
 from flask import Blueprint

@@ -10,7 +10,8 @@ from flask import current_app, request
 from werkzeug.wsgi import FileWrapper
 
 from ..callers import request_user
-from ..errors import ChatError
+from ..errors import ChatError, wants_json
+from ..extensions import login_manager
 from ..services import files
 from . import bp
 
@@ -50,8 +51,14 @@ def _ascii(text):
 @bp.get("/files/<int:file_id>/<path:name>")
 def download(file_id, name):
     """The file (or with `?thumb=1` its thumbnail). `name` is only for people: the id
-    decides. Ranges and conditional requests are answered from the stream."""
-    found = files.download(caller(), file_id, thumbnail=request.args.get("thumb") == "1")
+    decides. Ranges and conditional requests are answered from the stream. A signed-out
+    browser that opens a file link is sent to log in, and back to the file (before anything
+    is looked up: that says nothing of whether the file exists); a script, asking for JSON,
+    is told NOT_FOUND like anyone else who may not see it."""
+    user = caller()
+    if user is None and not wants_json():
+        return login_manager.unauthorized()
+    found = files.download(user, file_id, thumbnail=request.args.get("thumb") == "1")
     response = current_app.response_class(
         FileWrapper(found.stream, 64 * 1024), content_type=found.content_type, direct_passthrough=True
     )

@@ -25,6 +25,7 @@ from ..models import RefreshToken, User, utcnow
 USERNAME_MIN, USERNAME_MAX = 2, 32
 USERNAME_RE = re.compile(r"^[\w.\-]+$")
 PASSWORD_MIN, PASSWORD_MAX = 8, 1024
+USERNAME_TAKEN = _l("That username is taken.")
 
 
 def _hasher():
@@ -101,24 +102,35 @@ def is_username_available(username):
     return username_problem(username) is None and find_user(username) is None
 
 
-def signup(username, password):
-    """Create an account. The unique key is the final word on a race between two signups."""
-    problems = {}
+def new_username_problem(username):
+    """Why `username` cannot be a new account's: its form, or that it is taken; or None.
+    The signup page asks it too when the form's own checks failed, so that every field's
+    error shows at once."""
     if problem := username_problem(username):
+        return problem
+    return USERNAME_TAKEN if find_user(normalize_username(username)) is not None else None
+
+
+def signup(username, password):
+    """Create an account. Every field's problem is told at once: a taken name alone is
+    USERNAME_TAKEN, anything else VALIDATION_ERROR naming each field (a taken name too).
+    The unique key is the final word on a race between two signups."""
+    problems = {}
+    if problem := new_username_problem(username):
         problems["username"] = problem
     if problem := password_problem(password):
         problems["password"] = problem
+    if len(problems) == 1 and problems.get("username") is USERNAME_TAKEN:
+        raise ChatError("USERNAME_TAKEN", fields=problems)
     if problems:
         raise validation_error(**problems)
     name = normalize_username(username)
-    if find_user(name) is not None:
-        raise ChatError("USERNAME_TAKEN", fields={"username": _l("That username is taken.")})
     user = User(username=name, username_key=username_key(name), password_hash=_hash(password))
     try:
         with transaction() as session:
             session.add(user)
     except IntegrityError:
-        raise ChatError("USERNAME_TAKEN", fields={"username": _l("That username is taken.")}) from None
+        raise ChatError("USERNAME_TAKEN", fields={"username": USERNAME_TAKEN}) from None
     return user
 
 

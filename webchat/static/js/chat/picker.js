@@ -69,7 +69,8 @@ export async function createPicker() {
     i18n: words(),
   });
   adoptStyles(picker);
-  picker.classList.add("light");
+  // No "light" or "dark" class: chat.css sets the picker's colour variables from the
+  // page's own, which follow the theme (css/dark.css).
   return picker;
 }
 

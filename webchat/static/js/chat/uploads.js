@@ -215,6 +215,8 @@ export function createUploads(options) {
   // ------------------------------------------------------------------ drag and drop
   const hasFiles = (event) => Array.from(event.dataTransfer?.types ?? []).includes("Files");
   let depth = 0;
+  // What the drop target says over the chat (chat.css writes it with attr(), in the page language).
+  dropZone.dataset.dropLabel = t("Drop files to share them");
   dropZone.addEventListener("dragenter", (event) => {
     if (!hasFiles(event) || !canUpload()) return;
     event.preventDefault();
