@@ -3,6 +3,7 @@ an allowed address; what it serves parses with prometheus_client's own parser; t
 request id and the error counter. The load on a real server is
 tests/integration/test_server_metrics.py."""
 
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from webchat import metrics
@@ -92,3 +93,19 @@ def test_headline_figures(app_with):
     figures = metrics.headline()
     assert set(figures) >= {"connected_sockets", "users_online", "messages_stored", "mean_send_seconds", "errors"}
     assert all(value is None or isinstance(value, (int, float)) for value in figures.values())
+
+
+def test_per_ip_refusals_are_counted_by_limit(app_with):
+    app = app_with(METRICS_ENABLED=True, RATELIMIT_ENABLED=True, RATELIMIT_LOGIN_PER_IP="1 per minute")
+    client = app.test_client()
+
+    def refusals():
+        labels = {"limit": "RATELIMIT_LOGIN_PER_IP"}
+        return REGISTRY.get_sample_value("webchat_rate_limit_refusals_total", labels) or 0
+
+    before = refusals()
+    body = {"username": "nobody", "password": "wrong password"}
+    assert client.post("/api/v1/auth/token", json=body).status_code == 401
+    assert client.post("/api/v1/auth/token", json=body).status_code == 429
+    assert client.post("/api/v1/auth/token", json=body).status_code == 429
+    assert refusals() == before + 2

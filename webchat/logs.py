@@ -88,6 +88,8 @@ def _end(response):
     if started is None:  # a request whose before_request hooks did not all run
         return response
     response.headers["X-Request-ID"] = g.request_id
+    if not access.isEnabledFor(logging.INFO):
+        return response
     user_id = g.get("log_user_id")
     if user_id is None:
         login_user = g.get("_login_user")  # the session's user, if this request loaded it
@@ -119,6 +121,8 @@ def _end(response):
 
 def socket_event(event, user_id, code, seconds):
     """One socket event answered (`code` None when ok)."""
+    if not access.isEnabledFor(logging.INFO):  # LOG_LEVEL=warning: nothing to build
+        return
     fields = {
         "request_id": uuid.uuid4().hex,
         "user_id": user_id,
