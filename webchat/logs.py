@@ -11,12 +11,11 @@ warnings and errors.
 import json
 import logging
 import re
-import sys
 import time
 import uuid
 
 from flask import g, request
-from flask.logging import default_handler
+from flask.logging import default_handler, wsgi_errors_stream
 
 access = logging.getLogger("webchat.access")
 # Flask's own format for the text lines.
@@ -60,7 +59,7 @@ def init_app(app):
     logger.setLevel(app.config.get("LOG_LEVEL") or "INFO")
     for handler in [h for h in logger.handlers if isinstance(h, _Handler)]:
         logger.removeHandler(handler)
-    handler = _Handler(sys.stderr)
+    handler = _Handler(wsgi_errors_stream)  # as Flask's own: the request's wsgi.errors, else stderr
     handler.setFormatter(JsonFormatter() if app.config.get("LOG_FORMAT") == "json" else logging.Formatter(TEXT_FORMAT))
     logger.removeHandler(default_handler)  # Flask's, if an earlier app added it: ours replaces it
     logger.addHandler(handler)
