@@ -74,10 +74,11 @@ def clients():
         client.close()
 
 
-def test_metrics_under_load(live_server, clients):
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)])
+def test_metrics_under_load(live_server, clients, backend):
     # SENDS per sender fit the limit; the two more the last sender tries are refused.
     server = live_server(
-        env={**METRICS, "RATELIMIT_ENABLED": "true", "RATELIMIT_MESSAGES_PER_USER": f"{SENDS} per minute"}
+        backend, env={**METRICS, "RATELIMIT_ENABLED": "true", "RATELIMIT_MESSAGES_PER_USER": f"{SENDS} per minute"}
     )
     before = scrape(server)
     assert value(before, "webchat_messages_stored_total") == 0
