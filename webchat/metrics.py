@@ -3,15 +3,15 @@ METRICS_ENABLED is on, to a bearer token (METRICS_TOKEN) or an address on the al
 (METRICS_ALLOW), and the headline figures the admin area shows (`headline()`).
 
 The figures are prometheus_client's own metric objects, module-wide like its default
-registry: counting is an atomic add (a Histogram observe takes a lock for microseconds,
-never across I/O). Gauges of the process's state (sockets, users online, pooled
-connections in use, event-loop lag) are set by one small sampler task per process and
-again at each scrape.
+registry: counting is an add under a lock held for microseconds, never across I/O.
+One small sampler task per process wakes every second, notes how late it woke (the
+event-loop lag) and sets the gauges of the process's state (sockets, users online, pooled
+connections in use), which each scrape sets afresh too.
 
 Several workers on one host: with PROMETHEUS_MULTIPROC_DIR set (an empty directory, one
 per host, before the workers start), prometheus_client keeps each process's figures in
-files there and a scrape of any worker adds them up (gauges as the live processes' sum or
-maximum, see `multiprocess_mode`). Without it every process counts for itself, which is
+files there and a scrape of any worker adds them up (gauges as the live processes' sum,
+see `multiprocess_mode`). Without it every process counts for itself, which is
 right for the Procfile's one worker.
 
 Nothing here imports the services, the adapters or the delivery layer: they call in.
@@ -52,10 +52,10 @@ USERS_ONLINE = Gauge(
 DB_POOL_IN_USE = Gauge(
     "webchat_db_pool_in_use", "Database connections checked out of this process's pool.", multiprocess_mode="livesum"
 )
-LOOP_LAG = Gauge(
+LOOP_LAG = Histogram(
     "webchat_event_loop_lag_seconds",
-    "How late the sampler woke from its last one-second sleep (the worst worker's).",
-    multiprocess_mode="livemax",
+    "How late the sampler wakes from each one-second sleep: time the event loop was held up.",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
 MESSAGES_STORED = Counter("webchat_messages_stored", "Messages stored (text and file messages), after commit.")
 SEND_LATENCY = Histogram(
@@ -78,6 +78,7 @@ ERRORS = Counter("webchat_errors", "Error answers by catalogue code, over HTTP o
 bp = Blueprint("metrics", __name__)
 _SAMPLER = "webchat.metrics.sampler"
 _ALLOW = "webchat.metrics.allow"
+_last = {"lag": None}  # this process's latest loop lag, for the headline
 
 
 def init_app(app):
@@ -107,7 +108,7 @@ def headline():
         "users_online": int(values.get("webchat_users_online", 0)),
         "messages_stored": int(values.get("webchat_messages_stored_total", 0)),
         "mean_send_seconds": send_sum / sends if sends else None,
-        "event_loop_lag_seconds": values.get("webchat_event_loop_lag_seconds", 0.0),
+        "event_loop_lag_seconds": _last["lag"],
         "db_pool_in_use": int(values.get("webchat_db_pool_in_use", 0)),
         "rate_limit_refusals": int(values.get("webchat_rate_limit_refusals_total", 0)),
         "errors": int(values.get("webchat_errors_total", 0)),
@@ -176,7 +177,9 @@ def _sample_forever(app):
     while socketio.server is server:
         asleep = time.monotonic()
         socketio.sleep(SAMPLE_SECONDS)
-        LOOP_LAG.set(max(0.0, time.monotonic() - asleep - SAMPLE_SECONDS))
+        lag = max(0.0, time.monotonic() - asleep - SAMPLE_SECONDS)
+        LOOP_LAG.observe(lag)
+        _last["lag"] = lag
         with app.app_context():
             try:
                 sample()
