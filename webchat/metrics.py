@@ -60,7 +60,7 @@ LOOP_LAG = Histogram(
 MESSAGES_STORED = Counter("webchat_messages_stored", "Messages stored (text and file messages), after commit.")
 SEND_LATENCY = Histogram(
     "webchat_send_latency_seconds",
-    "send_message, from its arrival to its ack, for sends that stored.",
+    "send_message, from its arrival to its ack, for sends answered ok.",
     buckets=FAST_BUCKETS,
 )
 QUEUE_PUBLISH = Histogram(
@@ -93,7 +93,8 @@ def init_app(app):
 
 def headline():
     """This process's (or, in multiprocess mode, this host's) headline figures, for the
-    admin area: a dict of plain numbers."""
+    admin area, in an app context: a dict of numbers (None where nothing was measured
+    yet). The figures count whether or not METRICS_ENABLED serves them."""
     sample()
     values = {}
     for family in _registry().collect():
