@@ -3,10 +3,15 @@ an allowed address; what it serves parses with prometheus_client's own parser; t
 request id and the error counter. The load on a real server is
 tests/integration/test_server_metrics.py."""
 
+import pytest
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from webchat import metrics
+from webchat.errors import ChatError
+from webchat.services import accounts, messages, rooms
+
+from .support.accounts import PASSWORD
 
 TOKEN = "metrics-test-token"
 
@@ -89,10 +94,18 @@ def test_request_id_is_kept_or_made(client):
 
 
 def test_headline_figures(app_with):
-    app_with(METRICS_ENABLED=True)
-    figures = metrics.headline()
-    assert set(figures) >= {"connected_sockets", "users_online", "messages_stored", "mean_send_seconds", "errors"}
-    assert all(value is None or isinstance(value, (int, float)) for value in figures.values())
+    app_with()  # the figures count with /metrics off too
+    before = metrics.headline()
+    assert set(before) >= {"connected_sockets", "users_online", "messages_stored", "mean_send_seconds", "errors"}
+    assert all(value is None or isinstance(value, (int, float)) for value in before.values())
+    alice = accounts.signup("alice", PASSWORD)
+    room = rooms.create_room(alice, "General")
+    messages.send_message(alice, room["id"], "one")
+    messages.send_message(alice, room["id"], "two")
+    with pytest.raises(ChatError):
+        messages.send_message(alice, room["id"], "")
+    after = metrics.headline()
+    assert after["messages_stored"] == before["messages_stored"] + 2
 
 
 def test_per_ip_refusals_are_counted_by_limit(app_with):
