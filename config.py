@@ -183,6 +183,16 @@ class Config:
     DB_POOL_SIZE = env_int("DB_POOL_SIZE", 10)
     DB_MAX_OVERFLOW = env_int("DB_MAX_OVERFLOW", 30)
 
+    # GET /metrics (Prometheus): off unless METRICS_ENABLED; then only for the bearer token
+    # METRICS_TOKEN or an address in METRICS_ALLOW (comma-separated addresses or networks).
+    METRICS_ENABLED = env_bool("METRICS_ENABLED", False)
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
+    METRICS_ALLOW = os.environ.get("METRICS_ALLOW", "")
+    # "json": one JSON object per line (requests, socket events, the app's own logs);
+    # anything else: plain text.
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").strip().lower()
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "info").strip().upper()
+
 
 class TestConfig(Config):
     TESTING = True

@@ -27,3 +27,12 @@ loglevel = os.environ.get("LOG_LEVEL", "info")
 # gunicorn 25's control socket lives at one path per user, so several nodes on one host
 # would take each other's; webchat does not use it.
 control_socket_disable = True
+
+
+def child_exit(server, worker):
+    """With several workers sharing PROMETHEUS_MULTIPROC_DIR (see webchat/metrics.py), a
+    dead worker's live gauges leave the scrape."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from flask import Flask, abort
 
-from . import i18n, realtime
+from . import i18n, logs, metrics, realtime
 from .database import configure_mariadb, configure_sqlite, engine_options
 from .extensions import csrf, db, jwt, limiter, login_manager, migrate, socketio
 from .realtime.managers import client_manager
@@ -58,6 +58,8 @@ def register_extensions(app):
     login_manager.login_message = None
     realtime.init_app(app)
     i18n.init_app(app)
+    logs.init_app(app)
+    metrics.init_app(app)
 
     from .services import accounts, emails, mentions, reads, rooms
 

@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
+from . import logs
 from .errors import ChatError
 from .extensions import csrf
 from .services import accounts
@@ -24,6 +25,7 @@ def request_user():
         if not token:
             raise ChatError("TOKEN_INVALID")
         user, _claims = accounts.user_for_access_token(token)
+        logs.note_user(user.id)
         return user
     return session_user()
 

@@ -3,8 +3,10 @@ message. Services raise `ChatError(code)`; the API, pages and socket acks render
 through `ChatError.to_dict()`, so a code means the same thing everywhere. Messages are
 translated when rendered, into the request's (or the socket's) language; codes never are."""
 
-from flask import jsonify, render_template, request
+from flask import g, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
+
+from . import metrics
 
 ERRORS = {
     "UNAUTHENTICATED": (401, _l("Sign in first.")),
@@ -113,6 +115,8 @@ def page_text(error):
 
 def error_response(error, status=None):
     """The HTTP response for a ChatError: JSON for the API, a page for browsers."""
+    metrics.error_answered(error.code, "http")
+    g.error_code = error.code  # for the request's log line
     if wants_json():
         body = jsonify(error=error.to_dict())
     else:
@@ -171,4 +175,5 @@ def register_handlers(app):
 
 def ack_error(error):
     """The socket acknowledgement for a failed event."""
+    metrics.error_answered(error.code, "socket")
     return {"ok": False, "error": error.to_dict()}

@@ -9,13 +9,18 @@ import time
 from flask import current_app
 from limits import parse
 
+from . import metrics
 from .errors import ChatError
 from .extensions import limiter
 
 
 def per_ip(setting):
     """A Flask-Limiter decorator whose limit is the config value `setting` (POST only)."""
-    return limiter.limit(lambda: current_app.config[setting], methods=["POST"])
+    return limiter.limit(
+        lambda: current_app.config[setting],
+        methods=["POST"],
+        on_breach=lambda _limit: metrics.RATE_LIMITED.labels(setting).inc(),
+    )
 
 
 def _apply(method, setting, keys):
@@ -31,6 +36,7 @@ def _apply(method, setting, keys):
 
 
 def _refuse(item, keys):
+    metrics.RATE_LIMITED.labels(keys[0]).inc()
     reset = limiter.limiter.get_window_stats(item, *keys).reset_time
     raise ChatError("RATE_LIMITED", retry_after=max(1, int(reset - time.time() + 0.999)))
 

@@ -43,6 +43,12 @@ SERVER_VARIABLES = (
     "CLUSTER_NAME",
     "SMTP_URL",
     "PUBLIC_URL",
+    "METRICS_ENABLED",
+    "METRICS_TOKEN",
+    "METRICS_ALLOW",
+    "PROMETHEUS_MULTIPROC_DIR",
+    "LOG_FORMAT",
+    "LOG_LEVEL",
 )
 
 # Servers still running, so a failure can show their logs and an interrupted run leaves

@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_socketio import ConnectionRefusedError, Namespace, join_room, leave_room
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from .. import i18n, realtime
+from .. import i18n, logs, metrics, realtime
 from ..errors import ChatError, ack_error, validation_error
 from ..extensions import db
 from ..payloads import message_payload
@@ -45,9 +45,13 @@ RESERVED_EVENTS = frozenset(
 def event(handler):
     """Wrap a handler: find the caller, answer with an ack, map errors to codes."""
 
+    name = handler.__name__.removeprefix("on_")
+
     @functools.wraps(handler)
     def wrapper(self, data=None, *extra):
+        started = time.perf_counter()
         connection = current_presence().get(request.sid)
+        ack = None
         try:
             if connection is None:
                 raise ChatError("UNAUTHENTICATED")
@@ -58,21 +62,26 @@ def event(handler):
             if not isinstance(data, dict) or extra:
                 raise validation_error(payload=_l("Expected one JSON object."))
             result = handler(self, connection, user, data)
-            return {"ok": True, **(result or {})}
+            ack = {"ok": True, **(result or {})}
         except ChatError as error:
-            return _ack_error(connection, error)
+            ack = _ack_error(connection, error)
         except (OperationalError, InterfaceError):
             # The database is unreachable: nothing was stored, a retry is safe.
             current_app.logger.warning("socket event %s: database unavailable", handler.__name__)
-            return _ack_error(connection, ChatError("SERVICE_UNAVAILABLE"))
+            ack = _ack_error(connection, ChatError("SERVICE_UNAVAILABLE"))
         except Exception:  # a bug must not take the connection down; it is logged
             current_app.logger.exception("socket event %s failed", handler.__name__)
             db.session.rollback()
-            return _ack_error(
+            ack = _ack_error(
                 connection, ChatError("SERVICE_UNAVAILABLE", _l("The server could not handle this; retry is safe."))
             )
         finally:
             db.session.remove()
+        # Receive to ack, for the send latency histogram and the event's log line.
+        seconds, code = time.perf_counter() - started, None if ack["ok"] else ack["error"]["code"]
+        metrics.socket_event_done(name, code, seconds)
+        logs.socket_event(name, connection.user_id if connection is not None else None, code, seconds)
+        return ack
 
     wrapper.client_event = True
     return wrapper

@@ -5,6 +5,7 @@ it was given (the chat adapter's, which asks the services)."""
 
 import itertools
 
+from .. import metrics
 from ..extensions import db, socketio
 from .channels import NAMESPACE
 
@@ -13,6 +14,7 @@ HOUSEKEEPING_SECONDS = 5
 
 def start(realtime, reconcile):
     """Start `realtime`'s task once per app; `reconcile(server, namespace, presence)`."""
+    metrics.start_sampler(realtime.app)
     if realtime.housekeeping_started:
         return
     realtime.housekeeping_started = True

@@ -76,6 +76,10 @@ class LocalPresence:
         """This process's sockets."""
         return list(self._by_sid.values())
 
+    def counts(self):
+        """(sockets, users) of this process, for the metrics."""
+        return len(self._by_sid), len(self._by_user)
+
     def expired(self, now=None):
         """This process's sockets whose token expired without renewal."""
         now = now or time.time()

@@ -3,7 +3,9 @@ is online), sent at most once per interval per key and read fresh when sent, by 
 background task of this process."""
 
 import threading
+import time
 
+from .. import metrics
 from ..extensions import db, socketio
 from .events import emit_each
 
@@ -57,6 +59,7 @@ class Rounds:
         """One round for `key`, now, in an app context of its own. Sent in chunks with a
         pause between them, so that a large room's round (up to an event per member)
         never holds the event loop for long: sends and deliveries go first."""
+        started = time.perf_counter()
         with self.app.app_context():
             try:
                 deliveries = self.deliveries_of(key)
@@ -69,3 +72,4 @@ class Rounds:
                 self.app.logger.exception("%s of %s were not sent", self.what, key)
             finally:
                 db.session.remove()
+                metrics.ROUND_SECONDS.labels(self.event).observe(time.perf_counter() - started)

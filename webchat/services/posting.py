@@ -10,7 +10,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
-from .. import realtime
+from .. import metrics, realtime
 from ..database import transaction
 from ..errors import ChatError, validation_error
 from ..extensions import db
@@ -220,6 +220,7 @@ def _write(room_id, posts):
                 ]
             )
             mentions.notify_after_commit(room_id, written[0][1].seq)
+    metrics.MESSAGES_STORED.inc(len(written))
     for post, answer in answers.items():
         post.answer(**answer)
 
