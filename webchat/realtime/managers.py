@@ -10,11 +10,10 @@ whole batch to this node's sockets and relays it to the other nodes in one messa
 Data must be JSON (the batch carries no binary attachments).
 """
 
-import redis
 import socketio
 from socketio.manager import Manager
 
-from .redis_pool import blocking_pool
+from .redis_pool import SENTINEL_SCHEME, redis_client
 
 # How long a socket still inside its connect handler may take to finish it before a cut
 # aimed at its channel gives up waiting (it is then refused or gone anyway).
@@ -99,8 +98,11 @@ class RedisQueue(BatchingQueue, socketio.RedisManager):
         """Publish through a blocking pool (see `redis_pool`): python-socketio's default
         pool refuses the 101st concurrent publisher, and a refused publish makes it
         reconnect. The subscriber holds one of the pool's connections; its blocking
-        read waits for the next message whatever the pool's command timeout."""
-        self.redis = redis.Redis(connection_pool=blocking_pool(self.redis_url))
+        read waits for the next message whatever the pool's command timeout. Through
+        Sentinel (`redis+sentinel://`) both follow the primary: after a failover the
+        subscriber's read fails, python-socketio reconnects here, and the new client
+        asks the sentinels where the primary now is."""
+        self.redis = redis_client(self.redis_url)
         self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
         self.connected = True
 
@@ -110,9 +112,10 @@ class KombuQueue(BatchingQueue, socketio.KombuManager):
 
 
 def client_manager(url, channel):
-    """The client manager: for queue `url` (`redis://`, `rediss://`, or anything kombu
-    reaches: `amqp://` for RabbitMQ) on `channel`, or this process's own without one."""
+    """The client manager: for queue `url` (`redis://`, `rediss://`, `redis+sentinel://`,
+    or anything kombu reaches: `amqp://` for RabbitMQ) on `channel`, or this process's own
+    without one."""
     if not url:
         return LocalManager()
-    queue_class = RedisQueue if url.startswith(("redis://", "rediss://")) else KombuQueue
+    queue_class = RedisQueue if url.startswith(("redis://", "rediss://", SENTINEL_SCHEME)) else KombuQueue
     return queue_class(url, channel=channel)
