@@ -5,7 +5,6 @@ writable again the retried sends (same client_id) are stored once. webchat conne
 an ordinary user with the grants it needs: SUPER (and root) would ignore read_only."""
 
 import pytest
-import requests
 
 from ..support.chat_client import ChatClient
 from ..support.http_client import api, api_user, page_login, page_logout, unique_name

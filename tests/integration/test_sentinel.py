@@ -115,7 +115,9 @@ def test_primary_killed_during_a_burst(live_server, tmp_path):
         assert sorted(stored_ids) == sorted(acked_ids) and len(set(acked_ids)) == len(acked_ids)
         live_ids = [m["id"] for m in b.messages(room["id"])]
         seen = set(live_ids)
-        caught_up = [m["id"] for m in catch_up(two, b_token, room["id"], 0) if m["kind"] == "text" and m["id"] not in seen]
+        caught_up = [
+            m["id"] for m in catch_up(two, b_token, room["id"], 0) if m["kind"] == "text" and m["id"] not in seen
+        ]
         assert sorted(live_ids + caught_up) == sorted(acked_ids)
         missed_live = len(caught_up)
 
