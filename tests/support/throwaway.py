@@ -186,7 +186,7 @@ class ThrowawaySentinels:
         try:
             for index in range(3):
                 master = self.ask(index, "SENTINEL", "MASTER", self.SERVICE)
-                master = dict(zip(master[::2], master[1::2])) if isinstance(master, list) else master
+                master = dict(zip(master[::2], master[1::2], strict=True)) if isinstance(master, list) else master
                 if int(master["num-slaves"]) < 1 or int(master["num-other-sentinels"]) < 2:
                     return False
             return True
