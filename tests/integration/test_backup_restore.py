@@ -89,8 +89,6 @@ def test_dump_and_restore(live_server, tmp_path):
                     "mariadb-dump",
                     "--single-transaction",
                     "--quick",
-                    "--routines",
-                    "--triggers",
                     "--default-character-set=utf8mb4",
                     "--host=127.0.0.1",
                     f"--port={mariadb.port}",
