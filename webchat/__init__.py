@@ -12,7 +12,7 @@ from . import i18n, logs, metrics, realtime
 from .database import configure_mariadb, configure_sqlite, engine_options
 from .extensions import csrf, db, jwt, limiter, login_manager, migrate, socketio
 from .realtime.managers import client_manager
-from .realtime.redis_pool import blocking_pool
+from .realtime.redis_pool import SENTINEL_SCHEME, limiter_storage
 
 
 def create_app(config="config.Config"):
@@ -47,11 +47,12 @@ def register_extensions(app):
     migrate.init_app(app, db, directory=str(migrations), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     jwt.init_app(app)
-    if app.config["RATELIMIT_STORAGE_URI"].startswith(("redis://", "rediss://")):
-        # Checks wait for a pooled connection under a burst rather than being skipped.
-        app.config.setdefault(
-            "RATELIMIT_STORAGE_OPTIONS", {"connection_pool": blocking_pool(app.config["RATELIMIT_STORAGE_URI"])}
-        )
+    if app.config["RATELIMIT_STORAGE_URI"].startswith(("redis://", "rediss://", SENTINEL_SCHEME)):
+        # Checks wait for a pooled connection under a burst rather than being skipped;
+        # through Sentinel they follow the primary.
+        uri, options = limiter_storage(app.config["RATELIMIT_STORAGE_URI"])
+        app.config["RATELIMIT_STORAGE_URI"] = uri
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", options)
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

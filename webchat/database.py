@@ -1,6 +1,7 @@
 """Database plumbing shared by the services: engine options per backend and the one
 way to write, `transaction()`."""
 
+import logging
 import threading
 import time
 from contextlib import contextmanager
@@ -81,6 +82,19 @@ def configure_sqlite(engine):
 # A pooled connection that sat idle this long is pinged before it is handed out.
 IDLE_PING_SECONDS = 10
 
+# MariaDB refusing a write because the server is read-only: ER_OPTION_PREVENTS_STATEMENT
+# (1290, "running with the --read-only option"; also used for other options) and
+# ER_READ_ONLY_MODE (1836).
+READ_ONLY_ERRORS = (1290, 1836)
+
+log = logging.getLogger(__name__)
+
+
+def is_read_only_error(error):
+    """Whether the DBAPI `error` says the server is read-only."""
+    code = error.args[0] if getattr(error, "args", None) else None
+    return code == 1836 or (code == 1290 and "read-only" in str(error).lower())
+
 
 def configure_mariadb(engine):
     """Keep the pool's own round trips off the busy path: a send is a handful of
@@ -123,6 +137,16 @@ def configure_mariadb(engine):
     def reset(dbapi_connection, record, state):
         if not state.terminate_only and record.info.get("webchat.in_transaction", True):
             dbapi_connection.rollback()
+
+    @sa.event.listens_for(engine, "handle_error")
+    def read_only_is_a_disconnect(context):
+        """A read-only server is handled as one that went away: the write fails with
+        SERVICE_UNAVAILABLE (an OperationalError, as before) and the pool drops every
+        connection, so that the next ones reconnect through DATABASE_URL, which after a
+        failover leads to the new primary, rather than staying on the demoted one."""
+        if is_read_only_error(context.original_exception):
+            log.warning("database is read-only, writes refused: %s", context.original_exception)
+            context.is_disconnect = True
 
 
 def is_sqlite():

@@ -4,6 +4,7 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify
 
 from .extensions import db
+from .realtime.redis_pool import is_redis, redis_client
 
 bp = Blueprint("health", __name__)
 
@@ -25,10 +26,12 @@ def check_queue():
     if not url:
         return "none"
     try:
-        if url.startswith(("redis://", "rediss://", "unix://")):
-            import redis
-
-            redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2).ping()
+        if is_redis(url):
+            client = redis_client(url)  # through Sentinel, a ping of the current primary
+            try:
+                client.ping()
+            finally:
+                client.connection_pool.disconnect()
         else:
             import kombu
 

@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pymysql
+import redis
 
 from .launcher import free_port
 from .polling import wait_until
@@ -90,12 +91,15 @@ class ThrowawayMariaDB(_Throwaway):
 
 
 class ThrowawayRedis(_Throwaway):
-    """`redis-server` on a free port, keeping nothing on disk."""
+    """`redis-server` on a free port, keeping nothing on disk; a replica of the Redis on
+    port `replica_of` if given."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, replica_of=None):
         require(shutil.which("redis-server") is not None, "redis-server")
         self.dir = Path(workdir)
+        self.dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
+        self.replica_of = replica_of
         self.process = None
 
     @property
@@ -116,6 +120,7 @@ class ThrowawayRedis(_Throwaway):
                 "no",
                 "--dir",
                 str(self.dir),
+                *(["--replicaof", "127.0.0.1", str(self.replica_of)] if self.replica_of else []),
             ],
             stdout=open(self.dir / "redis.log", "ab"),
             stderr=subprocess.STDOUT,
@@ -123,3 +128,80 @@ class ThrowawayRedis(_Throwaway):
         )
         wait_until(lambda: port_open("127.0.0.1", self.port), 30, "the throwaway Redis to come up")
         return self
+
+
+class ThrowawaySentinels:
+    """A Redis primary, one replica and three sentinels watching them (quorum 2), each on
+    a free port: the setup webchat's `redis+sentinel://` URL is for. A primary the
+    sentinels cannot reach for `down_after_ms` is failed over to the replica."""
+
+    SERVICE = "webchat"
+
+    def __init__(self, workdir, down_after_ms=1000):
+        require(shutil.which("redis-server") is not None, "redis-server")
+        self.dir = Path(workdir)
+        self.primary = ThrowawayRedis(self.dir / "primary")
+        self.replica = ThrowawayRedis(self.dir / "replica", replica_of=self.primary.port)
+        self.down_after_ms = down_after_ms
+        self.sentinel_ports = [free_port() for _ in range(3)]
+        self.sentinels = []
+
+    @property
+    def url(self):
+        hosts = ",".join(f"127.0.0.1:{port}" for port in self.sentinel_ports)
+        return f"redis+sentinel://{hosts}/{self.SERVICE}/0"
+
+    def start(self):
+        self.primary.start()
+        self.replica.start()
+        for index, port in enumerate(self.sentinel_ports):
+            workdir = self.dir / f"sentinel{index}"
+            workdir.mkdir(parents=True, exist_ok=True)
+            conf = workdir / "sentinel.conf"  # the sentinel rewrites it with what it learns
+            conf.write_text(
+                f"port {port}\nbind 127.0.0.1\ndir {workdir}\n"
+                f"sentinel monitor {self.SERVICE} 127.0.0.1 {self.primary.port} 2\n"
+                f"sentinel down-after-milliseconds {self.SERVICE} {self.down_after_ms}\n"
+                f"sentinel failover-timeout {self.SERVICE} 10000\n"
+                f"sentinel parallel-syncs {self.SERVICE} 1\n"
+            )
+            self.sentinels.append(
+                subprocess.Popen(
+                    ["redis-server", str(conf), "--sentinel"],  # what redis-sentinel runs
+                    stdout=open(workdir / "sentinel.log", "ab"),
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+        wait_until(self._ready, 30, "the sentinels to see the replica and each other")
+        return self
+
+    def ask(self, index, *command):
+        """A command to sentinel `index`, e.g. `ask(0, "SENTINEL", "MASTERS")`."""
+        return redis.Redis(port=self.sentinel_ports[index], socket_timeout=2, decode_responses=True).execute_command(
+            *command
+        )
+
+    def _ready(self):
+        try:
+            for index in range(3):
+                master = self.ask(index, "SENTINEL", "MASTER", self.SERVICE)
+                master = dict(zip(master[::2], master[1::2], strict=True)) if isinstance(master, list) else master
+                if int(master["num-slaves"]) < 1 or int(master["num-other-sentinels"]) < 2:
+                    return False
+            return True
+        except (redis.RedisError, OSError):
+            return False
+
+    def primary_port(self, index=0):
+        """The primary's port as sentinel `index` sees it now."""
+        return int(self.ask(index, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.SERVICE)[1])
+
+    def stop(self):
+        for process in self.sentinels:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(30)
+        self.sentinels = []
+        self.primary.stop()
+        self.replica.stop()

@@ -11,17 +11,24 @@ Data must be JSON (the batch carries no binary attachments).
 """
 
 import time
+from collections import deque
 
-import redis
 import socketio
 from socketio.manager import Manager
 
 from .. import metrics
-from .redis_pool import blocking_pool
+from .redis_pool import SENTINEL_SCHEME, redis_client
 
 # How long a socket still inside its connect handler may take to finish it before a cut
 # aimed at its channel gives up waiting (it is then refused or gone anyway).
 CONNECTING_GRACE_SECONDS = 10
+
+# What a Redis queue keeps while Redis cannot be reached (`RedisQueue`): at most this many
+# messages (the oldest go first), retried this often, waiting at most this long for the
+# other nodes to subscribe again before publishing anyway.
+BACKLOG_LIMIT = 10_000
+BACKLOG_RETRY_SECONDS = 0.25
+BACKLOG_WAIT_SECONDS = 30
 
 
 class ChannelActions:
@@ -87,12 +94,16 @@ class BatchingQueue(ChannelActions):
         )
 
     def _publish(self, data):
-        """python-socketio's publish, timed for the metrics."""
+        """Every publish, timed for the metrics."""
         started = time.perf_counter()
         try:
-            return super()._publish(data)
+            return self._publish_queued(data)
         finally:
             metrics.QUEUE_PUBLISH.observe(time.perf_counter() - started)
+
+    def _publish_queued(self, data):
+        """python-socketio's publish (a subclass may keep what it could not send)."""
+        return super()._publish(data)
 
     def _handle_emit(self, message):
         """Another node's emit: a batch is delivered here item by item; a channel action
@@ -106,12 +117,82 @@ class BatchingQueue(ChannelActions):
 
 
 class RedisQueue(BatchingQueue, socketio.RedisManager):
+    """python-socketio's Redis manager, which keeps what it could not publish.
+
+    Its own `_publish` gives up after two attempts: while Redis is down or failing over,
+    the other nodes never get those events, and a page there misses the messages sent
+    meanwhile until the next one crosses (its seq past the gap makes it catch up). Here
+    what could not be published waits, in order, and goes out once Redis answers again
+    and the other nodes have subscribed anew (`PUBSUB NUMSUB` back to the count seen
+    before, or after BACKLOG_WAIT_SECONDS): late rather than never."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._backlog = deque(maxlen=BACKLOG_LIMIT)  # JSON-encoded messages, oldest first
+        self._retrying = False
+        self._receivers = 0  # nodes (this one too) that received the last publish
+
+    def _publish_queued(self, data):
+        message = self.json.dumps(data)
+        if self._backlog:  # behind the ones waiting, to keep the order
+            self._backlog.append(message)
+            return
+        if not self._send(message):
+            self._backlog.append(message)
+            self._start_retrying()
+
+    def _send(self, message):
+        """Publish one message (a second attempt on a fresh connection); False if Redis
+        cannot be reached."""
+        for _attempt in range(2):
+            try:
+                if not self.connected:
+                    self._redis_connect()
+                self._receivers = self.redis.publish(self.channel, message)
+                return True
+            except Exception:  # noqa: BLE001 - any failure: reconnect, then keep it for later
+                self.connected = False
+        return False
+
+    def _start_retrying(self):
+        if not self._retrying:
+            self._retrying = True
+            self._get_logger().warning("message queue unreachable: keeping what this node publishes until it is back")
+            self.server.start_background_task(self._publish_backlog)
+
+    def _publish_backlog(self):
+        try:
+            expected, waited = self._receivers, 0.0
+            while self._backlog:
+                if waited < BACKLOG_WAIT_SECONDS and self._subscribers() < expected:
+                    self.server.sleep(BACKLOG_RETRY_SECONDS)  # Redis is down, or the nodes not back yet
+                    waited += BACKLOG_RETRY_SECONDS
+                elif self._send(self._backlog[0]):
+                    self._backlog.popleft()
+                else:
+                    self.server.sleep(BACKLOG_RETRY_SECONDS)
+            self._get_logger().warning("message queue back: what was kept is published")
+        finally:
+            self._retrying = False
+
+    def _subscribers(self):
+        try:
+            if not self.connected:
+                self._redis_connect()
+            return dict(self.redis.pubsub_numsub(self.channel)).get(self.channel.encode(), 0)
+        except Exception:  # noqa: BLE001 - unreachable still
+            self.connected = False
+            return 0
+
     def _redis_connect(self):
         """Publish through a blocking pool (see `redis_pool`): python-socketio's default
         pool refuses the 101st concurrent publisher, and a refused publish makes it
         reconnect. The subscriber holds one of the pool's connections; its blocking
-        read waits for the next message whatever the pool's command timeout."""
-        self.redis = redis.Redis(connection_pool=blocking_pool(self.redis_url))
+        read waits for the next message whatever the pool's command timeout. Through
+        Sentinel (`redis+sentinel://`) both follow the primary: after a failover the
+        subscriber's read fails, python-socketio reconnects here, and the new client
+        asks the sentinels where the primary now is."""
+        self.redis = redis_client(self.redis_url)
         self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
         self.connected = True
 
@@ -121,9 +202,10 @@ class KombuQueue(BatchingQueue, socketio.KombuManager):
 
 
 def client_manager(url, channel):
-    """The client manager: for queue `url` (`redis://`, `rediss://`, or anything kombu
-    reaches: `amqp://` for RabbitMQ) on `channel`, or this process's own without one."""
+    """The client manager: for queue `url` (`redis://`, `rediss://`, `redis+sentinel://`,
+    or anything kombu reaches: `amqp://` for RabbitMQ) on `channel`, or this process's own
+    without one."""
     if not url:
         return LocalManager()
-    queue_class = RedisQueue if url.startswith(("redis://", "rediss://")) else KombuQueue
+    queue_class = RedisQueue if url.startswith(("redis://", "rediss://", SENTINEL_SCHEME)) else KombuQueue
     return queue_class(url, channel=channel)

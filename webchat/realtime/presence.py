@@ -12,7 +12,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from .redis_pool import blocking_pool
+from .redis_pool import redis_client
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ class RedisPresence(LocalPresence):
         super().__init__()
         # A burst of sockets (a restart, the morning) waits for a pooled connection: a
         # refused write would leave Redis, and so every node, wrong about who is online.
-        self.redis = redis.Redis(connection_pool=blocking_pool(url))
+        self.redis = redis_client(url)
         self.errors = (redis.RedisError, OSError)
         self.needs_repair = False  # a write failed: the next heartbeat makes Redis right
         self.node_id = uuid.uuid4().hex[:12]
