@@ -48,6 +48,7 @@ MESSAGE_KEYS = {
     "mentions",
     "mention_all",
     "html",
+    "deleted_by",
 }
 
 

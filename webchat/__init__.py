@@ -70,7 +70,7 @@ def register_extensions(app):
     def load_user(session_id):
         user_id, _, generation = session_id.partition(":")
         user = accounts.get_user(user_id)
-        if user is None or str(user.token_generation) != generation:
+        if user is None or str(user.token_generation) != generation or user.deactivated_at is not None:
             return None
         return user
 
