@@ -180,6 +180,33 @@ PAGES = {
             "deactivated": LOGIN,
         },
     ),
+    # The admin area: a 404 for everyone but site admins (anonymous too).
+    **{
+        ("GET", rule): (
+            path,
+            None,
+            {**dict.fromkeys(ROLES, (404, None)), "admin": (status, None)},
+        )
+        for rule, path, status in (
+            ("/admin/", "/admin/", 302),
+            ("/admin/users", "/admin/users", 200),
+            ("/admin/rooms", "/admin/rooms", 200),
+            ("/admin/audit", "/admin/audit", 200),
+            (
+                "/admin/users/<int:user_id>/<any(deactivate, reactivate):action>",
+                "/admin/users/{member2}/deactivate",
+                200,
+            ),
+            ("/admin/rooms/<int:room_id>/delete", "/admin/rooms/{room}/delete", 200),
+        )
+    },
+    **{
+        ("POST", rule): (path, {}, {**dict.fromkeys(ROLES, (404, None)), "admin": (302, None)})
+        for rule, path in (
+            ("/admin/users/<int:user_id>/<any(deactivate, reactivate):action>", "/admin/users/{member2}/deactivate"),
+            ("/admin/rooms/<int:room_id>/delete", "/admin/rooms/{room}/delete"),
+        )
+    },
     ("GET", "/files/<int:file_id>/<path:name>"): (
         "/files/{file}/a.txt",
         None,

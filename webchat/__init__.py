@@ -76,6 +76,7 @@ def register_extensions(app):
 
 
 def register_blueprints(app):
+    from .admin import bp as admin_bp
     from .api import bp as api_bp
     from .auth import bp as auth_bp
     from .files import bp as files_bp
@@ -89,6 +90,7 @@ def register_blueprints(app):
     app.register_blueprint(health_bp)
     app.register_blueprint(files_bp)
     app.register_blueprint(language_bp)
+    app.register_blueprint(admin_bp)
     csrf.exempt(api_bp)  # the API checks CSRF itself, for session-authenticated calls only
 
 

@@ -179,3 +179,22 @@ def delete_room(admin, room_id):
         for user_id in member_ids:
             realtime.leave_room_after_commit(user_id, room_id)
             realtime.emit_after_commit("room_removed", event, to=realtime.user_channel(user_id))
+
+
+def user_for_admin(admin, user_id):
+    """One user as an admin sees them (`admin_user`), or VALIDATION_ERROR."""
+    require_admin(admin)
+    user = db.session.get(User, parse_id(user_id, "user_id"))
+    if user is None:
+        raise validation_error(user_id=_l("No such user."))
+    return admin_user_payload(user)
+
+
+def room_for_admin(admin, room_id):
+    """One room of `rooms`' list, or ROOM_NOT_FOUND."""
+    require_admin(admin)
+    room_id = parse_id(room_id)
+    found, _more = rooms(admin, before_id=room_id + 1, limit=1)
+    if not found or found[0]["id"] != room_id:
+        raise ChatError("ROOM_NOT_FOUND")
+    return found[0]
