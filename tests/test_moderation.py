@@ -321,3 +321,30 @@ def test_the_audit_row_rolls_back_with_its_action(app, alice, bob, room, monkeyp
     with pytest.raises(RuntimeError):
         rooms.kick(alice, room["id"], "bob")
     assert actions() == [] and rooms.membership_of(bob.id, room["id"]).active
+
+
+# --- bad input -----------------------------------------------------------------------------
+
+
+def test_bans_bad_input(app, client, alice, bob, room):
+    assert client.get("/api/v1/rooms/999999/bans", headers=bearer(alice)).json["error"]["code"] == "ROOM_NOT_FOUND"
+    assert client.get("/api/v1/rooms/x/bans", headers=bearer(alice)).status_code == 404
+    unknown = client.delete(f"/api/v1/rooms/{room['id']}/bans/nobody", headers=bearer(alice))
+    assert unknown.json["error"]["code"] == "VALIDATION_ERROR"
+    # Lifting a ban nobody has changes nothing and records nothing.
+    assert client.delete(f"/api/v1/rooms/{room['id']}/bans/bob", headers=bearer(alice)).status_code == 200
+    assert actions() == []
+
+
+@pytest.mark.parametrize("query", ["before_id=x", "before_id=0", "limit=101", "limit=abc", "before_id=%EF%BC%97"])
+def test_admin_paging_bad_input(app, client, root, query):
+    for path in ("/api/v1/admin/users", "/api/v1/admin/rooms", "/api/v1/admin/audit"):
+        response = client.get(f"{path}?{query}", headers=bearer(root))
+        assert (response.status_code, response.json["error"]["code"]) == (400, "VALIDATION_ERROR"), path
+
+
+def test_an_admin_deletes_over_the_socket_too(app, alice, bob, root, room, connect):
+    message_id = messages.send_message(bob, room["id"], "spam")[0].id
+    ack = connect(root).emit("delete_message", {"message_id": message_id}, namespace="/chat", callback=True)
+    assert ack["ok"] is True
+    assert db.session.scalar(sa.select(Message.deleted_by).where(Message.id == message_id)) == "moderator"
