@@ -49,6 +49,7 @@ MESSAGE_KEYS = {
     "mentions",
     "mention_all",
     "html",
+    "deleted_by",
 }
 
 

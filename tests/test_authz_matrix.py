@@ -1,11 +1,14 @@
 """The authorization matrix: every API endpoint, room page and socket event, for each of
-anonymous, outsider, non-member, member, owner, kicked and departed users, with the exact
-status and code. A route or socket event without a row here fails the completeness tests.
+anonymous, outsider, non-member, member, owner, kicked and departed users, a site admin
+and a deactivated user, with the exact status and code. A route or socket event without a
+row here fails the completeness tests.
 
 The cast, in a private room and a public room built the same way: `owner` created it,
 `member` and `member2` are in it, `kicked` was removed by the owner, `departed` left.
 `outsider` has never been in the private room; `non_member` is the same user seen from
-the public room (which they may see but have not joined)."""
+the public room (which they may see but have not joined). `admin` is a site admin in
+neither room; `deactivated` was a member until an admin deactivated them: every token of
+theirs answers TOKEN_INVALID and no session of theirs exists (pages treat them as anonymous)."""
 
 import io
 import shutil
@@ -21,12 +24,16 @@ from webchat.services import accounts, messages, rooms
 from .support.accounts import PASSWORD, bearer, login
 from .support.databases import Backend, config_for
 
-ROLES = ["anonymous", "outsider", "non_member", "member", "owner", "kicked", "departed"]
+ROLES = ["anonymous", "outsider", "non_member", "member", "owner", "kicked", "departed", "admin", "deactivated"]
 OK, NOT_FOUND, NOT_IN = (200, None), (404, "ROOM_NOT_FOUND"), (403, "USER_NOT_IN_CHAT_ROOM")
-ANON = (401, "UNAUTHENTICATED")
+ANON, DEAD = (401, "UNAUTHENTICATED"), (401, "TOKEN_INVALID")
+FORBIDDEN = (403, "FORBIDDEN")
 
 
-def room_rule(member=OK, owner=OK, *, outsider=NOT_FOUND, non_member=NOT_IN, kicked=NOT_IN, departed=NOT_IN):
+def room_rule(
+    member=OK, owner=OK, *, outsider=NOT_FOUND, non_member=NOT_IN, kicked=NOT_IN, departed=NOT_IN, admin=None
+):
+    """By default a site admin is an outsider like any other: only moderation reaches further."""
     return {
         "anonymous": ANON,
         "outsider": outsider,
@@ -35,17 +42,28 @@ def room_rule(member=OK, owner=OK, *, outsider=NOT_FOUND, non_member=NOT_IN, kic
         "owner": owner,
         "kicked": kicked,
         "departed": departed,
+        "admin": outsider if admin is None else admin,
+        "deactivated": DEAD,
     }
 
 
 def everyone(status, anonymous=ANON):
-    return {role: (anonymous if role == "anonymous" else (status, None)) for role in ROLES}
+    return {
+        role: (anonymous if role == "anonymous" else DEAD if role == "deactivated" else (status, None))
+        for role in ROLES
+    }
+
+
+# Site administration: admins only; the signed-in rest are FORBIDDEN.
+ADMIN_ONLY = {**dict.fromkeys(ROLES, FORBIDDEN), "anonymous": ANON, "deactivated": DEAD, "admin": OK}
 
 
 MSG_GONE = (404, "MESSAGE_NOT_FOUND")
 # Something inside a room: outside it, the message does not exist.
 MEMBERS_ONLY = room_rule(outsider=MSG_GONE, non_member=MSG_GONE, kicked=MSG_GONE, departed=MSG_GONE)
-SENDER_ONLY = {**MEMBERS_ONLY, "owner": (403, "FORBIDDEN")}
+SENDER_ONLY = {**MEMBERS_ONLY, "owner": FORBIDDEN}
+# The sender, the room's owner and any site admin (a moderator's delete).
+MODERATED = {**MEMBERS_ONLY, "admin": OK}
 # (method, rule) -> (how to call it, {role: (status, code)})
 API = {
     ("GET", "/api/v1/rooms"): ("/api/v1/rooms", None, everyone(200)),
@@ -58,7 +76,8 @@ API = {
     ),
     ("GET", "/api/v1/users"): ("/api/v1/users?q=mem", None, everyone(200)),
     ("PUT", "/api/v1/me"): ("/api/v1/me", {"locale": "ko"}, everyone(200)),  # only ever about the caller
-    ("POST", "/api/v1/auth/socket-token"): ("/api/v1/auth/socket-token", {}, everyone(200)),
+    # A session's: a deactivated user has none.
+    ("POST", "/api/v1/auth/socket-token"): ("/api/v1/auth/socket-token", {}, {**everyone(200), "deactivated": ANON}),
     ("GET", "/api/v1/rooms/<int:room_id>/messages"): ("/api/v1/rooms/{room}/messages", None, room_rule()),
     ("GET", "/api/v1/rooms/<int:room_id>/members"): ("/api/v1/rooms/{room}/members", None, room_rule()),
     ("POST", "/api/v1/rooms/<int:room_id>/join"): (
@@ -76,6 +95,30 @@ API = {
         None,
         room_rule(member=(403, "FORBIDDEN")),
     ),
+    ("GET", "/api/v1/rooms/<int:room_id>/bans"): (
+        "/api/v1/rooms/{room}/bans",
+        None,
+        room_rule(member=FORBIDDEN),
+    ),
+    ("DELETE", "/api/v1/rooms/<int:room_id>/bans/<username>"): (
+        "/api/v1/rooms/{room}/bans/kicked",
+        None,
+        room_rule(member=FORBIDDEN),
+    ),
+    ("GET", "/api/v1/admin/users"): ("/api/v1/admin/users?q=mem", None, ADMIN_ONLY),
+    ("POST", "/api/v1/admin/users/<int:user_id>/deactivate"): (
+        "/api/v1/admin/users/{member2}/deactivate",
+        {},
+        ADMIN_ONLY,
+    ),
+    ("POST", "/api/v1/admin/users/<int:user_id>/reactivate"): (
+        "/api/v1/admin/users/{member2}/reactivate",
+        {},
+        ADMIN_ONLY,
+    ),
+    ("GET", "/api/v1/admin/rooms"): ("/api/v1/admin/rooms", None, ADMIN_ONLY),
+    ("DELETE", "/api/v1/admin/rooms/<int:room_id>"): ("/api/v1/admin/rooms/{room}", None, ADMIN_ONLY),
+    ("GET", "/api/v1/admin/audit"): ("/api/v1/admin/audit", None, ADMIN_ONLY),
     ("POST", "/api/v1/rooms/<int:room_id>/leave"): ("/api/v1/rooms/{room}/leave", {}, room_rule()),
     ("POST", "/api/v1/rooms/<int:room_id>/read"): (
         "/api/v1/rooms/{room}/read",
@@ -90,8 +133,9 @@ API = {
     ("GET", "/api/v1/rooms/<int:room_id>/changes"): ("/api/v1/rooms/{room}/changes?after_rev=0", None, room_rule()),
     ("PUT", "/api/v1/rooms/<int:room_id>/notify"): ("/api/v1/rooms/{room}/notify", {"notify": "mute"}, room_rule()),
     ("GET", "/api/v1/search"): ("/api/v1/search?q=hello&room_id={room}", None, room_rule()),
-    # The message was sent by `member`: only they may delete or edit it.
-    ("DELETE", "/api/v1/messages/<int:message_id>"): ("/api/v1/messages/{message}", None, SENDER_ONLY),
+    # The message was sent by `member`: only they may edit it; the owner and a site admin
+    # may delete it too.
+    ("DELETE", "/api/v1/messages/<int:message_id>"): ("/api/v1/messages/{message}", None, MODERATED),
     ("PATCH", "/api/v1/messages/<int:message_id>"): ("/api/v1/messages/{message}", {"body": "edited"}, SENDER_ONLY),
     ("GET", "/api/v1/messages/<int:message_id>/history"): ("/api/v1/messages/{message}/history", None, MEMBERS_ONLY),
     ("PUT", "/api/v1/messages/<int:message_id>/reactions/<path:emoji>"): (
@@ -119,7 +163,11 @@ PAGES = {
     ("GET", "/rooms/<int:room_id>"): (
         "/rooms/{room}",
         None,
-        {**room_rule(non_member=(403, None), kicked=(403, None), departed=(403, None)), "anonymous": LOGIN},
+        {
+            **room_rule(non_member=(403, None), kicked=(403, None), departed=(403, None)),
+            "anonymous": LOGIN,
+            "deactivated": LOGIN,
+        },
     ),
     ("POST", "/rooms/<int:room_id>/join"): (
         "/rooms/{room}/join",
@@ -129,8 +177,36 @@ PAGES = {
                 member=(302, None), owner=(302, None), non_member=(302, None), kicked=NOT_FOUND, departed=NOT_FOUND
             ),
             "anonymous": LOGIN,
+            "deactivated": LOGIN,
         },
     ),
+    # The admin area: a 404 for everyone but site admins (anonymous too).
+    **{
+        ("GET", rule): (
+            path,
+            None,
+            {**dict.fromkeys(ROLES, (404, None)), "admin": (status, None)},
+        )
+        for rule, path, status in (
+            ("/admin/", "/admin/", 302),
+            ("/admin/users", "/admin/users", 200),
+            ("/admin/rooms", "/admin/rooms", 200),
+            ("/admin/audit", "/admin/audit", 200),
+            (
+                "/admin/users/<int:user_id>/<any(deactivate, reactivate):action>",
+                "/admin/users/{member2}/deactivate",
+                200,
+            ),
+            ("/admin/rooms/<int:room_id>/delete", "/admin/rooms/{room}/delete", 200),
+        )
+    },
+    **{
+        ("POST", rule): (path, {}, {**dict.fromkeys(ROLES, (404, None)), "admin": (302, None)})
+        for rule, path in (
+            ("/admin/users/<int:user_id>/<any(deactivate, reactivate):action>", "/admin/users/{member2}/deactivate"),
+            ("/admin/rooms/<int:room_id>/delete", "/admin/rooms/{room}/delete"),
+        )
+    },
     # A signed-out browser logs in and comes back to the file; a signed-in one outside the
     # room is told nothing about it (tests/test_files.py has the JSON and Bearer callers).
     ("GET", "/files/<int:file_id>/<path:name>"): (
@@ -139,6 +215,7 @@ PAGES = {
         {
             **room_rule(outsider=(404, None), non_member=(404, None), kicked=(404, None), departed=(404, None)),
             "anonymous": LOGIN,
+            "deactivated": LOGIN,
         },
     ),
 }
@@ -177,7 +254,7 @@ SOCKET = {
     "send_message": ({"room_id": "{room}", "body": "hi"}, room_rule()),
     "typing": ({"room_id": "{room}"}, room_rule()),
     "mark_read": ({"room_id": "{room}", "message_id": "{message}"}, room_rule()),
-    "delete_message": ({"message_id": "{message}"}, SENDER_ONLY),
+    "delete_message": ({"message_id": "{message}"}, MODERATED),
     "edit_message": ({"message_id": "{message}", "body": "edited"}, SENDER_ONLY),
     "react": ({"message_id": "{message}", "emoji": "👍", "add": True}, MEMBERS_ONLY),
     "close_room": ({"room_id": "{room}"}, everyone(200)),  # only stops this socket's stream
@@ -188,25 +265,32 @@ SOCKET = {
 }
 
 
-NAMES = ("owner", "member", "member2", "kicked", "departed", "outsider", "newcomer")
+NAMES = ("owner", "member", "member2", "kicked", "departed", "outsider", "newcomer", "admin", "deactivated")
 
 
 def build_cast():
     """Both rooms with their people and a message and a file in each; returns the ids."""
-    from webchat.services import files
+    from webchat.services import admin, files
 
     people = {name: accounts.signup(name, PASSWORD) for name in NAMES}
+    admin.grant("admin")
     world = {}
     for kind in ("private", "public"):
         room = rooms.create_room(people["owner"], f"{kind} room", kind)
-        for name in ("member", "member2", "kicked", "departed"):
+        for name in ("member", "member2", "kicked", "departed", "deactivated"):
             rooms.invite(people["owner"], room["id"], name)
         message, _ = messages.send_message(people["member"], room["id"], "a message to read and delete")
         file_message, _ = files.upload(people["owner"], room["id"], io.BytesIO(b"hello"), "a.txt")
         rooms.kick(people["owner"], room["id"], "kicked")
         rooms.leave(people["departed"], room["id"])
-        world[kind] = {"room": room["id"], "message": message.id, "file": file_message.file_id}
+        world[kind] = {
+            "room": room["id"],
+            "message": message.id,
+            "file": file_message.file_id,
+            "member2": people["member2"].id,
+        }
     rooms.create_direct(people["member"], ["member2"])  # so that `member` asking again is a duplicate
+    admin.deactivate(accounts.find_user("admin"), people["deactivated"].id)
     return world
 
 
@@ -256,7 +340,7 @@ def call_http(app, people, world, role, method, path, body):
     if user is not None:
         if path.startswith("/api/") and not path.startswith("/api/v1/auth/socket-token"):
             headers = bearer(user)
-        else:
+        elif role != "deactivated":  # who cannot sign in, and whose sessions ended
             login(client, user)
     values = target(world, role)
     url = fill(path, values)
@@ -298,7 +382,8 @@ def test_pages(app, cast, key, role):
         assert "/auth/login" in response.headers["Location"]
 
 
-SOCKET_CASES = [(event, role) for event in SOCKET for role in ROLES if role != "anonymous"]
+# Neither anonymous nor deactivated users get a socket (test_refused_sockets).
+SOCKET_CASES = [(event, role) for event in SOCKET for role in ROLES if role not in ("anonymous", "deactivated")]
 
 
 @pytest.mark.parametrize("event, role", SOCKET_CASES, ids=[f"{e} as {r}" for e, r in SOCKET_CASES])
@@ -321,6 +406,11 @@ def test_socket(app, cast, connect, event, role):
 
 def test_anonymous_sockets_are_refused(app, connect):
     assert not connect(auth={}).is_connected("/chat")
+
+
+def test_deactivated_users_sockets_are_refused(app, cast, connect):
+    people, _world = cast
+    assert not connect(people["deactivated"]).is_connected("/chat")
 
 
 def test_every_route_has_a_row(app):

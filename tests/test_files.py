@@ -794,3 +794,14 @@ def test_a_page_of_history_costs_the_same_whatever_its_files(app, client, alice,
     many = cost()
     assert (few[1], many[1]) == (1, 6)
     assert few[0] == many[0]
+
+
+def test_a_moderators_delete_removes_the_file_too(app, client, alice, bob, room, objects):
+    """The owner deletes bob's file message: its stored objects go as with the sender's delete."""
+    message = uploaded(client, bob, room["id"], image_bytes("PNG"), "bobs.png")
+    assert len(objects.all()) == 2  # the original and its thumbnail
+    assert client.delete(f"/api/v1/messages/{message['id']}", headers=bearer(alice)).status_code == 200
+    assert objects.all() == {} and file_rows() == 0
+    history = client.get(f"/api/v1/rooms/{room['id']}/messages", headers=bearer(bob)).json["messages"]
+    tombstone = next(m for m in history if m["id"] == message["id"])
+    assert tombstone["deleted_by"] == "moderator" and tombstone["file"] is None

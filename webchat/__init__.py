@@ -73,12 +73,13 @@ def register_extensions(app):
     def load_user(session_id):
         user_id, _, generation = session_id.partition(":")
         user = accounts.get_user(user_id)
-        if user is None or str(user.token_generation) != generation:
+        if user is None or str(user.token_generation) != generation or user.deactivated_at is not None:
             return None
         return user
 
 
 def register_blueprints(app):
+    from .admin import bp as admin_bp
     from .api import bp as api_bp
     from .auth import bp as auth_bp
     from .files import bp as files_bp
@@ -92,6 +93,7 @@ def register_blueprints(app):
     app.register_blueprint(health_bp)
     app.register_blueprint(files_bp)
     app.register_blueprint(language_bp)
+    app.register_blueprint(admin_bp)
     csrf.exempt(api_bp)  # the API checks CSRF itself, for session-authenticated calls only
 
 

@@ -91,3 +91,33 @@ def search_reindex(batch, after_id):
 
     total, last = search_index.reindex(batch=batch, after_id=after_id, progress=progress)
     click.echo(f"done: {total} messages indexed (last id {last})")
+
+
+@webchat_cli.group("admin")
+def admin_cli():
+    """Site admins: made here only, never by signing up."""
+
+
+def _admin_change(change, username, done):
+    from .errors import ChatError
+    from .services import admin
+
+    try:
+        user = getattr(admin, change)(username)
+    except ChatError as error:
+        raise click.ClickException(f"{error.code}: {error.message}") from None
+    click.echo(f"{user.username} (id {user.id}) {done}")
+
+
+@admin_cli.command("grant")
+@click.argument("username")
+def admin_grant(username):
+    """Make USERNAME (an existing account) a site admin."""
+    _admin_change("grant", username, "is a site admin")
+
+
+@admin_cli.command("revoke")
+@click.argument("username")
+def admin_revoke(username):
+    """Take site admin away from USERNAME (never from the last admin)."""
+    _admin_change("revoke", username, "is no longer a site admin")

@@ -27,6 +27,8 @@ ERRORS = {
     "MESSAGE_EDIT_TIME_EXPIRED": (403, _l("This message can no longer be edited.")),
     "REACTION_LIMIT": (400, _l("This message has as many different reactions as it can take.")),
     "CONFIRMATION_REQUIRED": (409, _l("This notifies everyone in the room; confirm to send it.")),
+    "BANNED": (403, _l("You are banned from this room.")),
+    "ACCOUNT_DEACTIVATED": (403, _l("This account has been deactivated.")),
     "FILE_TOO_LARGE": (413, _l("The file is too large.")),
     "FILE_EMPTY": (400, _l("The file is empty.")),
     "RATE_LIMITED": (429, _l("Too many attempts; wait a moment.")),

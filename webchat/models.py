@@ -45,6 +45,14 @@ class User(UserMixin, db.Model):
     email: Mapped[str | None] = mapped_column(sa.String(254))
     email_verified_at: Mapped[datetime | None] = mapped_column(Timestamp)
     email_notify: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # A site admin (made only by `flask webchat admin grant`), and when an admin switched
+    # the account off (None: active). A deactivated user cannot sign in; their messages stay.
+    is_admin: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    deactivated_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+    @property
+    def active(self):
+        return self.deactivated_at is None
 
     def get_id(self):
         """The session's user id carries the generation, so revocation ends sessions too."""
@@ -149,6 +157,8 @@ class Message(db.Model):
     event: Mapped[dict | None] = mapped_column(sa.JSON)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # Who deleted it: "sender", or "moderator" (the room's owner or a site admin).
+    deleted_by: Mapped[str | None] = mapped_column(sa.String(10))
     # Kind `file`: the attachment; cleared when the message is deleted.
     file_id: Mapped[int | None] = mapped_column(sa.ForeignKey("attachments.id", ondelete="SET NULL"))
     # The room's `last_rev` at this message's latest change (see Room.last_rev).
@@ -281,4 +291,43 @@ class Attachment(db.Model):
     thumbnail_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     width: Mapped[int | None] = mapped_column()
     height: Mapped[int | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class RoomBan(db.Model):
+    """A user kept out of a room: they cannot join it or be invited (or re-enter a direct
+    room) until the owner lifts the ban."""
+
+    __tablename__ = "room_bans"
+    __table_args__ = (sa.UniqueConstraint("room_id", "user_id", name="uq_room_bans_room_user"), MYSQL_TABLE)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room_id: Mapped[int] = mapped_column(sa.ForeignKey("rooms.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
+    by: Mapped[User | None] = relationship(foreign_keys=[by_id], lazy="joined")
+
+
+class AuditEntry(db.Model):
+    """One moderation or admin action: who did what to whom, when. Written in the
+    transaction of the action itself. Names are copied, so the row still says who when
+    the room is gone; a room or message id is not a foreign key for the same reason."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (MYSQL_TABLE,)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # kick | ban | unban | delete_message | deactivate | reactivate | grant_admin |
+    # revoke_admin | delete_room
+    action: Mapped[str] = mapped_column(sa.String(20))
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    actor_name: Mapped[str | None] = mapped_column(sa.String(32))
+    target_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    target_name: Mapped[str | None] = mapped_column(sa.String(32))
+    room_id: Mapped[int | None] = mapped_column()
+    room_name: Mapped[str | None] = mapped_column(sa.String(80))
+    message_id: Mapped[int | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)

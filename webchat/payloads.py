@@ -21,7 +21,23 @@ def iso(dt):
 
 
 def user_payload(user):
-    return None if user is None else {"id": user.id, "username": user.username}
+    """The contract's `user`; a deactivated one says so (an extension: the page marks them)."""
+    if user is None:
+        return None
+    if getattr(user, "deactivated_at", None) is not None:
+        return {"id": user.id, "username": user.username, "deactivated": True}
+    return {"id": user.id, "username": user.username}
+
+
+def admin_user_payload(user):
+    """A user as a site admin sees them: with `is_admin` and `active`."""
+    return {
+        "id": user.id,
+        "username": user.username,
+        "is_admin": user.is_admin,
+        "active": user.deactivated_at is None,
+        "created_at": iso(user.created_at),
+    }
 
 
 def own_user_payload(user):
@@ -51,6 +67,7 @@ def message_payload(message):
         "client_id": message.client_id,
         "created_at": iso(message.created_at),
         "deleted": deleted,
+        "deleted_by": (message.deleted_by or "sender") if deleted else None,
         "file": None if deleted or message.file is None else file_payload(message.file),
         "event": message.event,
         "rev": message.rev,
@@ -97,13 +114,16 @@ def file_payload(attachment):
 
 
 def member_payload(membership, online):
-    return {
+    payload = {
         "id": membership.user_id,
         "username": membership.user.username,
         "role": membership.role,
         "online": online,
         "last_read_message_id": membership.last_read_message_id,
     }
+    if membership.user.deactivated_at is not None:
+        payload["deactivated"] = True  # an extension, as on `user`
+    return payload
 
 
 def unread_payload(room_id, unread_count, last_message, mention_count=0):

@@ -8,4 +8,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from . import accounts, files, openapi, rooms, search  # noqa: E402,F401  (routes attach themselves to bp)
+from . import accounts, admin, files, openapi, rooms, search  # noqa: E402,F401  (routes attach themselves to bp)

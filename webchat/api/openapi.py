@@ -27,7 +27,14 @@ ID = {"type": "integer", "minimum": 1}
 TIMESTAMP = {"type": "string", "format": "date-time"}
 
 SCHEMAS = {
-    "User": obj(id=ID, username={"type": "string"}),
+    "User": obj(["id", "username"], id=ID, username={"type": "string"}, deactivated={"const": True}),
+    "AdminUser": obj(
+        id=ID,
+        username={"type": "string"},
+        is_admin={"type": "boolean"},
+        active={"type": "boolean"},
+        created_at=TIMESTAMP,
+    ),
     "Me": obj(id=ID, username={"type": "string"}, locale=nullable({"enum": ["ko", "en"]})),
     "File": obj(
         id=ID,
@@ -53,6 +60,7 @@ SCHEMAS = {
         client_id=nullable({"type": "string"}),
         created_at=TIMESTAMP,
         deleted={"type": "boolean"},
+        deleted_by=nullable({"enum": ["sender", "moderator"]}),
         file=nullable(ref("File")),
         event=nullable(ref("Event")),
         rev={"type": "integer", "minimum": 1},
@@ -62,6 +70,38 @@ SCHEMAS = {
         reply_to=nullable(ref("Quote")),
         mentions={"type": "array", "items": ID},
         mention_all=nullable({"enum": ["room", "here"]}),
+    ),
+    "Ban": obj(user=ref("User"), by=nullable(ref("User")), created_at=TIMESTAMP),
+    "AdminRoom": obj(
+        id=ID,
+        name={"type": "string"},
+        type={"enum": ["public", "private", "direct"]},
+        owner_id=nullable(ID),
+        member_count={"type": "integer", "minimum": 0},
+        message_count={"type": "integer", "minimum": 0},
+        last_activity_at=nullable(TIMESTAMP),
+        created_at=TIMESTAMP,
+    ),
+    "AuditEntry": obj(
+        id=ID,
+        action={
+            "enum": [
+                "kick",
+                "ban",
+                "unban",
+                "delete_message",
+                "deactivate",
+                "reactivate",
+                "grant_admin",
+                "revoke_admin",
+                "delete_room",
+            ]
+        },
+        actor=nullable(obj(id=nullable(ID), name=nullable({"type": "string"}))),
+        target=nullable(obj(id=nullable(ID), name=nullable({"type": "string"}))),
+        room=nullable(obj(id=nullable(ID), name=nullable({"type": "string"}))),
+        message_id=nullable(ID),
+        created_at=TIMESTAMP,
     ),
     "Reaction": obj(
         emoji={"type": "string"}, count={"type": "integer", "minimum": 1}, user_ids={"type": "array", "items": ID}
@@ -291,9 +331,87 @@ PATHS = {
     },
     "/rooms/{room_id}/members/{username}": {
         "delete": operation(
-            "Remove a member (owner only)",
+            "Remove a member (owner only); with ban=true keep them out",
             {**ok(ROOM), **errors(403, 404)},
+            params=[
+                ROOM_ID,
+                path_param("username", {"type": "string"}),
+                query_param("ban", {"enum": ["true", "false"]}),
+            ],
+            description="ban=true also bans someone who already left. Not the owner (403 FORBIDDEN).",
+        )
+    },
+    "/rooms/{room_id}/bans": {
+        "get": operation(
+            "Who is banned from a room, newest first (owner only)",
+            {**ok(obj(bans={"type": "array", "items": ref("Ban")})), **errors(403, 404)},
+            params=[ROOM_ID],
+        )
+    },
+    "/rooms/{room_id}/bans/{username}": {
+        "delete": operation(
+            "Lift a ban (owner only; idempotent)",
+            {**ok(EMPTY), **errors(403, 404)},
             params=[ROOM_ID, path_param("username", {"type": "string"})],
+        )
+    },
+    "/admin/users": {
+        "get": operation(
+            "Users, newest first (site admins only)",
+            {
+                **ok(obj(users={"type": "array", "items": ref("AdminUser")}, has_more={"type": "boolean"})),
+                **errors(403),
+            },
+            params=[
+                query_param("q", {"type": "string"}),
+                query_param("before_id", ID),
+                query_param("limit", {"type": "integer", "minimum": 1, "maximum": 100}),
+            ],
+            description="q: part of the username. Page with before_id = the last user's id.",
+        )
+    },
+    **{
+        f"/admin/users/{{user_id}}/{verb}": {
+            "post": operation(
+                summary, {**ok(obj(user=ref("AdminUser"))), **errors(403, 404)}, params=[path_param("user_id")]
+            )
+        }
+        for verb, summary in (
+            ("deactivate", "Deactivate an account: its sessions, tokens and sockets end (site admins only)"),
+            ("reactivate", "Reactivate an account (site admins only)"),
+        )
+    },
+    "/admin/rooms": {
+        "get": operation(
+            "Rooms, newest first, with counts and last activity (site admins only)",
+            {
+                **ok(obj(rooms={"type": "array", "items": ref("AdminRoom")}, has_more={"type": "boolean"})),
+                **errors(403),
+            },
+            params=[
+                query_param("before_id", ID),
+                query_param("limit", {"type": "integer", "minimum": 1, "maximum": 100}),
+            ],
+        )
+    },
+    "/admin/rooms/{room_id}": {
+        "delete": operation(
+            "Delete a room with its messages and files (site admins only)",
+            {**ok(EMPTY), **errors(403, 404)},
+            params=[ROOM_ID],
+        )
+    },
+    "/admin/audit": {
+        "get": operation(
+            "Every moderation and admin action, newest first (site admins only)",
+            {
+                **ok(obj(entries={"type": "array", "items": ref("AuditEntry")}, has_more={"type": "boolean"})),
+                **errors(403),
+            },
+            params=[
+                query_param("before_id", ID),
+                query_param("limit", {"type": "integer", "minimum": 1, "maximum": 100}),
+            ],
         )
     },
     "/rooms/{room_id}/leave": {"post": operation("Leave a room", {**ok(EMPTY), **errors(403, 404)}, params=[ROOM_ID])},
@@ -327,7 +445,7 @@ PATHS = {
     },
     "/messages/{message_id}": {
         "delete": operation(
-            "Delete my message (within the window)",
+            "Delete a message: my own within the window, anyone's as the room's owner or a site admin",
             {**ok(EMPTY), **errors(403, 404)},
             params=[MESSAGE_ID],
         ),

@@ -92,7 +92,23 @@ def invite_member(room_id):
 @bp.delete("/rooms/<int:room_id>/members/<username>")
 @authenticated
 def kick_member(room_id, username):
-    return jsonify(room=rooms.kick(g.user, room_id, username))
+    ban = request.args.get("ban", "false")
+    if ban not in ("true", "false"):
+        raise validation_error(ban=_l("Use true or false."))
+    return jsonify(room=rooms.kick(g.user, room_id, username, ban=ban == "true"))
+
+
+@bp.get("/rooms/<int:room_id>/bans")
+@authenticated
+def room_bans(room_id):
+    return jsonify(bans=rooms.bans(g.user, room_id))
+
+
+@bp.delete("/rooms/<int:room_id>/bans/<username>")
+@authenticated
+def unban_member(room_id, username):
+    rooms.unban(g.user, room_id, username)
+    return jsonify({})
 
 
 @bp.get("/rooms/<int:room_id>/members")

@@ -47,6 +47,8 @@ def login():
             user = accounts.authenticate(form.username.data, form.password.data)
         except ChatError as error:
             show_errors(form, error)
+            if error.code == "ACCOUNT_DEACTIVATED":
+                return render_template("auth/login.html", form=form, next=target), error.status
         else:
             login_user(user)
             return redirect(target or url_for("rooms.index"))

@@ -184,15 +184,21 @@ def next_rev(room):
     return room.last_rev
 
 
-def lock_message(user, message_id):
+def is_moderator(user, room):
+    """Whether `user` moderates `room`: its owner, or any site admin."""
+    return bool(getattr(user, "is_admin", False)) or (room.owner_id is not None and room.owner_id == user.id)
+
+
+def lock_message(user, message_id, admin=False):
     """(room, message) for a change to the message: the room under its row lock and the
     message re-read under it, so that concurrent changes see each other's result. Anyone
-    not in its room is told MESSAGE_NOT_FOUND."""
+    not in its room is told MESSAGE_NOT_FOUND (`admin`: a site admin reaches any room)."""
     message_id = parse_id(message_id, "message_id")
     message = db.session.get(Message, message_id)
     if message is None:
         raise ChatError("MESSAGE_NOT_FOUND")
-    require_member_or_hide(user, message.room_id, "MESSAGE_NOT_FOUND")
+    if not admin:
+        require_member_or_hide(user, message.room_id, "MESSAGE_NOT_FOUND")
     room = lock_room(message.room_id)
     db.session.refresh(message)
     return room, message

@@ -91,8 +91,9 @@ def known_user(user_id, username):
     """A user already authenticated elsewhere (a socket's, checked at connect and on each
     `auth`), put in this session without a query: the id and name are known, any other
     attribute loads on first use. Logout and password changes disconnect the sockets, so
-    nothing is lost by not re-reading the row on every event."""
-    user = User(id=user_id, username=username)
+    nothing is lost by not re-reading the row on every event (nor by taking them as
+    active: deactivation disconnects them too)."""
+    user = User(id=user_id, username=username, deactivated_at=None)
     sa.orm.make_transient_to_detached(user)
     return db.session.merge(user, load=False)
 
@@ -165,6 +166,9 @@ def _verify_credentials(username, password):
         _verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
         raise ChatError("INVALID_CREDENTIALS") from None
+    if user.deactivated_at is not None:
+        # Told only to someone who knows the password.
+        raise ChatError("ACCOUNT_DEACTIVATED")
     if _hasher().check_needs_rehash(user.password_hash):
         new_hash = _hash(password)
         with transaction():
@@ -259,7 +263,7 @@ def user_for_access_token(token):
         raise ChatError("TOKEN_INVALID")
     revoked = _family_revoked(family) if family is not None else sa.false()
     row = db.session.execute(sa.select(User, revoked).where(User.id == user_id)).first()
-    if row is None or row[1] or claims.get("gen") != row[0].token_generation:
+    if row is None or row[1] or claims.get("gen") != row[0].token_generation or row[0].deactivated_at is not None:
         raise ChatError("TOKEN_INVALID")
     return row[0], claims
 
@@ -296,7 +300,13 @@ def rotate_refresh_token(token):
     with transaction() as session:
         row = session.scalar(sa.select(RefreshToken).where(RefreshToken.jti == claims.get("jti")).with_for_update())
         user = get_user(claims.get("sub"))
-        if row is None or row.revoked or user is None or claims.get("gen") != user.token_generation:
+        if (
+            row is None
+            or row.revoked
+            or user is None
+            or claims.get("gen") != user.token_generation
+            or user.deactivated_at is not None
+        ):
             outcome = "TOKEN_INVALID"
         elif row.spent_at is not None:
             session.execute(sa.update(RefreshToken).where(RefreshToken.family == row.family).values(revoked=True))
@@ -308,6 +318,12 @@ def rotate_refresh_token(token):
     if outcome:
         raise ChatError(outcome)
     return tokens
+
+
+def revoke_all(user):
+    """Inside the caller's transaction: end every session, access and refresh token of
+    the user, and (after commit, on every node) every socket."""
+    _revoke_all(user)
 
 
 def _revoke_all(user):

@@ -15,8 +15,18 @@ from ..errors import ChatError, validation_error
 from ..extensions import db
 from ..models import Message, MessageRevision, Reaction, utcnow
 from ..payloads import message_payload
-from . import feed, mentions, reads, search_index
-from .access import lock_message, lock_room, next_rev, next_seq, parse_cursor, parse_id, parse_limit, require_member
+from . import audit, feed, mentions, reads, search_index
+from .access import (
+    is_moderator,
+    lock_message,
+    lock_room,
+    next_rev,
+    next_seq,
+    parse_cursor,
+    parse_id,
+    parse_limit,
+    require_member,
+)
 from .files import discard_message_file
 from .posting import clean_client_id, clean_reply_to, existing_message, post_message
 
@@ -110,18 +120,23 @@ def around(user, room_id, around_seq, limit=None):
 
 
 def delete_message(user, message_id):
-    """The sender deletes their message within the window: a tombstone keeps its place
-    in history (no body, no file: its stored objects go after commit), and everyone in
-    the room is told."""
+    """Delete a message: the sender within the window, or a moderator (the room's owner,
+    a site admin) someone else's at any time. A tombstone keeps its place in history (no body, no file:
+    its stored objects go after commit), says who deleted it, and everyone in the room
+    is told. A moderator's delete of someone else's message goes in the audit log."""
     window = current_app.config["MESSAGE_DELETE_WINDOW_SECONDS"]
     with transaction():
         # Under the room's lock, re-read: a concurrent delete must not count twice.
-        room, message = lock_message(user, message_id)
-        if message.sender_id != user.id or message.kind == "system":
+        room, message = lock_message(user, message_id, admin=getattr(user, "is_admin", False))
+        if message.kind == "system":
             raise ChatError("FORBIDDEN", _l("You can only delete your own messages."))
         if message.deleted_at is not None:
             return message
-        if (utcnow() - message.created_at).total_seconds() > window:
+        own = message.sender_id == user.id
+        if not own and not is_moderator(user, room):
+            raise ChatError("FORBIDDEN", _l("You can only delete your own messages."))
+        # One's own message keeps the sender's window, whoever one is.
+        if own and (utcnow() - message.created_at).total_seconds() > window:
             span = (
                 _ln("%(num)s minute", "%(num)s minutes", window // 60)
                 if window >= 120
@@ -130,11 +145,14 @@ def delete_message(user, message_id):
             raise ChatError(
                 "MESSAGE_DELETE_TIME_EXPIRED", _l("Messages can only be deleted within %(span)s of sending.", span=span)
             )
+        if not own:
+            audit.record("delete_message", actor=user, target=message.sender, room=room, message_id=message.id)
         reads.uncount_deleted(room, message)
         search_index.replace(
             message, search_index.indexed_source(message.kind, message.body, message.file and message.file.name), ""
         )
         message.deleted_at, message.body, message.html, message.reactions = utcnow(), "", "", None
+        message.deleted_by = "sender" if own else "moderator"
         # Nothing of what it said stays: not its earlier versions, not its reactions.
         db.session.execute(sa.delete(MessageRevision).where(MessageRevision.message_id == message.id))
         db.session.execute(sa.delete(Reaction).where(Reaction.message_id == message.id))

@@ -310,6 +310,7 @@ def _insert_rows(room_id, last_seq, last_rev, posts, parents):
             "event": None,
             "created_at": now,
             "deleted_at": None,
+            "deleted_by": None,
             "file_id": attachment.id if attachment is not None else None,
             "rev": last_rev + n,
             "edited_at": None,

@@ -9,9 +9,9 @@ from .. import realtime
 from ..database import transaction
 from ..errors import ChatError, validation_error
 from ..extensions import db
-from ..models import Attachment, Membership, Message, Room, User, utcnow
-from ..payloads import member_payload, message_payload, room_payload, user_payload
-from . import accounts, files, mentions
+from ..models import Attachment, Membership, Message, Room, RoomBan, User, utcnow
+from ..payloads import iso, member_payload, message_payload, room_payload, user_payload
+from . import accounts, audit, files, mentions
 from .access import lock_room, membership_of, next_rev, next_seq, parse_id, require_member
 from .reads import UNREAD, read_up_to_latest
 
@@ -75,6 +75,7 @@ def join_room(user, room_id):
             return room_view(user, room_id)
         if membership is not None and membership.active:
             return room_view(user, room_id)
+        refuse_if_banned(room_id, user.id)
         if membership is None:
             membership = Membership(room_id=room_id, user_id=user.id, role="member")
             session.add(membership)
@@ -238,13 +239,14 @@ _LAST_MESSAGE = _Joined(
     Message.client_id,
     Message.created_at,
     Message.deleted_at,
+    Message.deleted_by,
     Message.event,
     Message.rev,
     Message.edited_at,
     Message.reactions,
     Message.mentions,
     Message.mention_all,
-    _Joined("sender", User.id, User.username),
+    _Joined("sender", User.id, User.username, User.deactivated_at),
     _Joined(
         "reply_to",
         _parent.id,
@@ -369,11 +371,25 @@ def _require_locked_member(user, room_id):
     return room, membership
 
 
-def _target_user(username, field="username"):
+def _target_user(username, field="username", active=False):
+    """The user named `username`, or VALIDATION_ERROR; with `active`, one who may be
+    added to a room (not deactivated)."""
     user = accounts.find_user(username) if isinstance(username, str) else None
     if user is None:
         raise validation_error(**{field: _l("No user by that name.")})
+    if active and user.deactivated_at is not None:
+        raise validation_error(**{field: _l("That account is deactivated.")})
     return user
+
+
+def is_banned(room_id, user_id):
+    return db.session.scalar(sa.select(sa.exists().where(RoomBan.room_id == room_id, RoomBan.user_id == user_id)))
+
+
+def refuse_if_banned(room_id, user_id):
+    """BANNED if the user is banned from the room (join, invite and re-entry ask)."""
+    if is_banned(room_id, user_id):
+        raise ChatError("BANNED")
 
 
 def _activate(room_id, user_id, role="member"):
@@ -394,9 +410,10 @@ def invite(actor, room_id, username):
         room, _membership = _require_locked_member(actor, room_id)
         if room.type == "direct":
             raise ChatError("FORBIDDEN", _l("Direct rooms keep their participants; start a new one instead."))
-        target = _target_user(username)
+        target = _target_user(username, active=True)
         existing = membership_of(target.id, room.id)
         if existing is None or not existing.active:
+            refuse_if_banned(room.id, target.id)
             membership = _activate(room.id, target.id)
             message = post_system_message(room, "invited", target, by=actor)
             read_up_to_latest(membership, room, message)
@@ -414,8 +431,10 @@ def _remove_member(room, membership, reason):
     )
 
 
-def kick(actor, room_id, username):
-    """The owner removes a member; their sockets stop receiving the room at once."""
+def kick(actor, room_id, username, ban=False):
+    """The owner removes a member; their sockets stop receiving the room at once. With
+    `ban`, they stay out (join and invite answer BANNED) until unbanned; someone who
+    already left can be banned too."""
     with transaction():
         room, membership = _require_locked_member(actor, room_id)
         if room.type == "direct":
@@ -423,15 +442,50 @@ def kick(actor, room_id, username):
         if membership.role != "owner":
             raise ChatError("FORBIDDEN", _l("Only the room's owner can remove members."))
         target = _target_user(username)
-        if target.id == actor.id:
+        if target.id == actor.id or target.id == room.owner_id:
             raise ChatError("FORBIDDEN", _l("Leave the room instead of removing yourself."))
         target_membership = membership_of(target.id, room.id)
-        if target_membership is None or not target_membership.active:
+        present = target_membership is not None and target_membership.active
+        if not present and not ban:
             raise ChatError("USER_NOT_IN_CHAT_ROOM", _l("That user is not a member of this room."))
-        _remove_member(room, target_membership, "kicked")
-        post_system_message(room, "kicked", target, by=actor)
-        membership_changed(room)
+        if present:
+            _remove_member(room, target_membership, "kicked")
+            post_system_message(room, "kicked", target, by=actor)
+            audit.record("kick", actor=actor, target=target, room=room)
+            membership_changed(room)
+        if ban and not is_banned(room.id, target.id):
+            db.session.add(RoomBan(room_id=room.id, user_id=target.id, by_id=actor.id))
+            audit.record("ban", actor=actor, target=target, room=room)
     return room_view(actor, room.id)
+
+
+def _require_owner(user, room_id):
+    """The room (locked) and the user's membership, if they own it; else FORBIDDEN (or
+    the code `require_member` gives someone outside it)."""
+    room, membership = _require_locked_member(user, room_id)
+    if membership.role != "owner":
+        raise ChatError("FORBIDDEN", _l("Only the room's owner can manage bans."))
+    return room, membership
+
+
+def bans(user, room_id):
+    """Who is banned from a room, newest ban first, for its owner: [{user, by, created_at}]."""
+    with transaction():
+        room, _membership = _require_owner(user, room_id)
+    rows = db.session.scalars(sa.select(RoomBan).where(RoomBan.room_id == room.id).order_by(RoomBan.id.desc())).all()
+    return [{"user": user_payload(b.user), "by": user_payload(b.by), "created_at": iso(b.created_at)} for b in rows]
+
+
+def unban(user, room_id, username):
+    """The owner lifts a ban (nothing happens if there is none): the user may join or be
+    invited again."""
+    with transaction():
+        room, _membership = _require_owner(user, room_id)
+        target = _target_user(username)
+        ban = db.session.scalar(sa.select(RoomBan).where(RoomBan.room_id == room.id, RoomBan.user_id == target.id))
+        if ban is not None:
+            db.session.delete(ban)
+            audit.record("unban", actor=user, target=target, room=room)
 
 
 def leave(user, room_id):
@@ -468,7 +522,7 @@ def create_direct(user, usernames):
         raise validation_error(usernames=_l("Name 1 to 20 people."))
     others = {}
     for name in usernames:
-        target = _target_user(name, field="usernames")
+        target = _target_user(name, field="usernames", active=True)
         if target.id != user.id:
             others[target.id] = target
     if not others:
@@ -500,6 +554,7 @@ def _raise_if_direct_exists(user, key):
         return
     membership = membership_of(user.id, room_id)
     if membership is not None and not membership.active:
+        refuse_if_banned(room_id, user.id)
         with transaction():
             room = lock_room(room_id)
             membership = _activate(room.id, user.id)
@@ -520,7 +575,11 @@ def search_users(user, query, limit=10):
     starts = User.username_key.like(escaped + "%", escape="\\")
     found = db.session.scalars(
         sa.select(User)
-        .where(User.username_key.like("%" + escaped + "%", escape="\\"), User.id != user.id)
+        .where(
+            User.username_key.like("%" + escaped + "%", escape="\\"),
+            User.id != user.id,
+            User.deactivated_at.is_(None),
+        )
         .order_by(sa.case((starts, 0), else_=1), User.username_key)
         .limit(limit)
     ).all()

@@ -251,6 +251,8 @@ const deletion = createDeletion({
   keepingPosition: view.keepingPosition,
   list,
   announcer,
+  // The room's owner and site admins delete anyone's messages (membership is made below).
+  moderates: () => root.dataset.isAdmin === "true" || membership.isOwner(),
 });
 const edits = createEdits({
   me,
@@ -289,6 +291,7 @@ const membership = createMembership({
   roomName: root.dataset.displayName,
   usernameMax: dataNumber(root, "usernameMax"),
   membersUrl: root.dataset.membersUrl,
+  bansUrl: root.dataset.bansUrl,
   leaveUrl: root.dataset.leaveUrl,
   usersUrl: root.dataset.usersUrl,
   roomsUrl,

@@ -1,6 +1,7 @@
 // Deleting one's own message within the server's window: Delete in the message's menu
 // ([data-slot=tools]) while the window is open, confirmed in a dialog; a refusal is
-// said under the message ([data-slot=actions]).
+// said under the message ([data-slot=actions]). A moderator (the room's owner, a site
+// admin) is offered Delete on everyone else's too, with no window.
 import { serverNow } from "../lib/api.js";
 import { confirmDialog } from "../lib/dialog.js";
 import { announce, h } from "../lib/dom.js";
@@ -15,9 +16,9 @@ const FINAL = new Set(["MESSAGE_DELETE_TIME_EXPIRED", "FORBIDDEN", "MESSAGE_NOT_
  * `windowMs`: the server's MESSAGE_DELETE_WINDOW_SECONDS, in ms. `ask(event, payload)`
  * emits with an ack; `onDeleted(messageId)` shows the tombstone; `slotOf(messageId,
  * name)` finds a message's slot of that name; `keepingPosition` is the view's; `list`
- * the messages'.
+ * the messages'. `moderates()`: whether I moderate this room now.
  */
-export function createDeletion({ me, windowMs, ask, onDeleted, slotOf, keepingPosition, list, announcer }) {
+export function createDeletion({ me, windowMs, ask, onDeleted, slotOf, keepingPosition, list, announcer, moderates = () => false }) {
   let disabled = false;
 
   function windowText() {
@@ -27,9 +28,12 @@ export function createDeletion({ me, windowMs, ask, onDeleted, slotOf, keepingPo
   }
 
   async function remove(message, button) {
+    const moderating = message.sender?.id !== me;
     const ok = await confirmDialog({
-      title: t("Delete this message?"),
-      text: t("Everyone in the room will see “message deleted” in its place. This cannot be undone."),
+      title: moderating ? t("Delete {name}'s message?", { name: message.sender?.username ?? t("Unknown") }) : t("Delete this message?"),
+      text: moderating
+        ? t("Everyone in the room will see “removed by a moderator” in its place. This cannot be undone.")
+        : t("Everyone in the room will see “message deleted” in its place. This cannot be undone."),
       confirm: t("Delete"),
       danger: true,
     });
@@ -62,19 +66,28 @@ export function createDeletion({ me, windowMs, ask, onDeleted, slotOf, keepingPo
     });
   }
 
+  function deleteButton(message) {
+    const button = h("button", {
+      className: "msg-tool msg-delete", attrs: { type: "button", "aria-label": t("Delete this message"), title: t("Delete") },
+      text: t("Delete"),
+    });
+    button.addEventListener("click", () => remove(message, button));
+    return button;
+  }
+
   return {
-    /** A message's menu: Delete, for my own message while the window is open. */
+    /** A message's menu: Delete, for my own message while the window is open (a moderator's: any). */
     offer(tools, message) {
-      if (disabled || message.sender?.id !== me || message.kind === "system" || message.deleted) return;
+      if (disabled || message.kind === "system" || message.deleted) return;
+      if (message.sender?.id !== me) {
+        if (moderates()) tools.append(deleteButton(message));
+        return;
+      }
       const created = parseTime(message.created_at)?.getTime();
       if (!created) return;
       const left = created + windowMs - DELETE_MARGIN_MS - serverNow();
       if (left <= 0) return;
-      const button = h("button", {
-        className: "msg-tool msg-delete", attrs: { type: "button", "aria-label": t("Delete this message"), title: t("Delete") },
-        text: t("Delete"),
-      });
-      button.addEventListener("click", () => remove(message, button));
+      const button = deleteButton(message);
       tools.append(button);
       // The window closes: the offer goes (the node may have been redrawn since; then it is gone already).
       setTimeout(() => { if (button.isConnected) keepingPosition(() => button.remove()); }, left);

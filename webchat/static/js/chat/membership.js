@@ -1,7 +1,7 @@
-// Membership on the chat page: invite (public and private rooms), leave, and the
-// owner's Remove button on each member.
+// Membership on the chat page: invite (public and private rooms), leave, the owner's
+// Remove and Ban buttons on each member, and the owner's list of bans (with Unban).
 import { apiFetch } from "../lib/api.js";
-import { confirmDialog } from "../lib/dialog.js";
+import { confirmDialog, infoDialog } from "../lib/dialog.js";
 import { announce, h } from "../lib/dom.js";
 import { errorText } from "../lib/errors.js";
 import { t } from "../lib/i18n.js";
@@ -9,15 +9,17 @@ import { userSearch } from "../lib/usersearch.js";
 
 /**
  * `options`: roomType, me (user id), roomName, usernameMax (the longest username),
- * membersUrl (POST to invite, /<name> to DELETE), leaveUrl, usersUrl, roomsUrl, status
+ * membersUrl (POST to invite, /<name> to DELETE), bansUrl (GET, /<name> to DELETE), leaveUrl, usersUrl, roomsUrl, status
  * (an element for short results), announcer (a polite live region).
  */
 export function createMembership(options) {
   const { roomType, me, roomName, usernameMax, membersUrl, leaveUrl, usersUrl, roomsUrl, status, announcer } = options;
+  const bansUrl = options.bansUrl;
   let members = [];
   let amOwner = false;
   let disabled = false;
   let inviteMenu = null;
+  let bansButton = null;
   let statusTimer = null;
 
   function showStatus(text, { error = false } = {}) {
@@ -124,18 +126,26 @@ export function createMembership(options) {
   }
 
   // ------------------------------------------------------------------ kick
-  async function kick(member, button) {
-    const ok = await confirmDialog({
-      title: t("Remove {name}?", { name: member.username }),
-      text: t("{name} will no longer see {room}. They can be invited again.", { name: member.username, room: roomName }),
-      confirm: t("Remove"),
-      danger: true,
-    });
+  async function kick(member, button, ban = false) {
+    const ok = await confirmDialog(ban
+      ? {
+        title: t("Remove and ban {name}?", { name: member.username }),
+        text: t("{name} will no longer see {room} and cannot join or be invited again until you lift the ban.", { name: member.username, room: roomName }),
+        confirm: t("Kick and ban"),
+        danger: true,
+      }
+      : {
+        title: t("Remove {name}?", { name: member.username }),
+        text: t("{name} will no longer see {room}. They can be invited again.", { name: member.username, room: roomName }),
+        confirm: t("Remove"),
+        danger: true,
+      });
     if (!ok) return;
     button.disabled = true;
     try {
-      await apiFetch(`${membersUrl}/${encodeURIComponent(member.username)}`, { method: "DELETE" });
-      showStatus(t("{name} was removed.", { name: member.username }));
+      const query = ban ? "?ban=true" : "";
+      await apiFetch(`${membersUrl}/${encodeURIComponent(member.username)}${query}`, { method: "DELETE" });
+      showStatus(ban ? t("{name} was removed and banned.", { name: member.username }) : t("{name} was removed.", { name: member.username }));
       announce(announcer, status.textContent);
     } catch (error) {
       button.disabled = false;
@@ -143,12 +153,50 @@ export function createMembership(options) {
     }
   }
 
+  // ------------------------------------------------------------------ bans
+  async function showBans() {
+    const list = h("ul", { className: "ban-list", attrs: { id: "ban-list" } });
+    const note = h("p", { className: "ban-status", attrs: { "aria-live": "polite" } });
+    infoDialog({ title: t("Banned from {room}", { room: roomName }), body: h("div", {}, note, list), className: "bans-dialog" });
+    let bans;
+    try {
+      bans = (await apiFetch(bansUrl)).bans;
+    } catch (error) {
+      note.textContent = errorText(error, {});
+      return;
+    }
+    if (!bans.length) note.textContent = t("Nobody is banned from this room.");
+    for (const ban of bans) {
+      const unban = h("button", { className: "button small", attrs: { type: "button" }, text: t("Unban") });
+      const item = h("li", { className: "ban-item" }, h("span", { className: "ban-name", text: ban.user.username }), unban);
+      unban.addEventListener("click", async () => {
+        unban.disabled = true;
+        try {
+          await apiFetch(`${bansUrl}/${encodeURIComponent(ban.user.username)}`, { method: "DELETE" });
+          item.remove();
+          note.textContent = t("{name} can join again.", { name: ban.user.username });
+        } catch (error) {
+          unban.disabled = false;
+          note.textContent = errorText(error, {});
+        }
+      });
+      list.append(item);
+    }
+  }
+
   return {
-    /** The header's [data-slot=room-actions]: Invite (not in direct rooms) and Leave. */
+    /** Whether I own this room (by the latest members list). */
+    isOwner: () => amOwner,
+
+    /** The header's [data-slot=room-actions]: Invite (not in direct rooms), Bans (the
+     * owner's) and Leave. */
     roomActions(slot) {
       if (roomType !== "direct") {
         inviteMenu = inviteBox();
         slot.append(inviteMenu);
+        bansButton = h("button", { className: "button small", attrs: { type: "button", id: "bans-button", hidden: true }, text: t("Bans") });
+        bansButton.addEventListener("click", showBans);
+        slot.append(bansButton);
       }
       const leaveButton = h("button", { className: "button small danger", attrs: { type: "button", id: "leave-button" }, text: t("Leave") });
       leaveButton.addEventListener("click", () => leave(leaveButton));
@@ -164,13 +212,20 @@ export function createMembership(options) {
         text: t("Remove"),
       });
       button.addEventListener("click", () => kick(member, button));
-      slot.append(button);
+      const banButton = h("button", {
+        className: "link-button danger ban-button",
+        attrs: { type: "button", "aria-label": t("Kick and ban {name}", { name: member.username }) },
+        text: t("Kick and ban"),
+      });
+      banButton.addEventListener("click", () => kick(member, banButton, true));
+      slot.append(button, " ", banButton);
     },
 
     /** Called with each members list before it is rendered. */
     setMembers(list) {
       members = Array.isArray(list) ? list : [];
       amOwner = members.some((m) => m.id === me && m.role === "owner");
+      if (bansButton) bansButton.hidden = !amOwner;
     },
 
     /** No longer a member: nothing more to do here. */

@@ -50,6 +50,7 @@ export function createPeople({ el, me, memberActions, emitTyping, memberTotal = 
       h("span", { className: "member-name", attrs: { title: member.username }, text: member.username }),
       member.id === me ? h("span", { className: "member-tag", text: t("you") }) : null,
       member.role === "owner" ? h("span", { className: "member-tag is-owner", text: t("owner") }) : null,
+      member.deactivated ? h("span", { className: "member-tag is-deactivated", text: t("(deactivated)") }) : null,
       srOnly(presence),
       actions);
   }

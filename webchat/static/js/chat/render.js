@@ -21,7 +21,9 @@ function timeNode(iso) {
 }
 
 function senderNode(sender, me) {
-  return h("span", { className: "msg-sender" }, sender?.username ?? t("Unknown"), sender?.id === me ? srOnly(t(" (you)")) : null);
+  return h("span", { className: "msg-sender" }, sender?.username ?? t("Unknown"), sender?.id === me ? srOnly(t(" (you)")) : null,
+    // A deactivated account's messages stay under its name, marked.
+    sender?.deactivated ? h("span", { className: "msg-deactivated", text: t(" (deactivated)") }) : null);
 }
 
 /** The slots of a message that the controls fill (decorate), each a [data-slot=<name>]. */
@@ -81,7 +83,10 @@ export function fillMessage(li, message, { me, decorate, attachment, nameOf }) {
     return li;
   }
   let body;
-  if (message.deleted) body = h("p", { className: "msg-body is-deleted", text: deletedText() });
+  if (message.deleted) {
+    const text = message.deleted_by === "moderator" ? t("removed by a moderator") : deletedText();
+    body = h("p", { className: "msg-body is-deleted", text });
+  }
   else if (message.kind === "file") body = h("div", { className: "msg-body" }, fileNode(message.file, attachment));
   else body = h("div", { className: "msg-body is-formatted" }, bodyNodes(message, { me, nameOf }));
   const slots = {
