@@ -313,6 +313,9 @@ def test_the_message_list_is_one_tab_stop(pages, server):
     expect(theirs.locator(".msg-reply-button")).to_be_focused()
     a.keyboard.press("ArrowRight")
     expect(theirs.locator(".msg-react-button")).to_be_focused()
+    # The room's owner may delete anyone's message (issue 23): the last action, then round.
+    a.keyboard.press("ArrowRight")
+    expect(theirs.locator(".msg-delete")).to_be_focused()
     a.keyboard.press("ArrowRight")
     expect(theirs.locator(".msg-reply-button")).to_be_focused()
     # Inside the message, Tab and Shift+Tab reach its other controls (the menu comes last),
@@ -326,6 +329,8 @@ def test_the_message_list_is_one_tab_stop(pages, server):
     a.keyboard.press("Enter")
     a.keyboard.press("Tab")
     expect(theirs.locator(".msg-react-button")).to_be_focused()
+    a.keyboard.press("Tab")
+    expect(theirs.locator(".msg-delete")).to_be_focused()
     a.keyboard.press("Tab")
     expect(a.locator("#attach-button")).to_be_focused()
     a.keyboard.press("Shift+Tab")

@@ -60,7 +60,7 @@ def test_read_only_database_is_service_unavailable(live_server, tmp_path):
         # A signed-in browser's write (the logout form) gets the error page, not a crash.
         page = page_logout(server, session)
         assert page.status_code == 503 and "text/html" in page.headers["Content-Type"], page.text[:500]
-        assert "retry is safe" in page.text
+        assert "trying again in a moment is safe" in page.text  # the error page says so in words
         log = server.log_text()
         assert "Traceback" not in log and "unhandled error" not in log
         assert "database is read-only, writes refused" in log  # what the operator reads
