@@ -2,6 +2,8 @@
 paging; deactivate, reactivate and a room's delete through a confirmation (CSRF forms);
 the audit log. Contents are checked in English (the page's msgids are English)."""
 
+import re
+
 import pytest
 import sqlalchemy as sa
 
@@ -111,3 +113,11 @@ def test_a_rooms_delete_takes_a_confirmation(app, root_client, alice):
     audit = root_client.get("/admin/audit", headers={"Accept-Language": "en"}).text
     assert "Deleted a room" in audit and "Old project" in audit and "Made a site admin" in audit
     assert root_client.get(f"/admin/rooms/{room['id']}/delete").status_code == 404
+
+
+def test_the_admin_area_shows_the_headline_figures(app, root_client):
+    page = root_client.get("/admin/users").text
+    figures = re.search(r'<dl class="admin-figures" id="admin-figures".*?</dl>', page, re.S).group(0)
+    values = re.findall(r"<dd>([^<]*)</dd>", figures)
+    assert len(values) == 8
+    assert all(re.fullmatch(r"\d+(\.\d)?|–", v) for v in values), values

@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
+from .. import metrics
 from ..errors import ChatError
 from ..services import admin, audit
 from . import bp
@@ -46,6 +47,13 @@ def page_or_400(call, *args, **kwargs):
         return call(*args, **kwargs)
     except ChatError as error:
         abort(400, str(error.message))
+
+
+@bp.context_processor
+def headline_figures():
+    """Every admin page's headline figures (webchat.metrics: this process, or this host's
+    workers in multiprocess mode), counted whether or not /metrics serves them."""
+    return {"figures": metrics.headline()}
 
 
 @bp.get("/users")
