@@ -10,6 +10,7 @@ script error or native dialog fails the test.
 """
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -77,8 +78,11 @@ def test_sidebar_lists_my_rooms_live_and_switches_in_one_click(pages, server):
     join(server, b_token, design)
     design_b = make_room(server, b_token, "Design", "private")
     invite(server, b_token, design_b, a_user)
+    # Activity a second apart: the lists order by times stored to the second.
+    time.sleep(1.1)
     general = make_room(server, b_token, "General 일반")
     join(server, a_token, general)
+    time.sleep(1.1)
     direct = api(server, b_token, "POST", "/rooms/direct", json={"usernames": [a_user["username"]]}).json()["room"]
     a = open_room(pages, "A", a_user, design)
 
