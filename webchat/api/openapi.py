@@ -8,6 +8,7 @@ server against it.
 from flask import jsonify
 
 from ..errors import ERRORS
+from ..services import audit
 from . import bp
 
 
@@ -84,19 +85,7 @@ SCHEMAS = {
     ),
     "AuditEntry": obj(
         id=ID,
-        action={
-            "enum": [
-                "kick",
-                "ban",
-                "unban",
-                "delete_message",
-                "deactivate",
-                "reactivate",
-                "grant_admin",
-                "revoke_admin",
-                "delete_room",
-            ]
-        },
+        action={"enum": list(audit.ACTIONS)},
         actor=nullable(obj(id=nullable(ID), name=nullable({"type": "string"}))),
         target=nullable(obj(id=nullable(ID), name=nullable({"type": "string"}))),
         room=nullable(obj(id=nullable(ID), name=nullable({"type": "string"}))),
