@@ -263,34 +263,37 @@ def changes_table(res):
 LIMIT_NOTES = {50: " (a history page's size)", 100: " (the default)", 500: " (the page's, on a reconnect)"}
 
 
+def send_path_checks(res, base, least, against):
+    """(target, measured, met) rows: webchat-eventlet's send-ack rate and fan-out 1x100
+    max deliveries/s each at least `least` times `base`'s, in the same run ([] without it)."""
+    if not res.where(target=base):
+        return []
+    after = res.median("acks_per_s", scenario="rtt", target="webchat-eventlet")
+    before = res.median("acks_per_s", scenario="rtt", target=base)
+    fan = {
+        t: med([m["max_deliveries_per_s"] for m in res.where(scenario="fanout_max", target=t, layout="1x100")])
+        for t in ("webchat-eventlet", base)
+    }
+    acks, deliveries = ratio(after, before), ratio(fan["webchat-eventlet"], fan[base])
+    return [
+        (
+            f"send path: persisted send-ack rate >= {least}x {against}",
+            f"{fmt(after)} / {fmt(before)} acks/s = {fmt(acks, 3)}x",
+            acks is not None and acks >= least,
+        ),
+        (
+            f"send path: fan-out 1x100 max deliveries/s >= {least}x {against}",
+            f"{fmt(fan['webchat-eventlet'], 0)} / {fmt(fan[base], 0)} = {fmt(deliveries, 3)}x",
+            deliveries is not None and deliveries >= least,
+        ),
+    ]
+
+
 def issue19_checks(res):
     """(target, measured, met) rows for the performance targets of issue 19: the send path
     within 5% of the code before it (the target webchat-eventlet-base, same run), and the
     change feed as fast as a history page."""
-    checks = []
-    if res.where(target=BASE):
-        after = res.median("acks_per_s", scenario="rtt", target="webchat-eventlet")
-        before = res.median("acks_per_s", scenario="rtt", target=BASE)
-        r = ratio(after, before)
-        checks.append(
-            (
-                "send path: persisted send-ack rate >= 0.95x the code before issue 19's (webchat-eventlet-base)",
-                f"{fmt(after)} / {fmt(before)} acks/s = {fmt(r, 3)}x",
-                r is not None and r >= 0.95,
-            )
-        )
-        fan = {
-            t: med([m["max_deliveries_per_s"] for m in res.where(scenario="fanout_max", target=t, layout="1x100")])
-            for t in ("webchat-eventlet", BASE)
-        }
-        r = ratio(fan["webchat-eventlet"], fan[BASE])
-        checks.append(
-            (
-                "send path: fan-out 1x100 max deliveries/s >= 0.95x the code before issue 19's",
-                f"{fmt(fan['webchat-eventlet'], 0)} / {fmt(fan[BASE], 0)} = {fmt(r, 3)}x",
-                r is not None and r >= 0.95,
-            )
-        )
+    checks = send_path_checks(res, BASE, 0.95, "the code before issue 19's (webchat-eventlet-base)")
     rows = res.where(scenario="changes")
     if rows:
         size = max(r["messages"] for r in rows)
@@ -316,30 +319,7 @@ def issue21_checks(res):
     """(target, measured, met) rows for issue 21: the send path with the search index
     within 10% of the same code without it (same run), and a rare term's p99 under
     100 ms at the largest size searched."""
-    checks = []
-    if res.where(target=NOINDEX):
-        on = res.median("acks_per_s", scenario="rtt", target="webchat-eventlet")
-        off = res.median("acks_per_s", scenario="rtt", target=NOINDEX)
-        r = ratio(on, off)
-        checks.append(
-            (
-                f"send path: persisted send-ack rate with the index >= 0.9x without it ({NOINDEX})",
-                f"{fmt(on)} / {fmt(off)} acks/s = {fmt(r, 3)}x",
-                r is not None and r >= 0.9,
-            )
-        )
-        fan = {
-            t: med([m["max_deliveries_per_s"] for m in res.where(scenario="fanout_max", target=t, layout="1x100")])
-            for t in ("webchat-eventlet", NOINDEX)
-        }
-        r = ratio(fan["webchat-eventlet"], fan[NOINDEX])
-        checks.append(
-            (
-                "send path: fan-out 1x100 max deliveries/s with the index >= 0.9x without it",
-                f"{fmt(fan['webchat-eventlet'], 0)} / {fmt(fan[NOINDEX], 0)} = {fmt(r, 3)}x",
-                r is not None and r >= 0.9,
-            )
-        )
+    checks = send_path_checks(res, NOINDEX, 0.9, f"the same without the search index ({NOINDEX})")
     rows = res.where(scenario="search")
     if rows:
         size = max(r["messages"] for r in rows)
