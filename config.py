@@ -96,6 +96,17 @@ class Config:
 
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR") or str(INSTANCE_DIR / "uploads")
     MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
+    # Uploaded images lose their metadata (EXIF with the GPS position and the camera, XMP,
+    # IPTC, PNG text chunks), turned upright first: a photo taken at home would otherwise
+    # tell the room where its sender lives. Off only for a site that must keep originals.
+    STRIP_IMAGE_METADATA = env_bool("STRIP_IMAGE_METADATA", True)
+    # Larger images are refused before they are decoded: a 170 KB PNG can claim 40 million
+    # pixels and decode into 4 bytes a pixel (8 while resampled or turned). 25 million fits
+    # a 24-megapixel photo, today's common phone and camera size.
+    MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", 25_000_000)
+    # Images one process decodes at once; further uploads wait their turn, so decoding holds
+    # at most about IMAGE_DECODE_CONCURRENCY x 8 x MAX_IMAGE_PIXELS bytes (400 MB by default).
+    IMAGE_DECODE_CONCURRENCY = env_int("IMAGE_DECODE_CONCURRENCY", 2)
     # Where attachments live: "local" (under UPLOAD_DIR) or "s3" (S3_BUCKET on AWS or any
     # S3-compatible server at S3_ENDPOINT_URL; credentials from the standard AWS_* variables).
     STORAGE_BACKEND = os.environ.get("STORAGE_BACKEND", "local").strip().lower()

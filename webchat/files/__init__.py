@@ -7,10 +7,12 @@ gets 404, signed in or not.
 
 from flask import Blueprint
 
+from ..services.files import check_image_config
 from ..storage import check_config
 
 bp = Blueprint("files", __name__)
-# A bad storage setting fails at start, not at the first upload.
+# A bad storage or image setting fails at start, not at the first upload.
 bp.record_once(lambda state: check_config(state.app.config))
+bp.record_once(lambda state: check_image_config(state.app.config))
 
 from . import routes  # noqa: E402,F401  (routes attach themselves to bp)

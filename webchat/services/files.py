@@ -10,6 +10,7 @@ commit that drops its row, so a rollback never loses a file. What a crash leaves
 import codecs
 import io
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,7 +19,7 @@ from functools import partial
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from PIL import Image, ImageOps
+from PIL import Image
 from sqlalchemy.exc import IntegrityError
 
 from .. import offload, ratelimit, realtime
@@ -26,14 +27,11 @@ from ..errors import ChatError, validation_error
 from ..extensions import db
 from ..models import Attachment, utcnow
 from ..storage import MissingObject, StorageError, get_storage, new_key
+from . import images
 from .access import parse_id, require_member, require_member_or_hide
 from .posting import clean_client_id, clean_reply_to, existing_message, post_message
 
-# Larger images are refused rather than decoded: a small file can unpack into gigabytes
-# (a decompression bomb). Pillow's own check is set to the same bound.
-MAX_IMAGE_PIXELS = 40_000_000
-Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
-THUMBNAIL_BOX = (320, 320)
+THUMBNAIL_BOX = images.THUMBNAIL_BOX
 THUMBNAIL_TYPE = "image/webp"
 NAME_MAX = 200
 OCTET_STREAM = "application/octet-stream"
@@ -49,7 +47,6 @@ SIGNATURES = [
     (b"%PDF-", "application/pdf"),
     (b"PK\x03\x04", "application/zip"),
 ]
-PILLOW_FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG", "image/gif": "GIF", "image/webp": "WEBP"}
 # Text is UTF-8 without control characters other than tab, newline, form feed and CR.
 _BINARY_CHARS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 # Bidirectional overrides can disguise a name ("txt.exe" shown as "exe.txt").
@@ -95,11 +92,13 @@ class Inspected:
     thumbnail: bytes | None = None
     width: int | None = None
     height: int | None = None
+    stripped: bytes | None = None  # the image without its metadata, stored instead of the upload
 
 
 def inspect(stream, limit):
     """Measure and identify an upload: FILE_EMPTY, FILE_TOO_LARGE, VALIDATION_ERROR for an
-    image too large to decode; a thumbnail for images. A corrupt image is a plain file."""
+    image too large to decode; for images a thumbnail and, with STRIP_IMAGE_METADATA, the
+    bytes to store instead (`services.images`). A corrupt image is a plain file."""
     stream.seek(0, io.SEEK_END)
     size = stream.tell()
     if size > limit:
@@ -109,8 +108,9 @@ def inspect(stream, limit):
     stream.seek(0)
     head = stream.read(16)
     content_type = sniff(head)
-    if content_type in PILLOW_FORMATS:
-        return _inspect_image(stream, size, content_type)
+    if content_type in images.FORMATS:
+        stream.seek(0)
+        return _inspect_image(stream.read(), content_type)
     if content_type is None:
         content_type = TEXT_PLAIN if _is_text(stream) else OCTET_STREAM
     return Inspected(size, content_type)
@@ -133,43 +133,42 @@ def _is_text(stream):
     return True
 
 
-def _inspect_image(stream, size, content_type):
-    stream.seek(0)
+def _inspect_image(data, content_type):
+    config = current_app.config
     try:
-        image = Image.open(stream, formats=[PILLOW_FORMATS[content_type]])
-    except Image.DecompressionBombError:
-        raise _too_many_pixels() from None
-    except Exception:  # noqa: BLE001 - Pillow parses hostile input; any failure means "not an image"
-        return Inspected(size, OCTET_STREAM)
-    with image:
-        width, height = image.size
-        if width * height > MAX_IMAGE_PIXELS:
-            raise _too_many_pixels()
-        try:
-            if image.getexif().get(ImageOps.ExifTags.Base.Orientation) in (5, 6, 7, 8):
-                width, height = height, width  # as displayed
-            thumbnail = offload.run(_thumbnail, image)  # a large image decodes for up to a second
-        except Image.DecompressionBombError:
-            raise _too_many_pixels() from None
-        except Exception:  # noqa: BLE001 - truncated or corrupt past the header: keep it as a plain file
-            return Inspected(size, OCTET_STREAM)
-    return Inspected(size, content_type, thumbnail, width, height)
+        examined = examine_image(data, content_type, strip=config["STRIP_IMAGE_METADATA"])
+    except images.TooManyPixels:
+        raise validation_error(
+            file=_l("Images are limited to %(count)s megapixels.", count=f"{config['MAX_IMAGE_PIXELS'] / 1e6:g}")
+        ) from None
+    except images.NotAnImage:
+        return Inspected(len(data), OCTET_STREAM)
+    stored = examined.stripped if examined.stripped is not None else data
+    return Inspected(len(stored), content_type, examined.thumbnail, examined.width, examined.height, examined.stripped)
 
 
-def _too_many_pixels():
-    return validation_error(file=_l("Images are limited to %(count)s megapixels.", count=MAX_IMAGE_PIXELS // 1_000_000))
+def check_image_config(config):
+    """Refuse image settings that could only fail at the first upload, and set Pillow's own
+    decompression-bomb check (process-wide) to the same bound."""
+    for name in ("MAX_IMAGE_PIXELS", "IMAGE_DECODE_CONCURRENCY"):
+        if not isinstance(config[name], int) or config[name] < 1:
+            raise RuntimeError(f"{name} must be a whole number of at least 1, not {config[name]!r}")
+    Image.MAX_IMAGE_PIXELS = config["MAX_IMAGE_PIXELS"]
 
 
-def _thumbnail(image):
-    """A WebP at most THUMBNAIL_BOX, turned as the EXIF orientation says, without metadata."""
-    if image.format == "JPEG":
-        image.draft("RGB", (THUMBNAIL_BOX[0] * 2, THUMBNAIL_BOX[1] * 2))  # decode at a reduced scale
-    image = ImageOps.exif_transpose(image)
-    image.thumbnail(THUMBNAIL_BOX, Image.Resampling.LANCZOS)
-    image = image.convert("RGBA" if image.has_transparency_data else "RGB")
-    out = io.BytesIO()
-    image.save(out, "WEBP", quality=80)
-    return out.getvalue()
+def examine_image(data, content_type, strip=True):
+    """`images.examine` on an OS thread (decoding takes up to a second), waiting its turn:
+    at most IMAGE_DECODE_CONCURRENCY decodes at once in this process, since each can hold
+    8 bytes a pixel. The semaphore is the async library's own once it has patched
+    `threading` (wsgi.py), so a waiting upload blocks only its own green thread."""
+    app = current_app._get_current_object()
+    decodes = app.extensions.get("webchat.image_decodes")
+    if decodes is None:
+        decodes = app.extensions.setdefault(
+            "webchat.image_decodes", threading.BoundedSemaphore(app.config["IMAGE_DECODE_CONCURRENCY"])
+        )
+    with decodes:
+        return offload.run(images.examine, data, content_type, app.config["MAX_IMAGE_PIXELS"], strip)
 
 
 def _existing(user, client_id, room_id):
@@ -198,6 +197,7 @@ def upload(user, room_id, stream, filename, client_id=None, reply_to=None):
     info = inspect(stream, current_app.config["MAX_UPLOAD_BYTES"])
     storage = get_storage()
     keys = [new_key()]
+    stream = io.BytesIO(info.stripped) if info.stripped is not None else stream
     stream.seek(0)
     try:
         storage.save(keys[0], stream, info.content_type)
