@@ -21,13 +21,13 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import boto3
 import pytest
 import sqlalchemy as sa
-from PIL import Image
+from PIL import Image, ImageChops, ImageCms, ImageSequence, PngImagePlugin
 
 from webchat.commands import webchat_cli
 from webchat.database import transaction
 from webchat.extensions import db
 from webchat.models import Attachment, Message, utcnow
-from webchat.services import accounts, files, messages, rooms
+from webchat.services import accounts, files, images, messages, rooms
 
 from .support.accounts import PASSWORD, bearer, login
 from .support.launcher import free_port
@@ -650,8 +650,7 @@ def test_ranges_and_caching(app, client, alice, room):
     full = get(client, attachment["url"], alice)
     assert full.status_code == 200 and full.headers["Accept-Ranges"] == "bytes"
     assert int(full.headers["Content-Length"]) == len(data)
-    cache = full.headers["Cache-Control"]
-    assert "private" in cache and "max-age=" in cache and "public" not in cache
+    assert full.headers["Cache-Control"] == "private, no-cache"
     etag = full.headers["ETag"]
 
     part = get(client, attachment["url"], alice, Range="bytes=200000-200099")
@@ -659,7 +658,8 @@ def test_ranges_and_caching(app, client, alice, room):
     assert part.headers["Content-Range"] == f"bytes 200000-200099/{len(data)}"
     tail = get(client, attachment["url"], alice, Range="bytes=-10")
     assert tail.status_code == 206 and tail.data == data[-10:]
-    assert get(client, attachment["url"], alice, Range=f"bytes={len(data)}-").status_code == 416
+    unsatisfiable = get(client, attachment["url"], alice, Range=f"bytes={len(data)}-")
+    assert unsatisfiable.status_code == 416 and unsatisfiable.headers["Content-Range"] == f"bytes */{len(data)}"
 
     assert get(client, attachment["url"], alice, **{"If-None-Match": etag}).status_code == 304
     assert get(client, attachment["url"], alice, **{"If-None-Match": '"other"'}).status_code == 200
@@ -806,3 +806,246 @@ def test_a_moderators_delete_removes_the_file_too(app, client, alice, bob, room,
     history = client.get(f"/api/v1/rooms/{room['id']}/messages", headers=bearer(bob)).json["messages"]
     tombstone = next(m for m in history if m["id"] == message["id"])
     assert tombstone["deleted_by"] == "moderator" and tombstone["file"] is None
+
+
+# --- metadata stripped from originals (issue 24) --------------------------------------------
+
+GPS_TEXT = b"37 deg 33' 59.0\" N"
+XMP = (
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+    b'<rdf:Description xmlns:exif="http://ns.adobe.com/exif/1.0/" exif:GPSLatitude="37,33.98N"/>'
+    b"</rdf:RDF></x:xmpmeta>"
+)
+SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def camera_exif(orientation):
+    """EXIF as a phone writes it: camera, time, orientation and a GPS position (Seoul)."""
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110], exif[0x0112] = "samsung", "Galaxy S24", orientation  # Make, Model, Orientation
+    exif[0x0131] = "G921FXXU1APB4"  # Software
+    exif.get_ifd(0x8769)[0x9003] = "2026:12:06 09:41:00"  # DateTimeOriginal
+    gps = exif.get_ifd(0x8825)
+    gps[1], gps[2], gps[3], gps[4] = "N", (37.0, 33.0, 59.0), "E", (126.0, 58.0, 40.0)
+    return exif
+
+
+def sideways_scene(size=(800, 400)):
+    """Blue with a red top-left corner, as the sensor saw it."""
+    scene = Image.new("RGB", size, (0, 0, 255))
+    scene.paste((255, 0, 0), (0, 0, 100, 100))
+    return scene
+
+
+def phone_jpeg(orientation=6):
+    """A phone-style photo: EXIF with GPS, Make/Model and Orientation, XMP, an sRGB profile,
+    and maker data after the image's end (as Samsung phones append)."""
+    buf = io.BytesIO()
+    sideways_scene().save(buf, "JPEG", quality=87, exif=camera_exif(orientation), xmp=XMP, icc_profile=SRGB)
+    return buf.getvalue() + b"SEFH\x00GPS " + GPS_TEXT
+
+
+def assert_no_metadata(data):
+    image = Image.open(io.BytesIO(data))
+    assert not image.getexif(), dict(image.getexif())
+    assert not {"exif", "xmp", "XML:com.adobe.xmp", "comment", "Raw profile type exif"} & set(image.info)
+    for trace in (b"Exif\0", b"samsung", b"Galaxy", b"xmpmeta", GPS_TEXT, b"2026:12:06"):
+        assert trace not in data, trace
+    return image
+
+
+def test_a_phone_photo_is_served_without_its_location_and_upright(app, client, alice, bob, room, objects):
+    original = phone_jpeg(orientation=6)  # "turn 90 degrees clockwise to view"
+    assert b"GPS" in original and Image.open(io.BytesIO(original)).getexif().get_ifd(0x8825)
+    attachment = uploaded(client, alice, room["id"], original, "IMG_2041.jpg")["file"]
+    assert (attachment["width"], attachment["height"]) == (400, 800)
+
+    served = get(client, attachment["url"], bob)
+    assert served.status_code == 200 and served.headers["Content-Type"] == "image/jpeg"
+    assert objects.all()[db.session.get(Attachment, attachment["id"]).storage_key] == served.data
+    assert attachment["size"] == len(served.data) == int(served.headers["Content-Length"])
+    photo = assert_no_metadata(served.data)
+    assert photo.format == "JPEG" and photo.size == (400, 800)  # turned: dimensions swapped
+    photo = photo.convert("RGB")
+    top_right, top_left = photo.getpixel((350, 50)), photo.getpixel((50, 50))
+    assert top_right[0] > 200 and top_right[2] < 60, top_right  # the red corner, where the viewer saw it
+    assert top_left[2] > 200 and top_left[0] < 60, top_left
+    assert Image.open(io.BytesIO(served.data)).info["icc_profile"] == SRGB  # colours kept
+    # The quality is the original's: the same quantisation tables, not a default re-encode.
+    assert Image.open(io.BytesIO(served.data)).quantization == Image.open(io.BytesIO(original)).quantization
+
+    thumb = Image.open(io.BytesIO(get(client, attachment["thumbnail_url"], bob).data)).convert("RGB")
+    assert thumb.size == (160, 320) and thumb.getpixel((150, 10))[0] > 200
+
+
+def test_an_upright_jpeg_keeps_its_pixels_byte_for_byte():
+    """No orientation to apply: only the metadata segments go; the compressed image stays."""
+    original = phone_jpeg(orientation=1)
+    examined = images.examine(original, "image/jpeg", 25_000_000)
+    stripped = examined.stripped
+    assert_no_metadata(stripped)
+    start = original.index(b"\xff\xda")  # the compressed image, from the first scan to its end
+    assert original[start : original.index(b"\xff\xd9") + 2] in stripped and stripped.endswith(b"\xff\xd9")
+    assert len(stripped) < len(original)
+    assert Image.open(io.BytesIO(stripped)).tobytes() == Image.open(io.BytesIO(original)).tobytes()
+    assert images.examine(stripped, "image/jpeg", 25_000_000).stripped is None  # nothing left to strip
+
+
+def png_chunks(data):
+    chunks, pos = [], 8
+    while pos < len(data):
+        length, kind = struct.unpack_from(">I4s", data, pos)
+        chunks.append(kind.decode())
+        pos += 12 + length
+    return chunks
+
+
+def text_png():
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", GPS_TEXT.decode())  # tEXt
+    info.add_text("Location", "서울 마포구", zip=True)  # zTXt
+    info.add_itxt("XML:com.adobe.xmp", XMP.decode())  # iTXt
+    buf = io.BytesIO()
+    sideways_scene((200, 100)).convert("RGBA").save(buf, "PNG", pnginfo=info, exif=camera_exif(1), icc_profile=SRGB)
+    return buf.getvalue()
+
+
+def gif_with_comment_and_xmp():
+    """An animated GIF (2 frames, looping) with a comment and an XMP application extension."""
+    frames = [Image.new("RGB", (60, 40), color) for color in ("red", "green")]
+    buf = io.BytesIO()
+    frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:], loop=0, duration=200, comment=GPS_TEXT)
+    data = buf.getvalue()
+    xmp = b"\x21\xff\x0bXMP DataXMP" + b"".join(
+        bytes([len(c)]) + c for c in (XMP[i : i + 255] for i in range(0, len(XMP), 255))
+    )
+    at = data.index(b"\x21\xff\x0bNETSCAPE2.0")
+    return data[:at] + xmp + b"\x00" + data[at:]
+
+
+def animated_webp():
+    frames = [sideways_scene((80, 40)), Image.new("RGB", (80, 40), "green")]
+    buf = io.BytesIO()
+    frames[0].save(
+        buf, "WEBP", save_all=True, append_images=frames[1:], duration=150, exif=camera_exif(1), xmp=XMP, lossless=True
+    )
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    "name, make, content_type, frames",
+    [
+        ("scan.png", text_png, "image/png", 1),
+        ("loop.gif", gif_with_comment_and_xmp, "image/gif", 2),
+        ("clip.webp", animated_webp, "image/webp", 2),
+    ],
+    ids=["png-text-exif", "gif-comment-xmp", "animated-webp"],
+)
+def test_png_gif_and_webp_lose_their_metadata_and_keep_their_pixels(
+    app, client, alice, room, name, make, content_type, frames
+):
+    original = make()
+    assert any(trace in original for trace in (GPS_TEXT, b"xmpmeta"))
+    attachment = uploaded(client, alice, room["id"], original, name)["file"]
+    assert attachment["content_type"] == content_type
+    served = get(client, attachment["url"], alice).data
+    image = assert_no_metadata(served)
+    assert b"\xea\xb5\xac" not in served  # the Korean place name of the zTXt chunk, had it been kept uncompressed
+    before = Image.open(io.BytesIO(original))
+    assert getattr(image, "n_frames", 1) == frames and image.info.get("loop") == before.info.get("loop")
+    for kept, had in zip(ImageSequence.Iterator(image), ImageSequence.Iterator(before), strict=True):
+        assert ImageChops.difference(kept.convert("RGBA"), had.convert("RGBA")).getbbox() is None  # every pixel
+    if content_type == "image/png":
+        assert png_chunks(served) == ["IHDR", "iCCP", "IDAT", "IEND"]
+        assert "tEXt" in png_chunks(original) and "iTXt" in png_chunks(original) and "eXIf" in png_chunks(original)
+
+
+def test_a_container_that_cannot_be_walked_is_re_encoded_not_kept():
+    """A PNG without its IEND chunk decodes, but its chunks cannot be walked to the end: it
+    is re-encoded (losslessly) rather than kept with its metadata."""
+    original = text_png()
+    cut = original[: original.index(b"IEND") - 4]
+    assert images.strip_blocks(cut, "PNG") is None
+    stripped = images.examine(cut, "image/png", 25_000_000).stripped
+    assert_no_metadata(stripped)
+    assert png_chunks(stripped) == ["IHDR", "iCCP", "IDAT", "IEND"]
+    assert Image.open(io.BytesIO(stripped)).tobytes() == Image.open(io.BytesIO(original)).tobytes()
+
+
+def test_with_stripping_off_originals_are_stored_as_sent_and_the_command_strips_them(app, client, alice, room, objects):
+    app.config["STRIP_IMAGE_METADATA"] = False
+    photo = uploaded(client, alice, room["id"], phone_jpeg(), "old.jpg")["file"]
+    plain = uploaded(client, alice, room["id"], image_bytes("PNG"), "plain.png")["file"]  # nothing to strip
+    pdf = uploaded(client, alice, room["id"], PDF, "a.pdf")["file"]
+    first = get(client, photo["url"], alice)
+    assert first.data == phone_jpeg() and (photo["width"], photo["height"]) == (400, 800)
+    app.config["STRIP_IMAGE_METADATA"] = True
+    before = objects.all()
+    row = db.session.get(Attachment, photo["id"])
+    old_key, thumbnail_key = row.storage_key, row.thumbnail_key
+
+    dry = app.test_cli_runner().invoke(webchat_cli, ["files", "strip-metadata"])
+    assert dry.exit_code == 0, dry.output
+    assert f"file {photo['id']} (old.jpg): {len(phone_jpeg())} -> " in dry.output and "would strip" in dry.output
+    assert f"file {plain['id']}" not in dry.output and f"file {pdf['id']}" not in dry.output
+    assert "1 would strip" in dry.output and objects.all() == before  # a dry run changes nothing
+    assert get(client, photo["url"], alice, **{"If-None-Match": first.headers["ETag"]}).status_code == 304
+
+    done = app.test_cli_runner().invoke(webchat_cli, ["files", "strip-metadata", "--apply"])
+    assert done.exit_code == 0, done.output
+    assert f"file {photo['id']} (old.jpg)" in done.output and "1 stripped" in done.output
+    db.session.expire_all()
+    row = db.session.get(Attachment, photo["id"])
+    after = objects.all()
+    assert row.storage_key != old_key and old_key not in after and row.thumbnail_key == thumbnail_key
+    assert row.size == len(after[row.storage_key]) < len(phone_jpeg())
+    served = get(client, photo["url"], alice, **{"If-None-Match": first.headers["ETag"]})
+    assert served.status_code == 200 and served.headers["ETag"] != first.headers["ETag"]  # a new validator
+    assert int(served.headers["Content-Length"]) == row.size
+    assert assert_no_metadata(served.data).size == (400, 800)
+    again = app.test_cli_runner().invoke(webchat_cli, ["files", "strip-metadata", "--apply"])
+    assert "none has metadata" in again.output and objects.all() == after
+
+
+# --- downloads revalidate; file errors in the caller's shape (issue 24) ----------------------
+
+
+def test_every_view_revalidates_and_only_members_get_304(app, client, alice, bob, room):
+    attachment = uploaded(client, alice, room["id"], image_bytes("PNG"), "a.png")["file"]
+    for url in (attachment["url"], attachment["thumbnail_url"]):
+        first = get(client, url, bob)
+        assert first.status_code == 200 and first.headers["Cache-Control"] == "private, no-cache"
+        etag = first.headers["ETag"]
+        assert get(client, url, bob, **{"If-None-Match": etag}).status_code == 304
+        browser = session_client(app, bob)
+        assert browser.get(url, headers={"If-None-Match": etag}).status_code == 304
+    rooms.kick(alice, room["id"], "bob")
+    for url in (attachment["url"], attachment["thumbnail_url"]):
+        etag = get(client, url, alice).headers["ETag"]
+        refused = get(client, url, bob, **{"If-None-Match": etag})
+        assert refused.status_code == 404 and error_of(refused) == "NOT_FOUND" and "ETag" not in refused.headers
+        assert browser.get(url, headers={"If-None-Match": etag}).status_code == 404
+
+
+def test_file_errors_are_json_for_scripts_and_pages_for_browsers(app, client, alice, room):
+    attachment = uploaded(client, alice, room["id"], PDF, "a.pdf")["file"]
+    browser = session_client(app, alice)
+    token = bearer(alice)
+    cases = [  # (url, extra headers, status, code)
+        (attachment["url"], {"Range": f"bytes={len(PDF)}-"}, 416, "VALIDATION_ERROR"),
+        (attachment["url"] + "?thumb=1", {}, 404, "NOT_FOUND"),
+        (f"/files/{attachment['id'] + 1000}/a.pdf", {}, 404, "NOT_FOUND"),
+        ("/files/not-a-number/a.pdf", {}, 404, "NOT_FOUND"),
+    ]
+    for url, headers, status, code in cases:
+        for script in (
+            client.get(url, headers={**headers, **token}),
+            browser.get(url, headers={**headers, "Accept": "application/json"}),
+        ):
+            assert script.status_code == status and script.is_json, (url, script.data[:200])
+            assert error_of(script) == code and script.json["error"]["message"]
+        page = browser.get(url, headers={**headers, "Accept": "text/html,*/*;q=0.8"})
+        assert page.status_code == status and page.mimetype == "text/html", url
+        assert code in page.text and "<html" in page.text
+    refused = client.get(attachment["url"], headers={"Range": f"bytes={len(PDF)}-", **token})
+    assert refused.headers["Content-Range"] == f"bytes */{len(PDF)}" and "range" in refused.json["error"]["fields"]

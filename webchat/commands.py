@@ -68,6 +68,27 @@ def files_gc(dry_run, grace):
         raise click.ClickException(f"{len(report.failed)} orphan object(s) could not be removed")
 
 
+@files_cli.command("strip-metadata")
+@click.option("--apply", is_flag=True, help="Replace the files; without it, only report what would change.")
+def files_strip_metadata(apply):
+    """Take the metadata (EXIF with GPS, XMP, IPTC, PNG text) out of images stored before
+    uploads were stripped, as uploads are now. A dry run unless --apply; safe while the
+    server runs."""
+    from .services import files
+    from .storage import StorageError
+
+    counts = {}
+    try:
+        for found in files.strip_stored_metadata(apply=apply):
+            counts[found.outcome] = counts.get(found.outcome, 0) + 1
+            sizes = f"{found.before} -> {found.after} bytes" if found.after is not None else f"{found.before} bytes"
+            click.echo(f"file {found.file_id} ({found.name}): {sizes}, {found.outcome}")
+    except StorageError as error:
+        raise click.ClickException(f"the storage failed: {error}") from None
+    summary = ", ".join(f"{count} {outcome}" for outcome, count in sorted(counts.items())) or "none has metadata"
+    click.echo(f"images with metadata: {summary}" + ("" if apply else " (a dry run: --apply to strip them)"))
+
+
 @webchat_cli.group("search")
 def search_cli():
     """Search's index."""

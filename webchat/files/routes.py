@@ -7,15 +7,16 @@ import unicodedata
 from urllib.parse import quote
 
 from flask import current_app, request
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from werkzeug.wsgi import FileWrapper
 
 from ..callers import request_user
-from ..errors import ChatError, wants_json
+from ..errors import ChatError, error_response, validation_error, wants_json
 from ..extensions import login_manager
 from ..services import files
 from . import bp
 
-CACHE_SECONDS = 3600
 # Whatever a file contains, a browser must not run it: no scripts, no plugins, no forms,
 # a unique origin. The inline style is for the browser's own image viewer page.
 FILE_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
@@ -51,7 +52,9 @@ def _ascii(text):
 @bp.get("/files/<int:file_id>/<path:name>")
 def download(file_id, name):
     """The file (or with `?thumb=1` its thumbnail). `name` is only for people: the id
-    decides. Ranges and conditional requests are answered from the stream. A signed-out
+    decides. Ranges and conditional requests are answered from the stream, after the caller
+    is authorised: `no-cache` makes a browser ask again on every view (a 304 costs no bytes),
+    so a member who left or was kicked stops seeing the room's files at once. A signed-out
     browser that opens a file link is sent to log in, and back to the file (before anything
     is looked up: that says nothing of whether the file exists); a script, asking for JSON,
     is told NOT_FOUND like anyone else who may not see it."""
@@ -71,11 +74,17 @@ def download(file_id, name):
     response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
     response.headers["Vary"] = "Cookie, Authorization"
     response.cache_control.private = True
-    response.cache_control.max_age = CACHE_SECONDS
+    response.cache_control.no_cache = True
     response.set_etag(found.etag)  # objects never change: the key is a strong validator
     response.last_modified = found.last_modified
     try:
         return response.make_conditional(request, accept_ranges=True, complete_length=found.size)
+    except RequestedRangeNotSatisfiable:
+        response.close()  # the stream is not going to be sent
+        refused = validation_error(range=_l("The requested range is not within the file."))
+        body, status, headers = error_response(refused, status=416)
+        headers["Content-Range"] = f"bytes */{found.size}"
+        return body, status, headers
     except BaseException:
-        response.close()  # 416: the stream is not going to be sent
+        response.close()
         raise

@@ -23,6 +23,7 @@ from PIL import Image
 from sqlalchemy.exc import IntegrityError
 
 from .. import offload, ratelimit, realtime
+from ..database import transaction
 from ..errors import ChatError, validation_error
 from ..extensions import db
 from ..models import Attachment, utcnow
@@ -321,6 +322,76 @@ def _remove_after_commit(keys):
     keys = [key for key in keys if key]
     if keys:
         realtime.after_commit(partial(get_storage().delete_quietly, keys))
+
+
+@dataclass
+class StrippedFile:
+    """One stored image that had metadata: its sizes before and after, and what was done."""
+
+    file_id: int
+    name: str
+    before: int
+    after: int | None
+    outcome: str  # "would strip", "stripped", "gone" (deleted meanwhile), "too large"
+
+
+def strip_stored_metadata(apply=False, batch=100):
+    """Yield a StrippedFile for every stored image that still has metadata (uploaded before
+    STRIP_IMAGE_METADATA, or with it off), and with `apply` replace it: the clean bytes are
+    stored under a new key, the row takes that key (the download's ETag) and the new size in
+    one transaction (only if the row still has the old key), and the old object is removed
+    after the commit, so a failure at any point leaves a file that downloads."""
+    storage = get_storage()
+    max_pixels = current_app.config["MAX_IMAGE_PIXELS"]
+    after_id = 0
+    while True:
+        rows = db.session.execute(
+            sa.select(Attachment.id, Attachment.name, Attachment.storage_key, Attachment.content_type)
+            .where(Attachment.id > after_id, Attachment.content_type.in_(list(images.FORMATS)))
+            .order_by(Attachment.id)
+            .limit(batch)
+        ).all()
+        db.session.rollback()  # no read transaction held while objects are read and written
+        if not rows:
+            return
+        for file_id, name, key, content_type in rows:
+            after_id = file_id
+            if (found := _strip_stored(storage, file_id, name, key, content_type, max_pixels, apply)) is not None:
+                yield found
+
+
+def _strip_stored(storage, file_id, name, key, content_type, max_pixels, apply):
+    try:
+        stream, size = storage.open(key)
+    except MissingObject:
+        return None  # `files gc` reports those
+    with stream:
+        data = stream.read()
+    try:
+        cleaned = images.strip_metadata(data, content_type, max_pixels)
+    except images.TooManyPixels:
+        return StrippedFile(file_id, name, size, None, "too large")
+    except Exception:  # noqa: BLE001 - stored before the checks of today: not an image after all
+        current_app.logger.warning("file %s: could not read it as %s", file_id, content_type, exc_info=True)
+        return None
+    if cleaned is None:
+        return None
+    if not apply:
+        return StrippedFile(file_id, name, size, len(cleaned), "would strip")
+    new = new_key()
+    try:
+        storage.save(new, io.BytesIO(cleaned), content_type)
+        with transaction():
+            changed = db.session.execute(
+                sa.update(Attachment)
+                .where(Attachment.id == file_id, Attachment.storage_key == key)
+                .values(storage_key=new, size=len(cleaned))
+            ).rowcount
+    except BaseException:
+        storage.delete_quietly([new])
+        raise
+    storage.delete_quietly([key] if changed else [new])
+    return StrippedFile(file_id, name, size, len(cleaned), "stripped" if changed else "gone")
 
 
 @dataclass

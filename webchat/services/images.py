@@ -85,18 +85,44 @@ def examine(data, content_type, max_pixels, strip=True):
 def _examine(image, image_format, data, max_pixels, strip):
     if image.width * image.height > max_pixels:
         raise TooManyPixels
-    turn = UPRIGHT.get(image.getexif().get(ImageOps.ExifTags.Base.Orientation))
+    turn = _upright(image)
     width, height = image.size
     if turn in _QUARTER_TURNS:
         width, height = height, width
     stripped = None
     if strip:
-        cleaned = strip_blocks(data, image_format) if turn is None else None
-        if cleaned is None:  # to be turned, or blocks that could not be walked: re-encode
-            cleaned = reencode(image, image_format, turn, max_pixels)
-            turn = None  # the image is upright now
-        stripped = cleaned if cleaned != data else None
+        stripped = _clean(image, image_format, data, turn, max_pixels)
+        turn = None  # cleaned means upright: a turned image was decoded and turned in place
     return Examined(width, height, thumbnail(image, turn), stripped)
+
+
+def strip_metadata(data, content_type, max_pixels):
+    """`data` (an image stored before metadata was stripped) without its metadata, or None if
+    it has none. Raises TooManyPixels for one that would need decoding above the bound."""
+    image_format = FORMATS[content_type]
+    with Image.open(io.BytesIO(data), formats=[image_format]) as image:
+        turn = _upright(image)
+        if turn is not None and image.width * image.height > max_pixels:
+            raise TooManyPixels
+        try:
+            return _clean(image, image_format, data, turn, max_pixels)
+        finally:
+            if image.width * image.height >= TRIM_AFTER_PIXELS:
+                give_back_memory()
+
+
+def _upright(image):
+    """The transpose that the image's EXIF orientation asks for, or None."""
+    return UPRIGHT.get(image.getexif().get(ImageOps.ExifTags.Base.Orientation))
+
+
+def _clean(image, image_format, data, turn, max_pixels):
+    """The bytes without metadata (None if that is `data` itself): blocks dropped where the
+    image is upright and its container could be walked, else re-encoded upright."""
+    cleaned = strip_blocks(data, image_format) if turn is None else None
+    if cleaned is None:
+        cleaned = reencode(image, image_format, turn, max_pixels)
+    return cleaned if cleaned != data else None
 
 
 _QUARTER_TURNS = {Image.Transpose.TRANSPOSE, Image.Transpose.ROTATE_270, Image.Transpose.TRANSVERSE}
@@ -151,9 +177,7 @@ def _save_animation(image, image_format, turn, out, options):
         frames.append(frame.transpose(turn) if turn is not None else frame)
     image.seek(0)
     loop = image.info.get("loop", 0)
-    frames[0].save(
-        out, image_format, save_all=True, append_images=frames[1:], duration=durations, loop=loop, **options
-    )
+    frames[0].save(out, image_format, save_all=True, append_images=frames[1:], duration=durations, loop=loop, **options)
 
 
 def _lossless_webp(image):
