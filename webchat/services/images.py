@@ -37,9 +37,6 @@ UPRIGHT = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
-# Above this many pixels, memory is handed back to the system after the decode (below, the
-# allocator's ordinary reuse is enough).
-TRIM_AFTER_PIXELS = 4_000_000
 
 
 class TooManyPixels(Exception):
@@ -60,7 +57,16 @@ class Examined:
 
 def examine(data, content_type, max_pixels, strip=True):
     """Check, thumbnail and (with `strip`) clean one uploaded image. Raises TooManyPixels or
-    NotAnImage. Called off the event loop; gives decoded memory back when done."""
+    NotAnImage. Called off the event loop; gives the decoded memory back to the system once
+    the image is gone (each pool thread has its own allocator arena, which would otherwise
+    keep it, and the next decode on another thread take as much again)."""
+    try:
+        return _open_and_examine(data, content_type, max_pixels, strip)
+    finally:
+        give_back_memory()
+
+
+def _open_and_examine(data, content_type, max_pixels, strip):
     image_format = FORMATS[content_type]
     try:
         image = Image.open(io.BytesIO(data), formats=[image_format])
@@ -77,9 +83,6 @@ def examine(data, content_type, max_pixels, strip=True):
         raise TooManyPixels from None
     except Exception:  # noqa: BLE001 - truncated or corrupt past the header: a plain file
         raise NotAnImage from None
-    finally:
-        if image.width * image.height >= TRIM_AFTER_PIXELS:
-            give_back_memory()
 
 
 def _examine(image, image_format, data, max_pixels, strip):
@@ -99,16 +102,18 @@ def _examine(image, image_format, data, max_pixels, strip):
 def strip_metadata(data, content_type, max_pixels):
     """`data` (an image stored before metadata was stripped) without its metadata, or None if
     it has none. Raises TooManyPixels for one that would need decoding above the bound."""
-    image_format = FORMATS[content_type]
+    try:
+        return _open_and_strip(data, FORMATS[content_type], max_pixels)
+    finally:
+        give_back_memory()
+
+
+def _open_and_strip(data, image_format, max_pixels):
     with Image.open(io.BytesIO(data), formats=[image_format]) as image:
         turn = _upright(image)
         if turn is not None and image.width * image.height > max_pixels:
             raise TooManyPixels
-        try:
-            return _clean(image, image_format, data, turn, max_pixels)
-        finally:
-            if image.width * image.height >= TRIM_AFTER_PIXELS:
-                give_back_memory()
+        return _clean(image, image_format, data, turn, max_pixels)
 
 
 def _upright(image):
