@@ -89,6 +89,7 @@ bench: $(VENV)/.dev-installed bench/node_modules/.installed
 	$(BIN)/pip install -q -r bench/requirements.txt
 	$(BIN)/python bench/run.py > bench/.last-results
 	$(BIN)/python bench/report.py $$(cat bench/.last-results)
+	$(BIN)/python bench/image_cost.py  # issue 24: what stripping image metadata costs (printed; half a minute)
 
 bench/node_modules/.installed: bench/package.json bench/package-lock.json
 	cd bench && npm ci --no-audit --no-fund

@@ -430,6 +430,9 @@ PATHS = {
                 },
             },
             "responses": {**ok(obj(message=ref("Message")), "201"), **errors(400, 401, 403, 404, 413, 429, 503)},
+            "description": "Images (PNG, JPEG, GIF, WebP) are stored without their metadata (EXIF with the GPS "
+            "position, XMP, IPTC, PNG text), turned upright first, so file.size is the stored size. Images over "
+            "MAX_IMAGE_PIXELS (25 megapixels by default) are 400 VALIDATION_ERROR with fields.file.",
         }
     },
     "/messages/{message_id}": {
