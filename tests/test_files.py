@@ -972,6 +972,19 @@ def test_a_container_that_cannot_be_walked_is_re_encoded_not_kept():
     assert Image.open(io.BytesIO(stripped)).tobytes() == Image.open(io.BytesIO(original)).tobytes()
 
 
+def test_a_photo_cut_short_is_a_plain_file_without_its_metadata(app, client, alice, room):
+    original = phone_jpeg(orientation=1)
+    cut = original[: len(original) * 2 // 3]
+    attachment = uploaded(client, alice, room["id"], cut, "cut.jpg")["file"]
+    assert attachment["content_type"] == "application/octet-stream" and attachment["thumbnail_url"] is None
+    served = get(client, attachment["url"], alice).data
+    assert served.startswith(b"\xff\xd8") and len(served) == attachment["size"] < len(cut)
+    for trace in (b"Exif\0", b"samsung", b"xmpmeta", b"GPS"):
+        assert trace not in served, trace
+    start = cut.index(b"\xff\xda")
+    assert served.endswith(cut[start:])  # what there is of the image, as sent
+
+
 def test_with_stripping_off_originals_are_stored_as_sent_and_the_command_strips_them(app, client, alice, room, objects):
     app.config["STRIP_IMAGE_METADATA"] = False
     photo = uploaded(client, alice, room["id"], phone_jpeg(), "old.jpg")["file"]

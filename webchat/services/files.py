@@ -143,7 +143,11 @@ def _inspect_image(data, content_type):
             file=_l("Images are limited to %(count)s megapixels.", count=f"{config['MAX_IMAGE_PIXELS'] / 1e6:g}")
         ) from None
     except images.NotAnImage:
-        return Inspected(len(data), OCTET_STREAM)
+        # Kept as a plain file (a download); a photo cut short still loses what blocks of
+        # metadata can be found, since it is served as sent.
+        stripped = images.strip_blocks(data, images.FORMATS[content_type]) if config["STRIP_IMAGE_METADATA"] else None
+        stripped = stripped if stripped != data else None
+        return Inspected(len(stripped or data), OCTET_STREAM, stripped=stripped)
     stored = examined.stripped if examined.stripped is not None else data
     return Inspected(len(stored), content_type, examined.thumbnail, examined.width, examined.height, examined.stripped)
 

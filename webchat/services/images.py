@@ -126,12 +126,17 @@ def _clean(image, image_format, data, turn, max_pixels):
     image is upright and its container could be walked, else re-encoded upright."""
     cleaned = strip_blocks(data, image_format) if turn is None else None
     if cleaned is None:
-        cleaned = reencode(image, image_format, turn, max_pixels)
+        cleaned = reencode(image, image_format, turn, max_pixels, lossless=b"VP8L" in data[12:4096])
     return cleaned if cleaned != data else None
 
 
-_QUARTER_TURNS = {Image.Transpose.TRANSPOSE, Image.Transpose.ROTATE_270, Image.Transpose.TRANSVERSE}
-_QUARTER_TURNS.add(Image.Transpose.ROTATE_90)
+# The turns that swap width and height.
+_QUARTER_TURNS = {
+    Image.Transpose.TRANSPOSE,
+    Image.Transpose.ROTATE_270,
+    Image.Transpose.TRANSVERSE,
+    Image.Transpose.ROTATE_90,
+}
 
 
 def thumbnail(image, turn=None):
@@ -147,14 +152,14 @@ def thumbnail(image, turn=None):
     return out.getvalue()
 
 
-def reencode(image, image_format, turn, max_pixels):
+def reencode(image, image_format, turn, max_pixels, lossless=False):
     """The image encoded again in its own format, upright, with its colour profile and its
     animation but no other metadata. A JPEG keeps its quantisation tables and subsampling
-    (its quality); PNG is lossless, and WebP when it was."""
+    (its quality); PNG is lossless, and WebP when it was (`lossless`)."""
     out = io.BytesIO()
     options = {"icc_profile": image.info["icc_profile"]} if image.info.get("icc_profile") else {}
     if image_format == "WEBP":
-        options.update({"lossless": True} if _lossless_webp(image) else {"quality": 90, "method": 4})
+        options.update({"lossless": True} if lossless else {"quality": 90, "method": 4})
     frames = getattr(image, "n_frames", 1) if image_format != "JPEG" else 1  # a JPEG's others are MPF extras
     if frames > 1:
         if frames * image.width * image.height > max_pixels:
@@ -183,14 +188,6 @@ def _save_animation(image, image_format, turn, out, options):
     image.seek(0)
     loop = image.info.get("loop", 0)
     frames[0].save(out, image_format, save_all=True, append_images=frames[1:], duration=durations, loop=loop, **options)
-
-
-def _lossless_webp(image):
-    fp = getattr(image, "fp", None)
-    if fp is None:
-        return False
-    fp.seek(0)
-    return b"VP8L" in fp.read(4096)
 
 
 def give_back_memory():
@@ -252,16 +249,11 @@ def _strip_jpeg(data):
         pos = end
         if marker == 0xDA:  # entropy-coded data runs to the next marker
             found = _JPEG_NEXT_MARKER.search(data, pos)
-            if found is None:
-                raise ValueError("no end of scan")
+            if found is None:  # cut short in its scan: what there is of the image stays
+                out.append(data[pos:])
+                return b"".join(out)
             out.append(data[pos : found.start()])
             pos = found.start()
-
-
-# PNG chunks kept besides the critical ones (IHDR, PLTE, IDAT, IEND): colour, transparency,
-# pixel size and animation. Text (tEXt, zTXt, iTXt), eXIf, tIME and private chunks go.
-_PNG_KEEP = {b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"iCCP", b"sBIT", b"bKGD", b"pHYs", b"cICP", b"mDCv", b"cLLi"}
-_PNG_KEEP |= {b"acTL", b"fcTL", b"fdAT"}
 
 
 def _keep_jpeg_segment(marker, segment):
@@ -271,6 +263,12 @@ def _keep_jpeg_segment(marker, segment):
         signature = _JPEG_KEEP_APP.get(marker)
         return signature is not None and segment[4:].startswith(signature)
     return True
+
+
+# PNG chunks kept besides the critical ones (IHDR, PLTE, IDAT, IEND): colour, transparency,
+# pixel size and animation. Text (tEXt, zTXt, iTXt), eXIf, tIME and private chunks go.
+_PNG_KEEP = {b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"iCCP", b"sBIT", b"bKGD", b"pHYs", b"cICP", b"mDCv", b"cLLi"}
+_PNG_KEEP |= {b"acTL", b"fcTL", b"fdAT"}
 
 
 def _strip_png(data):
