@@ -1023,8 +1023,12 @@ def test_with_stripping_off_originals_are_stored_as_sent_and_the_command_strips_
 # --- downloads revalidate; file errors in the caller's shape (issue 24) ----------------------
 
 
-def test_every_view_revalidates_and_only_members_get_304(app, client, alice, bob, room):
+def test_every_view_revalidates_and_only_members_get_304(app, client, alice, bob, carol, room):
     attachment = uploaded(client, alice, room["id"], image_bytes("PNG"), "a.png")["file"]
+    rooms.join_room(carol, room["id"])
+    etag = get(client, attachment["url"], carol).headers["ETag"]
+    rooms.leave(carol, room["id"])
+    assert get(client, attachment["url"], carol, **{"If-None-Match": etag}).status_code == 404  # left: refused
     for url in (attachment["url"], attachment["thumbnail_url"]):
         first = get(client, url, bob)
         assert first.status_code == 200 and first.headers["Cache-Control"] == "private, no-cache"

@@ -106,7 +106,7 @@ def test_six_bombs_at_once_stay_within_the_decode_bound(server, bomb):
         assert answer.status_code == 201, answer.text[:300]
         assert answer.json()["message"]["file"]["thumbnail_url"]  # an image under the bound is kept, with a preview
     bound = baseline + CONCURRENCY * PER_DECODE + SLACK
-    print(
+    print(  # noqa: T201 - the measured memory, shown with -s
         f"\n{BOMBS} PNG bombs of {len(bomb) // 1024} KB ({PIXELS / 1e6:g} MP RGBA) at once, "
         f"{CONCURRENCY} decodes at a time: {elapsed:.2f} s; worker RSS before {baseline / MIB:.0f} MiB, "
         f"peak {peak / MIB:.0f} MiB (+{(peak - baseline) / MIB:.0f}; bound +{(bound - baseline) / MIB:.0f}, "
