@@ -16,7 +16,7 @@ from .realtime.redis_pool import SENTINEL_SCHEME, limiter_storage
 
 def create_app(config="config.Config"):
     app = Flask(__name__, instance_relative_config=False)
-    app.request_class = intake.Request  # request JSON too deep or not text: VALIDATION_ERROR
+    app.json = intake.JSONProvider(app)  # request JSON too deep or not text: VALIDATION_ERROR
     app.config.from_object(config)
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_UPLOAD_BYTES"] + 64 * 1024
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(

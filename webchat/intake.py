@@ -1,7 +1,7 @@
 """What a client's JSON may hold, checked where it comes in, before any handler reads it:
-every HTTP request body parsed as JSON (`Request`: the API's, and a form posted as JSON)
-and every socket event's payload (`SocketJSON` for the packets, `problem` in the
-namespace's event wrapper).
+every HTTP request body parsed as JSON (`JSONProvider`: the API's, and a form posted as
+JSON, which Flask-WTF reads too) and every socket event's payload (`SocketJSON` for the
+packets, `problem` in the namespace's event wrapper).
 
 Refused with VALIDATION_ERROR: nesting deeper than MAX_DEPTH (100,000 levels made the
 parser overflow the interpreter's recursion limit, a 500), and strings holding a lone
@@ -12,7 +12,7 @@ text columns hold it, and names refuse control characters themselves."""
 
 import json
 
-import flask
+from flask.json.provider import DefaultJSONProvider
 from flask_babel import lazy_gettext as _l
 
 from .errors import validation_error
@@ -51,30 +51,21 @@ def _is_text(string):
     return True
 
 
-class _RequestJSON:
-    """Flask's JSON for request bodies, refusing what `problem` names (and documents too
-    deep for the parser) with VALIDATION_ERROR. A ChatError rather than a ValueError, so
-    that `get_json(silent=True)` does not turn it into "not JSON"."""
+class JSONProvider(DefaultJSONProvider):
+    """The app's JSON (`app.json`), whose decoding Flask uses for every request body:
+    what `problem` names, and documents too deep for the parser, are VALIDATION_ERROR.
+    A ChatError rather than a ValueError, so that `get_json(silent=True)` does not take it
+    for "not JSON"."""
 
-    dumps = staticmethod(flask.json.dumps)
-
-    @staticmethod
-    def loads(data, **kwargs):
+    def loads(self, s, **kwargs):
         try:
-            value = flask.json.loads(data, **kwargs)
+            value = super().loads(s, **kwargs)
         except RecursionError:
             raise validation_error(body=TOO_DEEP) from None
         reason = problem(value)
         if reason is not None:
             raise validation_error(body=reason)
         return value
-
-
-class Request(flask.Request):
-    """The app's request class (`app.request_class`): request JSON goes through
-    `_RequestJSON`."""
-
-    json_module = _RequestJSON
 
 
 class SocketJSON:
