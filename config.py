@@ -149,8 +149,9 @@ class Config:
     ARGON2_TIME_COST = env_int("ARGON2_TIME_COST", 3)
     ARGON2_MEMORY_COST = env_int("ARGON2_MEMORY_COST", 64 * 1024)
 
-    # Rate limits (Flask-Limiter syntax). RATELIMIT_ENABLED=false switches all of them off,
-    # as load tests and benchmarks need; with REDIS_URL the counters hold across nodes.
+    # Rate limits (Flask-Limiter syntax). RATELIMIT_ENABLED=false switches all of them off
+    # (typing's coalescing and the socket cap below too), as load tests and benchmarks
+    # need; with REDIS_URL the counters hold across nodes.
     RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
     RATELIMIT_STRATEGY = "moving-window"
@@ -180,8 +181,8 @@ class Config:
     # one); the rest are answered ok and not relayed. The page sends one every 2.5 s.
     TYPING_INTERVAL_SECONDS = env_int("TYPING_INTERVAL_SECONDS", 2)
     # Open sockets per user, counted across nodes (through Redis when it is configured):
-    # one more is refused with RATE_LIMITED. Each socket costs memory and a share of
-    # every broadcast to its rooms.
+    # one more is refused with RATE_LIMITED (0: no cap). Each socket costs memory and a
+    # share of every broadcast to its rooms.
     MAX_SOCKETS_PER_USER = env_int("MAX_SOCKETS_PER_USER", 20)
 
     SESSION_COOKIE_HTTPONLY = True
