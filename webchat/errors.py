@@ -52,7 +52,7 @@ PAGE_TEXTS = {
     # A private or direct room one left or was removed from: nothing of it is shown.
     "USER_NOT_IN_CHAT_ROOM": (
         _l("You are not in this room."),
-        _l("Only its members can see it. To come back, ask a member to add you."),
+        _l("Only its members can see it."),
     ),
     "VALIDATION_ERROR": (
         _l("Something in the request was not right."),
