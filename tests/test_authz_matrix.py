@@ -446,7 +446,7 @@ ROOM_PLACES = {
     "API room": "/api/v1/rooms/{room}/members",
     "API room list": "/api/v1/rooms",
     "API public rooms": "/api/v1/rooms/public",
-    "API search": "/api/v1/search?q=private",
+    "API search": "/api/v1/search?q=message",
     "API messages": "/api/v1/rooms/{room}/messages",
 }
 
@@ -480,6 +480,6 @@ def test_a_private_room_shows_nothing_to_those_outside_it(app, renamed, place, r
 def test_the_owner_sees_the_private_room_where_the_others_do_not(app, renamed):
     """The test above could not fail if the name were nowhere: the owner finds it."""
     people, world = renamed
-    for place in ("room page", "API room list"):
+    for place in ("room page", "API room list", "API search"):
         response = call_http(app, people, world, "owner", "GET", ROOM_PLACES[place], None)
         assert CURRENT_NAME in response.get_data(as_text=True), place
