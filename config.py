@@ -85,8 +85,10 @@ class Config:
     # Each process re-checks its sockets this often against the database (revoked tokens,
     # lost memberships) and the manager (sockets the registry lost), in case a cut missed one.
     SOCKET_RECONCILE_SECONDS = env_int("SOCKET_RECONCILE_SECONDS", 30)
-    # Same-origin only unless listed (comma-separated); never "*": CSRF does not cover sockets.
+    # Every rate-limit counter's key starts with it (per-IP and per-user ones alike), so
+    # that deployments sharing a Redis do not share counters.
     RATELIMIT_KEY_PREFIX = CLUSTER_NAME
+    # Same-origin only unless listed (comma-separated); never "*": CSRF does not cover sockets.
     SOCKETIO_ALLOWED_ORIGINS = [
         o.strip() for o in os.environ.get("SOCKETIO_ALLOWED_ORIGINS", "").split(",") if o.strip()
     ]
@@ -158,8 +160,9 @@ class Config:
     ARGON2_TIME_COST = env_int("ARGON2_TIME_COST", 3)
     ARGON2_MEMORY_COST = env_int("ARGON2_MEMORY_COST", 64 * 1024)
 
-    # Rate limits (Flask-Limiter syntax). RATELIMIT_ENABLED=false switches all of them off,
-    # as load tests and benchmarks need; with REDIS_URL the counters hold across nodes.
+    # Rate limits (Flask-Limiter syntax). RATELIMIT_ENABLED=false switches all of them off
+    # (typing's coalescing and the socket cap below too), as load tests and benchmarks
+    # need; with REDIS_URL the counters hold across nodes.
     RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
     RATELIMIT_STRATEGY = "moving-window"
@@ -177,6 +180,21 @@ class Config:
     # Searches are asked for one at a time (on Enter, not per key), and one that scans (a
     # rare single character) costs a database second at a million messages.
     RATELIMIT_SEARCH_PER_USER = os.environ.get("RATELIMIT_SEARCH_PER_USER", "30 per minute")
+    # Joining and leaving rooms (a rejoined direct room too): each posts a notice every
+    # member sees, so a loop of them floods a room's history (690 in 10 s were seen).
+    RATELIMIT_MEMBERSHIP_PER_USER = os.environ.get("RATELIMIT_MEMBERSHIP_PER_USER", "20 per 10 minutes")
+    # Invitations sent, each a notice in the room and a room pushed onto someone's list.
+    RATELIMIT_INVITES_PER_USER = os.environ.get("RATELIMIT_INVITES_PER_USER", "60 per 10 minutes")
+    # New rooms, and new direct rooms (each lands in its participants' lists unasked).
+    RATELIMIT_ROOMS_PER_USER = os.environ.get("RATELIMIT_ROOMS_PER_USER", "20 per hour")
+    RATELIMIT_DIRECT_ROOMS_PER_USER = os.environ.get("RATELIMIT_DIRECT_ROOMS_PER_USER", "30 per 10 minutes")
+    # At most one `typing` broadcast per user and room in this many seconds (0: every
+    # one); the rest are answered ok and not relayed. The page sends one every 2.5 s.
+    TYPING_INTERVAL_SECONDS = env_int("TYPING_INTERVAL_SECONDS", 2)
+    # Open sockets per user, counted across nodes (through Redis when it is configured):
+    # one more is refused with RATE_LIMITED (0: no cap). Each socket costs memory and a
+    # share of every broadcast to its rooms.
+    MAX_SOCKETS_PER_USER = env_int("MAX_SOCKETS_PER_USER", 20)
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

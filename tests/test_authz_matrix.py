@@ -435,3 +435,51 @@ def test_every_socket_event_has_a_row():
         if name.startswith("on_") and getattr(getattr(ChatNamespace, name), "client_event", False)
     }
     assert events == set(SOCKET) - RESERVED_EVENTS
+
+
+# Every place a room's name or member count could reach someone (issue 24): to a user who
+# left a private room or was removed from it, as to one never in it, none shows either.
+ROOM_PLACES = {
+    "room page": "/rooms/{room}",
+    "room list page": "/rooms",
+    "search page": "/search",
+    "API room": "/api/v1/rooms/{room}/members",
+    "API room list": "/api/v1/rooms",
+    "API public rooms": "/api/v1/rooms/public",
+    "API search": "/api/v1/search?q=message",
+    "API messages": "/api/v1/rooms/{room}/messages",
+}
+
+
+CURRENT_NAME = "Renamed since"
+
+
+@pytest.fixture
+def renamed(cast):
+    """The private room under a name given after `kicked` and `departed` were gone."""
+    from webchat.models import Room
+
+    _people, world = cast
+    db.session.get(Room, world["private"]["room"]).name = CURRENT_NAME
+    db.session.commit()
+    return cast
+
+
+@pytest.mark.parametrize("role", ["kicked", "departed", "outsider"])
+@pytest.mark.parametrize("place", ROOM_PLACES)
+def test_a_private_room_shows_nothing_to_those_outside_it(app, renamed, place, role):
+    people, world = renamed
+    response = call_http(app, people, world, role, "GET", ROOM_PLACES[place], None)
+    assert response.status_code in (200, 403, 404)
+    text = response.get_data(as_text=True)
+    assert CURRENT_NAME not in text and "private room" not in text.replace("it is a private room you", "")
+    assert "member_count" not in text or response.status_code == 200  # a list's rooms have one
+    assert "It has" not in text  # the join page's "It has 5 members."
+
+
+def test_the_owner_sees_the_private_room_where_the_others_do_not(app, renamed):
+    """The test above could not fail if the name were nowhere: the owner finds it."""
+    people, world = renamed
+    for place in ("room page", "API room list", "API search"):
+        response = call_http(app, people, world, "owner", "GET", ROOM_PLACES[place], None)
+        assert CURRENT_NAME in response.get_data(as_text=True), place

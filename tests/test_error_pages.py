@@ -80,6 +80,7 @@ def expect_page(response, status, code, *, sentence=None, signed_in=True, korean
 REACHED = {
     "NOT_FOUND",
     "ROOM_NOT_FOUND",
+    "USER_NOT_IN_CHAT_ROOM",
     "FORBIDDEN",
     "VALIDATION_ERROR",
     "RATE_LIMITED",
@@ -124,6 +125,20 @@ def test_a_room_one_may_not_see(client, alice, language, korean):
     secret = rooms_service.create_room(bob, "secret", "private")
     response = client.get(f"/rooms/{secret['id']}", headers=language)
     expect_page(response, 404, "ROOM_NOT_FOUND", korean=korean)
+    assert "secret" not in response.text
+
+
+@pytest.mark.parametrize("language, korean", [(ENGLISH, False), (KOREAN, True)], ids=["en", "ko"])
+def test_a_private_room_one_left(client, alice, language, korean):
+    """A former member sees nothing of the room now: neither its new name nor its members
+    (issue 24: the join page showed both)."""
+    login(client, alice)
+    bob = accounts.signup("bob", PASSWORD)
+    secret = rooms_service.create_room(bob, "secret", "private")
+    rooms_service.invite(bob, secret["id"], "alice")
+    rooms_service.leave(alice, secret["id"])
+    response = client.get(f"/rooms/{secret['id']}", headers=language)
+    expect_page(response, 403, reached("USER_NOT_IN_CHAT_ROOM"), korean=korean)
     assert "secret" not in response.text
 
 

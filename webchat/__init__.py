@@ -3,12 +3,11 @@
 `create_app(config)` builds the application as a short list of named steps.
 """
 
-import json
 from pathlib import Path
 
 from flask import Flask, abort
 
-from . import i18n, logs, metrics, realtime
+from . import i18n, intake, logs, metrics, realtime
 from .database import configure_mariadb, configure_sqlite, engine_options
 from .extensions import csrf, db, jwt, limiter, login_manager, migrate, socketio
 from .realtime.managers import client_manager
@@ -17,6 +16,7 @@ from .realtime.redis_pool import SENTINEL_SCHEME, limiter_storage
 
 def create_app(config="config.Config"):
     app = Flask(__name__, instance_relative_config=False)
+    app.json = intake.JSONProvider(app)  # request JSON too deep or not text: VALIDATION_ERROR
     app.config.from_object(config)
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_UPLOAD_BYTES"] + 64 * 1024
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
@@ -115,7 +115,7 @@ def register_socketio(app):
         client_manager=manager,
         # Same origin plus the configured ones: CSRF does not cover sockets, so never "*".
         cors_allowed_origins=origin_check(app.config["SOCKETIO_ALLOWED_ORIGINS"]),
-        json=json,
+        json=intake.SocketJSON,
         logger=False,
         engineio_logger=False,
     )

@@ -49,6 +49,11 @@ PAGE_TEXTS = {
         _l("It may have been deleted, or it is a private room you are not in. Ask a member to invite you."),
     ),
     "FORBIDDEN": (_l("This could not be done."), _l("You do not have the right to do this.")),
+    # A private or direct room one left or was removed from: nothing of it is shown.
+    "USER_NOT_IN_CHAT_ROOM": (
+        _l("You are not in this room."),
+        _l("Only its members can see it."),
+    ),
     "VALIDATION_ERROR": (
         _l("Something in the request was not right."),
         _l("Go back, check what you entered, and try again."),

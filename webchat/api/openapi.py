@@ -176,6 +176,11 @@ def errors(*statuses):
     return {str(s): {"description": "Error", "content": json_content(ref("Error"))} for s in statuses}
 
 
+def limited(setting):
+    """The description of an operation limited per user by config `setting`."""
+    return f"Limited per user ({setting}): beyond it, 429 RATE_LIMITED with Retry-After."
+
+
 def operation(summary, responses, *, body=None, params=(), public=False, **extra):
     op = {"summary": summary, "responses": {**responses, **errors(400, 401, 429, 503)}, **extra}
     if body is not None:
@@ -248,6 +253,7 @@ PATHS = {
             "Create a room",
             ok(ROOM, "201"),
             body=obj(["name"], name={"type": "string"}, type={"enum": ["public", "private"]}),
+            description=limited("RATELIMIT_ROOMS_PER_USER"),
         ),
     },
     "/rooms/public": {"get": operation("Public rooms", ok(ROOMS))},
@@ -256,9 +262,18 @@ PATHS = {
             "Start a direct room",
             {**ok(ROOM, "201"), **errors(409)},
             body=obj(usernames={"type": "array", "items": {"type": "string"}}),
+            description=limited("RATELIMIT_DIRECT_ROOMS_PER_USER") + " An existing one (409) is not counted; "
+            "rejoining it counts as a join (RATELIMIT_MEMBERSHIP_PER_USER).",
         )
     },
-    "/rooms/{room_id}/join": {"post": operation("Join a public room", {**ok(ROOM), **errors(404)}, params=[ROOM_ID])},
+    "/rooms/{room_id}/join": {
+        "post": operation(
+            "Join a public room",
+            {**ok(ROOM), **errors(404)},
+            params=[ROOM_ID],
+            description=limited("RATELIMIT_MEMBERSHIP_PER_USER") + " Joining a room one is in is not counted.",
+        )
+    },
     "/rooms/{room_id}/messages": {
         "get": operation(
             "A page of messages",
@@ -315,7 +330,11 @@ PATHS = {
             params=[ROOM_ID],
         ),
         "post": operation(
-            "Invite someone", {**ok(ROOM), **errors(403, 404)}, params=[ROOM_ID], body=obj(username={"type": "string"})
+            "Invite someone",
+            {**ok(ROOM), **errors(403, 404)},
+            params=[ROOM_ID],
+            body=obj(username={"type": "string"}),
+            description=limited("RATELIMIT_INVITES_PER_USER") + " Inviting a member is not counted.",
         ),
     },
     "/rooms/{room_id}/members/{username}": {
@@ -403,7 +422,14 @@ PATHS = {
             ],
         )
     },
-    "/rooms/{room_id}/leave": {"post": operation("Leave a room", {**ok(EMPTY), **errors(403, 404)}, params=[ROOM_ID])},
+    "/rooms/{room_id}/leave": {
+        "post": operation(
+            "Leave a room",
+            {**ok(EMPTY), **errors(403, 404)},
+            params=[ROOM_ID],
+            description=limited("RATELIMIT_MEMBERSHIP_PER_USER") + " Counted with joins.",
+        )
+    },
     "/rooms/{room_id}/read": {
         "post": operation(
             "Move my read pointer forward",
@@ -512,7 +538,12 @@ PATHS = {
 
 SPEC = {
     "openapi": "3.1.0",
-    "info": {"title": "webchat API", "version": "1", "description": "See docs/protocol.md."},
+    "info": {
+        "title": "webchat API",
+        "version": "1",
+        "description": "See docs/protocol.md. A JSON body nested deeper than 32 levels, or holding a lone "
+        "surrogate escape (\\ud800 to \\udfff), is 400 VALIDATION_ERROR (fields.body).",
+    },
     "servers": [{"url": "/api/v1"}],
     "security": [{"bearer": []}],
     "components": {

@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_socketio import ConnectionRefusedError, Namespace, join_room, leave_room
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from .. import i18n, logs, metrics, realtime
+from .. import i18n, intake, logs, metrics, realtime
 from ..errors import ChatError, ack_error, validation_error
 from ..extensions import db
 from ..payloads import message_payload
@@ -61,6 +61,9 @@ def event(handler):
             user = accounts.known_user(connection.user_id, connection.username)
             if not isinstance(data, dict) or extra:
                 raise validation_error(payload=_l("Expected one JSON object."))
+            problem = intake.problem(data)
+            if problem is not None:
+                raise validation_error(payload=problem)
             result = handler(self, connection, user, data)
             ack = {"ok": True, **(result or {})}
         except ChatError as error:
@@ -109,6 +112,8 @@ class ChatNamespace(Namespace):
             return super().trigger_event(event, *args)
         # Outside any request context (python-socketio calls this before Flask-SocketIO
         # builds one), so these reasons are not translated: only a faulty client sees them.
+        if event == intake.TOO_DEEP_EVENT:
+            return ack_error(validation_error(payload=f"Nested deeper than {intake.MAX_DEPTH} levels."))
         kind = "reserved" if event in RESERVED_EVENTS else "unknown"
         return ack_error(validation_error(event=f"The event name {event!r} is {kind}."[:100]))
 
@@ -127,17 +132,31 @@ class ChatNamespace(Namespace):
         join_room(realtime.user_channel(user.id))
         if connection.family is not None:
             join_room(realtime.family_channel(connection.family))
-        came_online = current_presence().add(connection)
+        sockets = current_presence().add(connection)
         try:
             # A logout committed after the first check cut this user's channel before the
             # socket was in it: check again now that every cut reaches it.
             self._admit(token)
+            self._refuse_if_too_many(sockets)
         except ConnectionRefusedError:
             current_presence().remove(request.sid)
             raise
         self._ensure_housekeeping()
-        if came_online:
+        if sockets == 1:
             self._presence_changed(user.id)
+
+    @staticmethod
+    def _refuse_if_too_many(sockets):
+        """Refuse a socket past MAX_SOCKETS_PER_USER (counted on every node, this one
+        included): RATE_LIMITED, so the page tries again later, when a tab has closed.
+        Counted after registering, so two at once cannot both slip under the cap. Off,
+        like every limit, with RATELIMIT_ENABLED=false (load tests hold many a user)."""
+        config = current_app.config
+        cap = config["MAX_SOCKETS_PER_USER"] if config["RATELIMIT_ENABLED"] else 0
+        if 0 < cap < sockets:
+            error = ChatError("RATE_LIMITED", _l("Too many open connections; close a tab or window you do not use."))
+            metrics.RATE_LIMITED.labels("MAX_SOCKETS_PER_USER").inc()
+            raise ConnectionRefusedError(str(error.message), {"code": error.code})
 
     @staticmethod
     def _admit(token):

@@ -44,12 +44,12 @@ class LocalPresence:
         self._by_user = {}
 
     def add(self, connection):
-        """Register a socket; True when the user just came online."""
+        """Register a socket; returns how many its user has now (1: they just came online)."""
         with self._lock:
             self._by_sid[connection.sid] = connection
             sids = self._by_user.setdefault(connection.user_id, set())
             sids.add(connection.sid)
-            return len(sids) == 1
+            return len(sids)
 
     def remove(self, sid):
         """Forget a socket; returns (connection or None, True if the user went offline)."""
@@ -133,7 +133,8 @@ class RedisPresence(LocalPresence):
             return fallback()
 
     def add(self, connection):
-        came_online_here = super().add(connection)
+        """The user's sockets on every node, this one included."""
+        here = super().add(connection)
 
         def register():
             key = self._user(connection.user_id)
@@ -142,9 +143,9 @@ class RedisPresence(LocalPresence):
             pipe.hset(key, connection.sid, self.node_id)
             pipe.hset(self._node(self.node_id), connection.sid, connection.user_id)
             pipe.hlen(key)
-            return pipe.execute()[-1] == 1
+            return pipe.execute()[-1]
 
-        return self._shared(register, lambda: came_online_here)
+        return self._shared(register, lambda: here)
 
     def remove(self, sid):
         connection, went_offline_here = super().remove(sid)

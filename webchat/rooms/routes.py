@@ -47,7 +47,8 @@ def room(room_id):
     except ChatError as error:
         if error.code != "USER_NOT_IN_CHAT_ROOM":
             raise
-        # A public room seen from outside: offer to join it.
+        # A public room seen from outside: offer to join it. A private or direct room
+        # left or removed from is the error page: `room_view` shows nothing of it.
         return render_template("rooms/join.html", room=rooms.room_view(current_user, room_id)), 403
     return render_template(
         "rooms/room.html", room=rooms.room_view(current_user, found.id), my_rooms=rooms.my_rooms(current_user)

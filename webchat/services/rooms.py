@@ -1,11 +1,16 @@
-"""Rooms and membership: create, join, invite, kick, leave, direct rooms, room lists."""
+"""Rooms and membership: create, join, invite, kick, leave, direct rooms, room lists.
+
+Creating rooms and direct rooms, joining, leaving and inviting are limited per user
+(RATELIMIT_*_PER_USER): each of them posts a notice or lands a room in someone's list. Only
+a change counts: joining a room one is in, or asking for a direct room that exists, does
+not. Typing is coalesced per user and room (TYPING_INTERVAL_SECONDS)."""
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Bundle, aliased
 
-from .. import realtime
+from .. import ratelimit, realtime
 from ..database import transaction
 from ..errors import ChatError, validation_error
 from ..extensions import db
@@ -51,6 +56,7 @@ def create_room(user, name, room_type="public"):
     name = validate_room_name(name)
     if room_type not in ROOM_TYPES:
         raise validation_error(type=_l("Choose public or private."))
+    ratelimit.check("RATELIMIT_ROOMS_PER_USER", user.id)
     with transaction() as session:
         room = Room(name=name, type=room_type, owner_id=user.id, last_seq=0)
         session.add(room)
@@ -76,6 +82,7 @@ def join_room(user, room_id):
         if membership is not None and membership.active:
             return room_view(user, room_id)
         refuse_if_banned(room_id, user.id)
+        ratelimit.check("RATELIMIT_MEMBERSHIP_PER_USER", user.id)
         if membership is None:
             membership = Membership(room_id=room_id, user_id=user.id, role="member")
             session.add(membership)
@@ -158,13 +165,17 @@ def room_view_for_id(user_id, room_id):
 
 
 def room_view(user, room_id):
-    """One room as `user` sees it (the contract's `room`)."""
+    """One room as `user` sees it (the contract's `room`). Someone outside it sees a
+    public room from outside (its name, owner and member count, to decide on joining);
+    any other room, also one they left or were removed from, only as the code
+    `require_member` gives them: its current name and members are its members' alone."""
     views = room_views(user, [room_id])
     if views:
         return views[0]
     room = db.session.get(Room, room_id)
-    if room is None:
-        raise ChatError("ROOM_NOT_FOUND")
+    if room is None or room.type != "public":
+        require_member(user, room_id)  # raises, unless they have just become a member
+        return room_view(user, room_id)
     member_count = db.session.scalar(sa.select(_count_members()).select_from(Room).where(Room.id == room_id))
     owner = db.session.get(User, room.owner_id) if room.owner_id else None
     return room_payload(room, viewer=user, member_count=member_count, owner=owner)
@@ -414,6 +425,7 @@ def invite(actor, room_id, username):
         existing = membership_of(target.id, room.id)
         if existing is None or not existing.active:
             refuse_if_banned(room.id, target.id)
+            ratelimit.check("RATELIMIT_INVITES_PER_USER", actor.id)
             membership = _activate(room.id, target.id)
             message = post_system_message(room, "invited", target, by=actor)
             read_up_to_latest(membership, room, message)
@@ -493,6 +505,7 @@ def leave(user, room_id):
     member out deletes the room with its messages (and their files), in one transaction."""
     with transaction() as session:
         room, membership = _require_locked_member(user, room_id)
+        ratelimit.check("RATELIMIT_MEMBERSHIP_PER_USER", user.id)
         was_owner = membership.role == "owner"
         _remove_member(room, membership, "left")
         remaining = active_memberships(room.id)
@@ -530,6 +543,7 @@ def create_direct(user, usernames):
     participants = [user, *others.values()]
     key = direct_key(p.id for p in participants)
     _raise_if_direct_exists(user, key)
+    ratelimit.check("RATELIMIT_DIRECT_ROOMS_PER_USER", user.id)
     try:
         with transaction() as session:
             names = sorted((p.username for p in participants), key=str.casefold)
@@ -555,6 +569,7 @@ def _raise_if_direct_exists(user, key):
     membership = membership_of(user.id, room_id)
     if membership is not None and not membership.active:
         refuse_if_banned(room_id, user.id)
+        ratelimit.check("RATELIMIT_MEMBERSHIP_PER_USER", user.id)
         with transaction():
             room = lock_room(room_id)
             membership = _activate(room.id, user.id)
@@ -618,8 +633,15 @@ def set_notify(user, room_id, notify):
 
 
 def typing(user, room_id, skip_sid=None):
-    """Tell the room's other sockets that `user` is typing (not stored)."""
+    """Tell the room's other sockets that `user` is typing (not stored), at most once per
+    TYPING_INTERVAL_SECONDS for the user and room, from any of their sockets on any node:
+    the signal means "for the next few seconds", so a repeat within them says nothing new
+    (297 a second from one client reached every member before)."""
     room, _membership = require_member(user, room_id)
-    realtime.emit_now(
-        "typing", {"room_id": room.id, "user": user_payload(user)}, to=realtime.room_channel(room.id), skip_sid=skip_sid
-    )
+    if ratelimit.once_per("TYPING_INTERVAL_SECONDS", user.id, room.id):
+        realtime.emit_now(
+            "typing",
+            {"room_id": room.id, "user": user_payload(user)},
+            to=realtime.room_channel(room.id),
+            skip_sid=skip_sid,
+        )

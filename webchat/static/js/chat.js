@@ -355,7 +355,6 @@ const composer = createComposer({
     drafts.sent(roomId, clientId, body);   // kept until the server acks it
     outbox.add(body, clientId, replies.target());
     replies.sent();
-    people.iSent();
   },
   onInput: () => { if (composer.hasText() && sync.isOpen() && !closed) people.iAmTyping(); },
   onChange: () => saveDraft.soon(),

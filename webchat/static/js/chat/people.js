@@ -7,8 +7,12 @@ import { singleFlight } from "../lib/flight.js";
 import { memberCount, onlineCount } from "../lib/format.js";
 import { t, tn } from "../lib/i18n.js";
 
-const TYPING_EMIT_MS = 2000;   // emit `typing` at most this often
-const TYPING_SHOW_MS = 3000;   // show "x is typing…" this long after their last `typing`
+// The server relays one `typing` per user and room every TYPING_INTERVAL_SECONDS (2 s
+// by default) and answers the rest ok without relaying them: emitting a little less often
+// keeps a signal that arrives early from being dropped, and showing it for longer than
+// the gap keeps the indicator steady while someone types on.
+const TYPING_EMIT_MS = 2500;   // emit `typing` at most this often
+const TYPING_SHOW_MS = 4000;   // show "x is typing…" this long after their last `typing`
 
 /**
  * `el`: memberList, memberCount, onlineCount, memberSummary, typing. `memberActions(slot,
@@ -99,10 +103,8 @@ export function createPeople({ el, me, memberActions, emitTyping, memberTotal = 
       for (const id of [...typers.keys()]) stopTyping(id);
     },
 
-    /** I typed: tell the room, at most every TYPING_EMIT_MS. */
+    /** I typed: tell the room, at most every TYPING_EMIT_MS, sending a message or not
+     * (a keystroke right after one would be within the server's interval, not relayed). */
     iAmTyping: () => typing.run(),
-
-    /** I sent my message: the next keystroke tells the room at once. */
-    iSent: () => typing.reset(),
   };
 }
