@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.frontend import parse_keywords, parse_mapping_cfg
 from babel.messages.pofile import read_po
 from flask_babel import force_locale
 
@@ -228,6 +230,23 @@ def test_every_string_is_translated_into_korean_with_the_same_placeholders():
             if set(PLACEHOLDER.findall(string)) != wanted:
                 problems.append(f"placeholders differ: {ids[0]!r} -> {string!r}")
     assert not problems, "\n".join(problems)
+
+
+def extracted_ids():
+    """Every msgid in the source, extracted as `make messages` extracts it (babel.cfg and
+    the Makefile's keywords)."""
+    root = TRANSLATIONS.parent.parent
+    keywords = {**DEFAULT_KEYWORDS, **parse_keywords(["_l", "_ln:1,2", "t", "tn:1,2"])}
+    with open(root / "babel.cfg", encoding="utf-8") as handle:
+        method_map, options_map = parse_mapping_cfg(handle)
+    found = extract_from_dir(root, method_map, options_map, keywords=keywords, strip_comment_tags=True)
+    return {message if isinstance(message, str) else message[0] for _file, _line, message, _c, _ctx in found}
+
+
+def test_every_string_in_the_source_is_in_the_catalogs():
+    """A string added to the code and never extracted would show in English in a Korean page."""
+    missing = extracted_ids() - {m.id if isinstance(m.id, str) else m.id[0] for m in catalog("ko") if m.id}
+    assert not missing, "run `make messages` and translate:\n" + "\n".join(sorted(missing))
 
 
 def test_both_catalogs_hold_the_same_messages():
