@@ -1,5 +1,6 @@
 """Accounts: signup, authentication, access and refresh tokens, revocation."""
 
+import functools
 import math
 import re
 import unicodedata
@@ -133,11 +134,17 @@ def lookalike_username(username):
 
     Reads every username: there is no skeleton column yet (a `username_skeleton`, indexed
     and filled in a migration, would make this one indexed query)."""
-    target = names.skeleton(username_key(username))
+    target = username_skeleton(username)
     for (existing,) in db.session.execute(sa.select(User.username).execution_options(yield_per=2000)):
-        if names.skeleton(username_key(existing)) == target:
+        if username_skeleton(existing) == target:
             return existing
     return None
+
+
+@functools.lru_cache(maxsize=20_000)  # about 4 MB; past that, a column (see above)
+def username_skeleton(username):
+    """The skeleton of a username's key, kept for the next signup's scan."""
+    return names.skeleton(username_key(username))
 
 
 def signup(username, password):
