@@ -293,7 +293,14 @@ def test_usernames_refuse_invisible_characters(rules_app, username):
 
 @pytest.mark.parametrize(
     "username, ok",
-    [("раypal", False), ("Αlice", False), ("kim준호", True), ("이준호_dev", True), ("Ελληνικά", True), ("Дмитрий", True)],
+    [
+        ("раypal", False),
+        ("Αlice", False),
+        ("kim준호", True),
+        ("이준호_dev", True),
+        ("Ελληνικά", True),
+        ("Дмитрий", True),
+    ],
 )
 def test_mixed_script_lookalikes_are_refused(rules_app, username, ok):
     """A name may mix scripts (kim준호), but not imitate one with another's letters: the

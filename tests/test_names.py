@@ -48,7 +48,5 @@ def test_lookalike_username_over_the_api_and_the_page(client, make_user):
     response = client.post("/api/v1/auth/signup", json={"username": cyrillic, "password": PASSWORD})
     assert response.status_code == 400
     assert "“poe”" in response.get_json()["error"]["fields"]["username"]
-    page = client.post(
-        "/auth/signup", data={"username": cyrillic, "password": PASSWORD, "password_confirm": PASSWORD}
-    )
+    page = client.post("/auth/signup", data={"username": cyrillic, "password": PASSWORD, "password_confirm": PASSWORD})
     assert page.status_code == 400 and "looks too much like" in page.text

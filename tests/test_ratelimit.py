@@ -3,8 +3,8 @@ messages (over the socket too); RATELIMIT_ENABLED=false switches them off."""
 
 import pytest
 
-from webchat.errors import ChatError
 from webchat import ratelimit
+from webchat.errors import ChatError
 from webchat.services import accounts, messages, rooms, search
 
 from .support.accounts import PASSWORD, login

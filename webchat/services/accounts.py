@@ -12,9 +12,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext as _ln
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
 from flask_jwt_extended.exceptions import JWTExtendedException
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from jwt.exceptions import ExpiredSignatureError, PyJWTError
 from sqlalchemy.exc import IntegrityError
 
@@ -72,7 +72,9 @@ def username_problem(username):
     if not USERNAME_RE.fullmatch(name):
         return _l("Use letters, digits, '_', '.' or '-' only.")
     if len(username_key(name)) > USERNAME_KEY_MAX:
-        return _l("Some of these characters stand for several letters, which makes the name too long. Use simpler ones.")
+        return _l(
+            "Some of these characters stand for several letters, which makes the name too long. Use simpler ones."
+        )
     return names.mixed_script_problem(name)
 
 

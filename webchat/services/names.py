@@ -26,9 +26,7 @@ from flask_babel import lazy_gettext as _l
 LRM = "\u200e"
 HIDDEN = regex.compile(r"[\p{C}\p{Default_Ignorable_Code_Point}]")
 HIDDEN_CHARACTERS = _l("Remove the invisible or control characters (such as zero-width spaces or direction marks).")
-MIXED_SCRIPTS = _l(
-    "Do not mix letters of different scripts that look alike (such as a Latin “a” and a Cyrillic “а”)."
-)
+MIXED_SCRIPTS = _l("Do not mix letters of different scripts that look alike (such as a Latin “a” and a Cyrillic “а”).")
 
 
 def hidden_problem(text):
