@@ -39,8 +39,14 @@ def mixed_script_problem(name):
     """Why `name` imitates one script with another's letters (a Latin name with a Cyrillic
     "а" in it), or None. A name may mix scripts that do not look alike (kim준호)."""
     scripts = confusables.unique_aliases(name) - {"COMMON"}
-    if len(scripts) > 1 and any(confusables.is_confusable(name, preferred_aliases=[script]) for script in scripts):
-        return MIXED_SCRIPTS
+    if len(scripts) < 2:
+        return None
+    for script in scripts:
+        # Letters of the name's other scripts that look like one of this script's; digits
+        # and punctuation (COMMON) belong to every script and imitate none.
+        found = confusables.is_confusable(name, greedy=True, preferred_aliases=[script]) or []
+        if any(char["alias"] != "COMMON" for char in found):
+            return MIXED_SCRIPTS
     return None
 
 
