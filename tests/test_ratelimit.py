@@ -101,6 +101,25 @@ def test_token_login_returns_a_device_token_that_it_takes_back(limited, client, 
     assert client.post("/api/v1/auth/token", json={**body, "device_token": 7}).status_code == 429
 
 
+def test_a_known_device_is_not_held_by_its_addresss_request_limit(limited, app, alice):
+    """Someone at the owner's address (an office's shared one) using up its login requests
+    keeps out everyone there but the owner's known devices, page and API alike."""
+    limited.config["RATELIMIT_LOGIN_PER_IP"] = "2 per minute"
+    owner, guesser = app.test_client(), app.test_client()
+    body = {"username": "alice", "password": PASSWORD}
+    assert owner.post("/auth/login", data=body).status_code == 302
+    device = guesser.post("/api/v1/auth/token", json=body).get_json()["device_token"]
+    owner.post("/auth/logout")
+    for _ in range(2):
+        guesser.post("/auth/login", data={**body, "password": "wrong password"})
+    guesser.post("/api/v1/auth/token", json={**body, "password": "wrong password"})  # the API's second
+    assert guesser.post("/auth/login", data=body).status_code == 429
+    assert guesser.post("/api/v1/auth/token", json=body).status_code == 429
+    assert owner.post("/auth/login", data=body).status_code == 302
+    assert guesser.post("/api/v1/auth/token", json={**body, "device_token": device}).status_code == 200
+    assert guesser.post("/auth/login", data={**body, "username": "bob"}).status_code == 429, "alice's device only"
+
+
 def test_a_ceiling_per_username_bounds_guesses_from_many_addresses(limited, alice):
     limited.config["RATELIMIT_LOGIN_PER_USERNAME"] = "4 per hour"
     device = accounts.device_token(alice)

@@ -14,12 +14,14 @@ from .errors import ChatError
 from .extensions import limiter
 
 
-def per_ip(setting):
-    """A Flask-Limiter decorator whose limit is the config value `setting` (POST only)."""
+def per_ip(setting, exempt_when=None):
+    """A Flask-Limiter decorator whose limit is the config value `setting` (POST only);
+    requests for which `exempt_when()` is true are not limited nor counted."""
     return limiter.limit(
         lambda: current_app.config[setting],
         methods=["POST"],
         on_breach=lambda _limit: metrics.RATE_LIMITED.labels(setting).inc(),
+        exempt_when=exempt_when,
     )
 
 

@@ -29,8 +29,16 @@ def username_available():
     return jsonify(available=available, reason=reason)
 
 
+def from_known_device():
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # nested too deep to parse: the view answers it
+        return False
+    return isinstance(data, dict) and accounts.is_known_device(data.get("device_token"), data.get("username"))
+
+
 @bp.post("/auth/token")
-@per_ip("RATELIMIT_LOGIN_PER_IP")
+@per_ip("RATELIMIT_LOGIN_PER_IP", exempt_when=from_known_device)
 def token():
     """Log in for tokens. `device_token`, optional, is the one the last login from this
     device answered: a known device skips the delays failures from its address started."""

@@ -40,8 +40,12 @@ def signup():
     return render_template("auth/signup.html", form=form), status
 
 
+def from_known_device():
+    return accounts.is_known_device(request.cookies.get(DEVICE_COOKIE), request.form.get("username"))
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@per_ip("RATELIMIT_LOGIN_PER_IP")
+@per_ip("RATELIMIT_LOGIN_PER_IP", exempt_when=from_known_device)
 def login():
     target = safe_next(request.args.get("next"))
     if current_user.is_authenticated:

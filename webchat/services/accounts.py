@@ -284,6 +284,13 @@ def known_device(token, key):
     return device_id if isinstance(device_id, str) else None
 
 
+def is_known_device(token, username):
+    """Whether `token` is a device token of the user named `username` (the per-address
+    limit on login requests lets such a device through: someone guessing from its
+    address, an office's shared one, must not keep the owner out)."""
+    return known_device(token, username_key(username) if isinstance(username, str) else "") is not None
+
+
 def device_token(user, token=None):
     """A device token naming `user` beside the users `token` (this device's former one)
     named: given after a successful login, so that this device's next logins skip the
