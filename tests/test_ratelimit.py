@@ -2,6 +2,7 @@
 messages (over the socket too); RATELIMIT_ENABLED=false switches them off."""
 
 import re
+import uuid
 
 import pytest
 
@@ -10,6 +11,7 @@ from webchat.errors import ChatError
 from webchat.services import accounts, messages, rooms, search
 
 from .support.accounts import PASSWORD, login
+from .support.services import REDIS_URL, require_redis
 
 
 @pytest.fixture
@@ -42,7 +44,14 @@ def test_failures_from_one_address_delay_that_address_only(limited, alice):
     assert attempt("bob", "wrong password")[0] == "INVALID_CREDENTIALS", "another name, same address"
 
 
-def test_each_further_failure_doubles_the_wait(limited):
+@pytest.mark.parametrize("storage", ["memory://", REDIS_URL])
+def test_each_further_failure_doubles_the_wait(app_with, storage):
+    """In the process's memory, and in Redis, where every node sees the same delays."""
+    if storage == REDIS_URL:
+        require_redis()
+    limited = app_with(
+        RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=storage, RATELIMIT_KEY_PREFIX=f"test-{uuid.uuid4().hex[:8]}"
+    )
     limited.config.update(LOGIN_FREE_FAILURES=2, LOGIN_DELAY_SECONDS=30, LOGIN_DELAY_MAX_SECONDS=100)
     waits = []
     for _ in range(6):

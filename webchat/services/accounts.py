@@ -191,7 +191,7 @@ def authenticate(username, password, address=None, device=None):
     key = username_key(username) if isinstance(username, str) else ""
     device_id = known_device(device, key)
     scope = ("device", device_id) if device_id else ("address", key, address)
-    ratelimit.refuse_while_waiting(scope[0], *scope[1:], message=_wait_message)
+    ratelimit.refuse_while_waiting(*scope, message=_wait_message)
     if scope[0] == "address":
         ratelimit.refuse_if_over("RATELIMIT_LOGIN_PER_USERNAME", key)
     try:
