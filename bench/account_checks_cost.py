@@ -1,5 +1,5 @@
 """What the signup's new checks cost (issue 24): zxcvbn's estimate of a password
-(`passwords.weakness`, which estimates the first 40 characters), by kind and length, and the look-alike username scan (services.accounts.lookalike_username) over
+(`passwords.weakness`, which estimates the first 40 characters), by kind and length, a failed login for a name that exists and one that does not, and the look-alike username scan (services.accounts.lookalike_username) over
 N existing users, on SQLite and MariaDB. Printed, never asserted.
 
     .venv/bin/python bench/account_checks_cost.py [--users 1000,10000,100000] [--runs 20]
@@ -24,8 +24,10 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
+from config import Config  # noqa: E402
 from tests.support.databases import Backend, config_for  # noqa: E402
 from webchat import create_app  # noqa: E402
+from webchat.errors import ChatError  # noqa: E402
 from webchat.extensions import db  # noqa: E402
 from webchat.models import User  # noqa: E402
 from webchat.services import accounts, passwords  # noqa: E402
@@ -61,6 +63,30 @@ def estimates(runs):
         print(f"  {label:40} {median:7.1f} / {worst:7.1f}")
 
 
+def failed_logins(runs, tmp):
+    """A wrong password for a name that exists, and any password for one that does not, at
+    the production argon2 cost: the two should not be told apart by their time."""
+    backend = Backend("sqlite", SimpleNamespace(mktemp=lambda name: Path(tempfile.mkdtemp(prefix=name))))
+    config = config_for(backend.fresh(tmp), tmp)
+    config.ARGON2_TIME_COST, config.ARGON2_MEMORY_COST = Config.ARGON2_TIME_COST, Config.ARGON2_MEMORY_COST
+    app = create_app(config)
+    with app.app_context():
+        accounts.signup("alice", "correct horse battery")
+        print(f"failed login at the production argon2 cost (ms, median / max of {runs})")
+        for label, name in (("existing name, wrong password", "alice"), ("name that does not exist", "nobody")):
+
+            def one(name=name):
+                try:
+                    accounts.authenticate(name, "wrong password", address="198.51.100.1")
+                except ChatError:
+                    pass
+
+            median, worst = timed(one, runs)
+            print(f"  {label:40} {median:7.1f} / {worst:7.1f}")
+        db.session.remove()
+        db.engine.dispose()
+
+
 def scans(backend_name, counts, runs, tmp):
     backend = Backend(backend_name, SimpleNamespace(mktemp=lambda name: Path(tempfile.mkdtemp(prefix=name))))
     try:
@@ -94,6 +120,7 @@ def main():
     app = create_app(config_for("sqlite://", Path(tempfile.mkdtemp())))
     with app.app_context():
         estimates(args.runs)
+    failed_logins(args.runs, Path(tempfile.mkdtemp()))
     print(f"look-alike scan at signup (ms, median / max of {args.runs}; no match, the worst case)")
     for name in args.backends.split(","):
         scans(name, counts, args.runs, Path(tempfile.mkdtemp()))
