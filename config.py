@@ -156,6 +156,11 @@ class Config:
     JWT_ALGORITHM = "HS256"
     JWT_DECODE_ALGORITHMS = ["HS256"]
 
+    # The least zxcvbn score (0-4) a new password needs. 3 ("safely unguessable", about 10^8
+    # guesses and more) is the strength zxcvbn's authors give against an offline attack on
+    # a slow hash such as argon2id, should the database leak; 2 holds only against
+    # throttled online guessing, and 4 refuses many memorable three-word phrases.
+    PASSWORD_MIN_SCORE = env_int("PASSWORD_MIN_SCORE", 3)
     # argon2id parameters (RFC 9106's second recommended option).
     ARGON2_TIME_COST = env_int("ARGON2_TIME_COST", 3)
     ARGON2_MEMORY_COST = env_int("ARGON2_MEMORY_COST", 64 * 1024)
@@ -170,7 +175,22 @@ class Config:
     RATELIMIT_SWALLOW_ERRORS = True  # a Redis outage must not take logins down
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_LOGIN_PER_IP = os.environ.get("RATELIMIT_LOGIN_PER_IP", "30 per minute")
-    RATELIMIT_LOGIN_PER_USERNAME = os.environ.get("RATELIMIT_LOGIN_PER_USERNAME", "10 per 5 minutes")
+    # Failed logins for one username from anywhere, counted apart from a known device's: a
+    # ceiling for guessing spread over many addresses, far above what one address may
+    # try (LOGIN_FREE_FAILURES and its delays) and far below what guesses a password of
+    # PASSWORD_MIN_SCORE (10^8 and more): 100 an hour is under a million a year.
+    RATELIMIT_LOGIN_PER_USERNAME = os.environ.get("RATELIMIT_LOGIN_PER_USERNAME", "100 per hour")
+    # Failed logins for one username from one address (or from one known device, or wrong
+    # current passwords on the password page, per user) that cost nothing; each further one
+    # makes the next attempt wait LOGIN_DELAY_SECONDS, doubled with each failure, at most
+    # LOGIN_DELAY_MAX_SECONDS. Someone else guessing from elsewhere never delays the owner.
+    LOGIN_FREE_FAILURES = env_int("LOGIN_FREE_FAILURES", 5)
+    LOGIN_DELAY_SECONDS = env_int("LOGIN_DELAY_SECONDS", 30)
+    LOGIN_DELAY_MAX_SECONDS = env_int("LOGIN_DELAY_MAX_SECONDS", 3600)
+    # A successful login leaves a signed device token (the `device` cookie, or `device_token`
+    # of /auth/token) naming the user; a login from a known device skips the per-address
+    # delays and the per-username ceiling (OWASP's device cookies). Good for this long.
+    LOGIN_DEVICE_MAX_AGE_SECONDS = env_int("LOGIN_DEVICE_MAX_AGE_SECONDS", 180 * 86400)
     RATELIMIT_SIGNUP_PER_IP = os.environ.get("RATELIMIT_SIGNUP_PER_IP", "20 per hour")
     RATELIMIT_REFRESH_PER_IP = os.environ.get("RATELIMIT_REFRESH_PER_IP", "60 per minute")
     RATELIMIT_MESSAGES_PER_USER = os.environ.get("RATELIMIT_MESSAGES_PER_USER", "10 per 5 seconds")

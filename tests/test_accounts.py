@@ -3,13 +3,24 @@
 import threading
 
 import pytest
+from zxcvbn import zxcvbn
 
+from webchat import create_app
 from webchat.errors import ChatError
 from webchat.extensions import db
 from webchat.models import User
-from webchat.services import accounts
+from webchat.services import accounts, passwords
 
 from .support.accounts import PASSWORD
+from .support.databases import config_for
+
+
+@pytest.fixture
+def rules_app(tmp_path):
+    """An app for rules that read the settings and no database: run once, not per backend."""
+    app = create_app(config_for("sqlite://", tmp_path))
+    with app.app_context():
+        yield app
 
 
 @pytest.mark.parametrize(
@@ -36,8 +47,10 @@ def test_username_rules(username, ok):
     assert (accounts.username_problem(username) is None) is ok
 
 
-@pytest.mark.parametrize("password, ok", [("12345678", True), ("1234567", False), ("", False), (None, False)])
-def test_password_rules(password, ok):
+@pytest.mark.parametrize(
+    "password, ok", [(PASSWORD, True), ("blue whale 19 tango", True), ("1234567", False), ("", False), (None, False)]
+)
+def test_password_rules(rules_app, password, ok):
     assert (accounts.password_problem(password) is None) is ok
 
 
@@ -205,3 +218,116 @@ def test_change_password(app, alice):
         accounts.authenticate("alice", PASSWORD)
     with pytest.raises(ChatError):
         accounts.user_for_access_token(old_token)
+
+
+# --- strength, names (issue 24) --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "password, username, reason",
+    [
+        ("password123", None, "one of the most used passwords"),
+        ("P@ssw0rd", None, "common password with small changes"),
+        ("aaaaaaaaaa", None, "Repeated characters"),
+        ("abcdefghij", None, "Sequences"),
+        ("zxcvfrewq", None, "Keyboard patterns"),
+        ("12.05.1987", None, "Dates"),
+        ("jennifer", None, "Names"),
+        ("alice2026", "Alice", "close to your username"),
+        ("xK9#mQ2z", None, "Make it longer"),
+    ],
+)
+def test_guessable_passwords_are_refused_with_our_reason(rules_app, password, username, reason):
+    """zxcvbn's verdict, said in a message of ours (translatable), never its English."""
+    problem = accounts.password_problem(password, username)
+    assert problem is not None and reason in str(problem)
+    assert str(problem) in {str(text) for text in passwords.REASONS.values()}
+
+
+def test_username_is_a_user_input_of_the_estimate(rules_app):
+    assert accounts.password_problem("bluewhale2026") is None
+    assert "username" in str(accounts.password_problem("bluewhale2026", "BlueWhale"))
+
+
+def test_minimum_score_is_a_setting(rules_app):
+    rules_app.config["PASSWORD_MIN_SCORE"] = 0
+    assert accounts.password_problem("password") is None
+    rules_app.config["PASSWORD_MIN_SCORE"] = 4
+    assert accounts.password_problem("xK9#mQ2zp") is not None  # 3: enough by default
+    assert accounts.password_problem(PASSWORD) is None
+
+
+def test_estimate_is_zxcvbns_own(rules_app):
+    """The estimate calls zxcvbn's parts with a dictionary of its own (thread-safe); its
+    score is the one zxcvbn() gives, so that an upgrade that changes them shows here."""
+    for password in ("password123", "P@ssw0rd", "alice2026", "xK9#mQ2z", PASSWORD, "비밀번호입니다", "12.05.1987"):
+        assert passwords.estimate(password, ["alice", "webchat"])[0] == zxcvbn(password, ["alice", "webchat"])["score"]
+
+
+def test_signup_and_password_change_refuse_guessable_passwords(app, alice):
+    with pytest.raises(ChatError) as excinfo:
+        accounts.signup("carol", "iloveyou1")
+    assert excinfo.value.code == "VALIDATION_ERROR" and set(excinfo.value.fields) == {"password"}
+    assert accounts.find_user("carol") is None
+    with pytest.raises(ChatError) as excinfo:
+        accounts.change_password(alice, PASSWORD, "alice2026")
+    assert excinfo.value.code == "VALIDATION_ERROR" and "username" in str(excinfo.value.fields["new_password"])
+    assert accounts.authenticate("alice", PASSWORD).id == alice.id
+
+
+@pytest.mark.parametrize(
+    "username",
+    [
+        "a\u200bb",  # zero-width space
+        "\u202eabc",  # right-to-left override
+        "ab\u2066c",  # left-to-right isolate
+        "\u3164\u3164",  # Hangul filler: a letter that shows as nothing
+        "a\u115fb",  # Hangul choseong filler
+        "x\x00y",
+        "a\u00adb",  # soft hyphen
+    ],
+)
+def test_usernames_refuse_invisible_characters(rules_app, username):
+    assert "invisible" in str(accounts.username_problem(username))
+
+
+@pytest.mark.parametrize(
+    "username, ok",
+    [
+        ("раypal", False),
+        ("Αlice", False),
+        ("kim준호", True),
+        ("준호a3f9c1", True),  # digits look like letters of many scripts, and belong to none
+        ("j0hn_3", True),
+        ("이준호_dev", True),
+        ("Ελληνικά", True),
+        ("Дмитрий", True),
+    ],
+)
+def test_mixed_script_lookalikes_are_refused(rules_app, username, ok):
+    """A name may mix scripts (kim준호), but not imitate one with another's letters: the
+    Cyrillic р and а in "раypal", the Greek Α in "Αlice"."""
+    problem = accounts.username_problem(username)
+    assert (problem is None) is ok
+    assert ok or "scripts" in str(problem)
+
+
+def test_a_name_whose_normalised_form_is_too_long_is_refused(app):
+    """Six U+FDFA are six characters, 108 once NFKC spells them out: over the key's 96
+    (MariaDB refused the row with a 500; SQLite stored it)."""
+    with pytest.raises(ChatError) as excinfo:
+        accounts.signup("\ufdfa" * 6, PASSWORD)
+    assert excinfo.value.code == "VALIDATION_ERROR" and "too long" in str(excinfo.value.fields["username"])
+    assert accounts.signup("\ufdfa" * 5, PASSWORD).username_key == accounts.username_key("\ufdfa" * 5)
+
+
+@pytest.mark.parametrize("lookalike", ["alıce", "rnary", "\u0440\u043e\u0435"])
+def test_signup_refuses_a_name_that_looks_like_an_existing_one(app, make_user, lookalike):
+    """One skeleton, one script each: a dotless ı, "rn" for "m", Cyrillic "рое" for "poe"."""
+    for name in ("Alice", "mary", "poe"):
+        make_user(name)
+    with pytest.raises(ChatError) as excinfo:
+        accounts.signup(lookalike, PASSWORD)
+    assert excinfo.value.code == "VALIDATION_ERROR"
+    assert "looks too much like" in str(excinfo.value.fields["username"])
+    assert accounts.signup("Alicia", PASSWORD)

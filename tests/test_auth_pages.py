@@ -114,8 +114,12 @@ def test_signup_logs_in_and_goes_to_rooms(client):
         ("has space", PASSWORD, None, {"username"}, "letters, digits"),
         ("semi;colon", PASSWORD, None, {"username"}, "letters, digits"),
         ("<script>", PASSWORD, None, {"username"}, "letters, digits"),
-        ("tab\tname", PASSWORD, None, {"username"}, "letters, digits"),
+        ("tab\tname", PASSWORD, None, {"username"}, "control characters"),
         ("carol", "1234567", None, {"password"}, None),
+        ("carol", "iloveyou1", None, {"password"}, "most used passwords"),
+        ("carol", "carol2026!", None, {"password"}, "username"),
+        # The confirmation's error and the strength's, at once.
+        ("carol", "iloveyou1", "iloveyou2", {"password", "password_confirm"}, "most used passwords"),
         ("carol", "", None, {"password", "password_confirm"}, None),
         ("carol", PASSWORD, "correct horse battery!", {"password_confirm"}, "do not match"),
         ("carol", PASSWORD, "", {"password_confirm"}, None),
@@ -396,6 +400,7 @@ def test_password_page(client, alice):
         ("not my password", NEW_PASSWORD, None, "current_password", "not your current password"),
         ("", NEW_PASSWORD, None, "current_password", None),
         (PASSWORD, "1234567", None, "new_password", None),
+        (PASSWORD, "iloveyou1", None, "new_password", "most used passwords"),
         (PASSWORD, NEW_PASSWORD, "something else entirely", "new_password_confirm", "do not match"),
     ],
 )

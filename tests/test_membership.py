@@ -12,6 +12,7 @@ from webchat.extensions import db
 from webchat.models import Membership, Message, Room
 from webchat.services import accounts, messages, reads, rooms
 
+from .support.accounts import PASSWORD
 from .support.concurrency import run_together
 
 
@@ -218,7 +219,7 @@ def test_unread_counts_exclude_own_system_and_deleted(app, alice, bob):
     assert rooms.room_view(bob, room["id"])["unread_count"] == 0
     messages.send_message(alice, room["id"], "new 1")
     last, _ = messages.send_message(alice, room["id"], "new 2")
-    rooms.invite(alice, room["id"], accounts.signup("dave", "password1").username)  # a system message
+    rooms.invite(alice, room["id"], accounts.signup("dave", PASSWORD).username)  # a system message
     assert rooms.room_view(bob, room["id"])["unread_count"] == 2
     messages.delete_message(alice, last.id)
     assert rooms.room_view(bob, room["id"])["unread_count"] == 1

@@ -150,6 +150,13 @@ SCHEMAS = {
         refresh_token={"type": "string"},
         expires_in={"type": "integer"},
     ),
+    "LoginTokens": obj(
+        ["access_token", "refresh_token", "expires_in", "device_token"],
+        access_token={"type": "string"},
+        refresh_token={"type": "string"},
+        expires_in={"type": "integer"},
+        device_token={"type": "string"},
+    ),
     "Error": obj(
         error=obj(
             ["code", "message"],
@@ -223,7 +230,21 @@ PATHS = {
             public=True,
         )
     },
-    "/auth/token": {"post": operation("Log in for tokens", ok(ref("Tokens")), body=CREDENTIALS, public=True)},
+    "/auth/token": {
+        "post": operation(
+            "Log in for tokens",
+            ok(ref("LoginTokens")),
+            body=obj(
+                ["username", "password"],
+                username={"type": "string"},
+                password={"type": "string"},
+                device_token={"type": "string"},
+            ),
+            public=True,
+            description="`device_token` is the one the last login from this device answered: a known device "
+            "skips the delays that failed logins from its address started (docs/protocol.md, Accounts).",
+        )
+    },
     "/auth/refresh": {"post": operation("Rotate a refresh token (sent as Bearer)", ok(ref("Tokens")))},
     "/auth/socket-token": {
         "post": operation(

@@ -11,6 +11,9 @@ from ..services import accounts, emails
 from . import bp
 from .forms import EmailForm, LanguageForm, LoginForm, PasswordForm, SignupForm, ThemeForm
 
+# This browser's device token (accounts.device_token), sent back to the auth pages only.
+DEVICE_COOKIE = "device"
+
 
 @bp.route("/signup", methods=["GET", "POST"])
 @per_ip("RATELIMIT_SIGNUP_PER_IP")
@@ -25,18 +28,24 @@ def signup():
             show_errors(form, error)
         else:
             login_user(user)
-            return redirect(url_for("rooms.index"))
-    elif form.is_submitted() and not form.username.errors:
-        # The form stopped at its own checks (a password too short, say): the name's are
-        # the service's (taken, its characters), and every field's error shows at once.
-        if problem := accounts.new_username_problem(form.username.data):
+            return remember_device(redirect(url_for("rooms.index")), user)
+    elif form.is_submitted():
+        # The form stopped at its own checks (the confirmation differs, say): the name's and
+        # the password's strength are the service's, and every field's error shows at once.
+        if not form.username.errors and (problem := accounts.new_username_problem(form.username.data)):
             form.username.errors = [*form.username.errors, problem]
+        if not form.password.errors and (problem := accounts.password_problem(form.password.data, form.username.data)):
+            form.password.errors = [*form.password.errors, problem]
     status = 400 if form.is_submitted() else 200
     return render_template("auth/signup.html", form=form), status
 
 
+def from_known_device():
+    return accounts.is_known_device(request.cookies.get(DEVICE_COOKIE), request.form.get("username"))
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@per_ip("RATELIMIT_LOGIN_PER_IP")
+@per_ip("RATELIMIT_LOGIN_PER_IP", exempt_when=from_known_device)
 def login():
     target = safe_next(request.args.get("next"))
     if current_user.is_authenticated:
@@ -44,16 +53,41 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            user = accounts.authenticate(form.username.data, form.password.data)
+            user = accounts.authenticate(
+                form.username.data,
+                form.password.data,
+                address=request.remote_addr,
+                device=request.cookies.get(DEVICE_COOKIE),
+            )
         except ChatError as error:
             show_errors(form, error)
-            if error.code == "ACCOUNT_DEACTIVATED":
-                return render_template("auth/login.html", form=form, next=target), error.status
+            if error.code in ("ACCOUNT_DEACTIVATED", "RATE_LIMITED"):
+                return render_template("auth/login.html", form=form, next=target), error.status, retry_after(error)
         else:
             login_user(user)
-            return redirect(target or url_for("rooms.index"))
+            return remember_device(redirect(target or url_for("rooms.index")), user)
     status = (401 if form.form_errors else 400) if form.is_submitted() else 200
     return render_template("auth/login.html", form=form, next=target), status
+
+
+def retry_after(error):
+    """A page's headers for `error`: Retry-After when it says how long to wait."""
+    return {"Retry-After": str(error.extra["retry_after"])} if "retry_after" in error.extra else {}
+
+
+def remember_device(response, user):
+    """Leave this browser known to `user`'s next logins (the `device` cookie): they skip
+    the delays that failures from its address may have started."""
+    response.set_cookie(
+        DEVICE_COOKIE,
+        accounts.device_token(user, request.cookies.get(DEVICE_COOKIE)),
+        max_age=current_app.config["LOGIN_DEVICE_MAX_AGE_SECONDS"],
+        path=url_for("auth.login").removesuffix("/login"),  # /auth
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
 
 
 @bp.route("/logout", methods=["POST"])
@@ -74,6 +108,8 @@ def password():
             accounts.change_password(current_user, form.current_password.data, form.new_password.data)
         except ChatError as error:
             show_errors(form, error)
+            if error.code == "RATE_LIMITED":
+                return *account_page(form=form, status=error.status), retry_after(error)
         else:
             user = accounts.get_user(current_user.id)
             login_user(user)  # this browser stays signed in; every other session ends

@@ -1,5 +1,7 @@
 """Accounts: signup, authentication, access and refresh tokens, revocation."""
 
+import functools
+import math
 import re
 import unicodedata
 import uuid
@@ -9,8 +11,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _ln
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
 from flask_jwt_extended.exceptions import JWTExtendedException
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from jwt.exceptions import ExpiredSignatureError, PyJWTError
 from sqlalchemy.exc import IntegrityError
 
@@ -20,10 +24,13 @@ from ..errors import ChatError, validation_error
 from ..extensions import db
 from ..i18n import LOCALES
 from ..models import RefreshToken, User, utcnow
+from . import names, passwords
 
 # From 2 characters: many Korean given names are two syllables (준호).
 USERNAME_MIN, USERNAME_MAX = 2, 32
 USERNAME_RE = re.compile(r"^[\w.\-]+$")
+# The length of User.username_key: NFKC can make a name longer (U+FDFA is 18 letters).
+USERNAME_KEY_MAX = 96
 PASSWORD_MIN, PASSWORD_MAX = 8, 1024
 USERNAME_TAKEN = _l("That username is taken.")
 
@@ -60,18 +67,25 @@ def username_problem(username):
     name = normalize_username(username)
     if not USERNAME_MIN <= len(name) <= USERNAME_MAX:
         return _l("Use %(min)s to %(max)s characters.", min=USERNAME_MIN, max=USERNAME_MAX)
-    if not USERNAME_RE.fullmatch(name) or any(unicodedata.category(c)[0] == "C" for c in name):
+    if problem := names.hidden_problem(name):
+        return problem
+    if not USERNAME_RE.fullmatch(name):
         return _l("Use letters, digits, '_', '.' or '-' only.")
-    return None
+    if len(username_key(name)) > USERNAME_KEY_MAX:
+        return _l(
+            "Some of these characters stand for several letters, which makes the name too long. Use simpler ones."
+        )
+    return names.mixed_script_problem(name)
 
 
-def password_problem(password):
-    """Why `password` is not acceptable, or None."""
+def password_problem(password, username=None):
+    """Why `password` is not acceptable: its length, or that it is easy to guess (common,
+    a pattern, close to `username`; see services/passwords.py); or None."""
     if not isinstance(password, str) or len(password) < PASSWORD_MIN:
         return _l("Use at least %(min)s characters.", min=PASSWORD_MIN)
     if len(password) > PASSWORD_MAX:
         return _l("Use at most %(max)s characters.", max=PASSWORD_MAX)
-    return None
+    return passwords.weakness(password, normalize_username(username) if isinstance(username, str) else None)
 
 
 def find_user(username):
@@ -104,12 +118,35 @@ def is_username_available(username):
 
 
 def new_username_problem(username):
-    """Why `username` cannot be a new account's: its form, or that it is taken; or None.
-    The signup page asks it too when the form's own checks failed, so that every field's
-    error shows at once."""
+    """Why `username` cannot be a new account's: its form, that it is taken, or that it
+    looks like an existing user's; or None. The signup page asks it too when the form's
+    own checks failed, so that every field's error shows at once."""
     if problem := username_problem(username):
         return problem
-    return USERNAME_TAKEN if find_user(normalize_username(username)) is not None else None
+    if find_user(normalize_username(username)) is not None:
+        return USERNAME_TAKEN
+    if lookalike := lookalike_username(username):
+        return _l("That username looks too much like “%(name)s”, who is already here. Choose another.", name=lookalike)
+    return None
+
+
+def lookalike_username(username):
+    """An existing username that looks like `username` (one confusables skeleton, after
+    case folding: "аlice" in Cyrillic looks like "Alice"), or None.
+
+    Reads every username: there is no skeleton column yet (a `username_skeleton`, indexed
+    and filled in a migration, would make this one indexed query)."""
+    target = username_skeleton(username)
+    for (existing,) in db.session.execute(sa.select(User.username).execution_options(yield_per=2000)):
+        if username_skeleton(existing) == target:
+            return existing
+    return None
+
+
+@functools.lru_cache(maxsize=20_000)  # about 4 MB; past that, a column (see above)
+def username_skeleton(username):
+    """The skeleton of a username's key, kept for the next signup's scan."""
+    return names.skeleton(username_key(username))
 
 
 def signup(username, password):
@@ -119,7 +156,7 @@ def signup(username, password):
     problems = {}
     if problem := new_username_problem(username):
         problems["username"] = problem
-    if problem := password_problem(password):
+    if problem := password_problem(password, username):
         problems["password"] = problem
     if len(problems) == 1 and problems.get("username") is USERNAME_TAKEN:
         raise ChatError("USERNAME_TAKEN", fields=problems)
@@ -135,28 +172,54 @@ def signup(username, password):
     return user
 
 
-# Verified against when the username does not exist, so both failures take as long.
+# Verified against when the username does not exist, so that both failures take as long;
+# made before the first login looks anyone up, so that no first answer takes longer.
 _DUMMY_HASH = None
 
 
-def authenticate(username, password):
-    """The user whose credentials these are, or INVALID_CREDENTIALS. Failed attempts
-    per username are limited (RATE_LIMITED), whichever address they come from."""
+def authenticate(username, password, address=None, device=None):
+    """The user whose credentials these are, or INVALID_CREDENTIALS; a name that does not
+    exist is answered exactly as a wrong password (same code, words and work: a hash is
+    verified either way), and so are its delays.
+
+    Failures are limited per (username, address): a few are free, then each makes the next
+    attempt wait, twice as long each time (ratelimit.failed), so that someone guessing from
+    one address never locks the owner out from another. A per-username ceiling
+    (RATELIMIT_LOGIN_PER_USERNAME) bounds guessing spread over many addresses. A login from
+    a known `device` (a device token of the user's, `device_token`) skips both and is
+    delayed only by its own device's failures."""
     key = username_key(username) if isinstance(username, str) else ""
-    ratelimit.refuse_if_over("RATELIMIT_LOGIN_PER_USERNAME", key)
+    device_id = known_device(device, key)
+    scope = ("device", device_id) if device_id else ("address", key, address)
+    ratelimit.refuse_while_waiting(*scope, message=_wait_message)
+    if scope[0] == "address":
+        ratelimit.refuse_if_over("RATELIMIT_LOGIN_PER_USERNAME", key)
     try:
-        return _verify_credentials(username, password)
-    except ChatError:
-        ratelimit.count("RATELIMIT_LOGIN_PER_USERNAME", key)
+        user = _verify_credentials(username, password)
+    except ChatError as error:
+        if error.code == "INVALID_CREDENTIALS":
+            ratelimit.failed(*scope)
+            if scope[0] == "address":
+                ratelimit.count("RATELIMIT_LOGIN_PER_USERNAME", key)
         raise
+    ratelimit.succeeded(*scope)
+    return user
+
+
+def _wait_message(seconds):
+    if seconds > 90:
+        wait = _ln("%(num)s minute", "%(num)s minutes", math.ceil(seconds / 60))
+    else:
+        wait = _ln("%(num)s second", "%(num)s seconds", seconds)
+    return _l("Too many failed attempts. Try again in %(wait)s.", wait=wait)
 
 
 def _verify_credentials(username, password):
     global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = _hash("not a password")
     user = find_user(username) if isinstance(password, str) else None
     if user is None:
-        if _DUMMY_HASH is None:
-            _DUMMY_HASH = _hash("not a password")
         try:
             _verify(_DUMMY_HASH, password if isinstance(password, str) else "")
         except VerificationError:
@@ -177,17 +240,64 @@ def _verify_credentials(username, password):
 
 
 def change_password(user, current_password, new_password):
-    """Set a new password and revoke every session, token and socket of the user."""
+    """Set a new password and revoke every session, token and socket of the user. Wrong
+    current passwords are delayed per user as failed logins are (a stolen session must not
+    guess the password behind it, nor spend an argon2 hash per guess unchecked)."""
+    ratelimit.refuse_while_waiting("password", user.id, message=_wait_message)
     try:
-        _verify(user.password_hash, current_password or "")
+        _verify(user.password_hash, current_password if isinstance(current_password, str) else "")
     except (VerificationError, InvalidHashError):
+        ratelimit.failed("password", user.id)
         raise validation_error(current_password=_l("That is not your current password.")) from None
-    if problem := password_problem(new_password):
+    ratelimit.succeeded("password", user.id)
+    if problem := password_problem(new_password, user.username):
         raise validation_error(new_password=problem)
     new_hash = _hash(new_password)
     with transaction():
         user.password_hash = new_hash
         _revoke_all(user)
+
+
+_DEVICE_SALT = "webchat-login-device"
+DEVICE_USERS_MAX = 5  # users remembered by one device token (a shared computer)
+
+
+def _device_serializer():
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_DEVICE_SALT)
+
+
+def _device_entries(token):
+    """{username key: device id} of a device token we signed and that has not expired."""
+    if not isinstance(token, str) or not token or len(token) > 2048:
+        return {}
+    try:
+        entries = _device_serializer().loads(token, max_age=current_app.config["LOGIN_DEVICE_MAX_AGE_SECONDS"])
+    except BadSignature:  # SignatureExpired included
+        return {}
+    return entries if isinstance(entries, dict) else {}
+
+
+def known_device(token, key):
+    """This device's id for the username key `key`, when `token` is a device token left by
+    one of that user's successful logins; else None."""
+    device_id = _device_entries(token).get(key) if key else None
+    return device_id if isinstance(device_id, str) else None
+
+
+def is_known_device(token, username):
+    """Whether `token` is a device token of the user named `username` (the per-address
+    limit on login requests lets such a device through: someone guessing from its
+    address, an office's shared one, must not keep the owner out)."""
+    return known_device(token, username_key(username) if isinstance(username, str) else "") is not None
+
+
+def device_token(user, token=None):
+    """A device token naming `user` beside the users `token` (this device's former one)
+    named: given after a successful login, so that this device's next logins skip the
+    per-address delays (OWASP's device cookies). A new id for the user each time."""
+    entries = {k: v for k, v in _device_entries(token).items() if k != user.username_key}
+    entries[user.username_key] = uuid.uuid4().hex
+    return _device_serializer().dumps(dict(list(entries.items())[-DEVICE_USERS_MAX:]))
 
 
 def set_locale(user, locale):

@@ -16,7 +16,7 @@ from ..errors import ChatError, validation_error
 from ..extensions import db
 from ..models import Attachment, Membership, Message, Room, RoomBan, User, utcnow
 from ..payloads import iso, member_payload, message_payload, room_payload, user_payload
-from . import accounts, audit, files, mentions
+from . import accounts, audit, files, mentions, names
 from .access import lock_room, membership_of, next_rev, next_seq, parse_id, require_member
 from .reads import UNREAD, read_up_to_latest
 
@@ -43,11 +43,14 @@ def post_system_message(room, event_type, user, by=None):
 
 
 def validate_room_name(name):
+    """The room name to store: whitespace collapsed, no invisible or control character."""
     if not isinstance(name, str) or not name.strip():
         raise validation_error(name=_l("Give the room a name."))
     name = " ".join(name.split())
     if len(name) > NAME_MAX:
         raise validation_error(name=_l("Use at most %(max)s characters.", max=NAME_MAX))
+    if problem := names.hidden_problem(name):
+        raise validation_error(name=problem)
     return name
 
 

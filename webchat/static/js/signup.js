@@ -43,5 +43,7 @@ input.addEventListener("input", () => {
   clearTimeout(timer);
   timer = setTimeout(check, 250);
 });
-// What was typed (or autofilled) before this module finished loading is checked too.
-if (input.value.trim()) check();
+// What was typed (or autofilled) before this module finished loading is checked too,
+// unless the server refused it: its reason stays until the name changes (a look-alike of
+// an existing name, say, which only the signup itself checks).
+if (input.value.trim() && input.getAttribute("aria-invalid") !== "true") check();
