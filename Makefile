@@ -55,8 +55,12 @@ migrate: install
 run: migrate
 	HOST=$${HOST:-127.0.0.1} PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
+# The suite runs on TEST_WORKERS processes (pytest-xdist), each taking whole test files, so
+# that a module's shared server and fixtures stay in one process; TEST_WORKERS=0 runs it in
+# this one (for -x, --pdb or reading one failure's output in order).
+TEST_WORKERS ?= 2
 test: lint translations test-js
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile) $(PYTEST_ARGS)
 
 # The lint gate, part of `make test`: ruff (pyproject.toml), the import layers
 # (import-linter's contracts in pyproject.toml: adapters -> services -> realtime, never

@@ -261,7 +261,10 @@ SOCKET = {
     "auth": ({"token": "{token}"}, everyone(200)),
     # Names Socket.IO reserves never reach a handler, whoever sends them (issue 16: a client
     # "disconnect" hid its socket from every cut; a "connect" registered another's token).
-    **{name: ({"token": "{token}"}, dict.fromkeys(ROLES, (400, "VALIDATION_ERROR"))) for name in RESERVED_EVENTS},
+    **{
+        name: ({"token": "{token}"}, dict.fromkeys(ROLES, (400, "VALIDATION_ERROR")))
+        for name in sorted(RESERVED_EVENTS)
+    },
 }
 
 

@@ -239,6 +239,9 @@ class WebchatServer(ServerProcess):
             RATELIMIT_ENABLED="false",
             ARGON2_TIME_COST="1",
             ARGON2_MEMORY_COST="8192",
+            # The suite runs on several pytest-xdist workers sharing one Redis and RabbitMQ:
+            # each worker's servers are a cluster of their own unless a test names one.
+            CLUSTER_NAME=f"webchat-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}",
         )
         if database_url:
             environment["DATABASE_URL"] = database_url
