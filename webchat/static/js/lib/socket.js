@@ -156,7 +156,10 @@ export function connectChat({ tokenUrl, loginUrl, onStatus = () => {} }) {
   socket.on("disconnect", (reason) => {
     clearTimeout(renewTimer);
     if (reason === "io client disconnect") return;
-    // The server ended it (token expired, logout): a new token decides, after a while.
+    // The server ended it (token expired, this session ended, logout): ask for a new
+    // token at once, which sends a signed-out page to the login page now; a refreshed
+    // socket is tried again after a while.
+    if (reason === "io server disconnect") freshToken().catch(() => {});
     retryLater({ refused: reason === "io server disconnect" });
   });
 
