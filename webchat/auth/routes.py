@@ -61,18 +61,19 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    """Log out this device: its session ends (its sockets too); the others stay.
-    CSRFProtect has already checked the form's token."""
-    sessions.end_session(current_user, current_session().id)
+    """Log out everywhere (the contract's logout): every session, token and socket of
+    the user ends. CSRFProtect has already checked the form's token."""
+    accounts.logout(current_user)
     sign_out()
     return redirect(url_for("auth.login"))
 
 
-@bp.post("/logout/everywhere")
+@bp.post("/logout/this-device")
 @login_required
-def logout_everywhere():
-    """Log out every device: every session, token and socket of the user ends."""
-    accounts.logout(current_user)
+def logout_this_device():
+    """The header's "Log out": this device's session ends (its sockets too); the user's
+    other devices stay signed in."""
+    sessions.end_session(current_user, current_session().id)
     sign_out()
     return redirect(url_for("auth.login"))
 
@@ -85,8 +86,8 @@ def end_session(session_id):
         sessions.end_session(current_user, session_id)
     except ChatError as error:  # NOT_FOUND: ended meanwhile, or not theirs
         flash(str(error.message))
-    else:
-        flash(gettext("The session was ended. That device is signed out."))
+        return account_page(status=error.status)
+    flash(gettext("The session was ended. That device is signed out."))
     return redirect(url_for("auth.password", _anchor="sessions-heading"))
 
 
