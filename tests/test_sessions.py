@@ -131,19 +131,13 @@ def test_the_pages_socket_token_carries_its_sessions_family(app, alice):
 # --- a fresh cookie at login ----------------------------------------------------------
 
 
-@pytest.fixture
-def csrf_app(app_with):
-    app = app_with(WTF_CSRF_ENABLED=True)
-    accounts.signup("alice", PASSWORD)
-    return app
-
-
 def form_token(client, path):
     return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text).group(1)
 
 
-def test_a_login_starts_a_fresh_cookie_with_a_new_csrf_secret(csrf_app):
-    client = csrf_app.test_client()
+def test_a_login_starts_a_fresh_cookie_with_a_new_csrf_secret(app_with):
+    client = app_with(WTF_CSRF_ENABLED=True).test_client()
+    accounts.signup("alice", PASSWORD)
     before = form_token(client, "/auth/login")
     with client.session_transaction() as cookie:
         old_secret = cookie["csrf_token"]
@@ -393,16 +387,25 @@ def test_a_page_session_ends_at_its_absolute_lifetime_however_used(app_with, clo
     assert not signed_in(browser)
 
 
-def test_an_idle_token_session_expires(app_with, clock):
-    client = app_with(
-        SESSION_IDLE_LIFETIME=timedelta(days=14), SESSION_ABSOLUTE_LIFETIME=timedelta(days=365)
-    ).test_client()
+def token_login_used(app_with, clock, absolute_days, every_days):
+    """A token login on an app with a 14-day idle lifetime, its refresh token rotated
+    three times `every_days` apart; the client and the last tokens."""
+    lifetimes = {
+        "SESSION_IDLE_LIFETIME": timedelta(days=14),
+        "SESSION_ABSOLUTE_LIFETIME": timedelta(days=absolute_days),
+    }
+    client = app_with(**lifetimes).test_client()
     accounts.signup("alice", PASSWORD)
     tokens = token_login(client)
     for _ in range(3):  # a rotation is a use
-        clock.advance(days=13)
+        clock.advance(days=every_days)
         tokens = refresh(client, tokens["refresh_token"]).get_json()
         assert "refresh_token" in tokens
+    return client, tokens
+
+
+def test_an_idle_token_session_expires(app_with, clock):
+    client, tokens = token_login_used(app_with, clock, absolute_days=365, every_days=13)
     clock.advance(days=14, seconds=1)
     response = refresh(client, tokens["refresh_token"])
     assert response.status_code == 401 and code_of(response) == "TOKEN_EXPIRED"
@@ -411,15 +414,7 @@ def test_an_idle_token_session_expires(app_with, clock):
 
 
 def test_a_token_session_ends_at_its_absolute_lifetime_however_used(app_with, clock):
-    client = app_with(
-        SESSION_IDLE_LIFETIME=timedelta(days=14), SESSION_ABSOLUTE_LIFETIME=timedelta(days=30)
-    ).test_client()
-    accounts.signup("alice", PASSWORD)
-    tokens = token_login(client)
-    for _ in range(3):
-        clock.advance(days=9)
-        tokens = refresh(client, tokens["refresh_token"]).get_json()
-        assert "refresh_token" in tokens
+    client, tokens = token_login_used(app_with, clock, absolute_days=30, every_days=9)
     clock.advance(days=3)
     assert code_of(refresh(client, tokens["refresh_token"])) == "TOKEN_EXPIRED"
 
