@@ -36,6 +36,8 @@ export function connectChat({ tokenUrl, loginUrl, onStatus = () => {} }) {
   let attempts = 0;         // failed attempts since the last connection
   let everConnected = false;
   let state = "connecting";
+  let leaving = false;      // a navigation away has begun
+  window.addEventListener("beforeunload", () => { leaving = true; });
 
   async function freshToken() {
     try {
@@ -157,9 +159,9 @@ export function connectChat({ tokenUrl, loginUrl, onStatus = () => {} }) {
     clearTimeout(renewTimer);
     if (reason === "io client disconnect") return;
     // The server ended it (token expired, this session ended, logout): ask for a new
-    // token at once, which sends a signed-out page to the login page now; a refreshed
-    // socket is tried again after a while.
-    if (reason === "io server disconnect") freshToken().catch(() => {});
+    // token at once, which sends a signed-out page to the login page now (unless the
+    // page is leaving already: its own logout form); the socket is tried again later.
+    if (reason === "io server disconnect" && !leaving) freshToken().catch(() => {});
     retryLater({ refused: reason === "io server disconnect" });
   });
 
