@@ -63,12 +63,13 @@ def register_extensions(app):
     metrics.init_app(app)
 
     from .callers import page_user
-    from .services import emails, mentions, reads, rooms
+    from .services import emails, mentions, reads, rooms, sessions
 
     emails.init_app(app)
     reads.init_app(app)
     mentions.init_app(app)
     rooms.init_app(app)
+    sessions.init_app(app)
     # A cookie signs in only while the session record it names is live.
     login_manager.user_loader(page_user)
 

@@ -270,8 +270,7 @@ def user_for_access_token(token):
 def revoked_credentials(credentials):
     """Of `credentials`, (user_id, generation, family or None) triples, the ones revoked
     since they were checked: the user's generation moved or the family's session is no
-    longer live. For
-    the sockets' periodic reconciliation; two queries per call."""
+    longer live. For the sockets' periodic reconciliation; two queries per call."""
     credentials = set(credentials)
     if not credentials:
         return set()
