@@ -36,6 +36,8 @@ def test_ending_another_browsers_session_sends_it_to_login_at_once(pages, server
     expect(items).to_have_count(3)
     this = a.locator('#session-list .session-item[data-current="true"]')
     expect(this).to_contain_text("This device")
+    # The page's script writes the times in the reader's zone, as the room list does.
+    expect(this.locator("time").first).not_to_contain_text("UTC")
     expect(items.first).to_have_attribute("data-current", "true")
     phone = items.filter(has_text="Mobile Safari 17 · iOS 17 · iPhone")
     expect(phone).to_have_count(1)
