@@ -197,6 +197,16 @@ def test_the_account_page_lists_the_sessions_this_device_first(app, alice, clien
     assert signed_in(phone)
 
 
+def test_a_device_named_by_its_user_agent_is_never_markup(app, alice):
+    """ua-parser passes parts of the User-Agent through (an Android model): user text."""
+    hostile = 'Mozilla/5.0 (Linux; Android 14; <b>X</b>" onfocus="alert(1) Build/1) Chrome/119.0 Mobile Safari/537.36'
+    login(device(app, hostile), alice)
+    viewer = login(device(app), alice)
+    html = account_page(viewer)
+    assert "<b>X</b>" not in html and '" onfocus="' not in html
+    assert "&lt;b&gt;X&lt;/b&gt;" in html
+
+
 def test_ending_one_session_signs_out_that_device_only(app, alice, bob):
     phone, laptop = login(device(app, IPHONE), alice), login(device(app), alice)
     bobs = login(device(app), bob)
