@@ -356,6 +356,14 @@ def test_reconciliation_finds_a_socket_of_an_ended_session(app, alice, connect):
     assert accounts.revoked_credentials([credential]) == {credential}
 
 
+def test_reconciliation_finds_a_socket_of_an_expired_session(app, alice, clock):
+    laptop = login(device(app), alice)
+    claims = accounts.decode(laptop.post("/api/v1/auth/socket-token").get_json()["access_token"], "access")
+    credential = (alice.id, claims["gen"], claims["fam"])
+    clock.advance(days=14, seconds=1)  # unused past the idle lifetime
+    assert accounts.revoked_credentials([credential]) == {credential}
+
+
 # --- lifetimes -----------------------------------------------------------------------------
 
 
