@@ -223,6 +223,14 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    # Every login (a page's cookie, a token login's refresh family) is a session record
+    # the server can end. It ends by itself once unused this long (idle) or this long
+    # after the login (absolute), whatever the cookie or the refresh token still say, so
+    # a copied cookie or a lost device's refresh token stops working. Last seen moves at
+    # most once per SESSION_TOUCH_SECONDS, never a write per request.
+    SESSION_IDLE_LIFETIME = timedelta(seconds=env_int("SESSION_IDLE_LIFETIME", 14 * 86400))
+    SESSION_ABSOLUTE_LIFETIME = timedelta(seconds=env_int("SESSION_ABSOLUTE_LIFETIME", 30 * 86400))
+    SESSION_TOUCH_SECONDS = env_int("SESSION_TOUCH_SECONDS", 60)
 
     # database.configure_mariadb pings connections that sat idle, so a server that closed
     # them (wait_timeout, a restart) is noticed; recycling is only a backstop.

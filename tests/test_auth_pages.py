@@ -522,9 +522,9 @@ def test_logout_without_csrf_token_is_refused(csrf_client):
 
 def test_logout_with_the_pages_csrf_token(csrf_client):
     html = csrf_client.get("/rooms").text
-    logout_form = re.search(r'<form\b[^>]*action="/auth/logout".*?</form>', html, re.S).group(0)
+    logout_form = re.search(r'<form\b[^>]*action="/auth/logout/this-device".*?</form>', html, re.S).group(0)
     token = re.search(r'name="csrf_token" value="([^"]+)"', logout_form).group(1)
-    response = csrf_client.post("/auth/logout", data={"csrf_token": token})
+    response = csrf_client.post("/auth/logout/this-device", data={"csrf_token": token})
     assert response.status_code == 302 and response.headers["Location"] == "/auth/login"
     assert not is_logged_in(csrf_client)
 

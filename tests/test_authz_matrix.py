@@ -19,7 +19,7 @@ from webchat import create_app
 from webchat.chat.namespace import RESERVED_EVENTS, ChatNamespace
 from webchat.extensions import db, socketio
 from webchat.realtime import current_presence
-from webchat.services import accounts, messages, rooms
+from webchat.services import accounts, messages, rooms, sessions
 
 from .support.accounts import PASSWORD, bearer, login
 from .support.databases import Backend, config_for
@@ -64,6 +64,7 @@ MEMBERS_ONLY = room_rule(outsider=MSG_GONE, non_member=MSG_GONE, kicked=MSG_GONE
 SENDER_ONLY = {**MEMBERS_ONLY, "owner": FORBIDDEN}
 # The sender, the room's owner and any site admin (a moderator's delete).
 MODERATED = {**MEMBERS_ONLY, "admin": OK}
+SESSION_OWNER = {**dict.fromkeys(ROLES, (404, "NOT_FOUND")), "anonymous": ANON, "deactivated": DEAD, "member": OK}
 # (method, rule) -> (how to call it, {role: (status, code)})
 API = {
     ("GET", "/api/v1/rooms"): ("/api/v1/rooms", None, everyone(200)),
@@ -76,6 +77,9 @@ API = {
     ),
     ("GET", "/api/v1/users"): ("/api/v1/users?q=mem", None, everyone(200)),
     ("PUT", "/api/v1/me"): ("/api/v1/me", {"locale": "ko"}, everyone(200)),  # only ever about the caller
+    ("GET", "/api/v1/me/sessions"): ("/api/v1/me/sessions", None, everyone(200)),  # the caller's own only
+    # The session is `member`'s: anyone else's id does not exist for them.
+    ("DELETE", "/api/v1/me/sessions/<int:session_id>"): ("/api/v1/me/sessions/{session}", None, SESSION_OWNER),
     # A session's: a deactivated user has none.
     ("POST", "/api/v1/auth/socket-token"): ("/api/v1/auth/socket-token", {}, {**everyone(200), "deactivated": ANON}),
     ("GET", "/api/v1/rooms/<int:room_id>/messages"): ("/api/v1/rooms/{room}/messages", None, room_rule()),
@@ -180,6 +184,12 @@ PAGES = {
             "deactivated": LOGIN,
         },
     ),
+    # Ending one of `member`'s sessions on the account page.
+    ("POST", "/auth/sessions/<int:session_id>/end"): (
+        "/auth/sessions/{session}/end",
+        {},
+        {**dict.fromkeys(ROLES, (404, None)), "member": (302, None), "anonymous": LOGIN, "deactivated": LOGIN},
+    ),
     # The admin area: a 404 for everyone but site admins (anonymous too).
     **{
         ("GET", rule): (
@@ -229,6 +239,8 @@ OTHER_PAGES = {
     ("GET", "/auth/login"),
     ("POST", "/auth/login"),
     ("POST", "/auth/logout"),
+    ("POST", "/auth/logout/this-device"),
+    ("POST", "/auth/sessions/end-others"),  # the caller's own sessions
     ("GET", "/auth/password"),
     ("POST", "/auth/password"),
     ("POST", "/auth/language"),
@@ -293,6 +305,10 @@ def build_cast():
             "member2": people["member2"].id,
         }
     rooms.create_direct(people["member"], ["member2"])  # so that `member` asking again is a duplicate
+    accounts.issue_tokens(people["member"])  # a session (a token login) of `member`'s
+    session_id = sessions.list_sessions(people["member"])[0].id
+    for kind in world:
+        world[kind]["session"] = session_id
     admin.deactivate(accounts.find_user("admin"), people["deactivated"].id)
     return world
 

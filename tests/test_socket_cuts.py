@@ -248,9 +248,10 @@ def test_reconcile_disconnects_revoked_credentials(app, alice, bob, client, conn
     # Revocations whose cut never ran (another node crashed before it, say).
     db.session.execute(sa.update(User).where(User.id == bob.id).values(token_generation=User.token_generation + 1))
     family = current_presence().get(sid_of(by_family)).family
-    from webchat.models import RefreshToken
+    from webchat.models import DeviceSession, utcnow
 
-    db.session.execute(sa.update(RefreshToken).where(RefreshToken.family == family).values(revoked=True))
+    # The family's session ended (issue 24: the family's one source of truth).
+    db.session.execute(sa.update(DeviceSession).where(DeviceSession.family == family).values(ended_at=utcnow()))
     db.session.commit()
     assert run_reconcile() == (2, 0)
     assert not by_generation.is_connected(NS) and not by_family.is_connected(NS)

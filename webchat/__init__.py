@@ -62,20 +62,16 @@ def register_extensions(app):
     logs.init_app(app)
     metrics.init_app(app)
 
-    from .services import accounts, emails, mentions, reads, rooms
+    from .callers import page_user
+    from .services import emails, mentions, reads, rooms, sessions
 
     emails.init_app(app)
     reads.init_app(app)
     mentions.init_app(app)
     rooms.init_app(app)
-
-    @login_manager.user_loader
-    def load_user(session_id):
-        user_id, _, generation = session_id.partition(":")
-        user = accounts.get_user(user_id)
-        if user is None or str(user.token_generation) != generation or user.deactivated_at is not None:
-            return None
-        return user
+    sessions.init_app(app)
+    # A cookie signs in only while the session record it names is live.
+    login_manager.user_loader(page_user)
 
 
 def register_blueprints(app):

@@ -77,6 +77,29 @@ class RefreshToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
 
+class DeviceSession(db.Model):
+    """One login of one device: a page's session cookie names it, or a token login's
+    refresh family is it. Ending it signs that device out (its cookie, its socket tokens
+    and refresh tokens, which all carry `family`, and its sockets) and no other."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (MYSQL_TABLE,)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # The family every token of this login carries (`fam`): the refresh family of a token
+    # login, the socket tokens' of a page login. The cuts find its sockets by it.
+    family: Mapped[str] = mapped_column(sa.String(36), unique=True)
+    kind: Mapped[str] = mapped_column(sa.String(10))  # page | token
+    # The User-Agent as ua-parser reads it ("Chrome 120, Windows"); the address last seen.
+    device: Mapped[str] = mapped_column(sa.String(120), default="")
+    address: Mapped[str] = mapped_column(sa.String(45), default="")
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    # Moved at most once a minute (SESSION_TOUCH_SECONDS): the idle lifetime counts from it.
+    last_seen_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
 class Room(db.Model):
     __tablename__ = "rooms"
     __table_args__ = (MYSQL_TABLE,)

@@ -40,6 +40,20 @@ def admin_user_payload(user):
     }
 
 
+def session_payload(record, current_family=None):
+    """A session (one login of one device) as its owner sees it; `current` marks the
+    caller's own (this browser's, or the calling token's family)."""
+    return {
+        "id": record.id,
+        "kind": record.kind,
+        "device": record.device,
+        "address": record.address,
+        "created_at": iso(record.created_at),
+        "last_seen_at": iso(record.last_seen_at),
+        "current": record.family == current_family,
+    }
+
+
 def own_user_payload(user):
     """A user as they see themselves: with their settings."""
     return {**user_payload(user), "locale": user.locale}

@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from ..support.chat_client import send_concurrently
-from ..support.http_client import api, api_user, page_login, page_logout, unique_name
+from ..support.http_client import api, api_user, csrf_token, page_login, page_logout, unique_name
 from ..support.services import require_mariadb, require_rabbitmq, require_redis
 
 pytestmark = [pytest.mark.integration, pytest.mark.mariadb, pytest.mark.redis]
@@ -140,7 +140,7 @@ def test_a_crashed_nodes_users_go_offline(cluster, clients):
     assert online == {a_user[0]["username"]: True, b_user[0]["username"]: False}
 
 
-def test_kick_and_logout_reach_sockets_on_the_other_node(cluster, clients):
+def test_kick_session_end_and_logout_reach_sockets_on_the_other_node(cluster, clients):
     nodes = cluster()
     room, (a_user, a), (b_user, b) = crossing(nodes, clients)
     assert api(nodes[0], a_user[1], "DELETE", f"/rooms/{room['id']}/members/{b_user[0]['username']}").status_code == 200
@@ -152,8 +152,26 @@ def test_kick_and_logout_reach_sockets_on_the_other_node(cluster, clients):
     # Revocation: tokens are checked against the database every node shares.
     c_user = api_user(nodes[0], unique_name("z"))
     c = clients(nodes[1], c_user[1])
+    # Ending one session (issue 24) on node one disconnects that device's socket on node
+    # two, a page's (its socket token carries the session's family), and no other.
+    browser = page_login(nodes[0], c_user[0]["username"])
+    page_socket = clients(nodes[1], page_socket_token(nodes[0], browser))
+    (browsers_session,) = [
+        s for s in api(nodes[0], c_user[1], "GET", "/me/sessions").json()["sessions"] if s["kind"] == "page"
+    ]
+    assert api(nodes[0], c_user[1], "DELETE", f"/me/sessions/{browsers_session['id']}").status_code == 200
+    page_socket.wait_for(lambda: not page_socket.sio.connected, what="the ended session's socket on node two to go")
+    assert c.call("close_room", {"room_id": room["id"]})["ok"] and c.sio.connected  # the other device stays
     page_logout(nodes[0], page_login(nodes[0], c_user[0]["username"]))
     c.wait_for(lambda: not c.sio.connected, what="logout on node one to disconnect the socket on node two")
+
+
+def page_socket_token(server, browser):
+    """The socket token a page signed in as `browser` (a requests.Session) gets."""
+    headers = {"X-CSRFToken": csrf_token(browser, f"{server.url}/rooms")}
+    response = browser.post(f"{server.url}/api/v1/auth/socket-token", headers=headers, timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()["access_token"]
 
 
 def test_announce_from_the_cli_reaches_every_node(cluster, clients):

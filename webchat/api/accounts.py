@@ -1,13 +1,13 @@
-"""API: signup, username availability, tokens."""
+"""API: signup, username availability, tokens, my sessions."""
 
 from flask import g, jsonify, request
 from flask_babel import lazy_gettext as _l
 
-from ..callers import bearer_token, session_user
+from ..callers import bearer_token, caller_family, current_session, session_user
 from ..errors import ChatError, validation_error
-from ..payloads import own_user_payload, user_payload
+from ..payloads import own_user_payload, session_payload, user_payload
 from ..ratelimit import per_ip
-from ..services import accounts
+from ..services import accounts, sessions
 from . import bp
 from .auth import authenticated, json_body
 
@@ -45,7 +45,8 @@ def token():
     data = json_body()
     device = data.get("device_token")
     user = accounts.authenticate(data.get("username"), data.get("password"), address=request.remote_addr, device=device)
-    return jsonify(**accounts.issue_tokens(user), device_token=accounts.device_token(user, device))
+    tokens = accounts.issue_tokens(user, request.user_agent.string, request.remote_addr)
+    return jsonify(**tokens, device_token=accounts.device_token(user, device))
 
 
 @bp.post("/auth/refresh")
@@ -70,7 +71,9 @@ def socket_token():
                 "the socket with it and renew it with POST /api/v1/auth/refresh."
             ),
         )
-    return jsonify(accounts.issue_access_token(session_user()))
+    user = session_user()
+    # It carries this browser's session family: ending the session disconnects it.
+    return jsonify(accounts.issue_access_token(user, current_session().family))
 
 
 @bp.put("/me")
@@ -82,3 +85,20 @@ def update_me():
         raise validation_error(locale=_l('Expected "ko", "en" or null.'))
     user = accounts.set_locale(g.user, data["locale"])
     return jsonify(user=own_user_payload(user))
+
+
+@bp.get("/me/sessions")
+@authenticated
+def my_sessions():
+    """The caller's live sessions, one per device; `current` marks the caller's own."""
+    family = caller_family()
+    return jsonify(sessions=[session_payload(record, family) for record in sessions.list_sessions(g.user)])
+
+
+@bp.delete("/me/sessions/<int:session_id>")
+@authenticated
+def end_my_session(session_id):
+    """End one of the caller's sessions: that device is signed out and its sockets
+    disconnected on every node. Another user's session is NOT_FOUND."""
+    sessions.end_session(g.user, session_id)
+    return jsonify({})

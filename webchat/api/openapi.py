@@ -37,6 +37,15 @@ SCHEMAS = {
         created_at=TIMESTAMP,
     ),
     "Me": obj(id=ID, username={"type": "string"}, locale=nullable({"enum": ["ko", "en"]})),
+    "Session": obj(
+        id=ID,
+        kind={"enum": ["page", "token"]},
+        device={"type": "string", "description": "The login's User-Agent as ua-parser reads it; empty if unknown."},
+        address={"type": "string", "description": "The address the session was last seen from."},
+        created_at=TIMESTAMP,
+        last_seen_at=TIMESTAMP,
+        current={"type": "boolean", "description": "The caller's own session."},
+    ),
     "File": obj(
         id=ID,
         name={"type": "string"},
@@ -259,6 +268,25 @@ PATHS = {
             "Change my settings: the UI language (null: follow the browser)",
             ok(obj(user=ref("Me"))),
             body=obj(locale=nullable({"enum": ["ko", "en"]})),
+        )
+    },
+    "/me/sessions": {
+        "get": operation(
+            "My sessions, one per signed-in device",
+            ok(obj(sessions={"type": "array", "items": ref("Session")})),
+            description="Live sessions only (not ended, within the idle and absolute lifetimes), the most "
+            "recently seen first. current marks the caller's own: the page's session, or the refresh "
+            "family of the calling access token.",
+        )
+    },
+    "/me/sessions/{session_id}": {
+        "delete": operation(
+            "End one of my sessions",
+            {**ok(EMPTY), **errors(404)},
+            params=[path_param("session_id")],
+            description="That device is signed out: its page cookie, access and refresh tokens stop working "
+            "and its sockets are disconnected, on every node. Another user's session, or one no longer "
+            "live, is 404 NOT_FOUND.",
         )
     },
     "/users": {

@@ -1,13 +1,15 @@
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import force_locale, gettext
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_babel import force_locale, gettext, ngettext
+from flask_login import current_user, login_required
 
+from ..callers import current_session, sign_in, sign_out
 from ..errors import ChatError
 from ..extensions import csrf
 from ..i18n import browser_locale, remember_locale
 from ..pages import remember_theme, safe_next, show_errors, theme_choice
+from ..payloads import session_payload
 from ..ratelimit import per_ip
-from ..services import accounts, emails
+from ..services import accounts, emails, sessions
 from . import bp
 from .forms import EmailForm, LanguageForm, LoginForm, PasswordForm, SignupForm, ThemeForm
 
@@ -27,7 +29,7 @@ def signup():
         except ChatError as error:
             show_errors(form, error)
         else:
-            login_user(user)
+            sign_in(user)
             return remember_device(redirect(url_for("rooms.index")), user)
     elif form.is_submitted():
         # The form stopped at its own checks (the confirmation differs, say): the name's and
@@ -64,7 +66,7 @@ def login():
             if error.code in ("ACCOUNT_DEACTIVATED", "RATE_LIMITED"):
                 return render_template("auth/login.html", form=form, next=target), error.status, retry_after(error)
         else:
-            login_user(user)
+            sign_in(user)
             return remember_device(redirect(target or url_for("rooms.index")), user)
     status = (401 if form.form_errors else 400) if form.is_submitted() else 200
     return render_template("auth/login.html", form=form, next=target), status
@@ -93,10 +95,43 @@ def remember_device(response, user):
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    # CSRFProtect has already checked the form's token.
+    """Log out everywhere (the contract's logout): every session, token and socket of
+    the user ends. CSRFProtect has already checked the form's token."""
     accounts.logout(current_user)
-    logout_user()
+    sign_out()
     return redirect(url_for("auth.login"))
+
+
+@bp.post("/logout/this-device")
+@login_required
+def logout_this_device():
+    """The header's "Log out": this device's session ends (its sockets too); the user's
+    other devices stay signed in."""
+    sessions.end_session(current_user, current_session().id)
+    sign_out()
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/sessions/<int:session_id>/end")
+@login_required
+def end_session(session_id):
+    """The account page's "End" on one of the user's other sessions."""
+    try:
+        sessions.end_session(current_user, session_id)
+    except ChatError as error:  # NOT_FOUND: ended meanwhile, or not theirs
+        flash(str(error.message))
+        return account_page(status=error.status)
+    flash(gettext("The session was ended. That device is signed out."))
+    return redirect(url_for("auth.password", _anchor="sessions-heading"))
+
+
+@bp.post("/sessions/end-others")
+@login_required
+def end_other_sessions():
+    """The account page's "End all other sessions": this device stays signed in."""
+    ended = sessions.end_other_sessions(current_user, current_session().id)
+    flash(ngettext("%(num)d other session was ended.", "%(num)d other sessions were ended.", ended))
+    return redirect(url_for("auth.password", _anchor="sessions-heading"))
 
 
 @bp.route("/password", methods=["GET", "POST"])
@@ -111,16 +146,16 @@ def password():
             if error.code == "RATE_LIMITED":
                 return *account_page(form=form, status=error.status), retry_after(error)
         else:
-            user = accounts.get_user(current_user.id)
-            login_user(user)  # this browser stays signed in; every other session ends
+            # Every session ended; this browser stays signed in, with a new one.
+            sign_in(accounts.get_user(current_user.id))
             flash(gettext("Your password was changed. Every other session and device is signed out."))
             return redirect(url_for("rooms.index", changed=1))
     return account_page(form=form)
 
 
 def account_page(form=None, language_form=None, email_form=None, theme_form=None, status=200):
-    """The account page (/auth/password): the language, the theme, the email, and the
-    password form."""
+    """The account page (/auth/password): the language, the theme, the email, the
+    password form, and the sessions (this device first)."""
     form = form or PasswordForm()
     language_form = language_form or LanguageForm(prefix="language", locale=current_user.locale or "")
     theme_form = theme_form or ThemeForm(prefix="theme", theme=theme_choice())
@@ -134,6 +169,7 @@ def account_page(form=None, language_form=None, email_form=None, theme_form=None
         theme_form=theme_form,
         email_form=email_form,
         email_enabled=emails.enabled(),
+        sessions=[session_payload(record, current_session().family) for record in sessions.list_sessions(current_user)],
     ), status
 
 

@@ -24,7 +24,7 @@ from ..errors import ChatError, validation_error
 from ..extensions import db
 from ..i18n import LOCALES
 from ..models import RefreshToken, User, utcnow
-from . import names, passwords
+from . import names, passwords, sessions
 
 # From 2 characters: many Korean given names are two syllables (준호).
 USERNAME_MIN, USERNAME_MAX = 2, 32
@@ -323,10 +323,12 @@ def issue_access_token(user, family=None):
     return {"access_token": token, "expires_in": access_token_lifetime()}
 
 
-def issue_tokens(user):
-    """An access token and a refresh token starting a new family (one per login)."""
+def issue_tokens(user, user_agent=None, address=None):
+    """An access token and a refresh token starting a new family: one login, whose
+    session record (of the device `user_agent` names, at `address`) the family is."""
     with transaction():
-        return _token_pair(user, family=str(uuid.uuid4()))
+        record = sessions.start(user, "token", user_agent, address, family=str(uuid.uuid4()))
+        return _token_pair(user, family=record.family)
 
 
 def _token_pair(user, family):
@@ -356,13 +358,9 @@ def decode(token, expected_type):
     return claims
 
 
-def _family_revoked(family):
-    return sa.exists().where(RefreshToken.family == family, RefreshToken.revoked.is_(True))
-
-
 def user_for_access_token(token):
     """The user an access token speaks for, with its claims; revoked tokens (by logout,
-    password change, or their family's revocation) are refused. One query."""
+    password change, or their family's session ending or expiring) are refused. One query."""
     claims = decode(token, "access")
     try:
         user_id = int(claims.get("sub"))
@@ -371,7 +369,7 @@ def user_for_access_token(token):
     family = claims.get("fam")
     if family is not None and not isinstance(family, str):
         raise ChatError("TOKEN_INVALID")
-    revoked = _family_revoked(family) if family is not None else sa.false()
+    revoked = sessions.dead_family(family) if family is not None else sa.false()
     row = db.session.execute(sa.select(User, revoked).where(User.id == user_id)).first()
     if row is None or row[1] or claims.get("gen") != row[0].token_generation or row[0].deactivated_at is not None:
         raise ChatError("TOKEN_INVALID")
@@ -380,31 +378,23 @@ def user_for_access_token(token):
 
 def revoked_credentials(credentials):
     """Of `credentials`, (user_id, generation, family or None) triples, the ones revoked
-    since they were checked: the user's generation moved or the family was revoked. For
-    the sockets' periodic reconciliation; two queries per call."""
+    since they were checked: the user's generation moved or the family's session is no
+    longer live. For the sockets' periodic reconciliation; two queries per call."""
     credentials = set(credentials)
     if not credentials:
         return set()
     user_ids = {user_id for user_id, _gen, _fam in credentials}
     families = {family for _uid, _gen, family in credentials if family is not None}
     generations = dict(db.session.execute(sa.select(User.id, User.token_generation).where(User.id.in_(user_ids))).all())
-    dead_families = (
-        set(
-            db.session.scalars(
-                sa.select(RefreshToken.family)
-                .distinct()
-                .where(RefreshToken.family.in_(families), RefreshToken.revoked.is_(True))
-            )
-        )
-        if families
-        else set()
-    )
+    dead_families = sessions.dead_families(families)
     return {c for c in credentials if generations.get(c[0]) != c[1] or c[2] in dead_families}
 
 
 def rotate_refresh_token(token):
     """Spend a refresh token for a new pair in the same family. A token presented a
-    second time means it leaked: the whole family is revoked and TOKEN_REUSED raised."""
+    second time means it leaked: the whole family (its session) is ended and TOKEN_REUSED
+    raised. A family whose session ended is TOKEN_INVALID, one past the session's idle or
+    absolute lifetime TOKEN_EXPIRED."""
     claims = decode(token, "refresh")
     outcome = None
     with transaction() as session:
@@ -419,12 +409,13 @@ def rotate_refresh_token(token):
         ):
             outcome = "TOKEN_INVALID"
         elif row.spent_at is not None:
-            session.execute(sa.update(RefreshToken).where(RefreshToken.family == row.family).values(revoked=True))
-            realtime.disconnect_family_after_commit(row.family)
+            sessions.end_family(row.family)
             outcome = "TOKEN_REUSED"
         else:
-            row.spent_at = utcnow()
-            tokens = _token_pair(user, family=row.family)
+            outcome = sessions.token_session_for_rotation(row.family)
+            if outcome is None:
+                row.spent_at = utcnow()
+                tokens = _token_pair(user, family=row.family)
     if outcome:
         raise ChatError(outcome)
     return tokens
@@ -439,6 +430,7 @@ def revoke_all(user):
 def _revoke_all(user):
     user.token_generation += 1
     db.session.execute(sa.update(RefreshToken).where(RefreshToken.user_id == user.id).values(revoked=True))
+    sessions.end_all(user)
     realtime.disconnect_user_after_commit(user.id)
 
 

@@ -36,6 +36,8 @@ export function connectChat({ tokenUrl, loginUrl, onStatus = () => {} }) {
   let attempts = 0;         // failed attempts since the last connection
   let everConnected = false;
   let state = "connecting";
+  let leaving = false;      // a navigation away has begun
+  window.addEventListener("beforeunload", () => { leaving = true; });
 
   async function freshToken() {
     try {
@@ -156,7 +158,10 @@ export function connectChat({ tokenUrl, loginUrl, onStatus = () => {} }) {
   socket.on("disconnect", (reason) => {
     clearTimeout(renewTimer);
     if (reason === "io client disconnect") return;
-    // The server ended it (token expired, logout): a new token decides, after a while.
+    // The server ended it (token expired, this session ended, logout): ask for a new
+    // token at once, which sends a signed-out page to the login page now (unless the
+    // page is leaving already: its own logout form); the socket is tried again later.
+    if (reason === "io server disconnect" && !leaving) freshToken().catch(() => {});
     retryLater({ refused: reason === "io server disconnect" });
   });
 
