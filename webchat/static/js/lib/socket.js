@@ -10,6 +10,10 @@ import { retryDelay } from "./connectionstate.js";
 const RENEW_AT = 0.8;           // renew when 80% of the token's life is spent
 const RETRY_RENEW_SECONDS = 15; // a failed renewal is tried again this soon
 const TOKEN_CODES = new Set(["TOKEN_INVALID", "TOKEN_EXPIRED"]);
+// After `server_restart` (the node is stopping), pages reconnect within this long,
+// each at a random moment: a node's thousands of sockets do not land on the next one
+// in the same instant.
+const RESTART_SPREAD_MS = 500;
 
 /**
  * The code of a refused connection. The contract puts it in `err.data.code`; a
@@ -123,11 +127,14 @@ export function connectChat({ tokenUrl, loginUrl, onStatus = () => {} }) {
     });
   }
 
-  /** The next attempt, after a wait that grows with each failure. */
-  function retryLater({ refused = false } = {}) {
+  /**
+   * The next attempt, after a wait that grows with each failure; `restart`: the server
+   * is stopping and asked for it, so within RESTART_SPREAD_MS, failing nothing.
+   */
+  function retryLater({ refused = false, restart = false } = {}) {
     clearTimeout(retryTimer);
-    const wait = retryDelay(attempts, { refused });
-    attempts += 1;
+    const wait = restart ? Math.round(Math.random() * RESTART_SPREAD_MS) : retryDelay(attempts, { refused });
+    if (!restart) attempts += 1;
     retryAt = Date.now() + wait;
     retryTimer = setTimeout(attempt, wait);
     status(lostState());
@@ -153,9 +160,21 @@ export function connectChat({ tokenUrl, loginUrl, onStatus = () => {} }) {
     retryLater({ refused: !socket.active || TOKEN_CODES.has(refusalCode(error)) });
   });
 
+  // The node is stopping (a deploy): the server's disconnect that follows is no refusal.
+  let restarting = false;
+  socket.on("server_restart", () => { restarting = true; });
+
   socket.on("disconnect", (reason) => {
     clearTimeout(renewTimer);
+    const restart = restarting;
+    restarting = false;
     if (reason === "io client disconnect") return;
+    if (restart) {
+      // Reconnect at once, through the balancer, to another node; what the outbox had
+      // in flight goes again with its client_id once the room is open (stored once).
+      retryLater({ restart: true });
+      return;
+    }
     // The server ended it (token expired, logout): a new token decides, after a while.
     retryLater({ refused: reason === "io server disconnect" });
   });

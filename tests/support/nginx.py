@@ -1,0 +1,72 @@
+"""A real nginx in front of test nodes, run from deploy/nginx.conf itself: its upstream
+names the test's nodes, its TLS server listens on plain HTTP on 127.0.0.1 (a test has no
+certificate), the port-80 redirect is left out, and nginx connects to the nodes from
+PROXY_ADDRESS, so that a node can trust that address alone (TRUSTED_PROXIES) while the
+test's other clients, from 127.0.0.1, are not trusted. Everything else (the headers it
+sets, sticky ip_hash, the Socket.IO location, its retry on a 503) is the deploy file's.
+"""
+
+import re
+import shutil
+from pathlib import Path
+
+from . import launcher
+
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+DEPLOY_CONF = launcher.ROOT / "deploy" / "nginx.conf"
+PROXY_ADDRESS = "127.0.0.2"  # loopback: the whole 127.0.0.0/8 answers on Linux
+
+
+def config(port, nodes, workdir):
+    """deploy/nginx.conf for `nodes` (objects with `port`), listening on `port`."""
+    conf = DEPLOY_CONF.read_text()
+    upstream = "\n".join(f"    server 127.0.0.1:{node.port};" for node in nodes)
+    conf, found = re.subn(r"(upstream webchat_nodes \{\n    ip_hash;\n)(?:    server .*\n)+", rf"\g<1>{upstream}\n", conf)
+    assert found == 1, "deploy/nginx.conf: the upstream block changed shape"
+    conf, found = re.subn(r"listen 443 ssl http2;", f"listen 127.0.0.1:{port};", conf)
+    assert found == 1, "deploy/nginx.conf: the TLS listen line changed shape"
+    conf = re.sub(r"\n    ssl_[a-z_]+ .*;", "", conf)
+    conf, found = re.subn(r"\nserver \{\n    listen 80;.*?\n\}\n", "\n", conf, flags=re.S)
+    assert found == 1, "deploy/nginx.conf: the port-80 server changed shape"
+    temp = {kind: workdir / kind for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")}
+    for path in temp.values():
+        path.mkdir(exist_ok=True)
+    return "\n".join(
+        [
+            "user root;",
+            "worker_processes 1;",
+            "daemon off;",
+            f"pid {workdir / 'nginx.pid'};",
+            f"error_log {workdir / 'error.log'} info;",
+            "events { worker_connections 1024; }",
+            "http {",
+            f"    access_log {workdir / 'access.log'};",
+            *(f"    {kind}_temp_path {path};" for kind, path in temp.items()),
+            f"    proxy_bind {PROXY_ADDRESS};",
+            conf,
+            "}",
+        ]
+    )
+
+
+class Nginx(launcher.ServerProcess):
+    """nginx in front of `nodes`; `start()` waits until /healthz answers through it."""
+
+    def __init__(self, nodes, workdir):
+        workdir = Path(workdir)
+        workdir.mkdir(parents=True, exist_ok=True)
+        port = launcher.free_port()
+        conf = workdir / "nginx.conf"
+        conf.write_text(config(port, nodes, workdir))
+        super().__init__(
+            "nginx",
+            [NGINX, "-p", str(workdir), "-c", str(conf)],
+            launcher.base_environment(port, workdir),
+            port=port,
+            log_path=workdir / "nginx.log",
+        )
+
+    def log_tail(self, lines=60):
+        error_log = self.log_path.parent / "error.log"
+        tail = error_log.read_text(errors="replace").splitlines()[-lines:] if error_log.exists() else []
+        return super().log_tail(lines) + "\n--- error.log ---\n" + "\n".join(tail)
