@@ -46,3 +46,8 @@ def post_worker_init(worker):
     from webchat.realtime import lifecycle
 
     lifecycle.drain_on_sigterm(worker, worker.wsgi)
+    if _mode == "gevent":
+        # gevent-websocket answers a WebSocket handshake (101) before the app sees it; a
+        # true pre_start_hook hands the request to the app as plain HTTP, so that a
+        # draining node's 503 reaches the balancer, which then tries the next node.
+        worker.server_class.pre_start_hook = staticmethod(lambda _handler: lifecycle.of(worker.wsgi).draining)

@@ -93,5 +93,7 @@ def test_without_trusted_proxies_the_headers_are_ignored(client, app):
     def _peer():
         return {"address": request.remote_addr}
 
-    response = client.get("/_peer", headers={"X-Forwarded-For": "203.0.113.9"}, environ_base={"REMOTE_ADDR": "10.0.0.5"})
+    response = client.get(
+        "/_peer", headers={"X-Forwarded-For": "203.0.113.9"}, environ_base={"REMOTE_ADDR": "10.0.0.5"}
+    )
     assert response.get_json()["address"] == "10.0.0.5"

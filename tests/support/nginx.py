@@ -1,8 +1,9 @@
 """A real nginx in front of test nodes, run from deploy/nginx.conf itself: its upstream
-names the test's nodes, its TLS server listens on plain HTTP on 127.0.0.1 (a test has no
-certificate), the port-80 redirect is left out, and nginx connects to the nodes from
-PROXY_ADDRESS, so that a node can trust that address alone (TRUSTED_PROXIES) while the
-test's other clients, from 127.0.0.1, are not trusted. Everything else (the headers it
+servers are the test's nodes (with the deploy file's parameters), its TLS server listens on plain HTTP on 127.0.0.1 (a test has no
+certificate) with the Host header keeping its port, the port-80 redirect is left out,
+and nginx connects to the nodes from PROXY_ADDRESS, so that a node can trust that
+address alone (TRUSTED_PROXIES) while the test's other clients, from 127.0.0.1, are not
+trusted. Everything else (the headers it
 sets, sticky ip_hash, the Socket.IO location, its retry on a 503) is the deploy file's.
 """
 
@@ -20,12 +21,17 @@ PROXY_ADDRESS = "127.0.0.2"  # loopback: the whole 127.0.0.0/8 answers on Linux
 def config(port, nodes, workdir):
     """deploy/nginx.conf for `nodes` (objects with `port`), listening on `port`."""
     conf = DEPLOY_CONF.read_text()
-    upstream = "\n".join(f"    server 127.0.0.1:{node.port};" for node in nodes)
-    conf, found = re.subn(r"(upstream webchat_nodes \{\n    ip_hash;\n)(?:    server .*\n)+", rf"\g<1>{upstream}\n", conf)
-    assert found == 1, "deploy/nginx.conf: the upstream block changed shape"
+    servers = re.findall(r"\n    server \S+:\d+.*", conf)
+    assert len(servers) >= len(nodes), "deploy/nginx.conf: fewer upstream servers than nodes"
+    for index, line in enumerate(servers):
+        mine = re.sub(r"server \S+:\d+", f"server 127.0.0.1:{nodes[index].port}", line) if index < len(nodes) else ""
+        conf = conf.replace(line, mine, 1)
     conf, found = re.subn(r"listen 443 ssl http2;", f"listen 127.0.0.1:{port};", conf)
     assert found == 1, "deploy/nginx.conf: the TLS listen line changed shape"
     conf = re.sub(r"\n    ssl_[a-z_]+ .*;", "", conf)
+    # On 443 `$host` is what the browser's Origin names; on a test's own port the Host
+    # must keep the port, or the same-origin check of the sockets refuses the handshake.
+    conf = conf.replace("proxy_set_header Host $host;", "proxy_set_header Host $http_host;")
     conf, found = re.subn(r"\nserver \{\n    listen 80;.*?\n\}\n", "\n", conf, flags=re.S)
     assert found == 1, "deploy/nginx.conf: the port-80 server changed shape"
     temp = {kind: workdir / kind for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")}
