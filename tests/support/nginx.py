@@ -8,12 +8,10 @@ sets, sticky ip_hash, the Socket.IO location, its retry on a 503) is the deploy 
 """
 
 import re
-import shutil
 from pathlib import Path
 
 from . import launcher
-
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+from .services import NGINX, require_nginx
 DEPLOY_CONF = launcher.ROOT / "deploy" / "nginx.conf"
 PROXY_ADDRESS = "127.0.0.2"  # loopback: the whole 127.0.0.0/8 answers on Linux
 
@@ -59,6 +57,7 @@ class Nginx(launcher.ServerProcess):
     """nginx in front of `nodes`; `start()` waits until /healthz answers through it."""
 
     def __init__(self, nodes, workdir):
+        require_nginx()
         workdir = Path(workdir)
         workdir.mkdir(parents=True, exist_ok=True)
         port = launcher.free_port()
