@@ -5,15 +5,11 @@
 // doubling, jittered wait; refusals by the server after a longer one (connectionstate.js).
 import { io } from "../../vendor/socket.io/socket.io.esm.min.js";
 import { ApiError, apiFetch, goToLogin } from "./api.js";
-import { retryDelay } from "./connectionstate.js";
+import { afterDisconnect, retryDelay } from "./connectionstate.js";
 
 const RENEW_AT = 0.8;           // renew when 80% of the token's life is spent
 const RETRY_RENEW_SECONDS = 15; // a failed renewal is tried again this soon
 const TOKEN_CODES = new Set(["TOKEN_INVALID", "TOKEN_EXPIRED"]);
-// After `server_restart` (the node is stopping), pages reconnect within this long,
-// each at a random moment: a node's thousands of sockets do not land on the next one
-// in the same instant.
-const RESTART_SPREAD_MS = 500;
 
 /**
  * The code of a refused connection. The contract puts it in `err.data.code`; a
@@ -127,13 +123,10 @@ export function connectChat({ tokenUrl, loginUrl, onStatus = () => {} }) {
     });
   }
 
-  /**
-   * The next attempt, after a wait that grows with each failure; `restart`: the server
-   * is stopping and asked for it, so within RESTART_SPREAD_MS, failing nothing.
-   */
+  /** The next attempt, after a wait that grows with each failure (a restart's: none). */
   function retryLater({ refused = false, restart = false } = {}) {
     clearTimeout(retryTimer);
-    const wait = restart ? Math.round(Math.random() * RESTART_SPREAD_MS) : retryDelay(attempts, { refused });
+    const wait = retryDelay(attempts, { refused, restart });
     if (!restart) attempts += 1;
     retryAt = Date.now() + wait;
     retryTimer = setTimeout(attempt, wait);
@@ -166,17 +159,11 @@ export function connectChat({ tokenUrl, loginUrl, onStatus = () => {} }) {
 
   socket.on("disconnect", (reason) => {
     clearTimeout(renewTimer);
-    const restart = restarting;
+    // After a restart, what the outbox had in flight goes again with its client_id once
+    // the room is open on the next node (the server stores it once).
+    const next = afterDisconnect(reason, { restarting });
     restarting = false;
-    if (reason === "io client disconnect") return;
-    if (restart) {
-      // Reconnect at once, through the balancer, to another node; what the outbox had
-      // in flight goes again with its client_id once the room is open (stored once).
-      retryLater({ restart: true });
-      return;
-    }
-    // The server ended it (token expired, logout): a new token decides, after a while.
-    retryLater({ refused: reason === "io server disconnect" });
+    if (next) retryLater(next);
   });
 
   // The browser knows about a lost network long before a heartbeat times out: drop the
