@@ -11,14 +11,12 @@ import time
 import uuid
 
 import pytest
-import requests
 import socketio
 
 from ..support.chat_client import NS, ChatClient
 from ..support.http_client import api, api_user, unique_name
-from ..support.nginx import Nginx
+from ..support.nginx import sockets_on, two_nodes_behind_nginx
 from ..support.polling import wait_until
-from ..support.services import require_mariadb, require_redis
 
 pytestmark = [pytest.mark.integration, pytest.mark.mariadb, pytest.mark.redis]
 
@@ -119,17 +117,7 @@ class Sender(threading.Thread):
 @pytest.fixture
 def cluster(live_server, tmp_path_factory):
     """Two nodes on one MariaDB database and Redis, behind nginx."""
-    require_mariadb()
-    require_redis()
-    env = {
-        "CLUSTER_NAME": f"test-{uuid.uuid4().hex[:8]}",
-        "PRESENCE_NODE_TIMEOUT_SECONDS": "6",
-        "METRICS_ENABLED": "true",  # which node holds the sockets: webchat_connected_sockets
-        "METRICS_ALLOW": "127.0.0.1",
-    }
-    first = live_server("mariadb", redis_url=REDIS, async_mode="eventlet", env=env)
-    nodes = [first, live_server(peer=first)]
-    proxy = Nginx(nodes, tmp_path_factory.mktemp("nginx")).start()
+    nodes, proxy = two_nodes_behind_nginx(live_server, tmp_path_factory.mktemp("nginx"), REDIS)
     yield nodes, proxy
     proxy.stop()
 
@@ -202,11 +190,3 @@ def test_a_rolling_restart_loses_and_duplicates_nothing(cluster):
     assert not lost and not duplicated
     assert len(stored) == len(sent)
     assert heard == 2 * SENDERS, "each restart told each socket"
-
-
-def sockets_on(node):
-    """How many /chat sockets `node` holds, from its own metrics."""
-    for line in requests.get(f"{node.url}/metrics", timeout=10).text.splitlines():
-        if line.startswith("webchat_connected_sockets "):
-            return int(float(line.split()[1]))
-    raise AssertionError(f"{node} reports no webchat_connected_sockets")

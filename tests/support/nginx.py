@@ -8,10 +8,14 @@ sets, sticky ip_hash, the Socket.IO location, its retry on a 503) is the deploy 
 """
 
 import re
+import uuid
 from pathlib import Path
 
+import requests
+
 from . import launcher
-from .services import NGINX, require_nginx
+from .services import NGINX, require_mariadb, require_nginx, require_redis
+
 DEPLOY_CONF = launcher.ROOT / "deploy" / "nginx.conf"
 PROXY_ADDRESS = "127.0.0.2"  # loopback: the whole 127.0.0.0/8 answers on Linux
 
@@ -75,3 +79,28 @@ class Nginx(launcher.ServerProcess):
         error_log = self.log_path.parent / "error.log"
         tail = error_log.read_text(errors="replace").splitlines()[-lines:] if error_log.exists() else []
         return super().log_tail(lines) + "\n--- error.log ---\n" + "\n".join(tail)
+
+
+def two_nodes_behind_nginx(live_server, workdir, redis_url, async_mode="eventlet"):
+    """(nodes, proxy): two nodes on one fresh MariaDB database, Redis at `redis_url` and
+    a cluster name of their own, behind nginx. Their metrics are open to 127.0.0.1, for
+    `sockets_on`. `live_server` is the fixture of tests/conftest.py (it stops them)."""
+    require_mariadb()
+    require_redis()
+    env = {
+        "CLUSTER_NAME": f"test-{uuid.uuid4().hex[:8]}",
+        "PRESENCE_NODE_TIMEOUT_SECONDS": "6",
+        "METRICS_ENABLED": "true",
+        "METRICS_ALLOW": "127.0.0.1",
+    }
+    first = live_server("mariadb", redis_url=redis_url, async_mode=async_mode, env=env)
+    nodes = [first, live_server(peer=first)]
+    return nodes, Nginx(nodes, workdir).start()
+
+
+def sockets_on(node):
+    """How many /chat sockets `node` holds, from its own metrics (webchat_connected_sockets)."""
+    for line in requests.get(f"{node.url}/metrics", timeout=10).text.splitlines():
+        if line.startswith("webchat_connected_sockets "):
+            return int(float(line.split()[1]))
+    raise AssertionError(f"{node} reports no webchat_connected_sockets")
