@@ -139,7 +139,9 @@ def run(args, uri):
     with app.app_context():
         if args.sqlite:
             # After webchat's own pragmas (database.configure_sqlite): this one wins.
-            sa.event.listen(db.engine, "connect", lambda conn, _record: conn.execute(f"PRAGMA synchronous={args.sqlite}"))
+            sa.event.listen(
+                db.engine, "connect", lambda conn, _record: conn.execute(f"PRAGMA synchronous={args.sqlite}")
+            )
         upgrade()
         owner = accounts.signup("owner", "password-owner")
         room = rooms.create_room(owner, "bench")
@@ -206,7 +208,9 @@ def run(args, uri):
     client.disconnect("/chat")
     time.sleep(1)  # the unread fan-out's last round, before the schema is dropped
     n = args.sends
-    print(f"sends={n} members={args.members} database={f'sqlite synchronous={args.sqlite}' if args.sqlite else 'mariadb'}")
+    print(
+        f"sends={n} members={args.members} database={f'sqlite synchronous={args.sqlite}' if args.sqlite else 'mariadb'}"
+    )
     print(
         f"cpu_ms_per_send={1000 * cpu / n:.3f} wall_ms_per_send={1000 * wall / n:.3f} "
         f"statements_per_send={counter.statements / n:.2f} round_trips_per_send={counter.commands / n:.2f}"
