@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test lint install dev-install migrate clean bench translations messages
+.PHONY: run test lint install dev-install migrate clean bench translations messages audit
 
 # The UI's catalogs (issue 18): webchat/translations/<locale>/LC_MESSAGES/messages.po are
 # the source; the .mo files are build output, compiled here (and by the Procfile's web
@@ -98,6 +98,18 @@ bench: $(VENV)/.dev-installed bench/node_modules/.installed
 bench/node_modules/.installed: bench/package.json bench/package-lock.json
 	cd bench && npm ci --no-audit --no-fund
 	@touch $@
+
+# Known vulnerabilities in the dependencies (README, "Security audit of the dependencies"):
+# pip-audit over the pinned requirements and everything they pull in, npm audit over both
+# lock files. It asks the advisory databases online, so it is not part of `make test`.
+# --strict fails on a package it could not check, not only on a vulnerability; every
+# part runs, and the target fails if any did.
+audit: $(VENV)/.dev-installed
+	@status=0; \
+	$(BIN)/pip-audit --strict --progress-spinner off -r requirements-dev.txt -r bench/requirements.txt || status=1; \
+	npm audit --package-lock-only || status=1; \
+	(cd bench && npm audit --package-lock-only) || status=1; \
+	exit $$status
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts bench/node_modules

@@ -232,6 +232,16 @@ class Config:
     SESSION_ABSOLUTE_LIFETIME = timedelta(seconds=env_int("SESSION_ABSOLUTE_LIFETIME", 30 * 86400))
     SESSION_TOUCH_SECONDS = env_int("SESSION_TOUCH_SECONDS", 60)
 
+    # Strict-Transport-Security on answers served over HTTPS: browsers then refuse plain
+    # HTTP to this host for this many seconds (0: no header). A year in production; off
+    # in development, where a browser would remember it for localhost.
+    HSTS_SECONDS = env_int("HSTS_SECONDS", 365 * 86400 if PRODUCTION else 0)
+    # The reverse proxies in front of the nodes (comma-separated addresses or networks:
+    # "10.0.0.5,10.0.1.0/24"). Only a request from one of them has its client address
+    # and scheme taken from X-Forwarded-For and X-Forwarded-Proto (webchat.proxies);
+    # empty, nobody's are, and the per-IP limits count the TCP peer.
+    TRUSTED_PROXIES = os.environ.get("TRUSTED_PROXIES", "")
+
     # database.configure_mariadb pings connections that sat idle, so a server that closed
     # them (wait_timeout, a restart) is noticed; recycling is only a backstop.
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_recycle": 3600}
@@ -268,6 +278,8 @@ class TestConfig(Config):
     ARGON2_MEMORY_COST = 8 * 1024
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False
+    HSTS_SECONDS = 0
+    TRUSTED_PROXIES = ""
     SMTP_URL = None
     PUBLIC_URL = "http://webchat.test"
     EMAIL_SWEEP_SECONDS = 0  # tests/test_emails.py sweeps by hand

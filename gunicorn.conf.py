@@ -20,6 +20,7 @@ threads = 100 if _mode == "threading" else 1
 worker_connections = int(os.environ.get("WORKER_CONNECTIONS", "10000"))
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '5000')}"
 timeout = 60
+# A stop drains first (post_worker_init below), in a second or so; this bounds the rest.
 graceful_timeout = 10
 accesslog = os.environ.get("ACCESS_LOG") or None
 errorlog = "-"
@@ -36,3 +37,17 @@ def child_exit(server, worker):
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker):
+    """SIGTERM drains the node first (webchat/realtime/lifecycle.py): no new sockets,
+    `/healthz` 503, every socket told to reconnect elsewhere, running events finished;
+    then gunicorn's own graceful stop, within graceful_timeout."""
+    from webchat.realtime import lifecycle
+
+    lifecycle.drain_on_sigterm(worker, worker.wsgi)
+    if _mode == "gevent":
+        # gevent-websocket answers a WebSocket handshake (101) before the app sees it; a
+        # true pre_start_hook hands the request to the app as plain HTTP, so that a
+        # draining node's 503 reaches the balancer, which then tries the next node.
+        worker.server_class.pre_start_hook = staticmethod(lambda _handler: lifecycle.of(worker.wsgi).draining)

@@ -7,7 +7,7 @@ statements, COMMIT, ROLLBACK, ping). This is the number behind the fan-out and
 round-trip targets: a socket server on one core cannot send faster than 1 / CPU per send.
 
     .venv/bin/python bench/send_cost.py [--sends 2000] [--members 100] [--profile out.txt]
-        [--chat-text] [--formatted] [--no-search-index]
+        [--chat-text] [--formatted] [--no-search-index] [--sqlite FULL|NORMAL]
 
 --chat-text sends sentences of a team's chat (Korean and English, 20 to 90 characters)
 instead of "message N", so that the search index (issue 21) has words to index;
@@ -17,6 +17,10 @@ SEARCH_INDEX_ENABLED=false, for the comparison.
 
 It also prints the formatting's own CPU per message (issue 22): the sent bodies
 rendered again, alone, and how many of them took the fast path.
+
+--sqlite runs on the embedded default instead (a SQLite file in a temporary folder on
+the disk), with the given `synchronous` (FULL is webchat's: each commit waits for the
+disk, so an acknowledged message survives a power loss; NORMAL was the earlier one).
 
 --profile writes cProfile's top 40 by cumulative time (SORT=tottime: by own time).
 """
@@ -95,8 +99,15 @@ def main():
     parser.add_argument("--chat-text", action="store_true", help="send realistic chat sentences")
     parser.add_argument("--formatted", action="store_true", help="with --chat-text: every 4th message in Markdown")
     parser.add_argument("--no-search-index", action="store_true", help="SEARCH_INDEX_ENABLED=false")
+    parser.add_argument("--sqlite", choices=["FULL", "NORMAL"], help="the embedded SQLite, with this synchronous")
     args = parser.parse_args()
 
+    if args.sqlite:
+        import tempfile
+
+        with tempfile.TemporaryDirectory(dir=ROOT / "bench") as folder:
+            run(args, f"sqlite:///{folder}/webchat.db")
+        return
     schema = f"webchat_sendcost_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(database_uri(SERVER))
     with admin.begin() as conn:
@@ -126,6 +137,11 @@ def run(args, uri):
     app = create_app(BenchConfig)
     counter = Counter()
     with app.app_context():
+        if args.sqlite:
+            # After webchat's own pragmas (database.configure_sqlite): this one wins.
+            sa.event.listen(
+                db.engine, "connect", lambda conn, _record: conn.execute(f"PRAGMA synchronous={args.sqlite}")
+            )
         upgrade()
         owner = accounts.signup("owner", "password-owner")
         room = rooms.create_room(owner, "bench")
@@ -192,7 +208,9 @@ def run(args, uri):
     client.disconnect("/chat")
     time.sleep(1)  # the unread fan-out's last round, before the schema is dropped
     n = args.sends
-    print(f"sends={n} members={args.members}")
+    print(
+        f"sends={n} members={args.members} database={f'sqlite synchronous={args.sqlite}' if args.sqlite else 'mariadb'}"
+    )
     print(
         f"cpu_ms_per_send={1000 * cpu / n:.3f} wall_ms_per_send={1000 * wall / n:.3f} "
         f"statements_per_send={counter.statements / n:.2f} round_trips_per_send={counter.commands / n:.2f}"

@@ -255,6 +255,7 @@ OTHER_PAGES = {
     ("GET", "/auth/email/stop/<token>"),
     ("POST", "/auth/email/stop/<token>"),
     ("GET", "/healthz"),
+    ("GET", "/healthz/live"),
     ("GET", "/static/<path:filename>"),
     ("GET", "/socket.io/"),
     ("POST", "/language"),

@@ -18,7 +18,7 @@ SECRETS = ("SECRET_KEY", "JWT_SECRET_KEY")
 PRINT_SETTINGS = (
     "import config; "
     "print(config.Config.SECRET_KEY); print(config.Config.JWT_SECRET_KEY); "
-    "print(config.Config.SESSION_COOKIE_SECURE)"
+    "print(config.Config.SESSION_COOKIE_SECURE); print(config.Config.HSTS_SECONDS)"
 )
 
 
@@ -45,6 +45,7 @@ def run_config(instance_dir, **env):
     clean = {k: v for k, v in os.environ.items() if k not in SECRETS and not k.startswith("WEBCHAT_")}
     clean.pop("DATABASE_URL", None)
     clean.pop("SESSION_COOKIE_SECURE", None)
+    clean.pop("HSTS_SECONDS", None)
     clean.update(WEBCHAT_INSTANCE_DIR=str(instance_dir), **env)
     return subprocess.run(
         [sys.executable, "-c", PRINT_SETTINGS],
@@ -69,11 +70,11 @@ def test_production_refuses_to_start_without_secrets(tmp_path, present, missing)
     assert not instance.exists() or not any(instance.iterdir())
 
 
-def test_production_with_secrets_starts_and_uses_secure_cookies(tmp_path):
+def test_production_with_secrets_starts_and_uses_secure_cookies_and_hsts(tmp_path):
     instance = tmp_path / "instance"
     result = run_config(instance, WEBCHAT_ENV="production", SECRET_KEY="a" * 40, JWT_SECRET_KEY="b" * 40)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["a" * 40, "b" * 40, "True"]
+    assert result.stdout.split() == ["a" * 40, "b" * 40, "True", str(365 * 86400)]
     assert not instance.exists() or not any(instance.iterdir())
 
 
@@ -81,8 +82,8 @@ def test_development_generates_secrets_once_in_the_instance_folder(tmp_path):
     instance = tmp_path / "instance"
     first = run_config(instance)
     assert first.returncode == 0, first.stderr
-    secret, jwt_secret, secure = first.stdout.split()
-    assert secure == "False"
+    secret, jwt_secret, secure, hsts = first.stdout.split()
+    assert secure == "False" and hsts == "0"
     assert len(secret) >= 32 and len(jwt_secret) >= 32 and secret != jwt_secret
     for name, value in [("secret_key", secret), ("jwt_secret_key", jwt_secret)]:
         path = instance / name
@@ -91,7 +92,7 @@ def test_development_generates_secrets_once_in_the_instance_folder(tmp_path):
 
     second = run_config(instance)
     assert second.returncode == 0, second.stderr
-    assert second.stdout.split() == [secret, jwt_secret, "False"]
+    assert second.stdout.split() == [secret, jwt_secret, "False", "0"]
 
 
 def test_development_secrets_from_the_environment_win(tmp_path):

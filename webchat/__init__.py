@@ -5,7 +5,7 @@
 
 from pathlib import Path
 
-from flask import Flask, abort
+from flask import Flask, abort, request
 
 from . import i18n, intake, logs, metrics, realtime
 from .database import configure_mariadb, configure_sqlite, engine_options
@@ -33,6 +33,7 @@ def create_app(config="config.Config"):
     register_error_handlers(app)
     register_commands(app)
     register_security_headers(app)
+    register_proxies(app)
     return app
 
 
@@ -128,6 +129,7 @@ def register_socketio(app):
         )
     if not app.config["WEBSOCKET_COMPRESSION"]:
         app.wsgi_app = without_websocket_compression(app.wsgi_app)
+    realtime.lifecycle.init_app(app)  # over the Socket.IO middleware: it refuses handshakes
 
 
 def _served_by_socketio():
@@ -161,6 +163,8 @@ def register_commands(app):
 
 
 def register_security_headers(app):
+    hsts_seconds = app.config["HSTS_SECONDS"]
+
     @app.after_request
     def security_headers(response):
         response.headers.setdefault(
@@ -172,4 +176,21 @@ def register_security_headers(app):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        # What a page or an API answer shows is someone's: no browser or proxy keeps a
+        # copy (the back button after a logout, a shared computer). Static assets are
+        # the same for everyone; an answer with a rule of its own (files) keeps it.
+        if request.endpoint != "static":
+            response.headers.setdefault("Cache-Control", "no-store")
+        if hsts_seconds and request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", f"max-age={hsts_seconds}")
         return response
+
+
+def register_proxies(app):
+    """Behind the proxies of TRUSTED_PROXIES, the client's address and scheme come from
+    their X-Forwarded-For and X-Forwarded-Proto (webchat.proxies); outermost, so that
+    the Socket.IO middleware sees them too."""
+    from .proxies import TrustedProxies
+
+    if app.config["TRUSTED_PROXIES"]:
+        app.wsgi_app = TrustedProxies(app.wsgi_app, app.config["TRUSTED_PROXIES"])

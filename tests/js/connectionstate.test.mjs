@@ -3,7 +3,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { BANNER_GRACE_MS, bannerView, retryDelay } from "../../webchat/static/js/lib/connectionstate.js";
+import {
+  BANNER_GRACE_MS,
+  RESTART_SPREAD_MS,
+  afterDisconnect,
+  bannerView,
+  retryDelay,
+} from "../../webchat/static/js/lib/connectionstate.js";
 
 test("attempts after a loss wait 0.5 s doubling to 5 s, each between half and one and a half times that", () => {
   const middle = () => 0.5;
@@ -16,6 +22,21 @@ test("attempts after a loss wait 0.5 s doubling to 5 s, each between half and on
 test("after a refusal the waits start at 1 s and grow to 30 s", () => {
   const middle = () => 0.5;
   assert.deepEqual([0, 1, 4, 5, 9].map((n) => retryDelay(n, { refused: true, random: middle })), [1000, 2000, 16000, 30000, 30000]);
+});
+
+test("a node that said server_restart is left at once, whatever failed before", () => {
+  assert.equal(retryDelay(9, { restart: true, random: () => 0 }), 0);
+  assert.equal(retryDelay(9, { refused: true, restart: true, random: () => 0.999999 }), RESTART_SPREAD_MS);
+  assert.ok(RESTART_SPREAD_MS <= retryDelay(0, { refused: true, random: () => 0 }), "never later than the soonest refusal");
+});
+
+test("a server disconnect is a restart only after server_restart; otherwise a refusal", () => {
+  assert.deepEqual(afterDisconnect("io server disconnect", { restarting: true }), { restart: true });
+  assert.deepEqual(afterDisconnect("transport close", { restarting: true }), { restart: true });
+  assert.deepEqual(afterDisconnect("io server disconnect"), { refused: true }, "a revoked login, an expired token");
+  assert.deepEqual(afterDisconnect("transport close"), { refused: false });
+  assert.deepEqual(afterDisconnect("ping timeout"), { refused: false });
+  assert.equal(afterDisconnect("io client disconnect", { restarting: true }), null, "the page closed it itself");
 });
 
 test("no banner while connected, nor in the first 2 s without a connection", () => {

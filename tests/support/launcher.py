@@ -49,6 +49,8 @@ SERVER_VARIABLES = (
     "PROMETHEUS_MULTIPROC_DIR",
     "LOG_FORMAT",
     "LOG_LEVEL",
+    "TRUSTED_PROXIES",
+    "HSTS_SECONDS",
 )
 
 # Servers still running, so a failure can show their logs and an interrupted run leaves

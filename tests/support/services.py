@@ -2,6 +2,7 @@
 that skip a test on a machine without one (and fail it under CI=true)."""
 
 import os
+import shutil
 import socket
 
 import pytest
@@ -11,6 +12,7 @@ MARIADB_HOST, MARIADB_PORT = "127.0.0.1", 3306
 MARIADB_SERVER_URL = os.environ.get("TEST_MARIADB_URL", f"mysql://root@{MARIADB_HOST}:{MARIADB_PORT}")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 
 def port_open(host, port, timeout=0.5):
@@ -44,3 +46,7 @@ def require_rabbitmq():
 
 def require_chromium():
     require(os.path.exists(CHROMIUM), f"Chromium at {CHROMIUM} (apt-get install chromium)")
+
+
+def require_nginx():
+    require(os.path.exists(NGINX), f"nginx at {NGINX} (apt-get install nginx-light)")

@@ -47,8 +47,7 @@ def event(handler):
 
     name = handler.__name__.removeprefix("on_")
 
-    @functools.wraps(handler)
-    def wrapper(self, data=None, *extra):
+    def answer(self, data, extra):
         started = time.perf_counter()
         connection = current_presence().get(request.sid)
         ack = None
@@ -86,6 +85,11 @@ def event(handler):
         logs.socket_event(name, connection.user_id if connection is not None else None, code, seconds)
         return ack
 
+    @functools.wraps(handler)
+    def wrapper(self, data=None, *extra):
+        with realtime.event_running():  # a draining node waits for it (realtime.lifecycle)
+            return answer(self, data, extra)
+
     wrapper.client_event = True
     return wrapper
 
@@ -118,6 +122,9 @@ class ChatNamespace(Namespace):
         return ack_error(validation_error(event=f"The event name {event!r} is {kind}."[:100]))
 
     def on_connect(self, auth=None):
+        if realtime.draining():
+            error = ChatError("SERVICE_UNAVAILABLE")
+            raise ConnectionRefusedError(str(error.message), {"code": error.code})
         token = auth.get("token") if isinstance(auth, dict) else None
         user, claims = self._admit(token)
         connection = Connection(

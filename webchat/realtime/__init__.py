@@ -4,7 +4,8 @@ Services say what changed, inside their transaction (`emit_after_commit`, the cu
 `touch_after_commit` for a coalesced round); this package decides when and how it
 leaves: after the commit, batched through the message queue, coalesced into rounds.
 It also holds who is connected (`presence`), the Socket.IO client managers
-(`managers`), the Redis pools (`redis_pool`) and each process's housekeeping task.
+(`managers`), the Redis pools (`redis_pool`), each process's housekeeping task and its
+drain before it stops (`lifecycle`).
 Nothing here imports the services: they register what a round reads
 (`define_rounds`), and the chat adapter hands housekeeping its reconciliation.
 
@@ -15,7 +16,7 @@ from functools import partial
 
 from flask import current_app
 
-from . import housekeeping
+from . import housekeeping, lifecycle
 from .channels import NAMESPACE, family_channel, parse_channel, room_channel, user_channel
 from .events import (
     after_commit,
@@ -41,6 +42,8 @@ __all__ = [
     "current",
     "current_presence",
     "define_rounds",
+    "draining",
+    "event_running",
     "disconnect_family_after_commit",
     "disconnect_user",
     "disconnect_user_after_commit",
@@ -104,6 +107,16 @@ def touch(kind, key):
 def touch_after_commit(kind, key):
     """`key` changed in the current transaction: its round goes once it commits."""
     after_commit(partial(current().rounds[kind].touch, key))
+
+
+def draining():
+    """Whether this node is draining before it stops (`lifecycle`)."""
+    return lifecycle.of(current_app).draining
+
+
+def event_running():
+    """A context around a socket event, which a drain waits for (`lifecycle`)."""
+    return lifecycle.of(current_app).event_running()
 
 
 def start_housekeeping(reconcile):

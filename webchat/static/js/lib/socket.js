@@ -5,7 +5,7 @@
 // doubling, jittered wait; refusals by the server after a longer one (connectionstate.js).
 import { io } from "../../vendor/socket.io/socket.io.esm.min.js";
 import { ApiError, apiFetch, goToLogin } from "./api.js";
-import { retryDelay } from "./connectionstate.js";
+import { afterDisconnect, retryDelay } from "./connectionstate.js";
 
 const RENEW_AT = 0.8;           // renew when 80% of the token's life is spent
 const RETRY_RENEW_SECONDS = 15; // a failed renewal is tried again this soon
@@ -125,11 +125,11 @@ export function connectChat({ tokenUrl, loginUrl, onStatus = () => {} }) {
     });
   }
 
-  /** The next attempt, after a wait that grows with each failure. */
-  function retryLater({ refused = false } = {}) {
+  /** The next attempt, after a wait that grows with each failure (a restart's: none). */
+  function retryLater({ refused = false, restart = false } = {}) {
     clearTimeout(retryTimer);
-    const wait = retryDelay(attempts, { refused });
-    attempts += 1;
+    const wait = retryDelay(attempts, { refused, restart });
+    if (!restart) attempts += 1;
     retryAt = Date.now() + wait;
     retryTimer = setTimeout(attempt, wait);
     status(lostState());
@@ -155,14 +155,21 @@ export function connectChat({ tokenUrl, loginUrl, onStatus = () => {} }) {
     retryLater({ refused: !socket.active || TOKEN_CODES.has(refusalCode(error)) });
   });
 
+  // The node is stopping (a deploy): the server's disconnect that follows is no refusal.
+  let restarting = false;
+  socket.on("server_restart", () => { restarting = true; });
+
   socket.on("disconnect", (reason) => {
     clearTimeout(renewTimer);
-    if (reason === "io client disconnect") return;
-    // The server ended it (token expired, this session ended, logout): ask for a new
-    // token at once, which sends a signed-out page to the login page now (unless the
+    // After a restart, what the outbox had in flight goes again with its client_id once
+    // the room is open on the next node (the server stores it once).
+    const next = afterDisconnect(reason, { restarting });
+    // Any other end by the server (token expired, this session ended, logout): ask for a
+    // new token at once, which sends a signed-out page to the login page now (unless the
     // page is leaving already: its own logout form); the socket is tried again later.
-    if (reason === "io server disconnect" && !leaving) freshToken().catch(() => {});
-    retryLater({ refused: reason === "io server disconnect" });
+    if (next?.refused && !restarting && !leaving) freshToken().catch(() => {});
+    restarting = false;
+    if (next) retryLater(next);
   });
 
   // The browser knows about a lost network long before a heartbeat times out: drop the
