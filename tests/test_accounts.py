@@ -66,8 +66,8 @@ def test_username_is_unique_case_insensitively(app):
         with pytest.raises(ChatError) as excinfo:
             accounts.signup(other, PASSWORD)
         assert excinfo.value.code == "USERNAME_TAKEN"
-    assert not accounts.is_username_available("aLiCe")
-    assert accounts.is_username_available("alicia")
+    assert accounts.new_username_problem("aLiCe") is not None
+    assert accounts.new_username_problem("alicia") is None
 
 
 def test_korean_username_round_trips(app):

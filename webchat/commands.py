@@ -142,3 +142,17 @@ def admin_grant(username):
 def admin_revoke(username):
     """Take site admin away from USERNAME (never from the last admin)."""
     _admin_change("revoke", username, "is no longer a site admin")
+
+
+@webchat_cli.group("users")
+def users_cli():
+    """Accounts."""
+
+
+@users_cli.command("refresh-lookalikes")
+def users_refresh_lookalikes():
+    """Recompute what each username looks like (its confusables skeleton), after an upgrade
+    of confusable-homoglyphs changed Unicode's table; safe while the server runs."""
+    from .services import accounts
+
+    click.echo(f"done: {accounts.refresh_username_skeletons()} usernames changed")

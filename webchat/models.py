@@ -33,6 +33,10 @@ class User(UserMixin, db.Model):
     username: Mapped[str] = mapped_column(sa.String(32))
     # NFKC + casefold of the username: the unique key that makes "Kim" and "kim" one name.
     username_key: Mapped[str] = mapped_column(sa.String(96), unique=True)
+    # What the name looks like (accounts.username_skeleton: Unicode's confusables skeleton
+    # of the key, hashed), so a signup finds a look-alike in one indexed query. Not unique:
+    # names from before the check may already look alike.
+    username_skeleton: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     # Every access token carries the generation it was issued under; bumping it on
     # logout or password change revokes all of them at once.

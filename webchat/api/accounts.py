@@ -22,11 +22,8 @@ def signup():
 
 @bp.get("/users/available")
 def username_available():
-    username = request.args.get("username", "")
-    problem = accounts.username_problem(username)
-    available = problem is None and accounts.is_username_available(username)
-    reason = problem or (None if available else _l("That username is taken."))
-    return jsonify(available=available, reason=reason)
+    problem = accounts.new_username_problem(request.args.get("username", ""))
+    return jsonify(available=problem is None, reason=problem)
 
 
 def from_known_device():

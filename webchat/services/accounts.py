@@ -1,6 +1,5 @@
 """Accounts: signup, authentication, access and refresh tokens, revocation."""
 
-import functools
 import math
 import re
 import unicodedata
@@ -112,15 +111,10 @@ def known_user(user_id, username):
     return db.session.merge(user, load=False)
 
 
-def is_username_available(username):
-    """The live check of the signup form: valid and not taken."""
-    return username_problem(username) is None and find_user(username) is None
-
-
 def new_username_problem(username):
     """Why `username` cannot be a new account's: its form, that it is taken, or that it
-    looks like an existing user's; or None. The signup page asks it too when the form's
-    own checks failed, so that every field's error shows at once."""
+    looks like an existing user's; or None. The signup form's live check asks it, and the
+    signup page too when the form's own checks failed, so every field's error shows at once."""
     if problem := username_problem(username):
         return problem
     if find_user(normalize_username(username)) is not None:
@@ -132,21 +126,40 @@ def new_username_problem(username):
 
 def lookalike_username(username):
     """An existing username that looks like `username` (one confusables skeleton, after
-    case folding: "аlice" in Cyrillic looks like "Alice"), or None.
-
-    Reads every username: there is no skeleton column yet (a `username_skeleton`, indexed
-    and filled in a migration, would make this one indexed query)."""
-    target = username_skeleton(username)
-    for (existing,) in db.session.execute(sa.select(User.username).execution_options(yield_per=2000)):
-        if username_skeleton(existing) == target:
-            return existing
-    return None
+    case folding: "аlice" in Cyrillic looks like "Alice"), or None: one indexed query."""
+    same = sa.select(User.username).where(User.username_skeleton == username_skeleton(username)).limit(1)
+    return db.session.scalar(same)
 
 
-@functools.lru_cache(maxsize=20_000)  # about 4 MB; past that, a column (see above)
 def username_skeleton(username):
-    """The skeleton of a username's key, kept for the next signup's scan."""
-    return names.skeleton(username_key(username))
+    """What a username looks like, as stored in users.username_skeleton
+    (`names.lookalike_key`)."""
+    return names.lookalike_key(normalize_username(username))
+
+
+def refresh_username_skeletons(batch=2000):
+    """Recompute every user's skeleton (after the confusables table changed with an
+    upgrade of its package); the number of users whose skeleton changed."""
+    changed, last_id = 0, 0
+    while True:
+        with transaction() as session:
+            rows = session.execute(
+                sa.select(User.id, User.username, User.username_skeleton)
+                .where(User.id > last_id)
+                .order_by(User.id)
+                .limit(batch)
+            ).all()
+            updates = [
+                {"id": row.id, "username_skeleton": new}
+                for row in rows
+                if (new := username_skeleton(row.username)) != row.username_skeleton
+            ]
+            if updates:
+                session.execute(sa.update(User), updates)
+        if not rows:
+            return changed
+        changed += len(updates)
+        last_id = rows[-1].id
 
 
 def signup(username, password):
@@ -163,7 +176,12 @@ def signup(username, password):
     if problems:
         raise validation_error(**problems)
     name = normalize_username(username)
-    user = User(username=name, username_key=username_key(name), password_hash=_hash(password))
+    user = User(
+        username=name,
+        username_key=username_key(name),
+        username_skeleton=username_skeleton(name),
+        password_hash=_hash(password),
+    )
     try:
         with transaction() as session:
             session.add(user)

@@ -14,6 +14,7 @@ package ships it: each character maps to its class's representative, so `skeleto
 (Cyrillic р and а) equals `skeleton("paypal")`."""
 
 import functools
+import hashlib
 import json
 import unicodedata
 from importlib import resources
@@ -86,3 +87,11 @@ def skeleton(text):
     prototypes = _prototypes()
     decomposed = unicodedata.normalize("NFD", text)
     return unicodedata.normalize("NFD", "".join(prototypes.get(c, c) for c in decomposed))
+
+
+def lookalike_key(name):
+    """What `name` looks like, case aside, as a fixed-size key for an index (the SHA-256,
+    hex, of its skeleton): the skeleton of the case-folded skeleton, so that "AIice" (a
+    capital I) and "alice" meet, as do "Alice" and "alice"."""
+    shown = skeleton(unicodedata.normalize("NFKC", name)).casefold()
+    return hashlib.sha256(skeleton(shown).encode("utf-8")).hexdigest()
