@@ -16,13 +16,14 @@ import shutil
 import pytest
 
 from webchat import create_app
-from webchat.chat.namespace import RESERVED_EVENTS, ChatNamespace
+from webchat.chat.namespace import RESERVED_EVENTS
 from webchat.extensions import db, socketio
 from webchat.realtime import current_presence
 from webchat.services import accounts, messages, rooms
 
 from .support.accounts import PASSWORD, bearer, login
 from .support.databases import Backend, config_for
+from .support.surface import client_events, routes
 
 ROLES = ["anonymous", "outsider", "non_member", "member", "owner", "kicked", "departed", "admin", "deactivated"]
 OK, NOT_FOUND, NOT_IN = (200, None), (404, "ROOM_NOT_FOUND"), (403, "USER_NOT_IN_CHAT_ROOM")
@@ -159,7 +160,21 @@ PUBLIC_API = {
 }
 # Pages: anonymous users are sent to the login page.
 LOGIN = (302, "login")
+
+
+def signed_in(expected):
+    """A page about nobody's room but the caller's own: every signed-in user gets it."""
+    return {**dict.fromkeys(ROLES, expected), "anonymous": LOGIN, "deactivated": LOGIN}
+
+
 PAGES = {
+    ("GET", "/rooms"): ("/rooms", None, signed_in(OK)),
+    ("POST", "/rooms"): ("/rooms", {"name": "new"}, signed_in((302, None))),
+    # The search page's shell, whatever room it is asked about: the results come from
+    # GET /api/v1/search (a row above); its room filter lists only the caller's rooms
+    # (tests/test_pages.py).
+    ("GET", "/search"): ("/search?q=message&room_id={room}", None, signed_in(OK)),
+    ("GET", "/auth/password"): ("/auth/password", None, signed_in(OK)),
     ("GET", "/rooms/<int:room_id>"): (
         "/rooms/{room}",
         None,
@@ -222,8 +237,6 @@ PAGES = {
 # Pages open to anyone or only about the caller themselves (tested in test_auth_pages).
 OTHER_PAGES = {
     ("GET", "/"),
-    ("GET", "/rooms"),
-    ("POST", "/rooms"),
     ("GET", "/auth/signup"),
     ("POST", "/auth/signup"),
     ("GET", "/auth/login"),
@@ -233,9 +246,6 @@ OTHER_PAGES = {
     ("POST", "/auth/password"),
     ("POST", "/auth/language"),
     ("POST", "/auth/theme"),  # this browser's cookie, nothing of anyone's
-    # The search page's shell: the results come from GET /api/v1/search (a row above);
-    # its room filter lists only the caller's rooms (tests/test_pages.py).
-    ("GET", "/search"),
     # The caller's own email settings, and links whose signed token names the user
     # (tests/test_emails.py covers them, forged tokens included).
     ("POST", "/auth/email"),
@@ -289,7 +299,8 @@ def build_cast():
             "file": file_message.file_id,
             "member2": people["member2"].id,
         }
-    rooms.create_direct(people["member"], ["member2"])  # so that `member` asking again is a duplicate
+    # So that `member` asking again is a duplicate.
+    world["direct"] = rooms.create_direct(people["member"], ["member2"])["id"]
     admin.deactivate(accounts.find_user("admin"), people["deactivated"].id)
     return world
 
@@ -414,10 +425,9 @@ def test_deactivated_users_sockets_are_refused(app, cast, connect):
 
 
 def test_every_route_has_a_row(app):
-    routes = {(m, rule.rule) for rule in app.url_map.iter_rules() for m in rule.methods - {"HEAD", "OPTIONS"}}
     covered = set(API) | PUBLIC_API | set(PAGES) | OTHER_PAGES
-    assert routes - covered == set(), "add these routes to the authorization matrix"
-    assert covered - routes == set(), "the matrix names routes that no longer exist"
+    assert routes(app) - covered == set(), "add these routes to the authorization matrix"
+    assert covered - routes(app) == set(), "the matrix names routes that no longer exist"
 
 
 @pytest.mark.parametrize("role", [r for r in ROLES if r != "anonymous"])
@@ -428,10 +438,30 @@ def test_socket_token_is_for_sessions_only(app, cast, role):
     check(response, (403, "FORBIDDEN"))
 
 
+# The rooms each role is an active member of now: what its room list shows and the only
+# rooms a search across "all my rooms" may find anything in (the cast's message, sent by
+# `member` to both rooms, has the word "read").
+CURRENT_ROOMS = {
+    "outsider": set(),
+    "member": {"private", "public", "direct"},
+    "owner": {"private", "public"},
+    "kicked": set(),
+    "departed": set(),
+    "admin": set(),
+}
+
+
+@pytest.mark.parametrize("role", sorted(CURRENT_ROOMS))
+def test_lists_and_searches_show_only_current_rooms(app, cast, role):
+    """The matrix checks each call's answer code; this checks what a 200 contains."""
+    people, world = cast
+    client, headers = app.test_client(), bearer(people[role])
+    listed = {room["id"] for room in client.get("/api/v1/rooms", headers=headers).get_json()["rooms"]}
+    found = client.get("/api/v1/search?q=read", headers=headers).get_json()["results"]
+    expected = {world[kind]["room"] for kind in CURRENT_ROOMS[role] if kind != "direct"}
+    assert listed - {world["direct"]} == expected and ("direct" in CURRENT_ROOMS[role]) == (world["direct"] in listed)
+    assert {hit["message"]["room_id"] for hit in found} == expected
+
+
 def test_every_socket_event_has_a_row():
-    events = {
-        name[3:]
-        for name in dir(ChatNamespace)
-        if name.startswith("on_") and getattr(getattr(ChatNamespace, name), "client_event", False)
-    }
-    assert events == set(SOCKET) - RESERVED_EVENTS
+    assert client_events() == set(SOCKET) - RESERVED_EVENTS

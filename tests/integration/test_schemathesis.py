@@ -36,5 +36,6 @@ def test_api_conforms_to_its_openapi_document(live_server, tmp_path):
     ]
     result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     summary = result.stdout[-6000:]
+    print(result.stdout)
     assert result.returncode == 0, summary
     assert "passed" in summary and " 0 passed" not in summary, summary
