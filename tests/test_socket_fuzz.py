@@ -23,6 +23,7 @@ from .support.stored import stored_state
 from .support.surface import client_events
 
 NS = "/chat"
+UNKNOWN = "no_such_event"
 # The client events, an unknown one, and every name Socket.IO reserves (issue 16: an
 # event named "disconnect" used to run the disconnect handler).
 EVENTS = [
@@ -38,7 +39,6 @@ EVENTS = [
     UNKNOWN,
     *sorted(RESERVED_EVENTS),
 ]
-UNKNOWN = "no_such_event"
 KEYS = ["room_id", "body", "client_id", "message_id", "reply_to", "emoji", "add", "token", "username", "x"]
 
 json_scalars = st.one_of(
