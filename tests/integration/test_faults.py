@@ -24,9 +24,10 @@ def report(name, sent, stored, delivered_ids):
 
 
 def test_mariadb_outage(live_server, tmp_path):
-    """Sends during the outage ack SERVICE_UNAVAILABLE and store nothing; /healthz says
-    503; when MariaDB is back the same server recovers and the retried sends (same
-    client_id) are stored once."""
+    """Sends, edits and reactions during the outage ack SERVICE_UNAVAILABLE and store
+    nothing; /healthz says 503; when MariaDB is back the same server recovers, the
+    retried sends (same client_id) are stored once, and the retried edits and reactions
+    are stored once and reach the other member once (a second retry changes nothing)."""
     mariadb = ThrowawayMariaDB(tmp_path / "mariadb").start()
     try:
         server = live_server(database=mariadb)
@@ -41,6 +42,10 @@ def test_mariadb_outage(live_server, tmp_path):
             for i in range(5)
         ]
         assert all(ack["ok"] for ack in before)
+        # Edits of two of them and reactions to the other three: one before the outage,
+        # the rest attempted during it.
+        changes = [change_of(ack["message"]["id"], i) for i, ack in enumerate(before)]
+        assert a.call(*changes[0])["ok"]
 
         mariadb.stop()
         during = [
@@ -48,6 +53,7 @@ def test_mariadb_outage(live_server, tmp_path):
             for i in range(5)
         ]
         assert [ack["error"]["code"] for ack in during] == ["SERVICE_UNAVAILABLE"] * 5
+        assert [a.call(*change)["error"]["code"] for change in changes[1:]] == ["SERVICE_UNAVAILABLE"] * 4
         health = requests.get(f"{server.url}/healthz", timeout=10)
         assert health.status_code == 503 and health.json()["db"] != "ok"
         assert a.sio.connected and b.sio.connected
@@ -64,6 +70,8 @@ def test_mariadb_outage(live_server, tmp_path):
         ]
         assert all(ack["ok"] for ack in retried)
         assert [x["message"]["id"] for x in again] == [x["message"]["id"] for x in retried]
+        for change in changes[1:] + changes[1:]:
+            assert a.call(*change)["ok"]
         sent = [x["message"]["id"] for x in before + retried]
         b.wait_for(lambda: len(b.messages(room["id"])) >= 10, what="bob's deliveries")
         stored = mariadb.query(
@@ -75,9 +83,38 @@ def test_mariadb_outage(live_server, tmp_path):
         assert seqs == list(range(1, len(seqs) + 1)), "no seq was lost to the failed sends"
         lost, duplicated = report("mariadb outage", sent, len(stored), [m["id"] for m in b.messages(room["id"])])
         assert (lost, duplicated) == (0, 0)
+
+        changed = [payload["message_id"] for _event, payload in changes]
+        b.wait_for(lambda: len(updates_of(b, changed)) >= len(changed), what="bob's updates")
+        marks = ",".join("?" * len(changed))
+        stored_changes = mariadb.query(
+            f"SELECT message_id FROM message_revisions WHERE body LIKE ? AND message_id IN ({marks})"
+            f" UNION ALL SELECT message_id FROM reactions WHERE message_id IN ({marks})",
+            "edited%",
+            *changed,
+            *changed,
+        )
+        lost, duplicated = report(
+            "mariadb outage: edits and reactions", changed, len(stored_changes), updates_of(b, changed)
+        )
+        assert (lost, duplicated) == (0, 0)
+        assert sorted(row[0] for row in stored_changes) == sorted(changed), "each change stored once"
         a.close(), b.close()
     finally:
         mariadb.stop()
+
+
+def change_of(message_id, i):
+    """The i-th change of the MariaDB drill: an edit of an even one, a reaction to an odd one."""
+    if i % 2:
+        return "react", {"message_id": message_id, "emoji": "👍", "add": True}
+    return "edit_message", {"message_id": message_id, "body": f"edited {i}"}
+
+
+def updates_of(client, message_ids):
+    """The ids of the `message_updated` events `client` received for `message_ids`."""
+    with client.lock:
+        return [e["message"]["id"] for e in client.events["message_updated"] if e["message"]["id"] in message_ids]
 
 
 def test_redis_outage_between_two_nodes(live_server, live_database, tmp_path):
