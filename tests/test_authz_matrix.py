@@ -19,7 +19,7 @@ from webchat import create_app
 from webchat.chat.namespace import RESERVED_EVENTS
 from webchat.extensions import db, socketio
 from webchat.realtime import current_presence
-from webchat.services import accounts, messages, rooms
+from webchat.services import accounts, edits, messages, reactions, reads, rooms
 
 from .support.accounts import PASSWORD, bearer, login
 from .support.databases import Backend, config_for
@@ -461,6 +461,53 @@ def test_lists_and_searches_show_only_current_rooms(app, cast, role):
     expected = {world[kind]["room"] for kind in CURRENT_ROOMS[role] if kind != "direct"}
     assert listed - {world["direct"]} == expected and ("direct" in CURRENT_ROOMS[role]) == (world["direct"] in listed)
     assert {hit["message"]["room_id"] for hit in found} == expected
+
+
+def rooms_named(value):
+    """Every room id a payload names: its `room_id`s, at any depth."""
+    if isinstance(value, dict):
+        found = {value["room_id"]} if "room_id" in value else set()
+        return found.union(*(rooms_named(item) for item in value.values()))
+    if isinstance(value, list):
+        return {r for item in value for r in rooms_named(item)}
+    return set()
+
+
+def test_former_members_hear_nothing_more_of_the_room(app, make_user, connect):
+    """The matrix's answers are what a caller asks; this is what the server sends
+    unasked. Once kicked or gone, a member's open socket (it had opened the room) gets no
+    event of the room's: no message, edit, reaction, delete, typing, receipt, unread count
+    or notification (an @room and their own name included), while a member still there
+    gets each of them."""
+    owner, stays, kicked, departed = (make_user(name) for name in ("host", "stays", "ousted", "leaver"))
+    room = rooms.create_room(owner, "Secret", "private")["id"]
+    for user in (stays, kicked, departed):
+        rooms.invite(owner, room, user.username)
+    earlier = messages.send_message(stays, room, "before")[0].id
+    sockets = {user.username: connect(user) for user in (stays, kicked, departed)}
+    for sock in sockets.values():
+        assert sock.emit("open_room", {"room_id": room}, namespace="/chat", callback=True)["ok"]
+    rooms.kick(owner, room, kicked.username)
+    rooms.leave(departed, room)
+    for sock in sockets.values():
+        sock.get_received("/chat")
+
+    news = messages.send_message(owner, room, "@room @ousted @leaver @stays news")[0].id
+    edits.edit_message(owner, news, "@room @ousted @leaver @stays edited news")
+    reactions.react(owner, news, "👍")
+    messages.delete_message(owner, earlier)
+    rooms.typing(owner, room)
+    reads.mark_read(stays, room, news)
+
+    heard = {
+        name: [event["name"] for event in sock.get_received("/chat") if room in rooms_named(event["args"])]
+        for name, sock in sockets.items()
+    }
+    assert heard["ousted"] == [] and heard["leaver"] == [], heard
+    assert {"new_message", "message_updated", "message_deleted", "typing", "read_receipt", "unread"} <= set(
+        heard["stays"]
+    ), heard
+    assert "notification" in heard["stays"], heard
 
 
 def test_every_socket_event_has_a_row():
