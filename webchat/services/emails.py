@@ -7,6 +7,8 @@ node, and in that room an unread mention (or, in a direct room, an unread messag
 than EMAIL_NOTIFY_DELAY_SECONDS that no email has covered yet, the room not muted, and no
 email about that room in the last hour. Several processes sweep at once: the one whose
 statement claims the room's `email_notices` row sends, every other one sees the claim.
+A claim holds for EMAIL_CLAIM_SECONDS until the SMTP server has taken the email, so
+that a process that dies in between leaves the email to another (late, not lost).
 Without SMTP_URL nothing is sent and nothing fails.
 """
 
