@@ -16,10 +16,11 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from ..support.accounts import PASSWORD
-from ..support.browser import MOBILE, log_in, shot, wait_connected, wait_list_connected
+from ..support.browser import MOBILE, Pages, log_in, shot, wait_connected, wait_list_connected
 from ..support.chat_client import ChatClient
 from ..support.http_client import api, api_user, create_user, unique_name
 from ..support.polling import wait_until
+from ..support.smtp import SmtpServer, give_address, mail_env
 from ..support.xss import CORPUS, MARKDOWN_XSS, PAYLOADS
 
 pytestmark = pytest.mark.browser
@@ -403,3 +404,45 @@ def test_payloads_in_the_new_surfaces_render_as_text(pages, server):
     expect(page.locator("#admin-audit td", has_text=deleted)).to_have_count(1)
     assert_inert(page, "#admin-audit")
     shot(page, "xss-new-surfaces-audit")
+
+
+def test_payloads_in_emails_render_as_text(live_server, browser):
+    """The emails of what a member missed, opened in the browser: the corpus in the
+    messages they list, payloads in the rooms' names, each email one document."""
+    delay, listed = 1, 10  # services/emails.py LISTED_MAX
+    # Room name -> the bodies its email lists (fewer batches than names: the first names).
+    chunks = [CORPUS[start : start + listed] for start in range(0, len(CORPUS), listed)]
+    batches = dict(zip(PAYLOADS, chunks, strict=False))
+    with SmtpServer() as smtp:
+        node = live_server("sqlite", env=mail_env(smtp, delay))
+        _attacker, attacker_token = api_user(node, unique_name("mallory"))
+        victim, victim_token = api_user(node, unique_name("victim"))
+        address = give_address(node.database, victim["username"])
+        # Online while the messages come, so that each room's email lists all of its batch.
+        client, online = ChatClient(node, attacker_token).connect(), ChatClient(node, victim_token).connect()
+        try:
+            for name, batch in batches.items():
+                room = api(node, attacker_token, "POST", "/rooms", json={"name": name, "type": "public"}).json()["room"]
+                assert api(node, victim_token, "POST", f"/rooms/{room['id']}/join").status_code == 200
+                for body in batch:
+                    ack = client.call("send_message", {"room_id": room["id"], "body": f"{body}\n@{victim['username']}"})
+                    assert ack["ok"], ack
+        finally:
+            client.close(), online.close()
+        emails = smtp.inbox.wait_for(len(batches), address, timeout=delay + 20)
+
+    pages = Pages(browser, node)
+    try:
+        _context, page = pages.open("mail reader")
+        for email in emails:
+            name = email["Subject"].split(" in ", 1)[1]
+            page.set_content(email.get_body(("html",)).get_content())
+            assert_inert(page, "body")
+            assert page.title() == email["Subject"]
+            text = " ".join(page.locator("body").inner_text().split())
+            assert name in text
+            assert all(one_line(f"{body} @{victim['username']}", 500) in text for body in batches[name]), text
+        shot(page, "xss-email")
+        assert pages.problems == [], pages.problems
+    finally:
+        pages.close()
