@@ -5,6 +5,9 @@ any element made from a payload, and on any console or script error (the `pages`
 fixture). Usernames cannot carry such characters at all: signup refuses them. Bodies
 that try to smuggle markup through the formatting (issue 22), typed into the real
 composer, come out as the subset's elements only, with no handler and no dangerous link.
+What issues 19 to 23 added gets the whole corpus (tests/support/xss.py), one page load a
+surface: reply quotes, reactions and the sidebar, search snippets, desktop notifications,
+the admin pages and audit log, and the emails of what a member missed.
 """
 
 import io
