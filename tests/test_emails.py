@@ -156,6 +156,7 @@ def test_one_email_per_room_per_hour_and_then_only_what_is_new(people, smtp):
     first_email, second_email = smtp.inbox.wait_for(2)
     assert "first" in text_of(first_email)
     assert "second" in text_of(second_email) and "first" not in text_of(second_email)
+    assert first_email["Message-ID"] != second_email["Message-ID"]
     assert notices() == [(bob.id, room_id, second.seq)]
     assert emails.sweep(later(7200 + DELAY)) == 0, "nothing new since the last email"
 
@@ -375,6 +376,22 @@ def test_a_claim_held_past_its_lease_is_sent_by_another_sweep_once(people, smtp,
     assert emails.sweep(now + lease + timedelta(seconds=1)) == 0, "once"
     assert len(smtp.inbox.wait_for(1)) == 1
     assert notices() == [(bob.id, room_id, sent.seq)]
+
+
+def test_an_email_sent_again_after_a_lost_confirmation_is_the_same_message(people, smtp, mail_app):
+    """The window a lease leaves: the SMTP server took the email and the process died
+    before confirming it. The email goes again once the claim runs out, with the same
+    Message-ID, so that mail stores that deduplicate by it show it once."""
+    alice, _bob, room_id = people
+    messages.send_message(alice, room_id, "@bob hi")
+    now, lease = later(), timedelta(seconds=mail_app.config["EMAIL_CLAIM_SECONDS"])
+    assert emails.sweep(now) == 1
+    with transaction():  # the row as the claim wrote it, never confirmed
+        db.session.execute(sa.update(EmailNotice).values(sent_at=now - emails.NOTICE_INTERVAL + lease, through_seq=0))
+    assert emails.sweep(now + lease) == 1
+    first, again = smtp.inbox.wait_for(2)
+    assert first["Message-ID"] == again["Message-ID"]
+    assert first["Message-ID"].endswith("@webchat.test>")
 
 
 def test_without_smtp_url_nothing_is_sent_and_nothing_fails(app_with):

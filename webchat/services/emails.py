@@ -429,6 +429,11 @@ def compose(missed):
         message = _message(missed.address, subject, "missed", context)
     message["List-Unsubscribe"] = f"<{stop_link}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    # One id per (member, room, what it covers): if a process dies after the SMTP server
+    # took the email but before confirming it, the one sent again after the claim ran out
+    # is the same message to the mail stores that deduplicate by Message-ID.
+    domain = urlsplit(base).hostname or "localhost"
+    message.replace_header("Message-ID", f"<missed.{missed.user_id}.{missed.room_id}.{missed.through_seq}@{domain}>")
     return message
 
 
