@@ -146,6 +146,10 @@ class Config:
     EMAIL_NOTIFY_DELAY_SECONDS = env_int("EMAIL_NOTIFY_DELAY_SECONDS", 120)
     # How often each process looks for what to email (0: never, as in the tests).
     EMAIL_SWEEP_SECONDS = env_int("EMAIL_SWEEP_SECONDS", 30)
+    # How long a process's claim on an email holds: if it dies before the SMTP server took
+    # the email, another process sends it this much later. Well above one SMTP exchange
+    # (each step may wait 15 s), so that a slow server does not get the email twice.
+    EMAIL_CLAIM_SECONDS = env_int("EMAIL_CLAIM_SECONDS", 120)
     # How long the link in a verification email works.
     EMAIL_VERIFY_MAX_AGE_SECONDS = env_int("EMAIL_VERIFY_MAX_AGE_SECONDS", 2 * 86400)
     RATELIMIT_EMAIL_VERIFY_PER_USER = os.environ.get("RATELIMIT_EMAIL_VERIFY_PER_USER", "5 per hour")

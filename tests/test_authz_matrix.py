@@ -16,13 +16,14 @@ import shutil
 import pytest
 
 from webchat import create_app
-from webchat.chat.namespace import RESERVED_EVENTS, ChatNamespace
+from webchat.chat.namespace import RESERVED_EVENTS
 from webchat.extensions import db, socketio
 from webchat.realtime import current_presence
-from webchat.services import accounts, messages, rooms, sessions
+from webchat.services import accounts, edits, messages, reactions, reads, rooms, sessions
 
 from .support.accounts import PASSWORD, bearer, login
 from .support.databases import Backend, config_for
+from .support.surface import client_events, routes
 
 ROLES = ["anonymous", "outsider", "non_member", "member", "owner", "kicked", "departed", "admin", "deactivated"]
 OK, NOT_FOUND, NOT_IN = (200, None), (404, "ROOM_NOT_FOUND"), (403, "USER_NOT_IN_CHAT_ROOM")
@@ -163,7 +164,21 @@ PUBLIC_API = {
 }
 # Pages: anonymous users are sent to the login page.
 LOGIN = (302, "login")
+
+
+def signed_in(expected):
+    """A page about nobody's room but the caller's own: every signed-in user gets it."""
+    return {**dict.fromkeys(ROLES, expected), "anonymous": LOGIN, "deactivated": LOGIN}
+
+
 PAGES = {
+    ("GET", "/rooms"): ("/rooms", None, signed_in(OK)),
+    ("POST", "/rooms"): ("/rooms", {"name": "new"}, signed_in((302, None))),
+    # The search page's shell, whatever room it is asked about: the results come from
+    # GET /api/v1/search (a row above); its room filter lists only the caller's rooms
+    # (tests/test_pages.py).
+    ("GET", "/search"): ("/search?q=message&room_id={room}", None, signed_in(OK)),
+    ("GET", "/auth/password"): ("/auth/password", None, signed_in(OK)),
     ("GET", "/rooms/<int:room_id>"): (
         "/rooms/{room}",
         None,
@@ -232,8 +247,6 @@ PAGES = {
 # Pages open to anyone or only about the caller themselves (tested in test_auth_pages).
 OTHER_PAGES = {
     ("GET", "/"),
-    ("GET", "/rooms"),
-    ("POST", "/rooms"),
     ("GET", "/auth/signup"),
     ("POST", "/auth/signup"),
     ("GET", "/auth/login"),
@@ -245,9 +258,6 @@ OTHER_PAGES = {
     ("POST", "/auth/password"),
     ("POST", "/auth/language"),
     ("POST", "/auth/theme"),  # this browser's cookie, nothing of anyone's
-    # The search page's shell: the results come from GET /api/v1/search (a row above);
-    # its room filter lists only the caller's rooms (tests/test_pages.py).
-    ("GET", "/search"),
     # The caller's own email settings, and links whose signed token names the user
     # (tests/test_emails.py covers them, forged tokens included).
     ("POST", "/auth/email"),
@@ -305,10 +315,11 @@ def build_cast():
             "file": file_message.file_id,
             "member2": people["member2"].id,
         }
-    rooms.create_direct(people["member"], ["member2"])  # so that `member` asking again is a duplicate
+    # So that `member` asking again is a duplicate.
+    world["direct"] = rooms.create_direct(people["member"], ["member2"])["id"]
     accounts.issue_tokens(people["member"])  # a session (a token login) of `member`'s
     session_id = sessions.list_sessions(people["member"])[0].id
-    for kind in world:
+    for kind in ("private", "public"):
         world[kind]["session"] = session_id
     admin.deactivate(accounts.find_user("admin"), people["deactivated"].id)
     return world
@@ -434,10 +445,9 @@ def test_deactivated_users_sockets_are_refused(app, cast, connect):
 
 
 def test_every_route_has_a_row(app):
-    routes = {(m, rule.rule) for rule in app.url_map.iter_rules() for m in rule.methods - {"HEAD", "OPTIONS"}}
     covered = set(API) | PUBLIC_API | set(PAGES) | OTHER_PAGES
-    assert routes - covered == set(), "add these routes to the authorization matrix"
-    assert covered - routes == set(), "the matrix names routes that no longer exist"
+    assert routes(app) - covered == set(), "add these routes to the authorization matrix"
+    assert covered - routes(app) == set(), "the matrix names routes that no longer exist"
 
 
 @pytest.mark.parametrize("role", [r for r in ROLES if r != "anonymous"])
@@ -448,13 +458,80 @@ def test_socket_token_is_for_sessions_only(app, cast, role):
     check(response, (403, "FORBIDDEN"))
 
 
-def test_every_socket_event_has_a_row():
-    events = {
-        name[3:]
-        for name in dir(ChatNamespace)
-        if name.startswith("on_") and getattr(getattr(ChatNamespace, name), "client_event", False)
+# The rooms each role is an active member of now: what its room list shows and the only
+# rooms a search across "all my rooms" may find anything in (the cast's message, sent by
+# `member` to both rooms, has the word "read").
+CURRENT_ROOMS = {
+    "outsider": set(),
+    "member": {"private", "public", "direct"},
+    "owner": {"private", "public"},
+    "kicked": set(),
+    "departed": set(),
+    "admin": set(),
+}
+
+
+@pytest.mark.parametrize("role", sorted(CURRENT_ROOMS))
+def test_lists_and_searches_show_only_current_rooms(app, cast, role):
+    """The matrix checks each call's answer code; this checks what a 200 contains."""
+    people, world = cast
+    client, headers = app.test_client(), bearer(people[role])
+    listed = {room["id"] for room in client.get("/api/v1/rooms", headers=headers).get_json()["rooms"]}
+    found = client.get("/api/v1/search?q=read", headers=headers).get_json()["results"]
+    expected = {world[kind]["room"] for kind in CURRENT_ROOMS[role] if kind != "direct"}
+    assert listed - {world["direct"]} == expected and ("direct" in CURRENT_ROOMS[role]) == (world["direct"] in listed)
+    assert {hit["message"]["room_id"] for hit in found} == expected
+
+
+def rooms_named(value):
+    """Every room id a payload names: its `room_id`s, at any depth."""
+    if isinstance(value, dict):
+        found = {value["room_id"]} if "room_id" in value else set()
+        return found.union(*(rooms_named(item) for item in value.values()))
+    if isinstance(value, list):
+        return {r for item in value for r in rooms_named(item)}
+    return set()
+
+
+def test_former_members_hear_nothing_more_of_the_room(app, make_user, connect):
+    """The matrix's answers are what a caller asks; this is what the server sends
+    unasked. Once kicked or gone, a member's open socket (it had opened the room) gets no
+    event of the room's: no message, edit, reaction, delete, typing, receipt, unread count
+    or notification (an @room and their own name included), while a member still there
+    gets each of them."""
+    owner, stays, kicked, departed = (make_user(name) for name in ("host", "stays", "ousted", "leaver"))
+    room = rooms.create_room(owner, "Secret", "private")["id"]
+    for user in (stays, kicked, departed):
+        rooms.invite(owner, room, user.username)
+    earlier = messages.send_message(stays, room, "before")[0].id
+    sockets = {user.username: connect(user) for user in (stays, kicked, departed)}
+    for sock in sockets.values():
+        assert sock.emit("open_room", {"room_id": room}, namespace="/chat", callback=True)["ok"]
+    rooms.kick(owner, room, kicked.username)
+    rooms.leave(departed, room)
+    for sock in sockets.values():
+        sock.get_received("/chat")
+
+    news = messages.send_message(owner, room, "@room @ousted @leaver @stays news")[0].id
+    edits.edit_message(owner, news, "@room @ousted @leaver @stays edited news")
+    reactions.react(owner, news, "👍")
+    messages.delete_message(owner, earlier)
+    rooms.typing(owner, room)
+    reads.mark_read(stays, room, news)
+
+    heard = {
+        name: [event["name"] for event in sock.get_received("/chat") if room in rooms_named(event["args"])]
+        for name, sock in sockets.items()
     }
-    assert events == set(SOCKET) - RESERVED_EVENTS
+    assert heard["ousted"] == [] and heard["leaver"] == [], heard
+    assert {"new_message", "message_updated", "message_deleted", "typing", "read_receipt", "unread"} <= set(
+        heard["stays"]
+    ), heard
+    assert "notification" in heard["stays"], heard
+
+
+def test_every_socket_event_has_a_row():
+    assert client_events() == set(SOCKET) - RESERVED_EVENTS
 
 
 # Every place a room's name or member count could reach someone (issue 24): to a user who

@@ -3,6 +3,7 @@ issue 19 endpoints' cursors, edits, reactions and replies. Each is answered with
 contract's code, on the API and on the socket, and a refused request writes nothing."""
 
 import io
+import re
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -11,12 +12,14 @@ import jwt as pyjwt
 import pytest
 import sqlalchemy as sa
 
+from webchat.errors import ERRORS
 from webchat.extensions import db
 from webchat.models import Message, Room
-from webchat.services import files, messages, rooms
+from webchat.services import admin, files, messages, rooms
 
-from .support.accounts import bearer
+from .support.accounts import bearer, login
 from .support.stored import stored_state
+from .support.surface import routes
 
 KEY = "test-jwt-secret-key-long-enough-for-hs256"  # TestConfig's
 
@@ -356,3 +359,53 @@ def test_upload_reply_to(app, client, alice, scene, reply_to):
 
 def stored_objects(app):
     return sorted(path for path in Path(app.config["UPLOAD_DIR"]).rglob("*") if path.is_file())
+
+
+# Every route the app has, fed junk (tests/support/surface.py lists them, so a new route
+# is fed too): its ids as a real row's, as no row's and past every column's range, every
+# query parameter any route reads set to junk, and a body of the wrong shape. Whatever the
+# route, the answer is the contract's: never a 5xx, an API error in the contract's JSON
+# with a known code, and a refusal writes nothing. The caller is a site admin in the
+# room, so that the checks past authorization run too.
+NOT_FED = ("/static/", "/socket.io/", "/auth/logout")  # files; Socket.IO's; ends the caller's session
+JUNK_IDS = ["999999", "9" * 30]
+JUNK_QUERY = dict.fromkeys(
+    ("q", "room_id", "before_id", "limit", "after_seq", "before_seq", "around_seq", "after_rev", "username", "next"),
+    "\x00 ' \" ; <x>%",
+)
+JUNK_FORM = dict.fromkeys(("name", "username", "password", "email", "topic", "q"), "\x00" * 3 + "x" * 5000)
+JUNK_BODIES = [[{"body": "x"}], {"name": {"nested": ["x"]}, "body": ["x"], "username": 7, "email": [], "notify": 0}]
+
+
+def fed_paths(rule, real):
+    """`rule` with each variable part filled in: with the real row's id, then junk."""
+    for value in [real, *JUNK_IDS]:
+        path = re.sub(r"<int:\w+>", value, rule)
+        path = re.sub(r"<any\(([\w]+)[^)]*\):\w+>", r"\1", path)
+        yield re.sub(r"<(?:path:)?\w+>", lambda m: "ko" if "locale" in m.group() else "x", path)
+
+
+def test_every_route_answers_junk_with_the_contract(app, client, alice, bob, scene):
+    admin.grant(alice.username)
+    login(client, alice)
+    headers = bearer(alice)
+    ids = {"room": str(scene["room"]), "message": str(scene["mine"]), "user": str(bob.id), "file": str(scene["file"])}
+    before = stored_state()
+    for method, rule in sorted(routes(app)):
+        if rule.startswith(NOT_FED):
+            continue
+        real = next((ids[kind] for kind in ids if f"<int:{kind}_id>" in rule), "1")
+        for path in fed_paths(rule, real):
+            for body in JUNK_BODIES if method != "GET" else [None]:
+                if rule.startswith("/api/"):
+                    response = client.open(path, method=method, query_string=JUNK_QUERY, json=body, headers=headers)
+                else:
+                    response = client.open(path, method=method, query_string=JUNK_QUERY, data=JUNK_FORM)
+                where = (method, path, body, response.status_code, response.get_data(as_text=True)[:200])
+                assert response.status_code < 500, where
+                if response.status_code >= 400 and rule.startswith("/api/"):
+                    assert response.get_json()["error"]["code"] in ERRORS, where
+                if method != "GET":  # what a refusal must leave as it was
+                    after = stored_state()
+                    assert response.status_code < 400 or after == before, where
+                    before = after

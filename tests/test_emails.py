@@ -6,6 +6,7 @@ two-process test is tests/integration/test_server_emails.py."""
 
 import re
 import ssl
+import threading
 import time
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -21,7 +22,8 @@ from webchat.services import accounts, emails, messages, reads, rooms
 from .support.accounts import PASSWORD, login
 from .support.concurrency import run_together
 from .support.launcher import free_port
-from .support.smtp import SmtpServer, self_signed_certificate
+from .support.polling import wait_until
+from .support.smtp import HeldInbox, SmtpServer, self_signed_certificate
 
 DELAY = 120
 
@@ -154,6 +156,7 @@ def test_one_email_per_room_per_hour_and_then_only_what_is_new(people, smtp):
     first_email, second_email = smtp.inbox.wait_for(2)
     assert "first" in text_of(first_email)
     assert "second" in text_of(second_email) and "first" not in text_of(second_email)
+    assert first_email["Message-ID"] != second_email["Message-ID"]
     assert notices() == [(bob.id, room_id, second.seq)]
     assert emails.sweep(later(7200 + DELAY)) == 0, "nothing new since the last email"
 
@@ -341,6 +344,54 @@ def test_an_smtp_server_that_is_down_leaves_the_email_for_a_later_sweep(people, 
     mail_app.config["SMTP_URL"] = smtp.url
     assert emails.sweep(later()) == 1
     smtp.inbox.wait_for(1)
+
+
+def test_a_claim_held_past_its_lease_is_sent_by_another_sweep_once(people, smtp, mail_app):
+    """A sweep stuck inside its SMTP exchange (its server never takes the email) holds
+    its claim for EMAIL_CLAIM_SECONDS; then another sweep sends the email, and the stuck
+    one, failing at last, undoes nothing. As if its process had died there: the drill
+    with real nodes killed is tests/integration/test_faults.py."""
+    alice, bob, room_id = people
+    sent = messages.send_message(alice, room_id, "@bob hi")[0]
+    now, lease = later(), timedelta(seconds=mail_app.config["EMAIL_CLAIM_SECONDS"])
+    stuck_server = SmtpServer(inbox=HeldInbox()).__enter__()
+    mail_app.config["SMTP_URL"] = stuck_server.url
+    outcome = []
+
+    def stuck_sweep():
+        with mail_app.app_context():
+            outcome.append(emails.sweep(now))
+
+    stuck = threading.Thread(target=stuck_sweep)
+    stuck.start()
+    try:
+        wait_until(lambda: stuck_server.inbox.held, 10, "the stuck sweep inside its SMTP exchange")
+        mail_app.config["SMTP_URL"] = smtp.url
+        assert emails.sweep(now + lease - timedelta(seconds=1)) == 0, "the claim holds"
+        assert emails.sweep(now + lease) == 1
+    finally:
+        stuck_server.__exit__(None, None, None)
+        stuck.join(30)
+    assert outcome == [0]
+    assert emails.sweep(now + lease + timedelta(seconds=1)) == 0, "once"
+    assert len(smtp.inbox.wait_for(1)) == 1
+    assert notices() == [(bob.id, room_id, sent.seq)]
+
+
+def test_an_email_sent_again_after_a_lost_confirmation_is_the_same_message(people, smtp, mail_app):
+    """The window a lease leaves: the SMTP server took the email and the process died
+    before confirming it. The email goes again once the claim runs out, with the same
+    Message-ID, so that mail stores that deduplicate by it show it once."""
+    alice, _bob, room_id = people
+    messages.send_message(alice, room_id, "@bob hi")
+    now, lease = later(), timedelta(seconds=mail_app.config["EMAIL_CLAIM_SECONDS"])
+    assert emails.sweep(now) == 1
+    with transaction():  # the row as the claim wrote it, never confirmed
+        db.session.execute(sa.update(EmailNotice).values(sent_at=now - emails.NOTICE_INTERVAL + lease, through_seq=0))
+    assert emails.sweep(now + lease) == 1
+    first, again = smtp.inbox.wait_for(2)
+    assert first["Message-ID"] == again["Message-ID"]
+    assert first["Message-ID"].endswith("@webchat.test>")
 
 
 def test_without_smtp_url_nothing_is_sent_and_nothing_fails(app_with):

@@ -20,8 +20,10 @@ from webchat.realtime import current_presence
 from webchat.services import files, messages, rooms
 
 from .support.stored import stored_state
+from .support.surface import client_events
 
 NS = "/chat"
+UNKNOWN = "no_such_event"
 # The client events, an unknown one, and every name Socket.IO reserves (issue 16: an
 # event named "disconnect" used to run the disconnect handler).
 EVENTS = [
@@ -34,7 +36,7 @@ EVENTS = [
     "react",
     "mark_read",
     "typing",
-    "no_such_event",
+    UNKNOWN,
     *sorted(RESERVED_EVENTS),
 ]
 KEYS = ["room_id", "body", "client_id", "message_id", "reply_to", "emoji", "add", "token", "username", "x"]
@@ -57,6 +59,11 @@ json_values = st.recursive(
 )
 # Payloads shaped like the real ones but with arbitrary values, and arbitrary JSON.
 payloads = st.one_of(st.dictionaries(st.sampled_from(KEYS), json_values, max_size=4), json_values)
+
+
+def test_every_event_is_fuzzed():
+    """A new event of the namespace fails here until it is added to EVENTS."""
+    assert set(EVENTS) - {UNKNOWN} - RESERVED_EVENTS == client_events()
 
 
 @pytest.fixture

@@ -7,14 +7,13 @@ the account page's verification link through a real server, forms and CSRF inclu
 import re
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
 
 from ..support.http_client import api, api_user, csrf_token, page_login, unique_name
 from ..support.services import require_mariadb, require_redis
-from ..support.smtp import SmtpServer
+from ..support.smtp import SmtpServer, give_address, mail_env
 
 pytestmark = [pytest.mark.integration]
 
@@ -28,34 +27,13 @@ def smtp():
         yield server
 
 
-def mail_env(smtp, **more):
-    return {
-        "SMTP_URL": smtp.url,
-        "PUBLIC_URL": "http://chat.example.test",
-        "EMAIL_FROM": "webchat <chat@example.test>",
-        "EMAIL_NOTIFY_DELAY_SECONDS": str(DELAY),
-        "EMAIL_SWEEP_SECONDS": "1",
-        **more,
-    }
-
-
-def give_address(database, username):
-    """A verified address, straight into the database (the page's flow is tested below)."""
-    verified = (datetime.now(UTC) - timedelta(days=1)).replace(tzinfo=None)
-    address = f"{username}@example.test"
-    database.execute(
-        "UPDATE users SET email = ?, email_verified_at = ? WHERE username = ?", address, verified, username
-    )
-    return address
-
-
 @pytest.mark.mariadb
 @pytest.mark.redis
 @pytest.mark.parametrize("async_mode", ["eventlet", "gevent"])
 def test_two_nodes_sweeping_send_each_email_once(live_server, smtp, clients, async_mode):
     require_mariadb()
     require_redis()
-    env = mail_env(smtp, CLUSTER_NAME=f"test-{uuid.uuid4().hex[:8]}", PRESENCE_NODE_TIMEOUT_SECONDS="6")
+    env = mail_env(smtp, DELAY, CLUSTER_NAME=f"test-{uuid.uuid4().hex[:8]}", PRESENCE_NODE_TIMEOUT_SECONDS="6")
     first = live_server("mariadb", redis_url=REDIS, message_queue_url=REDIS, env=env, async_mode=async_mode)
     second = live_server(peer=first)
     nodes = [first, second]
@@ -97,7 +75,7 @@ def test_two_nodes_sweeping_send_each_email_once(live_server, smtp, clients, asy
 
 
 def test_the_account_page_verifies_an_address_by_its_link(live_server, smtp):
-    node = live_server("sqlite", env=mail_env(smtp))
+    node = live_server("sqlite", env=mail_env(smtp, DELAY))
     user, _token = api_user(node, unique_name("erin"))
     session = page_login(node, user["username"])
     page = f"{node.url}/auth/password"
@@ -118,7 +96,7 @@ def test_the_account_page_verifies_an_address_by_its_link(live_server, smtp):
 
 
 def test_without_a_csrf_token_the_email_form_is_refused(live_server, smtp):
-    node = live_server("sqlite", env=mail_env(smtp))
+    node = live_server("sqlite", env=mail_env(smtp, DELAY))
     user, _token = api_user(node, unique_name("frank"))
     session = page_login(node, user["username"])
     response = session.post(f"{node.url}/auth/email", data={"email-email": "f@example.test"}, timeout=10)

@@ -13,7 +13,9 @@ the conftest.py files, which nothing imports.
 - chat_client.py: the python-socketio client for a running server.
 - throwaway.py: private MariaDB and Redis servers that fault tests stop and start.
 - browser.py: Playwright helpers (viewports, screenshots, `Pages`, logging in).
-- xss.py: bodies that try to smuggle markup through the formatting (issue 22).
+- xss.py: texts that try to smuggle markup into a page: names and bodies, through the formatting too (CORPUS).
+- surface.py: the app's routes and /chat client events, read from the app, for the tests that must cover them all.
+- smtp.py: a real SMTP server (aiosmtpd) in the test process; `HeldInbox`, one that never takes an email; a real server's email settings.
 - socketgate.py: `SocketGate`, which cuts a browser context off the socket (not off the pages) and counts its sends.
 - i18n.py: what a Korean page may not show (English the catalog translates, stray Latin words).
 """

@@ -8,7 +8,18 @@ import socketio
 from .polling import wait_until
 
 NS = "/chat"
-EVENTS = ("new_message", "message_deleted", "members", "read_receipt", "unread", "room_added", "room_removed", "typing")
+EVENTS = (
+    "new_message",
+    "message_updated",
+    "message_deleted",
+    "members",
+    "read_receipt",
+    "unread",
+    "notification",
+    "room_added",
+    "room_removed",
+    "typing",
+)
 
 
 class ChatClient:

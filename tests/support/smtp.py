@@ -2,6 +2,7 @@
 process, keeping every message it accepts. Never a mock of smtplib: the app talks SMTP
 to it over a socket, as it would to a mail relay."""
 
+import asyncio
 import datetime
 import email
 import ipaddress
@@ -47,6 +48,43 @@ class Inbox:
             time.sleep(0.05)
 
 
+class HeldInbox(Inbox):
+    """An inbox whose server never answers a recipient: a sender stays inside its SMTP
+    exchange, its email not taken (for the tests of a sender that dies there). `held`
+    counts the exchanges that got that far."""
+
+    def __init__(self):
+        super().__init__()
+        self.held = 0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        self.held += 1
+        await asyncio.Event().wait()  # until the server stops
+
+
+def mail_env(smtp, delay, **more):
+    """A real server's email settings for `smtp`: sweeping every second, emailing what
+    waited `delay` seconds."""
+    return {
+        "SMTP_URL": smtp.url,
+        "PUBLIC_URL": "http://chat.example.test",
+        "EMAIL_FROM": "webchat <chat@example.test>",
+        "EMAIL_NOTIFY_DELAY_SECONDS": str(delay),
+        "EMAIL_SWEEP_SECONDS": "1",
+        **more,
+    }
+
+
+def give_address(database, username):
+    """A verified address for `username`, straight into a real server's database."""
+    verified = (datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=1)).replace(tzinfo=None)
+    address = f"{username}@example.test"
+    database.execute(
+        "UPDATE users SET email = ?, email_verified_at = ? WHERE username = ?", address, verified, username
+    )
+    return address
+
+
 def self_signed_certificate(folder):
     """(certificate path, key path) of a fresh self-signed certificate for 127.0.0.1."""
     from cryptography import x509
@@ -80,11 +118,12 @@ def self_signed_certificate(folder):
 class SmtpServer:
     """`with SmtpServer() as smtp:` an SMTP server at `smtp.url`; with `login=(user,
     password)` it requires AUTH (over the plain connection: this is a test on loopback).
+    `inbox=HeldInbox()` holds every sender inside its exchange.
     `tls="starttls"` offers and requires STARTTLS, `tls="smtps"` speaks TLS from the
     start, both with `certificate` (paths of a certificate and its key)."""
 
-    def __init__(self, login=None, tls=None, certificate=None):
-        self.inbox = Inbox()
+    def __init__(self, login=None, tls=None, certificate=None, inbox=None):
+        self.inbox = inbox or Inbox()
         self.port = free_port()
         self.login = login
         self.logins = []

@@ -1,6 +1,16 @@
-"""Bodies that try to smuggle markup, script or a dangerous address through the
-formatting (issue 22): each must come out as inert HTML, in the service's rendering
-and in the page that inserts it."""
+"""Texts that try to smuggle markup or script into a page: PAYLOADS, plain HTML and
+template syntax (for names and bodies alike), and MARKDOWN_XSS, bodies that try it
+through the formatting (issue 22). Each must come out as inert text or inert HTML, in
+the service's rendering and in every page that shows it. CORPUS is both."""
+
+PAYLOADS = [
+    "<img src=x onerror=alert(1)>",
+    "<script>alert(1)</script>",
+    '"><svg onload=alert(1)>',
+    "javascript:alert(1)",
+    "<iframe src=javascript:alert(1)></iframe>",
+    "{{7*7}} ${alert(1)} <b onmouseover=alert(1)>bold</b>",
+]
 
 MARKDOWN_XSS = [
     "[x](javascript:alert(1))",
@@ -33,3 +43,5 @@ MARKDOWN_XSS = [
     "mailto:x@a.kr?subject=<script>alert(1)</script>",
     "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
 ]
+
+CORPUS = PAYLOADS + MARKDOWN_XSS

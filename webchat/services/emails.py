@@ -7,6 +7,8 @@ node, and in that room an unread mention (or, in a direct room, an unread messag
 than EMAIL_NOTIFY_DELAY_SECONDS that no email has covered yet, the room not muted, and no
 email about that room in the last hour. Several processes sweep at once: the one whose
 statement claims the room's `email_notices` row sends, every other one sees the claim.
+A claim holds for EMAIL_CLAIM_SECONDS until the SMTP server has taken the email, so
+that a process that dies in between leaves the email to another (late, not lost).
 Without SMTP_URL nothing is sent and nothing fails.
 """
 
@@ -260,18 +262,24 @@ class _NotOurs(Exception):
 
 def _claim_and_send(user_id, room_id, now):
     """Claim the (user, room) email in the database, re-read what is unread inside the
-    claim, and send it after the commit: 1 if this process sent it, else 0. Whoever
-    loses the claim sees a unique-key error (a first email) or a conditional UPDATE that
-    changed no row (a later one); a claim with nothing to send any more rolls back."""
+    claim, send it, then confirm it: 1 if this process sent it, else 0. Whoever loses the
+    claim sees a unique-key error (a first email) or a conditional UPDATE that changed no
+    row (a later one); a claim with nothing to send any more rolls back.
+
+    A claim is a lease: its row says "sent" EMAIL_CLAIM_SECONDS short of NOTICE_INTERVAL
+    ago and covers nothing new yet, so if this process dies before the SMTP server took
+    the email, another sends it once the lease runs out. Only the confirmation, after
+    the SMTP server accepted it, moves `through_seq` and dates the row now."""
     if realtime.current_presence().online_among({user_id}):
         return 0
     notice = sa.and_(EmailNotice.user_id == user_id, EmailNotice.room_id == room_id)
+    lease = now - NOTICE_INTERVAL + timedelta(seconds=current_app.config["EMAIL_CLAIM_SECONDS"])
     try:
         with transaction():
             previous = db.session.execute(sa.select(EmailNotice.sent_at, EmailNotice.through_seq).where(notice)).first()
             if previous is None:
                 db.session.execute(
-                    sa.insert(EmailNotice).values(user_id=user_id, room_id=room_id, sent_at=now, through_seq=0)
+                    sa.insert(EmailNotice).values(user_id=user_id, room_id=room_id, sent_at=lease, through_seq=0)
                 )
             else:
                 claimed = db.session.execute(
@@ -281,26 +289,30 @@ def _claim_and_send(user_id, room_id, now):
                         EmailNotice.sent_at <= now - NOTICE_INTERVAL,
                         EmailNotice.through_seq == previous.through_seq,
                     )
-                    .values(sent_at=now)
+                    .values(sent_at=lease)
                 )
                 if claimed.rowcount != 1:
                     raise _NotOurs
             missed = _missed(user_id, room_id, now, previous.through_seq if previous else 0)
             if missed is None:
                 raise _NotOurs
-            db.session.execute(sa.update(EmailNotice).where(notice).values(through_seq=missed.through_seq))
     except (_NotOurs, IntegrityError):
         return 0
-    message = compose(missed)
-    if deliver(message):
-        return 1
-    _release(notice, now, previous)
-    return 0
+    ours = sa.and_(notice, EmailNotice.sent_at == lease)
+    if not deliver(compose(missed)):
+        _release(ours, previous)
+        return 0
+    with transaction():
+        confirmed = db.session.execute(
+            sa.update(EmailNotice).where(ours).values(sent_at=now, through_seq=missed.through_seq)
+        )
+    if confirmed.rowcount != 1:  # slower than the lease: another process may have sent it too
+        logger.warning("email sweep: user %s room %s sent after its claim ran out", user_id, room_id)
+    return 1
 
 
-def _release(notice, now, previous):
+def _release(ours, previous):
     """The SMTP server refused our email: undo our claim, so that a later sweep tries again."""
-    ours = sa.and_(notice, EmailNotice.sent_at == now)
     with transaction():
         if previous is None:
             db.session.execute(sa.delete(EmailNotice).where(ours))
@@ -417,6 +429,11 @@ def compose(missed):
         message = _message(missed.address, subject, "missed", context)
     message["List-Unsubscribe"] = f"<{stop_link}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    # One id per (member, room, what it covers): if a process dies after the SMTP server
+    # took the email but before confirming it, the one sent again after the claim ran out
+    # is the same message to the mail stores that deduplicate by Message-ID.
+    domain = urlsplit(base).hostname or "localhost"
+    message.replace_header("Message-ID", f"<missed.{missed.user_id}.{missed.room_id}.{missed.through_seq}@{domain}>")
     return message
 
 
