@@ -154,3 +154,25 @@ def test_rules_name_no_colour_of_their_own(name):
     rules = ROOT_BLOCK.sub("", stylesheet(name))
     found = sorted(set(COLOUR_LITERAL.findall(rules)))
     assert not found, f"{name} names colours outside :root: {found}"
+
+
+@pytest.mark.parametrize("name", sorted(path.name for path in CSS.glob("*.css")))
+def test_every_block_is_closed_where_it_should_be(name):
+    """An unclosed `@media (max-width: 600px) {` once put every rule after it, the admin
+    area's, inside it: styled on phones only. No block of a sheet stays open past its end,
+    and only at-rules (`@media`, `@supports`, `@keyframes`...) hold blocks (no rule nested in a rule)."""
+    text = re.sub(r"/\*.*?\*/", "", stylesheet(name), flags=re.S)
+    text = re.sub(r"\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'", '""', text)
+    open_blocks = []
+    for match in re.finditer(r"([^{};]*)\{|\}", text):
+        if match.group(0) == "}":
+            assert open_blocks, f"{name}: a }} closes nothing near offset {match.start()}"
+            open_blocks.pop()
+            continue
+        prelude = match.group(1).strip()
+        parent = open_blocks[-1] if open_blocks else None
+        assert parent is None or parent.startswith(("@media", "@supports", "@keyframes", "@layer", "@container")), (
+            f"{name}: {prelude!r} opens inside {parent!r}: is a block above it unclosed?"
+        )
+        open_blocks.append(prelude)
+    assert not open_blocks, f"{name}: {open_blocks} never closed"
