@@ -282,7 +282,7 @@ PATHS = {
     "/me/sessions/{session_id}": {
         "delete": operation(
             "End one of my sessions",
-            {**ok(EMPTY), **errors(404)},
+            {**ok(EMPTY), **errors(400, 404)},
             params=[path_param("session_id")],
             description="That device is signed out: its page cookie, access and refresh tokens stop working "
             "and its sockets are disconnected, on every node. Another user's session, or one no longer "

@@ -22,6 +22,7 @@ from ..database import transaction
 from ..errors import ChatError
 from ..extensions import db
 from ..models import DeviceSession, RefreshToken, User, utcnow
+from . import access
 
 log = logging.getLogger(__name__)
 
@@ -185,10 +186,7 @@ def list_sessions(user):
 def end_session(user, session_id):
     """End one of the user's own live sessions: its cookie, tokens and sockets stop
     working, on every node. Someone else's, or one not live, is NOT_FOUND."""
-    try:
-        session_id = int(session_id)
-    except (TypeError, ValueError):
-        raise ChatError("NOT_FOUND", _l("No such session.")) from None
+    session_id = access.parse_id(session_id, "session_id")
     with transaction():
         record = db.session.scalar(
             sa.select(DeviceSession)
