@@ -152,7 +152,7 @@ def lock_room_for_posts(room_id, user_ids):
     last_rev and counted_messages, the set of active member ids). ROOM_NOT_FOUND if the
     room is gone."""
     hold_room_stripe(room_id)
-    rows = db.session.execute(_LOCK_FOR_POSTS, {"room_id": room_id, "user_ids": list(user_ids)}).all()
+    rows = db.session.connection().execute(_LOCK_FOR_POSTS, {"room_id": room_id, "user_ids": list(user_ids)}).all()
     if not rows:
         raise ChatError("ROOM_NOT_FOUND")
     return rows[0], {row.user_id for row in rows if row.active}
