@@ -97,7 +97,7 @@ def main():
     parser.add_argument(
         "--garbage",
         action="store_true",
-        help="also count the reference cycles the sends leave for the garbage collector, by type",
+        help="also count the reference cycles left for the garbage collector, by type (the floors' turns included)",
     )
     parser.add_argument("--chat-text", action="store_true", help="send realistic chat sentences")
     parser.add_argument("--formatted", action="store_true", help="with --chat-text: every 4th message in Markdown")
