@@ -94,6 +94,7 @@ bench: $(VENV)/.dev-installed bench/node_modules/.installed
 	$(BIN)/python bench/run.py > bench/.last-results
 	$(BIN)/python bench/report.py $$(cat bench/.last-results)
 	$(BIN)/python bench/image_cost.py  # issue 24: what stripping image metadata costs (printed; half a minute)
+	$(BIN)/python bench/send_cost.py --sends 2000  # issue 25: CPU per persisted send against the echo and transaction floors, same run (printed; a minute)
 
 bench/node_modules/.installed: bench/package.json bench/package-lock.json
 	cd bench && npm ci --no-audit --no-fund

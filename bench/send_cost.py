@@ -7,7 +7,7 @@ statements, COMMIT, ROLLBACK, ping). This is the number behind the fan-out and
 round-trip targets: a socket server on one core cannot send faster than 1 / CPU per send.
 
     .venv/bin/python bench/send_cost.py [--sends 2000] [--members 100] [--profile out.txt]
-        [--chat-text] [--formatted] [--no-search-index] [--sqlite FULL|NORMAL]
+        [--chat-text] [--formatted] [--no-search-index] [--sqlite FULL|NORMAL] [--rounds 10]
 
 --chat-text sends sentences of a team's chat (Korean and English, 20 to 90 characters)
 instead of "message N", so that the search index (issue 21) has words to index;
@@ -20,9 +20,17 @@ rendered again, alone, and how many of them took the fast path.
 
 --sqlite runs on the embedded default instead (a SQLite file in a temporary folder on
 the disk), with the given `synchronous` (FULL is webchat's: each commit waits for the
-disk, so an acknowledged message survives a power loss; NORMAL was the earlier one).
+disk, so an acknowledged message survives a power loss; NORMAL was the earlier one). The floors are
+MariaDB's, so with --sqlite only the send's own figures are printed.
 
---profile writes cProfile's top 40 by cumulative time (SORT=tottime: by own time).
+It prints the floors in the same run (issue 25): the CPU of the bare app's echo
+(bench/peers/bare_app.py through the same Socket.IO test client) and of the send's
+transaction from raw PyMySQL (the same statements), and the send's ratio to their sum.
+Sends, echoes and transactions take turns in --rounds blocks, so that a shared machine's
+noise falls on all three alike.
+
+--profile writes cProfile's top 40 (TOP=n) by cumulative CPU time (SORT=tottime: by own
+time), of the sends only.
 """
 
 import argparse
@@ -94,12 +102,13 @@ def main():
     parser.add_argument(
         "--garbage",
         action="store_true",
-        help="also count the reference cycles the sends leave for the garbage collector, by type",
+        help="also count the reference cycles left for the garbage collector, by type (the floors' turns included)",
     )
     parser.add_argument("--chat-text", action="store_true", help="send realistic chat sentences")
     parser.add_argument("--formatted", action="store_true", help="with --chat-text: every 4th message in Markdown")
     parser.add_argument("--no-search-index", action="store_true", help="SEARCH_INDEX_ENABLED=false")
     parser.add_argument("--sqlite", choices=["FULL", "NORMAL"], help="the embedded SQLite, with this synchronous")
+    parser.add_argument("--rounds", type=int, default=10, help="blocks of sends, echoes and transactions, in turn")
     args = parser.parse_args()
 
     if args.sqlite:
@@ -148,6 +157,7 @@ def run(args, uri):
         for i in range(args.members - 1):
             rooms.join_room(accounts.signup(f"member{i}", "password-member"), room["id"])
         token = accounts.issue_tokens(owner)["access_token"]
+        owner_id = owner.id
         sa.event.listen(db.engine, "before_cursor_execute", counter.statement)
         db.session.remove()
     client = socketio.test_client(app, namespace="/chat", auth={"token": token})
@@ -169,27 +179,51 @@ def run(args, uri):
         )
         assert ack["ok"], ack
 
+    floors = None if args.sqlite else Floors(app, room_for_floor(app, owner_id), body)
     for i in range(200):  # warm-up: pools, caches, compiled statements
         send(-i - 1)
+        if floors:
+            floors.echo(-i - 1)
+            floors.transaction(-i - 1)
     client.get_received("/chat")
     profiler = None
     if args.profile:
         import cProfile
 
-        profiler = cProfile.Profile()
-        profiler.enable()
+        profiler = cProfile.Profile(time.process_time)  # CPU, not wall: the machine is shared
     if args.garbage:
         gc.collect()
         gc.disable()
         gc.set_debug(gc.DEBUG_SAVEALL)
-    counter.on = True
-    cpu, wall = time.process_time(), time.perf_counter()
-    for i in range(args.sends):
-        send(i)
-        if i % 100 == 0:
-            client.get_received("/chat")
-    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    counter.on = False
+    # The sends and the two floors take turns, a block of each per round, so that the
+    # shared machine's noise falls on all three alike and their ratio holds.
+    cpu = {"send": 0.0, "background": 0.0, "echo": 0.0, "transaction": 0.0}
+    wall = 0.0
+    rounds = max(1, min(args.rounds, args.sends))
+    for r in range(rounds):
+        block = range(r * args.sends // rounds, (r + 1) * args.sends // rounds)
+        counter.on = True
+        if profiler:
+            profiler.enable()
+        started, started_wall = time.process_time(), time.perf_counter()
+        for i in block:
+            send(i)
+            if i % 100 == 0:
+                client.get_received("/chat")
+        cpu["send"] += time.process_time() - started
+        wall += time.perf_counter() - started_wall
+        if profiler:
+            profiler.disable()
+        counter.on = False
+        for kind in ("echo", "transaction") if floors else ():
+            run_floor = getattr(floors, kind)
+            started, started_thread = time.process_time(), time.thread_time()
+            for i in block:
+                run_floor(i)
+            own = time.thread_time() - started_thread
+            cpu[kind] += own
+            # What other threads ran meanwhile (the sends' unread rounds) is the sends'.
+            cpu["background"] += time.process_time() - started - own
     if args.garbage:
         gc.collect()
         gc.set_debug(0)
@@ -202,22 +236,130 @@ def run(args, uri):
     if profiler:
         import pstats
 
-        profiler.disable()
         with open(args.profile, "w") as out:
-            pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(40)
+            stats = pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("SORT", "cumulative"))
+            stats.print_stats(int(os.environ.get("TOP", "40")))
     client.disconnect("/chat")
+    if floors:
+        floors.close()
     time.sleep(1)  # the unread fan-out's last round, before the schema is dropped
     n = args.sends
+    cpu["send"] += cpu["background"]
+    per = {kind: 1000 * seconds / n for kind, seconds in cpu.items()}
+    database = f"sqlite synchronous={args.sqlite}" if args.sqlite else "mariadb"
+    print(f"sends={n} members={args.members} rounds={rounds} database={database}")
     print(
-        f"sends={n} members={args.members} database={f'sqlite synchronous={args.sqlite}' if args.sqlite else 'mariadb'}"
-    )
-    print(
-        f"cpu_ms_per_send={1000 * cpu / n:.3f} wall_ms_per_send={1000 * wall / n:.3f} "
+        f"cpu_ms_per_send={per['send']:.3f} (of which other threads during the floors' turns "
+        f"{per['background']:.3f}) wall_ms_per_send={1000 * wall / n:.3f} "
         f"statements_per_send={counter.statements / n:.2f} round_trips_per_send={counter.commands / n:.2f}"
     )
+    floor = per["echo"] + per["transaction"]
+    if floors:
+        print(
+            f"echo_floor_cpu_ms={per['echo']:.3f} transaction_floor_cpu_ms={per['transaction']:.3f} "
+            f"floor_cpu_ms={floor:.3f} send_to_floor_ratio={per['send'] / floor:.2f}"
+        )
     print(render_cost([body(i) for i in range(n)]))
     with app.app_context():
         db.engine.dispose()
+
+
+def room_for_floor(app, owner_id):
+    """A room of its own for the transaction floor, so that its rows never mix with the
+    sends' (whose room's seq and counters they would move)."""
+    from webchat.extensions import db
+    from webchat.models import User
+    from webchat.services import rooms
+
+    with app.app_context():
+        room_id = rooms.create_room(db.session.get(User, owner_id), "floor")["id"]
+        db.session.remove()
+    return room_id, owner_id
+
+
+class Floors:
+    """The two floors a persisted send is measured against (issue 25), run in the same
+    process as the sends:
+
+    - echo: the bare app's send (bench/peers/bare_app.py: join a room, ack and broadcast
+      the message, no auth, no database) through the same Socket.IO test client;
+    - transaction: the statements of webchat's send (posting._write), from raw PyMySQL
+      on one connection: the locking read of the room and the sender's membership,
+      INSERT ... RETURNING of the message, the INSERT of its search grams (when the index
+      is on), the UPDATEs of the room and of the read pointer, COMMIT.
+
+    Each method does one; the caller times them."""
+
+    def __init__(self, app, room_and_sender, body):
+        from webchat.services import search_index
+
+        os.environ["ASYNC_MODE"] = "threading"  # read by the bare app at import
+        sys.path.insert(0, str(ROOT / "bench" / "peers"))
+        import bare_app
+
+        self.bare = bare_app.socketio.test_client(bare_app.app, namespace="/chat")
+        self.bare.emit("open_room", {"room_id": 1}, namespace="/chat", callback=True)
+        self.body = body
+        self.room_id, self.sender_id = room_and_sender
+        self.indexing = app.config["SEARCH_INDEX_ENABLED"]
+        self.grams = search_index.grams_of
+        self.normalise = search_index.normalise
+        url = sa.engine.make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+        self.db = pymysql.connect(
+            host=url.host,
+            port=url.port or 3306,
+            user=url.username,
+            password=url.password or "",
+            database=url.database,
+            charset="utf8mb4",
+            autocommit=False,
+        )
+        self.cursor = self.db.cursor()
+
+    def echo(self, i):
+        ack = self.bare.emit(
+            "send_message", {"room_id": 1, "body": self.body(i), "client_id": f"e{i}"}, namespace="/chat", callback=True
+        )
+        assert ack["ok"], ack
+        if i % 100 == 0:
+            self.bare.get_received("/chat")
+
+    def transaction(self, i):
+        cur, room, sender, body = self.cursor, self.room_id, self.sender_id, self.body(i)
+        cur.execute(
+            "SELECT rooms.last_seq, rooms.last_rev, rooms.counted_messages, memberships.user_id, memberships.active "
+            "FROM rooms LEFT OUTER JOIN memberships ON memberships.room_id = rooms.id "
+            "AND memberships.user_id IN (%s) WHERE rooms.id = %s FOR UPDATE",
+            (sender, room),
+        )
+        last_seq, last_rev, counted = cur.fetchall()[0][:3]
+        cur.execute(
+            "INSERT INTO messages (room_id, seq, sender_id, kind, body, html, client_id, created_at, rev, "
+            "mention_all) VALUES (%s, %s, %s, 'text', %s, %s, %s, NOW(6), %s, NULL) RETURNING seq, id",
+            (room, last_seq + 1, sender, body, body, f"f{i}", last_rev + 1),
+        )
+        message_id = cur.fetchall()[0][1]
+        grams = sorted(self.grams(self.normalise(body))) if self.indexing else ()
+        if grams:
+            cur.execute(
+                "INSERT INTO search_grams (gram, message_id, room_id) VALUES " + ",".join(["(%s,%s,%s)"] * len(grams)),
+                [value for gram in grams for value in (gram, message_id, room)],
+            )
+        cur.execute(
+            "UPDATE rooms SET last_seq = %s, last_rev = %s, counted_messages = %s WHERE rooms.id = %s",
+            (last_seq + 1, last_rev + 1, counted + 1, room),
+        )
+        cur.execute(
+            "UPDATE memberships SET last_read_seq = CASE WHEN (user_id = %s) THEN %s END, "
+            "last_read_message_id = CASE WHEN (user_id = %s) THEN %s END, "
+            "counted_read = CASE WHEN (user_id = %s) THEN %s END WHERE room_id = %s AND user_id IN (%s)",
+            (sender, last_seq + 1, sender, message_id, sender, counted + 1, room, sender),
+        )
+        self.db.commit()
+
+    def close(self):
+        self.bare.disconnect("/chat")
+        self.db.close()
 
 
 def render_cost(bodies, rounds=5):

@@ -1,6 +1,8 @@
 """Access to rooms: parse ids from user input, find memberships, enforce who may touch a
 room, and take the room's row lock. Every other service builds on these."""
 
+import functools
+
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
@@ -129,19 +131,28 @@ def lock_room(room_id):
 
 
 _rooms, _members = Room.__table__, Membership.__table__
-# Built once, as the send path's other statements are: building a statement and its cache
-# key costs more CPU than running it.
-_LOCK_FOR_POSTS = (
-    sa.select(_rooms.c.last_seq, _rooms.c.last_rev, _rooms.c.counted_messages, _members.c.user_id, _members.c.active)
-    .select_from(
-        _rooms.outerjoin(
-            _members,
-            (_members.c.room_id == _rooms.c.id) & _members.c.user_id.in_(sa.bindparam("user_ids", expanding=True)),
+
+
+@functools.cache
+def _lock_for_posts(senders):
+    """The locking read of `lock_room_for_posts` for up to `senders` senders, a power of
+    two, built once per size: building a statement and its cache key costs more CPU than
+    running it, and an expanding IN would be rendered anew on every send (a fifth of the
+    statement's CPU)."""
+    return (
+        sa.select(
+            _rooms.c.last_seq, _rooms.c.last_rev, _rooms.c.counted_messages, _members.c.user_id, _members.c.active
         )
+        .select_from(
+            _rooms.outerjoin(
+                _members,
+                (_members.c.room_id == _rooms.c.id)
+                & _members.c.user_id.in_([sa.bindparam(f"user_{n}") for n in range(senders)]),
+            )
+        )
+        .where(_rooms.c.id == sa.bindparam("room_id"))
+        .with_for_update()
     )
-    .where(_rooms.c.id == sa.bindparam("room_id"))
-    .with_for_update()
-)
 
 
 def lock_room_for_posts(room_id, user_ids):
@@ -152,7 +163,11 @@ def lock_room_for_posts(room_id, user_ids):
     last_rev and counted_messages, the set of active member ids). ROOM_NOT_FOUND if the
     room is gone."""
     hold_room_stripe(room_id)
-    rows = db.session.execute(_LOCK_FOR_POSTS, {"room_id": room_id, "user_ids": list(user_ids)}).all()
+    user_ids = list(user_ids)
+    slots = 1 << (len(user_ids) - 1).bit_length()
+    params = {"room_id": room_id} | {f"user_{n}": None for n in range(len(user_ids), slots)}  # NULL matches none
+    params.update((f"user_{n}", user_id) for n, user_id in enumerate(user_ids))
+    rows = db.session.connection().execute(_lock_for_posts(slots), params).all()
     if not rows:
         raise ChatError("ROOM_NOT_FOUND")
     return rows[0], {row.user_id for row in rows if row.active}

@@ -162,10 +162,12 @@ def _lead(key, posts, leader):
 def _write(room_id, posts):
     """One transaction under the room's lock for `posts`, in order, each answered once it
     commits. The hot path of every send, so it is written in SQL expressions rather than
-    through the ORM's unit of work: one locking read of the room and the senders'
-    memberships, one INSERT of the batch's messages, one UPDATE of the room, one of the
-    senders' read pointers, and COMMIT, however many posts the batch holds (and one
-    read of the messages replied to, if any are)."""
+    through the ORM's unit of work, and run on the session's connection (the session's
+    own execute cost more CPU than the statement's: bench/send_cost.py): one locking read
+    of the room and the senders' memberships, one INSERT of the batch's messages, one of
+    their search grams, one UPDATE of the room, one of the senders' read pointers, and
+    COMMIT, however many posts the batch holds (and one read of the messages replied to,
+    if any are)."""
     answers = {}
     with transaction():
         room, members = lock_room_for_posts(room_id, {post.user.id for post in posts})
@@ -201,7 +203,7 @@ def _write(room_id, posts):
                 "new_message", {"message": message_payload(message)}, to=realtime.room_channel(room_id)
             )
         if written:
-            db.session.execute(
+            db.session.connection().execute(
                 _UPDATE_ROOM,
                 {
                     "room": room_id,
@@ -322,7 +324,7 @@ def _insert_rows(room_id, last_seq, last_rev, posts, parents):
         }
         for n, (post, attachment, text) in enumerate(zip(posts, files, texts, strict=True), 1)
     ]
-    ids = dict(db.session.execute(_INSERT_MESSAGES, rows).all())
+    ids = dict(db.session.connection().execute(_INSERT_MESSAGES, rows).all())
     # The batch's grams in one more INSERT, in the same transaction as its messages.
     search_index.insert_rows(
         [

@@ -85,7 +85,7 @@ def point_senders(room_id, pointers):
     params = {"in_room": room_id}
     for n, (user_id, seq, message_id, counted) in enumerate(rows):
         params.update({f"user_{n}": user_id, f"seq_{n}": seq, f"id_{n}": message_id, f"counted_{n}": counted})
-    db.session.execute(_pointer_update(slots), params)
+    db.session.connection().execute(_pointer_update(slots), params)
 
 
 @functools.cache
