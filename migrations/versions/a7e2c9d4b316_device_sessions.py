@@ -50,6 +50,6 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('sessions', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_sessions_user_id'))
+    # The table's indexes go with it (MariaDB refuses to drop the user_id index first: its
+    # foreign key needs it).
     op.drop_table('sessions')
