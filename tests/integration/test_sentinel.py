@@ -136,7 +136,7 @@ def test_primary_killed_during_a_burst(live_server, tmp_path):
         a.wait_for(lambda: any(m["body"] == "after" for m in a.messages(room["id"])), what="carol's message on one")
         primary = redis.Redis(port=new_primary, decode_responses=True)
         assert primary.exists(f"{cluster_name}:presence:user:{carol['id']}")
-        assert primary.exists(f"LIMITS:LIMITER/RATELIMIT_MESSAGES_PER_USER/{carol['id']}/1000/5/second")
+        assert primary.exists(f"LIMITS:LIMITER/{cluster_name}/RATELIMIT_MESSAGES_PER_USER/{carol['id']}/1000/5/second")
         for node in (one, two):
             assert requests.get(f"{node.url}/healthz", timeout=10).json()["queue"] == "ok"
 
