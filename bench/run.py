@@ -109,6 +109,14 @@ class Settings:
     search_runs = env_int("BENCH_SEARCH_RUNS", 50 if quick else 200)
     http_repeats = env_int("BENCH_HTTP_REPEATS", 20 if quick else 100)
     scenarios = env_list("BENCH_SCENARIOS", ["idle", "fanout", "rtt", "history", "roomlist"], str)
+    # Issue 25, `BENCH_SCENARIOS=capacity` (webchat targets only; bench/loadgen.js documents
+    # the user behaviour and its mix): users held, stepped up through these counts until a
+    # step breaks the bar; each step this long, users idle this long between actions on
+    # average (exponentially distributed), after the new users' connects settle this long.
+    capacity_counts = env_list("BENCH_CAPACITY_N", [50, 100] if quick else [250, 500, 1000, 2000, 4000, 8000, 16000])
+    capacity_step_s = env_float("BENCH_CAPACITY_STEP_SECONDS", 15 if quick else 60)
+    capacity_idle_s = env_float("BENCH_CAPACITY_IDLE_S", 5 if quick else 20)
+    capacity_settle_s = env_float("BENCH_CAPACITY_SETTLE_S", 3 if quick else 5)
     # py-spy records the webchat worker during its socket scenarios (BENCH_PROFILE=1; =all:
     # the bare peers too), collapsed stacks in bench/profiles/ (see bench/pyspy_top.py),
     # BENCH_PROFILE_RATE samples a second (50).
@@ -301,6 +309,8 @@ def socket_scenarios(name):
     wanted = set(S.scenarios)
     # Round trips before fan-out: an overloaded fan-out step leaves a backlog behind it.
     kinds = ["rtt", "fanout"] if name == "webchat-sqlite" else ["idle", "rtt", "fanout"]
+    if name.startswith("webchat"):
+        kinds.append("capacity")  # last: it leaves the most behind in the database
     scenarios = []
     for kind in kinds:
         if kind not in wanted:
@@ -333,6 +343,18 @@ def socket_scenarios(name):
                 )
         elif kind == "rtt":
             scenarios.append({"name": "rtt", "count": S.rtt_count, "max_s": S.rtt_max_s})
+        elif kind == "capacity":
+            scenarios.append(
+                {
+                    "name": "capacity",
+                    "counts": S.capacity_counts,
+                    "step_s": S.capacity_step_s,
+                    "idle_mean_s": S.capacity_idle_s,
+                    "settle_s": S.capacity_settle_s,
+                    "drain_s": S.drain_s,
+                    "lost_wait_s": S.lost_wait_s,
+                }
+            )
     return scenarios
 
 
