@@ -746,7 +746,7 @@ async function growTo(st, n, runTag) {
     const made = [];
     for (const [type, offs] of blockRooms(k)) {
       // A room of an earlier, partial block stays as it was; only rooms of new users are made.
-      if (offs.every((o) => o < have) || (have && offs.some((o) => o < have))) continue;
+      if (offs.some((o) => o < have)) continue;
       made.push([type, offs.map((o) => b + o)]);
     }
     await pool(made, 4, async ([type, members]) => {
@@ -883,8 +883,34 @@ function statsOf(values) {
   return { count: values.length, ...latencyStats(values) };
 }
 
+// CPU seconds of MariaDB and Redis so far (the pids run.py found), to tell the shared
+// cores' other users apart from the worker.
+function serviceCpu() {
+  const pids = cfg.service_pids || {};
+  const t0 = now();
+  const s0 = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, serverCpuS(pid)]));
+  return () => {
+    const wall = (now() - t0) / 1000;
+    const res = {};
+    for (const [k, pid] of Object.entries(pids)) {
+      const s1 = serverCpuS(pid);
+      res[`${k}_cpu`] = s0[k] !== null && s1 !== null ? +((s1 - s0[k]) / wall).toFixed(3) : null;
+    }
+    return res;
+  };
+}
+
 async function scenarioCapacity(sc) {
   const st = capacityState();
+  try {
+    await capacityRamp(sc, st);
+  } finally {
+    for (const p of st.people) if (p.socket) { p.socket.closing = true; p.socket.disconnect(); }
+    await sleep(2000);
+  }
+}
+
+async function capacityRamp(sc, st) {
   await waitServerIdle(60);
   const rssBase = rssKb(cfg.worker_pid);
   const meanMs = (sc.idle_mean_s || 20) * 1000;
@@ -901,13 +927,14 @@ async function scenarioCapacity(sc) {
     const idleWait = await waitServerIdle(60);
     st.win = newWindow(stepNo);
     const cpu = cpuMeter();
+    const services = serviceCpu();
     const control = { running: true };
     const loops = st.people.map((p) => userLoop(st, p, meanMs, control));
     await sleep(stepMs);
     control.running = false;
     wakeAll();
     await Promise.all(loops); // in-flight actions finish and count
-    const c = cpu(); // the step's CPU: the drain after it is no user's action
+    const c = { ...cpu(), ...services() }; // the step's CPU: the drain after it is no user's action
     const rss = rssKb(cfg.worker_pid);
     const w = st.win;
     // Deliveries still on their way: wait (bounded), then what never came is lost.
@@ -937,7 +964,7 @@ async function scenarioCapacity(sc) {
     };
     out(line);
     const counts = Object.entries(actions).map(([k, a]) => `${k} ${a.count}:${a.p99_ms}`).join(" ");
-    log(`capacity N=${n}: delivery p99 ${delivery.p99_ms} (${delivery.count}), worst p99 ${worst}, lost ${lost} dup ${w.dup} mis ${line.misrouted} err ${w.errors} dropped ${w.dropped} server cpu ${c.server_cpu} ${pass ? "PASS" : "FAIL"}; ${counts}`);
+    log(`capacity N=${n}: delivery p99 ${delivery.p99_ms} (${delivery.count}), worst p99 ${worst}, lost ${lost} dup ${w.dup} mis ${line.misrouted} err ${w.errors} dropped ${w.dropped} server cpu ${c.server_cpu} mariadb ${c.mariadb_cpu} redis ${c.redis_cpu} client ${c.client_cpu} ${pass ? "PASS" : "FAIL"}; ${counts}`);
     if (!pass) { brokeAt = n; break; }
     held = n;
   }
@@ -945,8 +972,6 @@ async function scenarioCapacity(sc) {
     scenario: "capacity_max", users_held: held, broke_at: brokeAt, ladder_exhausted: brokeAt === null,
     lost: 0, duplicated: 0, misrouted: 0,
   });
-  for (const p of st.people) if (p.socket) { p.socket.closing = true; p.socket.disconnect(); }
-  await sleep(2000);
 }
 
 // ---------------------------------------------------------------- main

@@ -358,12 +358,28 @@ def socket_scenarios(name):
     return scenarios
 
 
+def service_pids():
+    """The pids of the machine's MariaDB and Redis servers (by process name), whose CPU
+    the capacity scenario reports beside the worker's: they share its cores."""
+    pids = {}
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            name = comm.read_text().strip()
+        except OSError:
+            continue
+        key = {"mariadbd": "mariadb", "mysqld": "mariadb", "redis-server": "redis"}.get(name)
+        if key and key not in pids:
+            pids[key] = int(comm.parent.name)
+    return pids
+
+
 def run_loadgen(server, kind, scenarios, workdir, emit):
     config = {
         "target": server.name,
         "url": server.url,
         "kind": kind,
         "worker_pid": server.worker_pid,
+        "service_pids": service_pids(),
         "run_tag": uuid.uuid4().hex[:6],
         "scenarios": scenarios,
         "deadline_s": S.target_deadline_s,
