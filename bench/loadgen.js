@@ -545,7 +545,8 @@ async function scenarioRtt(sc) {
 //   post          1.0    typing (acked), a pause as of typing (0.5 to 2 s), send_message
 //   open direct   1.0    POST /rooms/direct with a random user (201, or 409 and its room_id), open_room
 //   react         0.13   react (add) on a recent message of the room I am in
-//   reconnect     0.14   the socket closes; a new one connects and re-opens every room
+//   reconnect     0.14   the socket closes; a new one connects and re-opens the room in view
+//                        (timed), then every other room (not timed)
 //   edit          0.04   edit_message of my latest message
 //   search        0.03   GET /search?q=<a word the bodies use>
 //   delete        0.005  delete_message of my latest message
@@ -612,6 +613,9 @@ function newWindow(step) {
     caughtUp: 0, other: 0, late: 0, misroutedEvents: 0, skipped: 0,
   };
 }
+
+// The room sizes switch_room times apart: where its time goes (the member list grows with them).
+const sizeBucket = (n) => (n <= 2 ? "2" : n <= 10 ? "3-10" : n <= 50 ? "11-50" : "51-200");
 
 function actionDone(st, name, ms, ok, why) {
   const w = st.win;
@@ -710,13 +714,17 @@ async function openRoom(st, p, roomId) {
   return ack;
 }
 
-async function reconnect(st, p) {
+// A new socket, the room in view re-opened (what the user waits for: the action's time),
+// then the other rooms (a page and a catch-up each, as a sidebar would; not timed).
+async function reconnect(st, p, timed = null) {
   p.busy = true;
   try {
     if (p.socket) { p.socket.closing = true; p.socket.disconnect(); }
     p.opened.clear();
     await capConnect(st, p);
-    await Promise.all([...p.rooms].map((id) => openRoom(st, p, id)));
+    if (p.current) await openRoom(st, p, p.current);
+    if (timed) timed();
+    await Promise.all([...p.rooms].filter((id) => id !== p.current).map((id) => openRoom(st, p, id)));
   } finally {
     p.busy = false;
   }
@@ -808,6 +816,7 @@ async function act(st, p, name) {
         const ack = await openRoom(st, p, p.current);
         const msgs = ack.messages || [];
         if (msgs.length) ok(await call(p.socket, "mark_read", { room_id: p.current, message_id: msgs[msgs.length - 1].id }));
+        actionDone(st, `switch_room ${sizeBucket(st.rooms.get(p.current).members.size)}`, now() - t0, true);
         break;
       }
       case "scroll": {
@@ -847,9 +856,12 @@ async function act(st, p, name) {
         ok(await call(p.socket, "react", { message_id: pick(room.recent), emoji: pick(EMOJI), add: true }));
         break;
       }
-      case "reconnect":
-        await reconnect(st, p);
-        break;
+      case "reconnect": {
+        let took = null;
+        await reconnect(st, p, () => { took = now() - t0; });
+        actionDone(st, name, took, true);
+        return;
+      }
       case "edit":
       case "delete": {
         // My latest message still within the delete window (5 minutes).
@@ -917,6 +929,8 @@ async function capacityRamp(sc, st) {
   const stepMs = (sc.step_s || 60) * 1000;
   let held = 0;
   let brokeAt = null;
+  let before = null; // the previous step's users and RSS: the marginal cost of a user
+  let pastBreak = 0;
   let stepNo = 0;
   for (const n of sc.counts) {
     stepNo++;
@@ -950,23 +964,31 @@ async function capacityRamp(sc, st) {
       const a = w.actions.get(name);
       if (a) actions[name] = { ...statsOf(a.lat), errors: a.errors };
     }
+    const bySize = {};
+    for (const [name, a] of w.actions) if (name.startsWith("switch_room ")) bySize[name.slice(12)] = statsOf(a.lat);
     const delivery = statsOf(w.lat);
     const worst = Math.max(delivery.p99_ms || 0, ...Object.values(actions).map((a) => a.p99_ms || 0));
     const pass = worst <= 200 && lost === 0 && w.dup === 0 && w.mis === 0 && w.misroutedEvents === 0 && w.errors === 0 && w.dropped === 0;
     const line = {
       scenario: "capacity", n, step_s: stepMs / 1000, idle_mean_s: meanMs / 1000, actions, delivery,
+      switch_room_by_size: bySize,
       sent: w.sent, expected, delivered_live: w.lat.length + w.late, caught_up: w.caughtUp, lost,
       duplicated: w.dup, misrouted: w.mis + w.misroutedEvents, errors: w.errors, dropped: w.dropped,
       drop_reasons: w.reasons, stray_new_messages: w.other, skipped_edits_deletes: w.skipped, worst_p99_ms: worst, pass, idle_wait_s: idleWait,
       rss_base_kb: rssBase, rss_kb: rss, rss_per_user_kb: rss && rssBase ? +((rss - rssBase) / n).toFixed(1) : null,
+      rss_marginal_kb_per_user: before && rss ? +((rss - before.rss) / (n - before.n)).toFixed(1) : null,
       server_cpu_per_1000_users: c.server_cpu !== null ? +((c.server_cpu * 1000) / n).toFixed(3) : null,
       ...setup, ...c,
     };
     out(line);
+    before = { n, rss };
     const counts = Object.entries(actions).map(([k, a]) => `${k} ${a.count}:${a.p99_ms}`).join(" ");
     log(`capacity N=${n}: delivery p99 ${delivery.p99_ms} (${delivery.count}), worst p99 ${worst}, lost ${lost} dup ${w.dup} mis ${line.misrouted} err ${w.errors} dropped ${w.dropped} server cpu ${c.server_cpu} mariadb ${c.mariadb_cpu} redis ${c.redis_cpu} client ${c.client_cpu} ${pass ? "PASS" : "FAIL"}; ${counts}`);
-    if (!pass) { brokeAt = n; break; }
-    held = n;
+    // Past the break the ramp may go on a few steps (past_break), to show the trend, as
+    // long as nothing was lost or dropped.
+    if (!pass && brokeAt === null) brokeAt = n;
+    if (pass && brokeAt === null) held = n;
+    if (brokeAt !== null && (lost || w.dropped || ++pastBreak > (sc.past_break || 0))) break;
   }
   out({
     scenario: "capacity_max", users_held: held, broke_at: brokeAt, ladder_exhausted: brokeAt === null,

@@ -720,7 +720,7 @@ def capacity_section(path, meta, end, rows, draw=True):
             "| N | pass | delivery p50 · p99 (count) | "
             + " | ".join(seen)
             + " | lost · dup · misrouted · failed · dropped "
-            "| server CPU (cores) · per 1,000 users | RSS MiB · KiB per user | MariaDB · Redis · load generator CPU |",
+            "| server CPU (cores) · per 1,000 users | RSS MiB · KiB per user (marginal) | MariaDB · Redis · load generator CPU |",
             "| --- | --- | --- | " + " | ".join("---" for _ in seen) + " | --- | --- | --- | --- |",
         ]
         for r in steps:
@@ -735,7 +735,7 @@ def capacity_section(path, meta, end, rows, draw=True):
                 + " | ".join(cells)
                 + f" | {r['lost']} · {r['duplicated']} · {r['misrouted']} · {r['errors']} · {r['dropped']} "
                 f"| {fmt(r.get('server_cpu'), 2)} · {fmt(r.get('server_cpu_per_1000_users'), 2)} "
-                f"| {fmt((r.get('rss_kb') or 0) / 1024, 0)} · {fmt(r.get('rss_per_user_kb'))} | {fmt(r.get('mariadb_cpu'), 2)} · {fmt(r.get('redis_cpu'), 2)} · {fmt(r.get('client_cpu'), 2)} |"
+                f"| {fmt((r.get('rss_kb') or 0) / 1024, 0)} · {fmt(r.get('rss_per_user_kb'))} ({fmt(r.get('rss_marginal_kb_per_user'))}) | {fmt(r.get('mariadb_cpu'), 2)} · {fmt(r.get('redis_cpu'), 2)} · {fmt(r.get('client_cpu'), 2)} |"
             )
     made = capacity_plot(res) if draw else None
     if made:

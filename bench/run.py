@@ -117,6 +117,8 @@ class Settings:
     capacity_step_s = env_float("BENCH_CAPACITY_STEP_SECONDS", 15 if quick else 60)
     capacity_idle_s = env_float("BENCH_CAPACITY_IDLE_S", 5 if quick else 20)
     capacity_settle_s = env_float("BENCH_CAPACITY_SETTLE_S", 3 if quick else 5)
+    # Steps after the one that broke the bar, to show the trend (none by default).
+    capacity_past_break = env_int("BENCH_CAPACITY_PAST_BREAK", 0)
     # py-spy records the webchat worker during its socket scenarios (BENCH_PROFILE=1; =all:
     # the bare peers too), collapsed stacks in bench/profiles/ (see bench/pyspy_top.py),
     # BENCH_PROFILE_RATE samples a second (50).
@@ -351,6 +353,7 @@ def socket_scenarios(name):
                     "step_s": S.capacity_step_s,
                     "idle_mean_s": S.capacity_idle_s,
                     "settle_s": S.capacity_settle_s,
+                    "past_break": S.capacity_past_break,
                     "drain_s": S.drain_s,
                     "lost_wait_s": S.lost_wait_s,
                 }
