@@ -108,12 +108,23 @@ async function waitServerIdle(maxS = 60, below = 0.15) {
 
 // ---------------------------------------------------------------- HTTP (webchat only)
 
+let staleRetries = 0; // requests sent again after their kept-alive connection closed
+
 // {status, data, text}: a 5xx is retried up to three times; any other answer is returned.
 async function request(method, path, body, token) {
   const headers = { "content-type": "application/json" };
   if (token) headers.authorization = `Bearer ${token}`;
   for (let attempt = 0; ; attempt++) {
-    const res = await fetch(`${BASE}/api/v1${path}`, { method, headers, body: body ? JSON.stringify(body) : undefined });
+    let res;
+    try {
+      res = await fetch(`${BASE}/api/v1${path}`, { method, headers, body: body ? JSON.stringify(body) : undefined });
+    } catch (e) {
+      // Node keeps a connection 4 s, gunicorn 2 s (its keepalive): a request on a connection
+      // the server has just closed fails before it is sent. Tried once more, as browsers do.
+      const code = e.cause && e.cause.code;
+      if (attempt < 1 && (code === "UND_ERR_SOCKET" || code === "ECONNRESET")) { staleRetries++; continue; }
+      throw new Error(`${method} ${path}: ${e.message} (${code || e.cause})`);
+    }
     const text = await res.text();
     if (res.status >= 500 && attempt < 3) { await sleep(200); continue; }
     return { status: res.status, ok: res.ok, data: text ? JSON.parse(text) : {}, text };
@@ -942,6 +953,7 @@ async function capacityRamp(sc, st) {
     st.win = newWindow(stepNo);
     const cpu = cpuMeter();
     const services = serviceCpu();
+    const retries0 = staleRetries;
     const control = { running: true };
     const loops = st.people.map((p) => userLoop(st, p, meanMs, control));
     await sleep(stepMs);
@@ -971,7 +983,7 @@ async function capacityRamp(sc, st) {
     const pass = worst <= 200 && lost === 0 && w.dup === 0 && w.mis === 0 && w.misroutedEvents === 0 && w.errors === 0 && w.dropped === 0;
     const line = {
       scenario: "capacity", n, step_s: stepMs / 1000, idle_mean_s: meanMs / 1000, actions, delivery,
-      switch_room_by_size: bySize,
+      switch_room_by_size: bySize, http_stale_connection_retries: staleRetries - retries0,
       sent: w.sent, expected, delivered_live: w.lat.length + w.late, caught_up: w.caughtUp, lost,
       duplicated: w.dup, misrouted: w.mis + w.misroutedEvents, errors: w.errors, dropped: w.dropped,
       drop_reasons: w.reasons, stray_new_messages: w.other, skipped_edits_deletes: w.skipped, worst_p99_ms: worst, pass, idle_wait_s: idleWait,
