@@ -771,7 +771,7 @@ def capacity_plot(res):
     for ax, t in zip(axes[0], targets, strict=True):
         steps = res.where(scenario="capacity", target=t)
         ns = [r["n"] for r in steps]
-        ax.plot(ns, [r["delivery"]["p99_ms"] for r in steps], "k o-", lw=2, label="delivery")
+        ax.plot(ns, [r["delivery"]["p99_ms"] for r in steps], "ko-", lw=2, label="delivery")
         for a in ACTIONS:
             pts = [(r["n"], r["actions"][a]["p99_ms"]) for r in steps if a in r["actions"]]
             if pts:
