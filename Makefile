@@ -88,6 +88,9 @@ test-js:
 # Benchmarks (issue 7): webchat beside its peers, results in bench/results/, tables and
 # plots in BENCHMARKS.md. Needs MariaDB and Redis on 127.0.0.1, Node 18+ and npm.
 # `BENCH_QUICK=1 make bench` is a smoke run of a few minutes; bench/run.py lists the knobs.
+# Issue 25's capacity ramp (simulated users, Mattermost's action mix; bench/loadgen.js):
+# `BENCH_SCENARIOS=capacity BENCH_TARGETS=webchat-eventlet,webchat-sqlite make bench`
+# (BENCH_CAPACITY_N, BENCH_CAPACITY_STEP_SECONDS, BENCH_CAPACITY_IDLE_S).
 # Not part of `make test`.
 bench: $(VENV)/.dev-installed bench/node_modules/.installed
 	$(BIN)/pip install -q -r bench/requirements.txt

@@ -108,16 +108,33 @@ async function waitServerIdle(maxS = 60, below = 0.15) {
 
 // ---------------------------------------------------------------- HTTP (webchat only)
 
-async function api(method, path, body, token) {
+let staleRetries = 0; // requests sent again after their kept-alive connection closed
+
+// {status, data, text}: a 5xx is retried up to three times; any other answer is returned.
+async function request(method, path, body, token) {
   const headers = { "content-type": "application/json" };
   if (token) headers.authorization = `Bearer ${token}`;
   for (let attempt = 0; ; attempt++) {
-    const res = await fetch(`${BASE}/api/v1${path}`, { method, headers, body: body ? JSON.stringify(body) : undefined });
+    let res;
+    try {
+      res = await fetch(`${BASE}/api/v1${path}`, { method, headers, body: body ? JSON.stringify(body) : undefined });
+    } catch (e) {
+      // Node keeps a connection 4 s, gunicorn 2 s (its keepalive): a request on a connection
+      // the server has just closed fails before it is sent. Tried once more, as browsers do.
+      const code = e.cause && e.cause.code;
+      if (attempt < 1 && (code === "UND_ERR_SOCKET" || code === "ECONNRESET")) { staleRetries++; continue; }
+      throw new Error(`${method} ${path}: ${e.message} (${code || e.cause})`);
+    }
     const text = await res.text();
-    if (res.ok) return text ? JSON.parse(text) : {};
     if (res.status >= 500 && attempt < 3) { await sleep(200); continue; }
-    throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 200)}`);
+    return { status: res.status, ok: res.ok, data: text ? JSON.parse(text) : {}, text };
   }
+}
+
+async function api(method, path, body, token) {
+  const res = await request(method, path, body, token);
+  if (res.ok) return res.data;
+  throw new Error(`${method} ${path}: ${res.status} ${res.text.slice(0, 200)}`);
 }
 
 async function pool(items, concurrency, fn) {
@@ -526,6 +543,471 @@ async function scenarioRtt(sc) {
   await closeAll(sockets);
 }
 
+// ---------------------------------------------------------------- (4) capacity (issue 25)
+//
+// N simulated users, each signed up and logged in through the token API, with one socket
+// that streams every room the user is in (as a Mattermost client's websocket does), idle
+// for an exponentially distributed time (mean `idle_mean_s`, 20 s in a full run) between
+// actions, each action drawn with Mattermost's production weights (its load test's
+// per-post mix):
+//
+//   switch room   6.5    open_room of another of my rooms, then mark_read of its latest
+//   scroll        2.0    GET /rooms/<id>/messages?before_seq=<oldest I have>, as the page does
+//   post          1.0    typing (acked), a pause as of typing (0.5 to 2 s), send_message
+//   open direct   1.0    POST /rooms/direct with a random user (201, or 409 and its room_id), open_room
+//   react         0.13   react (add) on a recent message of the room I am in
+//   reconnect     0.14   the socket closes; a new one connects and re-opens the room in view
+//                        (timed), then every other room (not timed)
+//   edit          0.04   edit_message of my latest message
+//   search        0.03   GET /search?q=<a word the bodies use>
+//   delete        0.005  delete_message of my latest message
+//
+// (A react with no message to react to is a switch room; an edit or delete with no message
+// of mine from the last 4 minutes is skipped and counted. Typing is timed as its own type.)
+//
+// Rooms come in blocks of 250 users (the ramp's steps are multiples of 250; a partial
+// block is cut short): one public room of the block's first 200 and one of its last 50,
+// public rooms of 50, private rooms of 10 (invited, crossing the rooms of 50), and a
+// direct room with each neighbour: every user is in 5 rooms of 2 to 200 members.
+// Every `new_message` is checked as in fan-out, against every member of its room:
+// lost (a member never got it, live or in a later open_room page or after_seq catch-up),
+// duplicated (live twice on one user's socket), misrouted (a room the user is not in, a
+// client_id unknown, a seq other than the ack's); every room event and `unread` is checked
+// for its room too. A socket the server drops counts in `dropped`; the bar of a step is
+// p99 <= 200 ms for every action type and for delivery, nothing lost, duplicated,
+// misrouted, failed or dropped.
+
+const MIX = [
+  ["switch_room", 6.5], ["scroll", 2.0], ["post", 1.0], ["open_direct", 1.0], ["react", 0.13],
+  ["reconnect", 0.14], ["edit", 0.04], ["search", 0.03], ["delete", 0.005],
+];
+const MIX_TOTAL = MIX.reduce((a, [, w]) => a + w, 0);
+const WORDS = ["회의", "배포", "점심", "release", "review", "일정", "문서", "budget", "테스트", "고객"];
+const EMOJI = ["\u{1F44D}", "\u{1F389}", "\u2705", "\u{1F440}", "\u2764\uFE0F"];
+const BLOCK = 250;
+const pick = (a) => a[Math.floor(Math.random() * a.length)];
+
+function drawAction() {
+  let x = Math.random() * MIX_TOTAL;
+  for (const [name, w] of MIX) if ((x -= w) < 0) return name;
+  return MIX[0][0];
+}
+
+// A sleep that a stop ends early: the users pause between steps.
+const sleepers = new Set();
+function pausableSleep(ms) {
+  return new Promise((resolve) => {
+    const entry = { resolve };
+    entry.timer = setTimeout(() => { sleepers.delete(entry); resolve(); }, ms);
+    sleepers.add(entry);
+  });
+}
+function wakeAll() {
+  for (const e of sleepers) { clearTimeout(e.timer); e.resolve(); }
+  sleepers.clear();
+}
+
+function capacityState() {
+  return {
+    rooms: new Map(), // id -> {id, type, members: Set(userIdx), recent: [message ids]}
+    directs: new Map(), // "a-b" -> room id
+    people: [], // per user: {idx, socket, rooms: Set(id), current, lastSeq: Map, mine: [{id, at}], busy}
+    sent: new Map(), // client_id -> {room, t0, seq, expected: Set, recv: Map(userIdx -> "live"|"page"), step}
+    win: null, // the measured step's counters
+    cid: 0,
+  };
+}
+
+function newWindow(step) {
+  return {
+    step, actions: new Map(), lat: [], sent: 0, dup: 0, mis: 0, errors: 0, dropped: 0, reasons: {},
+    caughtUp: 0, other: 0, late: 0, misroutedEvents: 0, skipped: 0,
+  };
+}
+
+// The room sizes switch_room times apart: where its time goes (the member list grows with them).
+const sizeBucket = (n) => (n <= 2 ? "2" : n <= 10 ? "3-10" : n <= 50 ? "11-50" : "51-200");
+
+function actionDone(st, name, ms, ok, why) {
+  const w = st.win;
+  if (!w) return;
+  let a = w.actions.get(name);
+  if (!a) w.actions.set(name, (a = { lat: [], errors: 0 }));
+  if (ok) a.lat.push(ms);
+  else {
+    a.errors++;
+    w.errors++;
+    if (w.errors <= 5) log(`capacity ${name} failed: ${why}`);
+  }
+}
+
+// A message seen by `p`, live (with its arrival time) or in a page (an open_room ack, a catch-up).
+function credit(st, p, msg, live) {
+  const t = now();
+  const w = st.win;
+  if (!msg || typeof msg !== "object") { if (w) w.mis++; return; }
+  if (!p.rooms.has(msg.room_id)) { if (w && live) w.mis++; return; }
+  const last = p.lastSeq.get(msg.room_id) || 0;
+  if (msg.seq > last) p.lastSeq.set(msg.room_id, msg.seq);
+  if (msg.kind === "system") return;
+  const room = st.rooms.get(msg.room_id);
+  if (room && !msg.deleted && !room.recent.includes(msg.id)) {
+    room.recent.push(msg.id); // what a react may pick: text, not deleted
+    if (room.recent.length > 20) room.recent.shift();
+  }
+  const rec = msg.client_id ? st.sent.get(msg.client_id) : null;
+  if (!rec) { if (live && w) w.other++; return; }
+  if (rec.room !== msg.room_id || (rec.seq !== null && rec.seq !== msg.seq)) { if (w) w.mis++; return; }
+  if (!rec.expected.has(p.idx)) { if (w && live) w.mis++; return; }
+  const had = rec.recv.get(p.idx);
+  if (had === "live" && live) { if (w) w.dup++; return; }
+  if (had) return; // a page and a live copy of one message: the contract allows both
+  rec.recv.set(p.idx, live ? "live" : "page");
+  if (!w) return;
+  if (!live) w.caughtUp++;
+  else if (rec.step === w.step) w.lat.push(t - rec.t0);
+  else w.late++;
+}
+
+async function capConnect(st, p) {
+  const s = await connect(p.idx);
+  p.socket = s;
+  const check = (data) => { if (st.win && !(data && p.rooms.has(data.room_id))) st.win.misroutedEvents++; };
+  s.on("new_message", (d) => credit(st, p, d && d.message, true));
+  for (const ev of ["message_updated", "message_deleted", "members", "read_receipt", "typing", "unread"]) {
+    s.on(ev, (d) => check(ev === "message_updated" ? d && d.message : d));
+  }
+  s.on("message_deleted", (d) => {
+    const room = d && st.rooms.get(d.room_id);
+    if (room) room.recent = room.recent.filter((id) => id !== d.message_id);
+  });
+  // A direct room someone opened with me: streamed from now on, as my other rooms are.
+  s.on("room_added", (d) => {
+    const room = d && d.room;
+    if (!room || p.opened.has(room.id)) return;
+    joinModel(st, room.id, room.type, [p.idx]);
+    openRoom(st, p, room.id).catch((e) => log(`open of an added room failed: ${e.message}`));
+  });
+  s.on("disconnect", (reason) => {
+    if (s.closing) return;
+    if (st.win) { st.win.dropped++; st.win.reasons[reason] = (st.win.reasons[reason] || 0) + 1; }
+    log(`socket of user ${p.idx} dropped: ${reason}`);
+    if (!p.busy) reconnect(st, p).catch((e) => log(`reconnect after a drop failed: ${e.message}`));
+  });
+  return s;
+}
+
+function joinModel(st, roomId, type, members) {
+  let room = st.rooms.get(roomId);
+  if (!room) st.rooms.set(roomId, (room = { id: roomId, type, members: new Set(), recent: [] }));
+  for (const u of members) { room.members.add(u); st.people[u].rooms.add(roomId); }
+  return room;
+}
+
+// open_room, and what its page (and an after_seq catch-up past a gap) shows is credited.
+async function openRoom(st, p, roomId) {
+  p.opened.add(roomId);
+  const ack = await call(p.socket, "open_room", { room_id: roomId });
+  if (!ack || !ack.ok) throw new Error(`open_room ${roomId}: ${JSON.stringify(ack).slice(0, 200)}`);
+  const msgs = ack.messages || [];
+  const last = p.lastSeq.get(roomId) || 0;
+  if (last && msgs.length && msgs[0].seq > last + 1) {
+    let after = last;
+    for (;;) {
+      const page = await api("GET", `/rooms/${roomId}/messages?after_seq=${after}&limit=100`, null, users[p.idx].token);
+      for (const m of page.messages) credit(st, p, m, false);
+      if (!page.has_more || !page.messages.length) break;
+      after = page.messages[page.messages.length - 1].seq;
+    }
+  }
+  for (const m of msgs) credit(st, p, m, false);
+  if (msgs.length) p.oldest.set(roomId, msgs[0].seq);
+  return ack;
+}
+
+// A new socket, the room in view re-opened (what the user waits for: the action's time),
+// then the other rooms (a page and a catch-up each, as a sidebar would; not timed).
+async function reconnect(st, p, timed = null) {
+  p.busy = true;
+  try {
+    if (p.socket) { p.socket.closing = true; p.socket.disconnect(); }
+    p.opened.clear();
+    await capConnect(st, p);
+    if (p.current) await openRoom(st, p, p.current);
+    if (timed) timed();
+    await Promise.all([...p.rooms].filter((id) => id !== p.current).map((id) => openRoom(st, p, id)));
+  } finally {
+    p.busy = false;
+  }
+}
+
+// The block layout: [type, [member offsets in the block]] for a block of k users.
+function blockRooms(k) {
+  const out = [];
+  const range = (a, b) => Array.from({ length: Math.max(0, Math.min(b, k) - a) }, (_, i) => a + i);
+  out.push(["public", range(0, 200)], ["public", range(200, 250)]);
+  for (let j = 0; j < 250; j += 50) out.push(["public", range(j, j + 50)]);
+  for (let j = -5; j < 250; j += 10) out.push(["private", range(Math.max(0, j), j + 10)]);
+  for (let i = 0; i + 1 < k; i++) out.push(["direct", [i, i + 1]]);
+  return out.filter(([, m]) => m.length >= 2);
+}
+
+// Users [from, to): signed up, their rooms made through the API, connected, rooms opened.
+async function growTo(st, n, runTag) {
+  const t0 = now();
+  const from = st.people.length;
+  await ensureUsers(n);
+  for (let u = from; u < n; u++) st.people.push({ idx: u, rooms: new Set(), opened: new Set(), lastSeq: new Map(), oldest: new Map(), mine: [], current: null });
+  const tUsers = now();
+  for (let b = Math.floor(from / BLOCK) * BLOCK; b < n; b += BLOCK) {
+    const k = Math.min(BLOCK, n - b);
+    const have = Math.max(0, Math.min(BLOCK, from - b)); // users of this block made before
+    const made = [];
+    for (const [type, offs] of blockRooms(k)) {
+      // A room of an earlier, partial block stays as it was; only rooms of new users are made.
+      if (offs.some((o) => o < have)) continue;
+      made.push([type, offs.map((o) => b + o)]);
+    }
+    await pool(made, 4, async ([type, members]) => {
+      const owner = users[members[0]];
+      let room;
+      if (type === "direct") {
+        ({ room } = await api("POST", "/rooms/direct", { usernames: [users[members[1]].username] }, owner.token));
+        st.directs.set(`${members[0]}-${members[1]}`, room.id);
+      } else {
+        ({ room } = await api("POST", "/rooms", { name: `cap ${runTag} ${type} ${++roomCounter}`, type }, owner.token));
+        for (const u of members.slice(1)) {
+          if (type === "public") await api("POST", `/rooms/${room.id}/join`, null, users[u].token);
+          else await api("POST", `/rooms/${room.id}/members`, { username: users[u].username }, owner.token);
+        }
+      }
+      joinModel(st, room.id, type, members);
+    });
+  }
+  const tRooms = now();
+  await pool(st.people.slice(from), 50, async (p) => {
+    await capConnect(st, p);
+    for (const id of p.rooms) await openRoom(st, p, id);
+    p.current = pick([...p.rooms]);
+  });
+  const tConnect = now();
+  return {
+    setup_users_s: +((tUsers - t0) / 1000).toFixed(1), setup_rooms_s: +((tRooms - tUsers) / 1000).toFixed(1),
+    setup_connect_s: +((tConnect - tRooms) / 1000).toFixed(1), rooms_total: st.rooms.size,
+  };
+}
+
+async function capSend(st, p, roomId) {
+  const cid = `${RUN}-c${++st.cid}`;
+  const room = st.rooms.get(roomId);
+  const rec = { room: roomId, t0: now(), seq: null, expected: new Set(room.members), recv: new Map(), step: st.win && st.win.step };
+  st.sent.set(cid, rec);
+  if (st.win) st.win.sent++;
+  const body = `${BODY} ${pick(WORDS)} ${pick(WORDS)}`;
+  const ack = await call(p.socket, "send_message", { room_id: roomId, body, client_id: cid }); // a timeout keeps rec
+  if (!ack || !ack.ok || !ack.message || ack.message.client_id !== cid) {
+    if (ack && !ack.ok) st.sent.delete(cid); // refused: nothing was stored, nothing is owed
+    throw new Error(JSON.stringify(ack).slice(0, 200));
+  }
+  rec.seq = ack.message.seq;
+  p.mine.push({ id: ack.message.id, at: Date.now() });
+  if (p.mine.length > 10) p.mine.shift();
+}
+
+// One action of user p, timed from its first request to its last answer.
+async function act(st, p, name) {
+  const token = users[p.idx].token;
+  const ok = (ack) => { if (!ack || !ack.ok) throw new Error(JSON.stringify(ack).slice(0, 200)); return ack; };
+  let t0 = now();
+  try {
+    switch (name) {
+      case "switch_room": {
+        const others = [...p.rooms].filter((id) => id !== p.current);
+        p.current = others.length ? pick(others) : p.current;
+        const ack = await openRoom(st, p, p.current);
+        const msgs = ack.messages || [];
+        if (msgs.length) ok(await call(p.socket, "mark_read", { room_id: p.current, message_id: msgs[msgs.length - 1].id }));
+        actionDone(st, `switch_room ${sizeBucket(st.rooms.get(p.current).members.size)}`, now() - t0, true);
+        break;
+      }
+      case "scroll": {
+        const before = (p.oldest && p.oldest.get(p.current)) || (p.lastSeq.get(p.current) || 0) + 1;
+        const page = await api("GET", `/rooms/${p.current}/messages?before_seq=${before}&limit=50`, null, token);
+        // At the top of the history the next scroll starts again from the latest.
+        if (page.has_more && page.messages.length) p.oldest.set(p.current, page.messages[0].seq);
+        else p.oldest.delete(p.current);
+        break;
+      }
+      case "post": {
+        ok(await call(p.socket, "typing", { room_id: p.current }));
+        actionDone(st, "typing", now() - t0, true);
+        await sleep(500 + Math.random() * 1500);
+        t0 = now();
+        await capSend(st, p, p.current);
+        break;
+      }
+      case "open_direct": {
+        const other = st.people[Math.floor(Math.random() * st.people.length)];
+        if (other.idx === p.idx) return act(st, p, "switch_room");
+        const key = `${Math.min(p.idx, other.idx)}-${Math.max(p.idx, other.idx)}`;
+        const res = await request("POST", "/rooms/direct", { usernames: [users[other.idx].username] }, token);
+        let roomId;
+        if (res.status === 201) roomId = res.data.room.id;
+        else if (res.status === 409 && res.data.error && res.data.error.code === "DUPLICATE_DIRECT_ROOM") roomId = res.data.error.room_id;
+        else throw new Error(`direct: ${res.status} ${res.text.slice(0, 200)}`);
+        st.directs.set(key, roomId);
+        joinModel(st, roomId, "direct", [p.idx, other.idx]);
+        p.current = roomId;
+        await openRoom(st, p, roomId);
+        break;
+      }
+      case "react": {
+        const room = st.rooms.get(p.current);
+        if (!room.recent.length) return act(st, p, "switch_room");
+        ok(await call(p.socket, "react", { message_id: pick(room.recent), emoji: pick(EMOJI), add: true }));
+        break;
+      }
+      case "reconnect": {
+        let took = null;
+        await reconnect(st, p, () => { took = now() - t0; });
+        actionDone(st, name, took, true);
+        return;
+      }
+      case "edit":
+      case "delete": {
+        // My latest message still within the delete window (5 minutes).
+        const fresh = p.mine.filter((m) => Date.now() - m.at < 240000);
+        if (!fresh.length) { if (st.win) st.win.skipped++; return; } // nothing of mine to change
+        const m = fresh[fresh.length - 1];
+        if (name === "edit") ok(await call(p.socket, "edit_message", { message_id: m.id, body: `${BODY} (edited) ${pick(WORDS)}` }));
+        else { ok(await call(p.socket, "delete_message", { message_id: m.id })); p.mine = p.mine.filter((x) => x !== m); }
+        break;
+      }
+      case "search":
+        await api("GET", `/search?q=${encodeURIComponent(pick(WORDS))}`, null, token);
+        break;
+    }
+    actionDone(st, name, now() - t0, true);
+  } catch (e) {
+    actionDone(st, name, now() - t0, false, e.message || String(e));
+  }
+}
+
+async function userLoop(st, p, meanMs, control) {
+  while (control.running) {
+    await pausableSleep(-meanMs * Math.log(1 - Math.random()));
+    if (!control.running) break;
+    if (p.busy) continue;
+    await act(st, p, drawAction());
+  }
+}
+
+function statsOf(values) {
+  return { count: values.length, ...latencyStats(values) };
+}
+
+// CPU seconds of MariaDB and Redis so far (the pids run.py found), to tell the shared
+// cores' other users apart from the worker.
+function serviceCpu() {
+  const pids = cfg.service_pids || {};
+  const t0 = now();
+  const s0 = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, serverCpuS(pid)]));
+  return () => {
+    const wall = (now() - t0) / 1000;
+    const res = {};
+    for (const [k, pid] of Object.entries(pids)) {
+      const s1 = serverCpuS(pid);
+      res[`${k}_cpu`] = s0[k] !== null && s1 !== null ? +((s1 - s0[k]) / wall).toFixed(3) : null;
+    }
+    return res;
+  };
+}
+
+async function scenarioCapacity(sc) {
+  const st = capacityState();
+  try {
+    await capacityRamp(sc, st);
+  } finally {
+    for (const p of st.people) if (p.socket) { p.socket.closing = true; p.socket.disconnect(); }
+    await sleep(2000);
+  }
+}
+
+async function capacityRamp(sc, st) {
+  await waitServerIdle(60);
+  const rssBase = rssKb(cfg.worker_pid);
+  const meanMs = (sc.idle_mean_s || 20) * 1000;
+  const stepMs = (sc.step_s || 60) * 1000;
+  let held = 0;
+  let brokeAt = null;
+  let before = null; // the previous step's users and RSS: the marginal cost of a user
+  let pastBreak = 0;
+  let stepNo = 0;
+  for (const n of sc.counts) {
+    stepNo++;
+    log(`capacity: growing to ${n} users`);
+    const setup = await growTo(st, n, `${RUN}${stepNo}`);
+    log(`capacity: ${n} users connected (${JSON.stringify(setup)})`);
+    await sleep((sc.settle_s || 5) * 1000);
+    const idleWait = await waitServerIdle(60);
+    st.win = newWindow(stepNo);
+    const cpu = cpuMeter();
+    const services = serviceCpu();
+    const retries0 = staleRetries;
+    const control = { running: true };
+    const loops = st.people.map((p) => userLoop(st, p, meanMs, control));
+    await sleep(stepMs);
+    control.running = false;
+    wakeAll();
+    await Promise.all(loops); // in-flight actions finish and count
+    const c = { ...cpu(), ...services() }; // the step's CPU: the drain after it is no user's action
+    const rss = rssKb(cfg.worker_pid);
+    const w = st.win;
+    // Deliveries still on their way: wait (bounded), then what never came is lost.
+    const stepSends = [...st.sent.values()].filter((r) => r.step === stepNo);
+    const missing = () => stepSends.reduce((a, r) => a + (r.expected.size - r.recv.size), 0);
+    const tDrain = now();
+    while (missing() > 0 && now() - tDrain < ((sc.drain_s || 5) + (sc.lost_wait_s || 20)) * 1000) await sleep(100);
+    const expected = stepSends.reduce((a, r) => a + r.expected.size, 0);
+    const lost = missing();
+    st.win = null;
+    const actions = {};
+    for (const [name] of [...MIX, ["typing"]]) {
+      const a = w.actions.get(name);
+      if (a) actions[name] = { ...statsOf(a.lat), errors: a.errors };
+    }
+    const bySize = {};
+    for (const [name, a] of w.actions) if (name.startsWith("switch_room ")) bySize[name.slice(12)] = statsOf(a.lat);
+    const delivery = statsOf(w.lat);
+    const worst = Math.max(delivery.p99_ms || 0, ...Object.values(actions).map((a) => a.p99_ms || 0));
+    const pass = worst <= 200 && lost === 0 && w.dup === 0 && w.mis === 0 && w.misroutedEvents === 0 && w.errors === 0 && w.dropped === 0;
+    const line = {
+      scenario: "capacity", n, step_s: stepMs / 1000, idle_mean_s: meanMs / 1000, actions, delivery,
+      switch_room_by_size: bySize, http_stale_connection_retries: staleRetries - retries0,
+      sent: w.sent, expected, delivered_live: w.lat.length + w.late, caught_up: w.caughtUp, lost,
+      duplicated: w.dup, misrouted: w.mis + w.misroutedEvents, errors: w.errors, dropped: w.dropped,
+      drop_reasons: w.reasons, stray_new_messages: w.other, skipped_edits_deletes: w.skipped, worst_p99_ms: worst, pass, idle_wait_s: idleWait,
+      rss_base_kb: rssBase, rss_kb: rss, rss_per_user_kb: rss && rssBase ? +((rss - rssBase) / n).toFixed(1) : null,
+      rss_marginal_kb_per_user: before && rss ? +((rss - before.rss) / (n - before.n)).toFixed(1) : null,
+      server_cpu_per_1000_users: c.server_cpu !== null ? +((c.server_cpu * 1000) / n).toFixed(3) : null,
+      ...setup, ...c,
+    };
+    out(line);
+    before = { n, rss };
+    const counts = Object.entries(actions).map(([k, a]) => `${k} ${a.count}:${a.p99_ms}`).join(" ");
+    log(`capacity N=${n}: delivery p99 ${delivery.p99_ms} (${delivery.count}), worst p99 ${worst}, lost ${lost} dup ${w.dup} mis ${line.misrouted} err ${w.errors} dropped ${w.dropped} server cpu ${c.server_cpu} mariadb ${c.mariadb_cpu} redis ${c.redis_cpu} client ${c.client_cpu} ${pass ? "PASS" : "FAIL"}; ${counts}`);
+    // Past the break the ramp may go on a few steps (past_break), to show the trend, as
+    // long as nothing was lost or dropped.
+    if (!pass && brokeAt === null) brokeAt = n;
+    if (pass && brokeAt === null) held = n;
+    if (brokeAt !== null && (lost || w.dropped || ++pastBreak > (sc.past_break || 0))) break;
+  }
+  out({
+    scenario: "capacity_max", users_held: held, broke_at: brokeAt, ladder_exhausted: brokeAt === null,
+    lost: 0, duplicated: 0, misrouted: 0,
+  });
+}
+
 // ---------------------------------------------------------------- main
 
 (async () => {
@@ -539,6 +1021,7 @@ async function scenarioRtt(sc) {
         if (sc.name === "idle") await scenarioIdle(sc);
         else if (sc.name === "fanout") await scenarioFanout(sc);
         else if (sc.name === "rtt") await scenarioRtt(sc);
+        else if (sc.name === "capacity") await scenarioCapacity(sc);
         else throw new Error(`unknown scenario ${sc.name}`);
         break;
       } catch (e) {

@@ -109,6 +109,16 @@ class Settings:
     search_runs = env_int("BENCH_SEARCH_RUNS", 50 if quick else 200)
     http_repeats = env_int("BENCH_HTTP_REPEATS", 20 if quick else 100)
     scenarios = env_list("BENCH_SCENARIOS", ["idle", "fanout", "rtt", "history", "roomlist"], str)
+    # Issue 25, `BENCH_SCENARIOS=capacity` (webchat targets only; bench/loadgen.js documents
+    # the user behaviour and its mix): users held, stepped up through these counts until a
+    # step breaks the bar; each step this long, users idle this long between actions on
+    # average (exponentially distributed), after the new users' connects settle this long.
+    capacity_counts = env_list("BENCH_CAPACITY_N", [50, 100] if quick else [250, 500, 1000, 2000, 4000, 8000, 16000])
+    capacity_step_s = env_float("BENCH_CAPACITY_STEP_SECONDS", 15 if quick else 60)
+    capacity_idle_s = env_float("BENCH_CAPACITY_IDLE_S", 5 if quick else 20)
+    capacity_settle_s = env_float("BENCH_CAPACITY_SETTLE_S", 3 if quick else 5)
+    # Steps after the one that broke the bar, to show the trend (none by default).
+    capacity_past_break = env_int("BENCH_CAPACITY_PAST_BREAK", 0)
     # py-spy records the webchat worker during its socket scenarios (BENCH_PROFILE=1; =all:
     # the bare peers too), collapsed stacks in bench/profiles/ (see bench/pyspy_top.py),
     # BENCH_PROFILE_RATE samples a second (50).
@@ -301,6 +311,8 @@ def socket_scenarios(name):
     wanted = set(S.scenarios)
     # Round trips before fan-out: an overloaded fan-out step leaves a backlog behind it.
     kinds = ["rtt", "fanout"] if name == "webchat-sqlite" else ["idle", "rtt", "fanout"]
+    if name.startswith("webchat"):
+        kinds.append("capacity")  # last: it leaves the most behind in the database
     scenarios = []
     for kind in kinds:
         if kind not in wanted:
@@ -333,7 +345,35 @@ def socket_scenarios(name):
                 )
         elif kind == "rtt":
             scenarios.append({"name": "rtt", "count": S.rtt_count, "max_s": S.rtt_max_s})
+        elif kind == "capacity":
+            scenarios.append(
+                {
+                    "name": "capacity",
+                    "counts": S.capacity_counts,
+                    "step_s": S.capacity_step_s,
+                    "idle_mean_s": S.capacity_idle_s,
+                    "settle_s": S.capacity_settle_s,
+                    "past_break": S.capacity_past_break,
+                    "drain_s": S.drain_s,
+                    "lost_wait_s": S.lost_wait_s,
+                }
+            )
     return scenarios
+
+
+def service_pids():
+    """The pids of the machine's MariaDB and Redis servers (by process name), whose CPU
+    the capacity scenario reports beside the worker's: they share its cores."""
+    pids = {}
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            name = comm.read_text().strip()
+        except OSError:
+            continue
+        key = {"mariadbd": "mariadb", "mysqld": "mariadb", "redis-server": "redis"}.get(name)
+        if key and key not in pids:
+            pids[key] = int(comm.parent.name)
+    return pids
 
 
 def run_loadgen(server, kind, scenarios, workdir, emit):
@@ -342,6 +382,7 @@ def run_loadgen(server, kind, scenarios, workdir, emit):
         "url": server.url,
         "kind": kind,
         "worker_pid": server.worker_pid,
+        "service_pids": service_pids(),
         "run_tag": uuid.uuid4().hex[:6],
         "scenarios": scenarios,
         "deadline_s": S.target_deadline_s,
