@@ -129,10 +129,12 @@ def error_response(error, status=None):
     else:
         heading, sentence = page_text(error)
         body = render_template("errors/error.html", error=error, heading=heading, sentence=sentence)
-    headers = {}
-    if "retry_after" in error.extra:
-        headers["Retry-After"] = str(error.extra["retry_after"])
-    return body, status or error.status, headers
+    return body, status or error.status, retry_headers(error)
+
+
+def retry_headers(error):
+    """An answer's headers for `error`: Retry-After when it says how long to wait."""
+    return {"Retry-After": str(error.extra["retry_after"])} if "retry_after" in error.extra else {}
 
 
 def register_handlers(app):

@@ -3,7 +3,7 @@ from flask_babel import force_locale, gettext, ngettext
 from flask_login import current_user, login_required
 
 from ..callers import current_session, sign_in, sign_out
-from ..errors import ChatError
+from ..errors import ChatError, retry_headers
 from ..extensions import csrf
 from ..i18n import browser_locale, remember_locale
 from ..pages import remember_theme, safe_next, show_errors, theme_choice
@@ -64,17 +64,12 @@ def login():
         except ChatError as error:
             show_errors(form, error)
             if error.code in ("ACCOUNT_DEACTIVATED", "RATE_LIMITED"):
-                return render_template("auth/login.html", form=form, next=target), error.status, retry_after(error)
+                return render_template("auth/login.html", form=form, next=target), error.status, retry_headers(error)
         else:
             sign_in(user)
             return remember_device(redirect(target or url_for("rooms.index")), user)
     status = (401 if form.form_errors else 400) if form.is_submitted() else 200
     return render_template("auth/login.html", form=form, next=target), status
-
-
-def retry_after(error):
-    """A page's headers for `error`: Retry-After when it says how long to wait."""
-    return {"Retry-After": str(error.extra["retry_after"])} if "retry_after" in error.extra else {}
 
 
 def remember_device(response, user):
@@ -144,7 +139,7 @@ def password():
         except ChatError as error:
             show_errors(form, error)
             if error.code == "RATE_LIMITED":
-                return *account_page(form=form, status=error.status), retry_after(error)
+                return *account_page(form=form, status=error.status), retry_headers(error)
         else:
             # Every session ended; this browser stays signed in, with a new one.
             sign_in(accounts.get_user(current_user.id))

@@ -549,8 +549,10 @@ def create_direct(user, usernames):
     ratelimit.check("RATELIMIT_DIRECT_ROOMS_PER_USER", user.id)
     try:
         with transaction() as session:
-            names = sorted((p.username for p in participants), key=str.casefold)
-            room = Room(name=", ".join(names)[:NAME_MAX], type="direct", owner_id=None, direct_key=key, last_seq=0)
+            participant_names = sorted((p.username for p in participants), key=str.casefold)
+            room = Room(
+                name=", ".join(participant_names)[:NAME_MAX], type="direct", owner_id=None, direct_key=key, last_seq=0
+            )
             session.add(room)
             session.flush()
             # No "created" notice: a direct room starts with its first message (its
