@@ -129,6 +129,11 @@ class Config:
     # Online counts: when users come online or go offline, each process sends a room's
     # member list at most once per this many milliseconds (0: with every connect).
     PRESENCE_FANOUT_MS = env_int("PRESENCE_FANOUT_MS", 250)
+    # open_room: each process keeps the latest page of up to PAGE_CACHE_ROOMS rooms for
+    # their next opener, while nothing in the room changed, for at most PAGE_CACHE_SECONDS
+    # (how late a sender's deactivation may show in it; 0: no cache). services/page_cache.py.
+    PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 10)
+    PAGE_CACHE_ROOMS = env_int("PAGE_CACHE_ROOMS", 1000)
     # permessage-deflate for the sockets: off, since each recipient's copy of a broadcast
     # would be compressed anew (webchat.without_websocket_compression).
     WEBSOCKET_COMPRESSION = env_bool("WEBSOCKET_COMPRESSION", False)

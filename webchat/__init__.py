@@ -64,12 +64,13 @@ def register_extensions(app):
     metrics.init_app(app)
 
     from .callers import page_user
-    from .services import emails, mentions, reads, rooms, sessions
+    from .services import emails, mentions, page_cache, reads, rooms, sessions
 
     emails.init_app(app)
     reads.init_app(app)
     mentions.init_app(app)
     rooms.init_app(app)
+    page_cache.init_app(app)
     sessions.init_app(app)
     # A cookie signs in only while the session record it names is live.
     login_manager.user_loader(page_user)
@@ -113,6 +114,7 @@ def register_socketio(app):
         # Same origin plus the configured ones: CSRF does not cover sockets, so never "*".
         cors_allowed_origins=origin_check(app.config["SOCKETIO_ALLOWED_ORIGINS"]),
         json=intake.SocketJSON,
+        serializer=intake.SocketPacket,
         logger=False,
         engineio_logger=False,
     )

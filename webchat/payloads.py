@@ -127,15 +127,17 @@ def file_payload(attachment):
     }
 
 
-def member_payload(membership, online):
+def member_payload(member, online):
+    """The contract's `member`: `member` is a membership row with its user's `username`
+    and `deactivated_at` (rooms.members)."""
     payload = {
-        "id": membership.user_id,
-        "username": membership.user.username,
-        "role": membership.role,
+        "id": member.user_id,
+        "username": member.username,
+        "role": member.role,
         "online": online,
-        "last_read_message_id": membership.last_read_message_id,
+        "last_read_message_id": member.last_read_message_id,
     }
-    if membership.user.deactivated_at is not None:
+    if member.deactivated_at is not None:
         payload["deactivated"] = True  # an extension, as on `user`
     return payload
 

@@ -210,7 +210,6 @@ class ChatNamespace(Namespace):
         # again, read afresh: a kick committed before the join (whose cut could not see
         # this socket yet) is refused there.
         join_room(realtime.room_channel(room_id))
-        db.session.expire_all()
         try:
             return rooms.open_room(user, room_id)
         except Exception:

@@ -89,6 +89,14 @@ class LocalPresence:
         """Nothing to share in a single process."""
 
 
+# For each key, 1 if it exists, else 0.
+_EXISTS_EACH = """
+local found = {}
+for i, key in ipairs(KEYS) do found[i] = redis.call('EXISTS', key) end
+return found
+"""
+
+
 class RedisPresence(LocalPresence):
     """Presence shared by every node through Redis.
 
@@ -112,6 +120,7 @@ class RedisPresence(LocalPresence):
         self.node_id = uuid.uuid4().hex[:12]
         self.prefix = prefix
         self.node_timeout = node_timeout
+        self._exists_each = self.redis.register_script(_EXISTS_EACH)
 
     def _user(self, user_id):
         return f"{self.prefix}:user:{user_id}"
@@ -163,15 +172,15 @@ class RedisPresence(LocalPresence):
         return connection, self._shared(unregister, lambda: went_offline_here)
 
     def online_among(self, user_ids):
+        """One command however many users (a room of 200 asked as 200 EXISTS in a
+        pipeline cost more of this process's CPU than the rest of its member list)."""
         user_ids = list(user_ids)
         if not user_ids:
             return set()
 
         def lookup():
-            pipe = self.redis.pipeline()
-            for uid in user_ids:
-                pipe.exists(self._user(uid))
-            return {uid for uid, present in zip(user_ids, pipe.execute(), strict=True) if present}
+            present = self._exists_each(keys=[self._user(uid) for uid in user_ids])
+            return {uid for uid, here in zip(user_ids, present, strict=True) if here}
 
         return self._shared(lookup, lambda: super(RedisPresence, self).online_among(user_ids))
 

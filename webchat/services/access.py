@@ -5,6 +5,7 @@ import functools
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import lazyload
 
 from ..database import hold_room_stripe
 from ..errors import ChatError, validation_error
@@ -60,24 +61,34 @@ def parse_cursor(value, field):
     return value
 
 
-def membership_of(user_id, room_id, lock=False):
+# Built once: constructing and keying a statement cost more than running this one.
+_MEMBERSHIP = (
+    sa.select(Membership)
+    .where(Membership.room_id == sa.bindparam("room_id"), Membership.user_id == sa.bindparam("user_id"))
+    .options(lazyload(Membership.user))  # the caller's own user, mostly: loaded only if read
+)
+_MEMBERSHIP_FRESH = _MEMBERSHIP.execution_options(populate_existing=True)
+_MEMBERSHIP_LOCKED = _MEMBERSHIP_FRESH.with_for_update()
+
+
+def membership_of(user_id, room_id, lock=False, fresh=False):
     """The user's membership of the room (active or not), or None; with `lock`, re-read
-    under its row lock, for a write that depends on its current state."""
-    query = sa.select(Membership).where(Membership.room_id == room_id, Membership.user_id == user_id)
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    return db.session.scalar(query)
+    under its row lock, for a write that depends on its current state; with `fresh`,
+    re-read (what this session read before is replaced)."""
+    statement = _MEMBERSHIP_LOCKED if lock else _MEMBERSHIP_FRESH if fresh else _MEMBERSHIP
+    return db.session.scalar(statement, {"room_id": room_id, "user_id": user_id})
 
 
-def require_member(user, room_id):
+def require_member(user, room_id, fresh=False):
     """The room and the user's active membership, or the error the contract names:
     ROOM_NOT_FOUND for a room the user may not see, USER_NOT_IN_CHAT_ROOM for one they see
-    but are not (or no longer) in."""
+    but are not (or no longer) in. `fresh`: both re-read from the database, whatever this
+    session read of them before (and nothing else of it expired)."""
     room_id = parse_id(room_id)
-    room = db.session.get(Room, room_id)
+    room = db.session.get(Room, room_id, populate_existing=fresh)
     if room is None:
         raise ChatError("ROOM_NOT_FOUND")
-    membership = membership_of(user.id, room_id)
+    membership = membership_of(user.id, room_id, fresh=fresh)
     if membership is None:
         if room.type != "public":
             raise ChatError("ROOM_NOT_FOUND")

@@ -28,6 +28,7 @@ from .access import (
     require_member,
 )
 from .files import discard_message_file
+from .message_rows import message_rows
 from .posting import clean_client_id, clean_reply_to, existing_message, post_message
 
 PAGE_DEFAULT, PAGE_MAX = 50, 100
@@ -83,20 +84,26 @@ def history(user, room_id, before_seq=None, after_seq=None, limit=None):
     """A page of the room's messages, ascending by seq, and whether more lie beyond it.
 
     Keyset paging on (room_id, seq): no cursor gives the latest page, `before_seq` pages
-    back, `after_seq` catches up after a reconnect.
+    back, `after_seq` catches up after a reconnect. The messages are rows for their
+    payloads (`message_rows`), not objects to change.
     """
     room, _membership = require_member(user, room_id)
     limit = parse_limit(limit, PAGE_DEFAULT, PAGE_MAX)
-    query = sa.select(Message).where(Message.room_id == room.id)
     if before_seq is not None and after_seq is not None:
         raise validation_error(before_seq=_l("Use before_seq or after_seq, not both."))
     if after_seq is not None:
         after_seq = parse_cursor(after_seq, "after_seq")
-        rows = db.session.scalars(query.where(Message.seq > after_seq).order_by(Message.seq).limit(limit + 1)).all()
+        rows = message_rows(Message.room_id == room.id, Message.seq > after_seq, order_by=Message.seq, limit=limit + 1)
         return rows[:limit], len(rows) > limit
-    if before_seq is not None:
-        query = query.where(Message.seq < parse_cursor(before_seq, "before_seq"))
-    rows = db.session.scalars(query.order_by(Message.seq.desc()).limit(limit + 1)).all()
+    before_seq = parse_cursor(before_seq, "before_seq") if before_seq is not None else None
+    return latest_page(room.id, before_seq, limit)
+
+
+def latest_page(room_id, before_seq=None, limit=PAGE_DEFAULT):
+    """The room's `limit` latest messages (those before seq `before_seq`), ascending,
+    and whether more lie before them; the caller has checked that the user may read."""
+    where = [Message.room_id == room_id] + ([Message.seq < before_seq] if before_seq is not None else [])
+    rows = message_rows(*where, order_by=Message.seq.desc(), limit=limit + 1)
     return list(reversed(rows[:limit])), len(rows) > limit
 
 
@@ -108,14 +115,12 @@ def around(user, room_id, around_seq, limit=None):
     limit = parse_limit(limit, PAGE_DEFAULT, PAGE_MAX)
     seq = parse_cursor(around_seq, "around_seq")
     wanted_before = (limit - 1) // 2
-    query = sa.select(Message).where(Message.room_id == room.id)
-    before = db.session.scalars(
-        query.where(Message.seq < seq).order_by(Message.seq.desc()).limit(wanted_before + 1)
-    ).all()
+    in_room = Message.room_id == room.id
+    before = message_rows(in_room, Message.seq < seq, order_by=Message.seq.desc(), limit=wanted_before + 1)
     before, more_before = before[:wanted_before], len(before) > wanted_before
     # What the start of history leaves unused goes to the messages after.
     wanted_after = limit - len(before)
-    after = db.session.scalars(query.where(Message.seq >= seq).order_by(Message.seq).limit(wanted_after + 1)).all()
+    after = message_rows(in_room, Message.seq >= seq, order_by=Message.seq, limit=wanted_after + 1)
     return [*reversed(before), *after[:wanted_after]], more_before, len(after) > wanted_after
 
 

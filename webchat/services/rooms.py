@@ -5,19 +5,22 @@ Creating rooms and direct rooms, joining, leaving and inviting are limited per u
 a change counts: joining a room one is in, or asking for a direct room that exists, does
 not. Typing is coalesced per user and room (TYPING_INTERVAL_SECONDS)."""
 
+import functools
+
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Bundle, aliased
+from sqlalchemy.orm import aliased
 
 from .. import ratelimit, realtime
 from ..database import transaction
 from ..errors import ChatError, validation_error
 from ..extensions import db
-from ..models import Attachment, Membership, Message, Room, RoomBan, User, utcnow
+from ..models import Membership, Message, Room, RoomBan, User, utcnow
 from ..payloads import iso, member_payload, message_payload, room_payload, user_payload
-from . import accounts, audit, files, mentions, names
+from . import accounts, audit, files, mentions, message_rows, names
 from .access import lock_room, membership_of, next_rev, next_seq, parse_id, require_member
+from .message_rows import Joined
 from .reads import UNREAD, read_up_to_latest
 
 ROOM_TYPES = ("public", "private")
@@ -107,12 +110,21 @@ def active_memberships(room_id):
     ).all()
 
 
+_MEMBERS = (
+    sa.select(Membership.user_id, Membership.role, Membership.last_read_message_id, User.username, User.deactivated_at)
+    .join(User, User.id == Membership.user_id)
+    .where(Membership.room_id == sa.bindparam("room_id"), Membership.active.is_(True))
+    .order_by(Membership.role != "owner", Membership.joined_at, Membership.id)
+)
+
+
 def members(room_id):
-    """The contract's `member` list of a room, owner first, then by join time."""
-    memberships = active_memberships(room_id)
-    online = realtime.current_presence().online_among({m.user_id for m in memberships})
-    memberships.sort(key=lambda m: m.role != "owner")
-    return [member_payload(m, m.user_id in online) for m in memberships]
+    """The contract's `member` list of a room, owner first, then by join time: plain
+    columns, as a room of 200 as objects (each membership with all of its user) cost
+    eight times the CPU."""
+    rows = db.session.execute(_MEMBERS, {"room_id": room_id}).all()
+    online = realtime.current_presence().online_among([row.user_id for row in rows])
+    return [member_payload(row, row.user_id in online) for row in rows]
 
 
 def member_list(user, room_id):
@@ -167,12 +179,13 @@ def room_view_for_id(user_id, room_id):
     return room_view(accounts.get_user(user_id), room_id)
 
 
-def room_view(user, room_id):
+def room_view(user, room_id, online=None):
     """One room as `user` sees it (the contract's `room`). Someone outside it sees a
     public room from outside (its name, owner and member count, to decide on joining);
     any other room, also one they left or were removed from, only as the code
-    `require_member` gives them: its current name and members are its members' alone."""
-    views = room_views(user, [room_id])
+    `require_member` gives them: its current name and members are its members' alone.
+    `online`: who of its members is online, when the caller has asked already."""
+    views = room_views(user, [room_id], online=online)
     if views:
         return views[0]
     room = db.session.get(Room, room_id)
@@ -221,109 +234,35 @@ def public_rooms(user):
     return result
 
 
-class _Joined(Bundle):
-    """The columns of an outer-joined row under one name, or None when there was no row
-    to join (its first column, the primary key, is NULL)."""
-
-    def create_row_processor(self, query, procs, labels):
-        bundle = super().create_row_processor(query, procs, labels)
-
-        def proc(row):
-            values = bundle(row)
-            return None if values[0] is None else values
-
-        return proc
-
-
-# A room's last message with what `message_payload` reads of it, its sender and its file
-# nested, as plain rows: a Message object with its User and Attachment per room cost more
-# than the query that fetched them.
-_parent, _parent_sender = aliased(Message), aliased(User)
 # A room's owner, for the lists (None for a direct room, which has none).
 _owner = aliased(User)
-_OWNER = _Joined("owner", _owner.id, _owner.username)
-_LAST_MESSAGE = _Joined(
-    "last_message",
-    Message.id,
-    Message.room_id,
-    Message.seq,
-    Message.kind,
-    Message.body,
-    Message.html,
-    Message.client_id,
-    Message.created_at,
-    Message.deleted_at,
-    Message.deleted_by,
-    Message.event,
-    Message.rev,
-    Message.edited_at,
-    Message.reactions,
-    Message.mentions,
-    Message.mention_all,
-    _Joined("sender", User.id, User.username, User.deactivated_at),
-    _Joined(
-        "reply_to",
-        _parent.id,
-        _parent.seq,
-        _parent.body,
-        _parent.deleted_at,
-        _Joined("sender", _parent_sender.id, _parent_sender.username),
-    ),
-    _Joined(
-        "file",
-        Attachment.id,
-        Attachment.name,
-        Attachment.size,
-        Attachment.content_type,
-        Attachment.thumbnail_key,
-        Attachment.width,
-        Attachment.height,
-    ),
-)
+_OWNER = Joined("owner", _owner.id, _owner.username)
+# A room's last message, for the room list.
+_LAST_MESSAGE = message_rows.MESSAGE.label("last_message")
 
 
-def room_views(user, room_ids=None, *, newest_first=False):
+def room_views(user, room_ids=None, *, newest_first=False, online=None):
     """The contract's `room` for each of `room_ids` (None: every room) the user is an
     active member of, in two queries whatever the count: the rooms' distinct members
-    (for presence, asked once), then one row per room with its member, online and unread
-    counts, its owner and its last message. `newest_first`: by the time of the last
-    message, else of the room's creation, newest first.
+    (for presence, asked once; not when the caller gives the `online` users among them),
+    then one row per room with its member, online and unread counts, its owner and its
+    last message. `newest_first`: by the time of the last message, else of the room's
+    creation, newest first.
 
     A list of a few hundred rooms must cost neither ORM objects per room, member and
     message nor a row per membership of every room: plain columns, counts in SQL."""
     mine = sa.and_(Membership.user_id == user.id, Membership.active.is_(True))
+    params = {"user_id": user.id}
     if room_ids is not None:
         if not room_ids:
             return []
         mine = sa.and_(mine, Membership.room_id.in_(room_ids))
-    online = _online_members(sa.select(Membership.room_id).where(mine))
-    rows = db.session.execute(
-        sa.select(
-            Room.id,
-            Room.name,
-            Room.type,
-            Room.owner_id,
-            Room.last_rev,
-            Membership.last_read_message_id,
-            Membership.last_read_seq,
-            UNREAD,
-            mentions.mention_count_of(user.id).label("mention_count"),
-            mentions.effective_notify().label("notify"),
-            _count_members().label("member_count"),
-            _count_members(among=online).label("online_count"),
-            Room.created_at,
-            _OWNER,
-            _LAST_MESSAGE,
-        )
-        .join(Membership, Membership.room_id == Room.id)
-        .outerjoin(_owner, _owner.id == Room.owner_id)
-        .outerjoin(Message, sa.and_(Message.room_id == Room.id, Message.seq == Room.last_seq))
-        .outerjoin(User, User.id == Message.sender_id)
-        .outerjoin(Attachment, Attachment.id == Message.file_id)
-        .outerjoin(_parent, _parent.id == Message.reply_to_id)
-        .outerjoin(_parent_sender, _parent_sender.id == _parent.sender_id)
-        .where(mine)
-    ).all()
+        params["room_ids"] = list(room_ids)
+    if online is None:
+        online = _online_members(sa.select(Membership.room_id).where(mine))
+    if online:
+        params["online"] = sorted(online)
+    rows = db.session.execute(_room_views_statement(room_ids is not None, bool(online)), params).all()
     if newest_first:
         rows.sort(key=lambda row: row.last_message.created_at if row.last_message else row.created_at, reverse=True)
     return [
@@ -357,14 +296,46 @@ def _online_members(room_ids):
     return realtime.current_presence().online_among(user_ids)
 
 
+@functools.cache
+def _room_views_statement(some_rooms, some_online):
+    """`room_views`' query, built once for each shape (for all the user's rooms or those
+    in :room_ids; online users in :online or none): building and keying a statement of
+    sixty columns cost a third of its CPU. Parameters: user_id, room_ids, online."""
+    mine = sa.and_(Membership.user_id == sa.bindparam("user_id"), Membership.active.is_(True))
+    if some_rooms:
+        mine = sa.and_(mine, Membership.room_id.in_(sa.bindparam("room_ids", expanding=True)))
+    online = _count_members(among=sa.bindparam("online", expanding=True)) if some_online else sa.literal(0)
+    query = (
+        sa.select(
+            Room.id,
+            Room.name,
+            Room.type,
+            Room.owner_id,
+            Room.last_rev,
+            Membership.last_read_message_id,
+            Membership.last_read_seq,
+            UNREAD,
+            mentions.mention_count_of(sa.bindparam("user_id")).label("mention_count"),
+            mentions.effective_notify().label("notify"),
+            _count_members().label("member_count"),
+            online.label("online_count"),
+            Room.created_at,
+            _OWNER,
+            _LAST_MESSAGE,
+        )
+        .join(Membership, Membership.room_id == Room.id)
+        .outerjoin(_owner, _owner.id == Room.owner_id)
+        .outerjoin(Message, sa.and_(Message.room_id == Room.id, Message.seq == Room.last_seq))
+    )
+    return message_rows.joined(query).where(mine)
+
+
 def _count_members(among=None):
-    """The number of active members of the enclosing query's `Room` (only those in
-    `among`, if given), as a correlated subquery."""
-    if among is not None and not among:
-        return sa.literal(0)
+    """The number of active members of the enclosing query's `Room` (only those whose
+    id is in `among`, a bound list, if given), as a correlated subquery."""
     query = sa.select(sa.func.count()).where(_member.room_id == Room.id, _member.active.is_(True))
     if among is not None:
-        query = query.where(_member.user_id.in_(sorted(among)))
+        query = query.where(_member.user_id.in_(among))
     return query.scalar_subquery()
 
 
@@ -608,15 +579,20 @@ def search_users(user, query, limit=10):
 
 def open_room(user, room_id):
     """What a socket needs to start showing a room: the room, its members and the
-    latest page of messages (the `open_room` ack)."""
-    from .messages import history
+    latest page of messages (the `open_room` ack). The room and the membership are read
+    afresh (the socket may have joined the room's stream since it checked them: a kick
+    committed meanwhile is refused here). Presence is asked once, for the
+    member list; the room's online count is taken from it; the page is this process's
+    copy while the room has not changed (`page_cache`)."""
+    from .page_cache import latest_payloads
 
-    room, _membership = require_member(user, room_id)
-    page, has_more = history(user, room.id)
+    room, _membership = require_member(user, room_id, fresh=True)
+    listed = members(room.id)
+    page, has_more = latest_payloads(room)
     return {
-        "room": room_view(user, room.id),
-        "members": members(room.id),
-        "messages": [message_payload(m) for m in page],
+        "room": room_view(user, room.id, online={m["id"] for m in listed if m["online"]}),
+        "members": listed,
+        "messages": page,
         "has_more": has_more,
         "last_rev": room.last_rev,
     }
