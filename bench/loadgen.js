@@ -453,7 +453,13 @@ async function scenarioFanout(sc) {
   const [nRooms, size] = sc.layout;
   const layout = `${nRooms}x${size}`;
   await waitServerIdle(60);
+  // Relay: a few users in none of the rooms, spread by their own keys, so that every node
+  // holds a socket (python-socketio subscribes a node to the queue at its first connect).
+  const witnesses = kind === "relay" ? 8 : 0;
+  await ensureUsers(nRooms * size + witnesses);
   const rooms = await makeRooms(nRooms, size);
+  const idle = [];
+  for (let i = 0; i < witnesses; i++) idle.push(await connect(nRooms * size + i));
   const relayUsers = kind === "relay" ? rooms.flatMap((r) => r.members).map((u) => users[u]) : [];
   for (const u of relayUsers) u.sticky = "relay"; // one key: one node
   // Set-up is a connect storm: every member connects (50 at a time) and opens the room.
@@ -585,7 +591,7 @@ async function scenarioFanout(sc) {
     stray_new_messages: ctx.other, disconnects: ctx.disconnects, disconnect_reasons: ctx.reasons,
     setup_s: +setupS.toFixed(3), members_events_setup: membersEventsSetup,
   });
-  await closeAll(sockets);
+  await closeAll([...sockets, ...idle]);
   await sleep(1500);
 }
 

@@ -8,6 +8,13 @@ Every server is started by the launcher the integration tests use
 when its turn ends, on any error, on Ctrl-C and at exit. Everything listens on 127.0.0.1,
 on free ports. Sizes and repetitions come from the environment (see `Settings`);
 `BENCH_QUICK=1` is a smoke run of a few minutes.
+
+Issue 25 item 4, the two-node check: the target webchat-2nodes (`Cluster`: two webchat
+nodes behind a real nginx) and the scenario `relay` (every member of the rooms on one
+node, so that the other node's CPU is the Redis queue's relay cost), beside the single node:
+`BENCH_SCENARIOS=relay,capacity BENCH_TARGETS=webchat-eventlet,webchat-2nodes
+BENCH_CAPACITY_N=250,500 BENCH_CAPACITY_PAST_BREAK=1 BENCH_REPS=2`. During every
+webchat target's run `QueueCounter` counts what its Socket.IO channel carries.
 """
 
 import atexit
@@ -399,7 +406,8 @@ class QueueCounter:
     def __init__(self, channel):
         import redis
 
-        self.pubsub = redis.Redis.from_url(REDIS_URL).pubsub(ignore_subscribe_messages=True)
+        self.channel, self.redis = channel, redis.Redis.from_url(REDIS_URL)
+        self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
         self.pubsub.subscribe(channel)
         self.times, self.sizes, self.running = [], [], True
         self.thread = threading.Thread(target=self._listen, daemon=True)
@@ -416,6 +424,10 @@ class QueueCounter:
         """(messages, bytes) published between epoch seconds t0 and t1."""
         a, b = bisect.bisect_left(self.times, t0), bisect.bisect_right(self.times, t1)
         return b - a, sum(self.sizes[a:b])
+
+    def subscribers(self):
+        """The nodes subscribed to the channel now (this counter left out)."""
+        return dict(self.redis.pubsub_numsub(self.channel)).get(self.channel.encode(), 1) - 1
 
     def close(self):
         self.running = False
@@ -533,6 +545,7 @@ def run_loadgen(server, kind, scenarios, workdir, emit):
     def relayed(record):
         if counter and record.get("window"):
             record["published"], record["published_bytes"] = counter.window(*record["window"])
+            record["queue_subscribers"] = counter.subscribers()
         emit(record)
 
     proc = subprocess.Popen(
