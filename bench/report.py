@@ -906,7 +906,7 @@ def nodes_model(res, summary):
     and queue messages per user m (/s), a node of a cluster of N holding U/N users spends
     c U/N on its users and r m U (N - 1)/N relaying: the relay is the larger part once
     N - 1 > c / (r m), and a node at one core holds U/N = 1 / (c + r m (N - 1)) users."""
-    rs = [v["r"] for v in summary.values() if v["r"]]
+    rs = [v["r"] for v in summary.values() if v["r"] and v["r"] > 0]
     if not rs:
         return []
     r = med(rs) / 1e6  # core-seconds per queue message
@@ -916,7 +916,7 @@ def nodes_model(res, summary):
         "node for every message any node publishes."
     )
     for rate, v in summary.items():
-        if v["k"] and v["wa"] and v["r"]:
+        if v["k"] and v["wa"] and v["r"] and v["r"] > 0:
             n_star = 1 + v["wa"] / (v["k"] * v["r"])
             lines.append(
                 f"- Sends into {rate}/s of this layout: a send costs its node {fmt(v['wa'], 0)} µs and every other node "
