@@ -66,20 +66,61 @@ function serverCpuS(pid) {
   }
 }
 
-// Own CPU (and the server worker's), as a fraction of one core, over a measured interval.
+// The server's worker processes: one, or each node's of a cluster (webchat-2nodes).
+const NODE_PIDS = cfg.node_pids && cfg.node_pids.length ? cfg.node_pids : [cfg.worker_pid];
+
+// Own CPU and the server's (the sum of its nodes' workers; each node's in node_cpu, from
+// runtimeS, nginx's in proxy_cpu), as fractions of one core, over a measured interval;
+// `window` is its start and end in epoch seconds (run.py counts what the Redis queue
+// relayed in it).
 function cpuMeter() {
   const c0 = process.cpuUsage();
-  const s0 = serverCpuS(cfg.worker_pid);
+  const s0 = NODE_PIDS.map(serverCpuS);
+  const n0 = NODE_PIDS.map(runtimeS);
+  const p0 = serverCpuS(cfg.proxy_pid);
   const t0 = now();
+  const e0 = Date.now();
   return () => {
     const c = process.cpuUsage(c0);
     const wall = (now() - t0) * 1000; // µs
-    const s1 = serverCpuS(cfg.worker_pid);
+    const since = (fn, before) => NODE_PIDS.map(fn).map((v, i) => (v !== null && before[i] !== null ? v - before[i] : null));
+    const nodeS = since(runtimeS, n0);
+    const ticks = since(serverCpuS, s0);
+    const serverS = ticks.includes(null) ? null : ticks.reduce((a, b) => a + b, 0);
+    const p1 = serverCpuS(cfg.proxy_pid);
+    const share = (v) => (v === null ? null : +((v * 1e6) / wall).toFixed(3));
     return {
       client_cpu: +((c.user + c.system) / wall).toFixed(3), client_cpu_s: +((c.user + c.system) / 1e6).toFixed(3),
-      server_cpu: s0 !== null && s1 !== null ? +(((s1 - s0) * 1e6) / wall).toFixed(3) : null,
+      server_cpu: share(serverS),
+      node_cpu: nodeS.map(share), node_cpu_s: nodeS.map((v) => (v === null ? null : +v.toFixed(4))),
+      proxy_cpu: p0 !== null && p1 !== null ? share(p1 - p0) : null,
+      wall_s: +(wall / 1e6).toFixed(3), window: [e0 / 1000, Date.now() / 1000],
     };
   };
+}
+
+// Descriptors each node's worker holds: the sockets nginx holds open to it, give or take a
+// few (its database and Redis connections, nginx's kept-alive HTTP ones).
+function nodeFds() {
+  return NODE_PIDS.map((pid) => {
+    try { return fs.readdirSync(`/proc/${pid}/fd`).length; } catch { return null; }
+  });
+}
+const fdsSince = (before) => nodeFds().map((v, i) => (v !== null && before[i] !== null ? v - before[i] : null));
+
+// The same to the nanosecond (the scheduler's run time of each of its threads): a relay
+// cost of tens of µs an event is below the 10 ms ticks of /proc/<pid>/stat in a short step.
+function runtimeS(pid) {
+  if (!pid) return null;
+  try {
+    let ns = 0;
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+      ns += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+    }
+    return ns / 1e9;
+  } catch {
+    return null;
+  }
 }
 
 function rssKb(pid) {
@@ -97,10 +138,11 @@ function rssKb(pid) {
 async function waitServerIdle(maxS = 60, below = 0.15) {
   if (!cfg.worker_pid) return 0;
   const t0 = now();
+  const total = () => NODE_PIDS.map(serverCpuS).reduce((x, y) => (x === null || y === null ? null : x + y), 0);
   while (now() - t0 < maxS * 1000) {
-    const a = serverCpuS(cfg.worker_pid);
+    const a = total();
     await sleep(1000);
-    const b = serverCpuS(cfg.worker_pid);
+    const b = total();
     if (a === null || b === null || b - a < below) break;
   }
   return +((now() - t0) / 1000).toFixed(1);
@@ -110,10 +152,18 @@ async function waitServerIdle(maxS = 60, below = 0.15) {
 
 let staleRetries = 0; // requests sent again after their kept-alive connection closed
 
+// Behind nginx (webchat-2nodes) a user stays on one node by its key in this cookie, on its
+// socket and its HTTP calls: its username, or a key a scenario sets (`sticky`) to put many
+// users on one node. Without a token (sign-up, log-in) there is none: nginx round-robins.
+const STICKY = cfg.sticky_cookie;
+const byToken = new Map(); // token -> user
+const stickyHeader = (user) => `${STICKY}=${encodeURIComponent(user.sticky || user.username)}`;
+
 // {status, data, text}: a 5xx is retried up to three times; any other answer is returned.
 async function request(method, path, body, token) {
   const headers = { "content-type": "application/json" };
   if (token) headers.authorization = `Bearer ${token}`;
+  if (STICKY && byToken.has(token)) headers.cookie = stickyHeader(byToken.get(token));
   for (let attempt = 0; ; attempt++) {
     let res;
     try {
@@ -158,6 +208,7 @@ async function ensureUsers(n) {
     return { username, id: user.id, token: access_token, rooms: new Set() };
   });
   users.push(...made);
+  for (const u of made) byToken.set(u.token, u);
   log(`signed up ${made.length} users in ${((now() - t0) / 1000).toFixed(1)}s`);
 }
 
@@ -188,6 +239,7 @@ async function makeRooms(count, size) {
 function connect(userIdx, timeoutMs = 30000) {
   const opts = { transports: ["websocket"], forceNew: true, reconnection: false, timeout: timeoutMs };
   if (KIND === "webchat") opts.auth = { token: users[userIdx].token };
+  if (STICKY) opts.extraHeaders = { cookie: stickyHeader(users[userIdx]) };
   const socket = io(`${BASE}/chat`, opts);
   socket.userIdx = userIdx;
   return new Promise((resolve, reject) => {
@@ -381,18 +433,43 @@ async function drain(tr, maxMs) {
   }
 }
 
-// ---------------------------------------------------------------- (2) fan-out
+// ---------------------------------------------------------------- (2) fan-out, (5) relay
+//
+// (5) relay (issue 25 item 4), the fan-out below at fixed rates only (`fixed_rates`, steps
+// of `latency_step_s`), every member of its rooms given one sticky key: behind nginx
+// (webchat-2nodes) all of them are on one node, the sender too. With python-socketio's
+// Redis queue every emit is published, and every node receives and decodes it (the
+// sender's node drops its own after decoding): the other node holds none of these
+// sockets, so all the CPU it spends above its idle is the relay. First a window of
+// `idle_s` without sends (`relay_idle`: each node's CPU at rest, subtracted), then one
+// `relay` line per rate with each node's CPU (node_cpu, and node_cpu_s from the
+// scheduler's nanoseconds), nginx's, the descriptors each node gained when the members
+// connected (node_sockets: where the sockets are), and (added by run.py) the messages
+// and bytes the queue carried in the window. On a single node it is the same fan-out,
+// the baseline of CPU per send.
 
 async function scenarioFanout(sc) {
+  const kind = sc.name; // "fanout", or "relay" (5): fixed rates, every member on one node
   const [nRooms, size] = sc.layout;
   const layout = `${nRooms}x${size}`;
   await waitServerIdle(60);
+  // Relay: a few users in none of the rooms, spread by their own keys, so that every node
+  // holds a socket (python-socketio subscribes a node to the queue at its first connect).
+  const witnesses = kind === "relay" ? 8 : 0;
+  await ensureUsers(nRooms * size + witnesses);
   const rooms = await makeRooms(nRooms, size);
+  const idle = [];
+  for (let i = 0; i < witnesses; i++) idle.push(await connect(nRooms * size + i));
+  const relayUsers = kind === "relay" ? rooms.flatMap((r) => r.members).map((u) => users[u]) : [];
+  for (const u of relayUsers) u.sticky = "relay"; // one key: one node
   // Set-up is a connect storm: every member connects (50 at a time) and opens the room.
+  const fds0 = nodeFds();
   const setupStart = now();
   const { sockets, ctx } = await openRooms(rooms);
   const setupS = (now() - setupStart) / 1000;
   await sleep(1500); // presence broadcasts of the connects settle
+  const nodeSockets = fdsSince(fds0);
+  for (const u of relayUsers) delete u.sticky; // later scenarios spread these users again
   const membersEventsSetup = ctx.members;
   const senders = rooms.map((r) => sockets.filter((s) => s.roomId === r.id));
   const stepS = sc.step_s || 5;
@@ -413,6 +490,7 @@ async function scenarioFanout(sc) {
     const unread0 = ctx.unread;
     const disc0 = ctx.disconnects;
     const cpu = cpuMeter();
+    const services = serviceCpu();
     const rss0 = rssKb(cfg.worker_pid);
     const total = Math.max(1, Math.round(rate * seconds));
     const t0 = now();
@@ -436,18 +514,18 @@ async function scenarioFanout(sc) {
     if (tr.received() < tr.expected()) await drain(tr, lostWaitMs);
     const res = tr.result();
     res.late = tr.st.delivered - onTime;
-    const c = cpu();
+    const c = { ...cpu(), ...services() };
     const achieved = n / sendS;
     const pass = res.p99_ms !== null && res.p99_ms <= 200 && res.lost === 0 && res.duplicated === 0 &&
       res.misrouted === 0 && res.errors === 0 && achieved >= 0.9 * rate;
     const line = {
-      scenario: "fanout", layout, rooms: nRooms, members: size, why, offered_rate: rate, step_s: seconds,
+      scenario: kind, layout, rooms: nRooms, members: size, why, offered_rate: rate, step_s: seconds, node_sockets: nodeSockets,
       achieved_rate: +achieved.toFixed(1), offered_deliveries_per_s: rate * size,
       ...res, unread_events: ctx.unread - unread0, disconnects: ctx.disconnects - disc0, pass, idle_wait_s: idleWait, rss_kb: rssKb(cfg.worker_pid), rss_before_kb: rss0, ...c,
     };
     ctx.handler = null;
     out(line);
-    log(`fanout ${layout} @${rate}/s: p50 ${res.p50_ms} p99 ${res.p99_ms} lost ${res.lost} dup ${res.duplicated} mis ${res.misrouted} err ${res.errors} ${pass ? "PASS" : "FAIL"} (client cpu ${c.client_cpu})`);
+    log(`${kind} ${layout} @${rate}/s: p50 ${res.p50_ms} p99 ${res.p99_ms} lost ${res.lost} dup ${res.duplicated} mis ${res.misrouted} err ${res.errors} ${pass ? "PASS" : "FAIL"} (client cpu ${c.client_cpu})`);
     done.set(why === "fixed" ? `fixed ${rate}` : rate, line);
     await sleep(500);
     return line;
@@ -460,11 +538,19 @@ async function scenarioFanout(sc) {
     for (let i = 0; i < 20; i++) {
       const r = i % rooms.length;
       tr.send(senders[r][i % senders[r].length], `${RUN}-${layout}-warm-${i}`);
-      await sleep(1000 / ladder[0]);
+      await sleep(1000 / (ladder[0] || fixed[0]));
     }
     await drain(tr, drainMs + lostWaitMs);
     ctx.handler = null;
     await sleep(500);
+  }
+  // The relay's baseline: the nodes' CPU with no sends (presence, timers), subtracted.
+  if (kind === "relay") {
+    await waitServerIdle(60);
+    const cpu = cpuMeter();
+    const services = serviceCpu();
+    await sleep((sc.idle_s || 15) * 1000);
+    out({ scenario: "relay_idle", layout, node_sockets: nodeSockets, lost: 0, duplicated: 0, misrouted: 0, ...cpu(), ...services() });
   }
   for (const rate of ladder) {
     let line = await step(rate, "ladder");
@@ -493,7 +579,7 @@ async function scenarioFanout(sc) {
     for (const v of rec.recv) if (!v) finalLost++;
   }
   out({
-    scenario: "fanout_max", layout, rooms: nRooms, members: size,
+    scenario: `${kind}_max`, layout, rooms: nRooms, members: size,
     max_sends_per_s: maxSustained ? maxSustained.offered_rate : 0,
     max_deliveries_per_s: maxSustained ? maxSustained.deliveries_per_s : 0,
     failed_at_rate: failedAt, ladder_exhausted: failedAt === null,
@@ -505,7 +591,7 @@ async function scenarioFanout(sc) {
     stray_new_messages: ctx.other, disconnects: ctx.disconnects, disconnect_reasons: ctx.reasons,
     setup_s: +setupS.toFixed(3), members_events_setup: membersEventsSetup,
   });
-  await closeAll(sockets);
+  await closeAll([...sockets, ...idle]);
   await sleep(1500);
 }
 
@@ -936,6 +1022,7 @@ async function scenarioCapacity(sc) {
 async function capacityRamp(sc, st) {
   await waitServerIdle(60);
   const rssBase = rssKb(cfg.worker_pid);
+  const fds0 = nodeFds();
   const meanMs = (sc.idle_mean_s || 20) * 1000;
   const stepMs = (sc.step_s || 60) * 1000;
   let held = 0;
@@ -990,7 +1077,7 @@ async function capacityRamp(sc, st) {
       rss_base_kb: rssBase, rss_kb: rss, rss_per_user_kb: rss && rssBase ? +((rss - rssBase) / n).toFixed(1) : null,
       rss_marginal_kb_per_user: before && rss ? +((rss - before.rss) / (n - before.n)).toFixed(1) : null,
       server_cpu_per_1000_users: c.server_cpu !== null ? +((c.server_cpu * 1000) / n).toFixed(3) : null,
-      ...setup, ...c,
+      node_sockets: fdsSince(fds0), ...setup, ...c,
     };
     out(line);
     before = { n, rss };
@@ -1019,7 +1106,7 @@ async function capacityRamp(sc, st) {
       RUN = `${TAG}${sc.name[0]}${attempt}`;
       try {
         if (sc.name === "idle") await scenarioIdle(sc);
-        else if (sc.name === "fanout") await scenarioFanout(sc);
+        else if (sc.name === "fanout" || sc.name === "relay") await scenarioFanout(sc);
         else if (sc.name === "rtt") await scenarioRtt(sc);
         else if (sc.name === "capacity") await scenarioCapacity(sc);
         else throw new Error(`unknown scenario ${sc.name}`);

@@ -8,9 +8,17 @@ Every server is started by the launcher the integration tests use
 when its turn ends, on any error, on Ctrl-C and at exit. Everything listens on 127.0.0.1,
 on free ports. Sizes and repetitions come from the environment (see `Settings`);
 `BENCH_QUICK=1` is a smoke run of a few minutes.
+
+Issue 25 item 4, the two-node check: the target webchat-2nodes (`Cluster`: two webchat
+nodes behind a real nginx) and the scenario `relay` (every member of the rooms on one
+node, so that the other node's CPU is the Redis queue's relay cost), beside the single node:
+`BENCH_SCENARIOS=relay,capacity BENCH_TARGETS=webchat-eventlet,webchat-2nodes
+BENCH_CAPACITY_N=250,500 BENCH_CAPACITY_PAST_BREAK=1 BENCH_REPS=2`. During every
+webchat target's run `QueueCounter` counts what its Socket.IO channel carries.
 """
 
 import atexit
+import bisect
 import json
 import os
 import platform
@@ -21,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -32,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.support.launcher import BIN, RUNNING, ServerProcess, WebchatServer, base_environment, free_port  # noqa: E402
+from tests.support.nginx import Nginx  # noqa: E402
 
 BENCH = ROOT / "bench"
 NODE = shutil.which("node") or "node"
@@ -119,6 +129,14 @@ class Settings:
     capacity_settle_s = env_float("BENCH_CAPACITY_SETTLE_S", 3 if quick else 5)
     # Steps after the one that broke the bar, to show the trend (none by default).
     capacity_past_break = env_int("BENCH_CAPACITY_PAST_BREAK", 0)
+    # Issue 25 item 4, `BENCH_SCENARIOS=relay` (webchat targets; bench/loadgen.js's (5)):
+    # sends at these fixed rates into rooms of this layout whose members are all on one
+    # node, each step this long, after a window this long without sends (the nodes' idle
+    # CPU, subtracted). On webchat-2nodes the other node's CPU is the relay cost.
+    relay_layout = tuple(int(x) for x in os.environ.get("BENCH_RELAY_LAYOUT", "10x20").split("x"))
+    relay_rates = env_list("BENCH_RELAY_RATES", [20, 60] if quick else [25, 100])
+    relay_step_s = env_float("BENCH_RELAY_STEP_S", 6 if quick else 20)
+    relay_idle_s = env_float("BENCH_RELAY_IDLE_S", 5 if quick else 15)
     # py-spy records the webchat worker during its socket scenarios (BENCH_PROFILE=1; =all:
     # the bare peers too), collapsed stacks in bench/profiles/ (see bench/pyspy_top.py),
     # BENCH_PROFILE_RATE samples a second (50).
@@ -216,7 +234,10 @@ WEBCHAT = {
     "webchat-eventlet-base": ("eventlet", "mariadb", True),  # served from BASE_DIR
     "webchat-eventlet-mentions": ("eventlet", "mariadb", True),  # @room in every 10th send
     "webchat-eventlet-noindex": ("eventlet", "mariadb", True),  # SEARCH_INDEX_ENABLED=false
+    "webchat-2nodes": ("eventlet", "mariadb", True),  # two of webchat-eventlet behind nginx (Cluster)
 }
+# Issue 25 item 4: targets of several nodes behind nginx, and how many.
+CLUSTERS = {"webchat-2nodes": 2}
 # Settings of a target's own (issue 21: the send path without the search index).
 TARGET_ENV = {"webchat-eventlet-noindex": {"SEARCH_INDEX_ENABLED": "false"}}
 # Issue 20: the target whose sends carry `@room` (with confirm) once in this many.
@@ -235,6 +256,8 @@ DESCRIPTIONS = {
     "webchat-eventlet-base": "webchat-eventlet served from BENCH_BASE_DIR (the code before a change)",
     "webchat-eventlet-mentions": "webchat-eventlet, with `@room` (confirm: true) in every 10th message sent",
     "webchat-eventlet-noindex": "webchat-eventlet with SEARCH_INDEX_ENABLED=false (no search grams written)",
+    "webchat-2nodes": "two webchat-eventlet nodes (one MariaDB schema, one Redis queue) behind nginx "
+    "(deploy/nginx.conf, sticky by a per-user cookie instead of ip_hash)",
 }
 
 
@@ -301,7 +324,115 @@ def make_server(name, workdir, res, settings=None):
     )
     server.migrate()
     server.schema = schema  # where the HTTP scenarios seed their messages
+    if name in CLUSTERS:
+        nodes = [server] + [
+            WebchatServer(
+                database_url,
+                workdir,
+                name=f"{name}-{index + 1}",
+                async_mode=mode,
+                instance_dir=instance,  # the same secrets: a token works on every node
+                env=env,
+                root=WEBCHAT_DIR,
+                log_path=Path(workdir) / f"{name}-{index + 1}.log",
+            )
+            for index in range(1, CLUSTERS[name])
+        ]
+        return Cluster(name, nodes, Path(workdir) / f"nginx-{name}")
     return server
+
+
+# nginx hashes this cookie (the load generator's per-user key) to pick a user's node.
+STICKY_COOKIE = "bench_node"
+
+
+class Cluster:
+    """Issue 25 item 4: webchat nodes (each as webchat-eventlet starts it: the Procfile's
+    gunicorn, eventlet) on one MariaDB schema and one Redis queue, with one CLUSTER_NAME
+    and instance folder (secrets), behind a real nginx run from deploy/nginx.conf by
+    tests/support/nginx.py. The load generator talks to nginx only.
+
+    Stickiness: the deploy file's `ip_hash` hashes the client's address, its first three
+    octets, and every simulated user comes from 127.0.0.1: all of them would land on one
+    node. Here it is `hash $cookie_bench_node` instead, and the load generator sends each
+    user's key in that cookie, in its socket handshake and HTTP calls alike (as a
+    balancer's sticky cookie would keep a browser on one node). Requests without the
+    cookie (sign-ups, log-ins) get an empty key, which nginx's `hash` answers round-robin.
+    nginx's `worker_connections` is raised: each socket holds two of its connections."""
+
+    def __init__(self, name, nodes, workdir):
+        self.name, self.nodes = name, nodes
+        self.proxy = Nginx(nodes, workdir)
+        conf = Path(workdir) / "nginx.conf"
+        text = conf.read_text()
+        assert "    ip_hash;" in text and "worker_connections 1024;" in text, "nginx.conf changed shape"
+        text = text.replace("    ip_hash;", f"    hash $cookie_{STICKY_COOKIE};")
+        conf.write_text(text.replace("worker_connections 1024;", "worker_connections 30000;"))
+        self.env, self.schema = nodes[0].env, nodes[0].schema
+
+    @property
+    def url(self):
+        return self.proxy.url
+
+    @property
+    def worker_pid(self):
+        return self.nodes[0].worker_pid
+
+    @property
+    def node_pids(self):
+        return [node.worker_pid for node in self.nodes]
+
+    @property
+    def proxy_pid(self):
+        return self.proxy.worker_pid  # nginx's one worker process
+
+    def start(self, timeout=60):
+        for node in self.nodes:
+            node.start(timeout=timeout)
+        self.proxy.start(timeout=timeout)
+        return self
+
+    def stop(self):
+        self.proxy.stop()
+        for node in self.nodes:
+            node.stop()
+
+
+class QueueCounter:
+    """Every message published on a webchat target's Socket.IO channel in Redis (what each
+    node receives from the queue), with its arrival time and size, so that a measured
+    window's relay cost can be divided by the events relayed in it."""
+
+    def __init__(self, channel):
+        import redis
+
+        self.channel, self.redis = channel, redis.Redis.from_url(REDIS_URL)
+        self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        self.pubsub.subscribe(channel)
+        self.times, self.sizes, self.running = [], [], True
+        self.thread = threading.Thread(target=self._listen, daemon=True)
+        self.thread.start()
+
+    def _listen(self):
+        while self.running:
+            message = self.pubsub.get_message(timeout=0.5)
+            if message and message["type"] == "message":
+                self.times.append(time.time())
+                self.sizes.append(len(message["data"]))
+
+    def window(self, t0, t1):
+        """(messages, bytes) published between epoch seconds t0 and t1."""
+        a, b = bisect.bisect_left(self.times, t0), bisect.bisect_right(self.times, t1)
+        return b - a, sum(self.sizes[a:b])
+
+    def subscribers(self):
+        """The nodes subscribed to the channel now (this counter left out)."""
+        return dict(self.redis.pubsub_numsub(self.channel)).get(self.channel.encode(), 1) - 1
+
+    def close(self):
+        self.running = False
+        self.thread.join(2)
+        self.pubsub.close()
 
 
 # ------------------------------------------------------------------ socket scenarios (Node)
@@ -312,7 +443,7 @@ def socket_scenarios(name):
     # Round trips before fan-out: an overloaded fan-out step leaves a backlog behind it.
     kinds = ["rtt", "fanout"] if name == "webchat-sqlite" else ["idle", "rtt", "fanout"]
     if name.startswith("webchat"):
-        kinds.append("capacity")  # last: it leaves the most behind in the database
+        kinds += ["relay", "capacity"]  # capacity last: it leaves the most behind in the database
     scenarios = []
     for kind in kinds:
         if kind not in wanted:
@@ -345,6 +476,19 @@ def socket_scenarios(name):
                 )
         elif kind == "rtt":
             scenarios.append({"name": "rtt", "count": S.rtt_count, "max_s": S.rtt_max_s})
+        elif kind == "relay":
+            scenarios.append(
+                {
+                    "name": "relay",
+                    "layout": list(S.relay_layout),
+                    "rates": [],
+                    "fixed_rates": S.relay_rates,
+                    "latency_step_s": S.relay_step_s,
+                    "idle_s": S.relay_idle_s,
+                    "drain_s": S.drain_s,
+                    "lost_wait_s": S.lost_wait_s,
+                }
+            )
         elif kind == "capacity":
             scenarios.append(
                 {
@@ -382,6 +526,10 @@ def run_loadgen(server, kind, scenarios, workdir, emit):
         "url": server.url,
         "kind": kind,
         "worker_pid": server.worker_pid,
+        # Issue 25 item 4: every node's worker (one for a single node), nginx's worker.
+        "node_pids": getattr(server, "node_pids", [server.worker_pid]),
+        "proxy_pid": getattr(server, "proxy_pid", None),
+        "sticky_cookie": STICKY_COOKIE if isinstance(server, Cluster) else None,
         "service_pids": service_pids(),
         "run_tag": uuid.uuid4().hex[:6],
         "scenarios": scenarios,
@@ -390,6 +538,16 @@ def run_loadgen(server, kind, scenarios, workdir, emit):
     }
     path = Path(workdir) / f"loadgen-{server.name}.json"
     path.write_text(json.dumps(config))
+    # What the queue relayed in each measured window (a webchat target with Redis).
+    channel = f"{server.env['CLUSTER_NAME']}-socketio" if server.env.get("MESSAGE_QUEUE_URL") else None
+    counter = QueueCounter(channel) if channel else None
+
+    def relayed(record):
+        if counter and record.get("window"):
+            record["published"], record["published_bytes"] = counter.window(*record["window"])
+            record["queue_subscribers"] = counter.subscribers()
+        emit(record)
+
     proc = subprocess.Popen(
         [NODE, str(BENCH / "loadgen.js"), str(path)],
         cwd=BENCH,
@@ -402,9 +560,11 @@ def run_loadgen(server, kind, scenarios, workdir, emit):
         for line in proc.stdout:
             line = line.strip()
             if line.startswith("{"):
-                emit(json.loads(line))
+                relayed(json.loads(line))
         proc.wait(timeout=S.target_deadline_s)
     finally:
+        if counter:
+            counter.close()
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
