@@ -66,18 +66,23 @@ function serverCpuS(pid) {
   }
 }
 
-// Own CPU (and the server worker's), as a fraction of one core, over a measured interval.
+// Own CPU (and the server worker's), as a fraction of one core, over a measured interval;
+// `loop_cpu`: the worker's main thread alone, the one running the event loop (its thread
+// pool's threads, argon2's included, are the rest of server_cpu).
 function cpuMeter() {
   const c0 = process.cpuUsage();
   const s0 = serverCpuS(cfg.worker_pid);
+  const l0 = serverCpuS(`${cfg.worker_pid}/task/${cfg.worker_pid}`);
   const t0 = now();
   return () => {
     const c = process.cpuUsage(c0);
     const wall = (now() - t0) * 1000; // µs
     const s1 = serverCpuS(cfg.worker_pid);
+    const l1 = serverCpuS(`${cfg.worker_pid}/task/${cfg.worker_pid}`);
     return {
       client_cpu: +((c.user + c.system) / wall).toFixed(3), client_cpu_s: +((c.user + c.system) / 1e6).toFixed(3),
       server_cpu: s0 !== null && s1 !== null ? +(((s1 - s0) * 1e6) / wall).toFixed(3) : null,
+      loop_cpu: l0 !== null && l1 !== null ? +(((l1 - l0) * 1e6) / wall).toFixed(3) : null,
     };
   };
 }
