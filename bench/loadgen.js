@@ -68,16 +68,20 @@ function serverCpuS(pid) {
 
 // The server's worker processes: one, or each node's of a cluster (webchat-2nodes).
 const NODE_PIDS = cfg.node_pids && cfg.node_pids.length ? cfg.node_pids : [cfg.worker_pid];
+// The first worker's main thread, the one running its event loop.
+const LOOP_TASK = cfg.worker_pid ? `${cfg.worker_pid}/task/${cfg.worker_pid}` : null;
 
 // Own CPU and the server's (the sum of its nodes' workers; each node's in node_cpu, from
 // runtimeS, nginx's in proxy_cpu), as fractions of one core, over a measured interval;
 // `window` is its start and end in epoch seconds (run.py counts what the Redis queue
-// relayed in it).
+// relayed in it); `loop_cpu`: the first worker's event-loop thread alone (its thread
+// pool's threads, argon2's included, are the rest of its CPU).
 function cpuMeter() {
   const c0 = process.cpuUsage();
   const s0 = NODE_PIDS.map(serverCpuS);
   const n0 = NODE_PIDS.map(runtimeS);
   const p0 = serverCpuS(cfg.proxy_pid);
+  const l0 = serverCpuS(LOOP_TASK);
   const t0 = now();
   const e0 = Date.now();
   return () => {
@@ -88,12 +92,14 @@ function cpuMeter() {
     const ticks = since(serverCpuS, s0);
     const serverS = ticks.includes(null) ? null : ticks.reduce((a, b) => a + b, 0);
     const p1 = serverCpuS(cfg.proxy_pid);
+    const l1 = serverCpuS(LOOP_TASK);
     const share = (v) => (v === null ? null : +((v * 1e6) / wall).toFixed(3));
     return {
       client_cpu: +((c.user + c.system) / wall).toFixed(3), client_cpu_s: +((c.user + c.system) / 1e6).toFixed(3),
       server_cpu: share(serverS),
       node_cpu: nodeS.map(share), node_cpu_s: nodeS.map((v) => (v === null ? null : +v.toFixed(4))),
       proxy_cpu: p0 !== null && p1 !== null ? share(p1 - p0) : null,
+      loop_cpu: l0 !== null && l1 !== null ? share(l1 - l0) : null,
       wall_s: +(wall / 1e6).toFixed(3), window: [e0 / 1000, Date.now() / 1000],
     };
   };
@@ -237,9 +243,13 @@ async function makeRooms(count, size) {
 // ---------------------------------------------------------------- sockets
 
 function connect(userIdx, timeoutMs = 30000) {
+  return openSocket(KIND === "webchat" ? users[userIdx].token : null, timeoutMs, userIdx);
+}
+
+function openSocket(token, timeoutMs = 30000, userIdx = null) {
   const opts = { transports: ["websocket"], forceNew: true, reconnection: false, timeout: timeoutMs };
-  if (KIND === "webchat") opts.auth = { token: users[userIdx].token };
-  if (STICKY) opts.extraHeaders = { cookie: stickyHeader(users[userIdx]) };
+  if (token) opts.auth = { token };
+  if (STICKY && userIdx !== null) opts.extraHeaders = { cookie: stickyHeader(users[userIdx]) };
   const socket = io(`${BASE}/chat`, opts);
   socket.userIdx = userIdx;
   return new Promise((resolve, reject) => {
@@ -1009,6 +1019,37 @@ function serviceCpu() {
   };
 }
 
+// Wait (bounded) for the deliveries still owed by the sends of windows `ws`.
+async function drainWindows(st, ws, sc) {
+  const steps = new Set(ws.map((w) => w.step));
+  const sends = [...st.sent.values()].filter((r) => steps.has(r.step));
+  const missing = () => sends.reduce((a, r) => a + (r.expected.size - r.recv.size), 0);
+  const t0 = now();
+  while (missing() > 0 && now() - t0 < ((sc.drain_s || 5) + (sc.lost_wait_s || 20)) * 1000) await sleep(100);
+}
+
+// A measured window's figures: p99 per action type, delivery, and what went wrong.
+function summarize(st, w) {
+  const sends = [...st.sent.values()].filter((r) => r.step === w.step);
+  const expected = sends.reduce((a, r) => a + r.expected.size, 0);
+  const lost = sends.reduce((a, r) => a + (r.expected.size - r.recv.size), 0);
+  const actions = {};
+  for (const [name] of [...MIX, ["typing"]]) {
+    const a = w.actions.get(name);
+    if (a) actions[name] = { ...statsOf(a.lat), errors: a.errors };
+  }
+  const bySize = {};
+  for (const [name, a] of w.actions) if (name.startsWith("switch_room ")) bySize[name.slice(12)] = statsOf(a.lat);
+  const delivery = statsOf(w.lat);
+  const worst = Math.max(delivery.p99_ms || 0, ...Object.values(actions).map((a) => a.p99_ms || 0));
+  return {
+    actions, delivery, switch_room_by_size: bySize,
+    sent: w.sent, expected, delivered_live: w.lat.length + w.late, caught_up: w.caughtUp, lost,
+    duplicated: w.dup, misrouted: w.mis + w.misroutedEvents, errors: w.errors, dropped: w.dropped,
+    drop_reasons: w.reasons, stray_new_messages: w.other, skipped_edits_deletes: w.skipped, worst_p99_ms: worst,
+  };
+}
+
 async function scenarioCapacity(sc) {
   const st = capacityState();
   try {
@@ -1051,29 +1092,14 @@ async function capacityRamp(sc, st) {
     const rss = rssKb(cfg.worker_pid);
     const w = st.win;
     // Deliveries still on their way: wait (bounded), then what never came is lost.
-    const stepSends = [...st.sent.values()].filter((r) => r.step === stepNo);
-    const missing = () => stepSends.reduce((a, r) => a + (r.expected.size - r.recv.size), 0);
-    const tDrain = now();
-    while (missing() > 0 && now() - tDrain < ((sc.drain_s || 5) + (sc.lost_wait_s || 20)) * 1000) await sleep(100);
-    const expected = stepSends.reduce((a, r) => a + r.expected.size, 0);
-    const lost = missing();
+    await drainWindows(st, [w], sc);
     st.win = null;
-    const actions = {};
-    for (const [name] of [...MIX, ["typing"]]) {
-      const a = w.actions.get(name);
-      if (a) actions[name] = { ...statsOf(a.lat), errors: a.errors };
-    }
-    const bySize = {};
-    for (const [name, a] of w.actions) if (name.startsWith("switch_room ")) bySize[name.slice(12)] = statsOf(a.lat);
-    const delivery = statsOf(w.lat);
-    const worst = Math.max(delivery.p99_ms || 0, ...Object.values(actions).map((a) => a.p99_ms || 0));
+    const sum = summarize(st, w);
+    const { actions, delivery, worst_p99_ms: worst, lost } = sum;
     const pass = worst <= 200 && lost === 0 && w.dup === 0 && w.mis === 0 && w.misroutedEvents === 0 && w.errors === 0 && w.dropped === 0;
     const line = {
-      scenario: "capacity", n, step_s: stepMs / 1000, idle_mean_s: meanMs / 1000, actions, delivery,
-      switch_room_by_size: bySize, http_stale_connection_retries: staleRetries - retries0,
-      sent: w.sent, expected, delivered_live: w.lat.length + w.late, caught_up: w.caughtUp, lost,
-      duplicated: w.dup, misrouted: w.mis + w.misroutedEvents, errors: w.errors, dropped: w.dropped,
-      drop_reasons: w.reasons, stray_new_messages: w.other, skipped_edits_deletes: w.skipped, worst_p99_ms: worst, pass, idle_wait_s: idleWait,
+      scenario: "capacity", n, step_s: stepMs / 1000, idle_mean_s: meanMs / 1000, ...sum,
+      http_stale_connection_retries: staleRetries - retries0, pass, idle_wait_s: idleWait,
       rss_base_kb: rssBase, rss_kb: rss, rss_per_user_kb: rss && rssBase ? +((rss - rssBase) / n).toFixed(1) : null,
       rss_marginal_kb_per_user: before && rss ? +((rss - before.rss) / (n - before.n)).toFixed(1) : null,
       server_cpu_per_1000_users: c.server_cpu !== null ? +((c.server_cpu * 1000) / n).toFixed(3) : null,
@@ -1095,6 +1121,167 @@ async function capacityRamp(sc, st) {
   });
 }
 
+// ---------------------------------------------------------------- (5) login storm (issue 25)
+//
+// "1,000 users logging in at once (argon2 on the thread pool): time until all are
+// connected, and p99 of other users' actions during it."
+//
+// The server runs with the production argon2 parameters (run.py's STORM_ENV; every other
+// target hashes cheaply) and its accounts were made before it started
+// (bench/storm_users.py): `background` users and `storm` users, each storm user a member
+// of one public room of `room_size` storm users. Rate limits are off, as on every bench
+// target: a storm from one address would meet RATELIMIT_LOGIN_PER_IP; real users come
+// from many.
+//
+//   1. The background users log in (POST /auth/token, 4 at a time), get the capacity
+//      scenario's rooms (blocks of 250), connect and open them, and live the capacity
+//      mix (same code: idle `idle_mean_s` on average, the same checks of every delivery
+//      and event) for a quiet window of `quiet_s`.
+//   2. Then, without stopping them, the storm: every storm user at the same instant
+//      POSTs /auth/token (the real login: argon2 verify on the server's thread pool),
+//      opens a socket with the access token and open_room its room. No client-side
+//      pacing: Node's fetch (undici's global Agent) has no cap on connections per
+//      origin, so all `storm` logins are on the wire at once, each on a connection of
+//      its own (the peak of the client's connections to the server is reported).
+//   3. The storm window ends when the last storm user has its room open (or failed, or
+//      `timeout_s` passed); the background users stop, their deliveries are drained.
+//
+// One result line: the storm (time from its start until all logged in and until all
+// connected with their room open; each login's, connect's and open_room's duration;
+// logins refused (429) or failed), and the background's figures for the quiet window and
+// the storm window side by side (p99 per action type, delivery, lost, ...), with the
+// worker's, MariaDB's and Redis's CPU in each window.
+
+// The client's established TCP connections to the server (from /proc/net/tcp).
+function clientConnections() {
+  const hex = Number(new URL(BASE).port).toString(16).toUpperCase().padStart(4, "0");
+  let n = 0;
+  try {
+    for (const line of fs.readFileSync("/proc/net/tcp", "utf8").split("\n").slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length > 3 && f[3] === "01" && f[2].endsWith(`:${hex}`)) n++;
+    }
+  } catch {
+    return null;
+  }
+  return n;
+}
+
+async function stormUser(u, t0, timeoutMs) {
+  const r = { ok: false, refused: false };
+  try {
+    const res = await fetch(`${BASE}/api/v1/auth/token`, {
+      method: "POST", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: u.username, password: PASSWORD }), signal: AbortSignal.timeout(timeoutMs),
+    });
+    const text = await res.text();
+    r.login_ms = now() - t0;
+    if (res.status === 429) { r.refused = true; throw new Error(`login refused: 429 ${text.slice(0, 200)}`); }
+    if (!res.ok) throw new Error(`login: ${res.status} ${text.slice(0, 200)}`);
+    const { access_token: token } = JSON.parse(text);
+    r.logged_in = true;
+    const tSocket = now();
+    u.socket = await openSocket(token, Math.max(1000, timeoutMs - (tSocket - t0)));
+    r.connect_ms = now() - tSocket;
+    const tOpen = now();
+    const ack = await call(u.socket, "open_room", { room_id: u.roomId }, Math.max(1000, timeoutMs - (tOpen - t0)));
+    if (!ack || !ack.ok) throw new Error(`open_room ${u.roomId}: ${JSON.stringify(ack).slice(0, 200)}`);
+    r.open_ms = now() - tOpen;
+    r.done_ms = now() - t0;
+    r.ok = true;
+  } catch (e) {
+    r.error = String(e.message || e);
+  }
+  return r;
+}
+
+async function scenarioLoginStorm(sc) {
+  const st = capacityState();
+  const storm = sc.accounts.storm.map(([username, roomId]) => ({ username, roomId, socket: null }));
+  try {
+    await loginStorm(sc, st, storm);
+  } finally {
+    for (const p of [...st.people, ...storm]) if (p.socket) { p.socket.closing = true; p.socket.disconnect(); }
+    await sleep(2000);
+  }
+}
+
+async function loginStorm(sc, st, storm) {
+  const names = sc.accounts.background;
+  const n = names.length;
+  const tSetup = now();
+  await waitServerIdle(60);
+  if (users.length < n) {
+    const made = await pool(names.slice(users.length), 4, async (username) => {
+      const { access_token: token } = await api("POST", "/auth/token", { username, password: PASSWORD });
+      return { username, token, rooms: new Set() };
+    });
+    users.push(...made);
+  }
+  const loginS = +((now() - tSetup) / 1000).toFixed(1);
+  log(`login_storm: ${n} background users logged in in ${loginS}s`);
+  const setup = await growTo(st, n, `${RUN}`);
+  log(`login_storm: background connected (${JSON.stringify(setup)})`);
+  await sleep((sc.settle_s || 5) * 1000);
+  const idleWait = await waitServerIdle(60);
+  const meanMs = (sc.idle_mean_s || 20) * 1000;
+  const control = { running: true };
+  const windows = [];
+  const begin = (name) => {
+    st.win = newWindow(windows.length + 1);
+    windows.push({ name, w: st.win, cpu: cpuMeter(), services: serviceCpu(), t0: now(), conns0: clientConnections() });
+  };
+  const finish = (entry) => ({ ...entry, s: +((now() - entry.t0) / 1000).toFixed(1), c: { ...entry.cpu(), ...entry.services() } });
+  begin("quiet");
+  const loops = st.people.map((p) => userLoop(st, p, meanMs, control));
+  await sleep((sc.quiet_s || 60) * 1000);
+  const quiet = finish(windows[0]);
+  // The storm: every login started now, at once.
+  begin("storm");
+  const t0 = now();
+  let peak = 0;
+  const sampler = setInterval(() => { peak = Math.max(peak, clientConnections() || 0); }, 100);
+  const results = await Promise.all(storm.map((u) => stormUser(u, t0, (sc.timeout_s || 600) * 1000)));
+  clearInterval(sampler);
+  const during = finish(windows[1]);
+  control.running = false;
+  wakeAll();
+  await Promise.all(loops); // in-flight actions finish and count (in the storm window)
+  st.win = null;
+  await drainWindows(st, windows.map((x) => x.w), sc);
+  const ok = results.filter((r) => r.ok);
+  const failures = results.filter((r) => !r.ok);
+  const reasons = {};
+  for (const r of failures) { const k = r.error.slice(0, 80); reasons[k] = (reasons[k] || 0) + 1; }
+  const maxOf = (rs, k) => (rs.length ? +Math.max(...rs.map((r) => r[k])).toFixed(1) : null);
+  const loggedIn = results.filter((r) => r.logged_in);
+  const windowLine = (x) => ({ ...summarize(st, x.w), window_s: x.s, client_connections_at_start: x.conns0, ...x.c });
+  const line = {
+    scenario: "login_storm", background: n, storm: storm.length, room_size: sc.room_size, quiet_s: sc.quiet_s,
+    idle_mean_s: meanMs / 1000, argon2: sc.argon2, threadpool: sc.threadpool,
+    logged_in: loggedIn.length, connected_room_open: ok.length,
+    refused: results.filter((r) => r.refused).length, failed: failures.length - results.filter((r) => r.refused).length,
+    failure_reasons: reasons,
+    all_logged_in_s: loggedIn.length === storm.length ? +(maxOf(loggedIn, "login_ms") / 1000).toFixed(2) : null,
+    all_connected_s: ok.length === storm.length ? +(maxOf(ok, "done_ms") / 1000).toFixed(2) : null,
+    storm_window_s: during.s,
+    login: latencyStats(loggedIn.map((r) => r.login_ms)),
+    connect: latencyStats(ok.map((r) => r.connect_ms)),
+    open_room: latencyStats(ok.map((r) => r.open_ms)),
+    done: latencyStats(ok.map((r) => r.done_ms)),
+    peak_client_connections: peak,
+    quiet: windowLine(quiet), during: windowLine(during),
+    setup_login_s: loginS, accounts_s: sc.accounts_s, idle_wait_s: idleWait, ...setup,
+    rss_kb: rssKb(cfg.worker_pid),
+  };
+  for (const k of ["lost", "duplicated", "misrouted"]) line[k] = line.quiet[k] + line.during[k];
+  out(line);
+  const p99s = (x) => Object.entries(x.actions).map(([k, a]) => `${k} ${a.p99_ms}`).join(" ");
+  log(`login_storm: ${ok.length}/${storm.length} connected, all logged in ${line.all_logged_in_s}s, all connected ${line.all_connected_s}s, refused ${line.refused} failed ${line.failed}; login p50 ${line.login.p50_ms} p99 ${line.login.p99_ms}; peak connections ${peak}`);
+  log(`  quiet: delivery p99 ${line.quiet.delivery.p99_ms}; ${p99s(line.quiet)}; server cpu ${line.quiet.server_cpu}`);
+  log(`  storm: delivery p99 ${line.during.delivery.p99_ms}; ${p99s(line.during)}; server cpu ${line.during.server_cpu}`);
+}
+
 // ---------------------------------------------------------------- main
 
 (async () => {
@@ -1109,6 +1296,7 @@ async function capacityRamp(sc, st) {
         else if (sc.name === "fanout" || sc.name === "relay") await scenarioFanout(sc);
         else if (sc.name === "rtt") await scenarioRtt(sc);
         else if (sc.name === "capacity") await scenarioCapacity(sc);
+        else if (sc.name === "login_storm") await scenarioLoginStorm(sc);
         else throw new Error(`unknown scenario ${sc.name}`);
         break;
       } catch (e) {

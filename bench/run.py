@@ -40,6 +40,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from config import Config  # noqa: E402
 from tests.support.launcher import BIN, RUNNING, ServerProcess, WebchatServer, base_environment, free_port  # noqa: E402
 from tests.support.nginx import Nginx  # noqa: E402
 
@@ -137,6 +138,17 @@ class Settings:
     relay_rates = env_list("BENCH_RELAY_RATES", [20, 60] if quick else [25, 100])
     relay_step_s = env_float("BENCH_RELAY_STEP_S", 6 if quick else 20)
     relay_idle_s = env_float("BENCH_RELAY_IDLE_S", 5 if quick else 15)
+    # Issue 25, `BENCH_SCENARIOS=login_storm` (webchat targets, a server of its own with the
+    # production argon2 parameters; bench/loadgen.js documents it): this many background
+    # users of the capacity mix (idle capacity_idle_s on average) are measured for a quiet
+    # window this long, then this many other users (accounts made before, see
+    # bench/storm_users.py) all log in at once, connect and open a room of storm_room_size.
+    storm_users = env_int("BENCH_STORM_USERS", 100 if quick else 1000)
+    storm_background = env_int("BENCH_STORM_BACKGROUND", 50 if quick else 250)
+    storm_quiet_s = env_float("BENCH_STORM_QUIET_S", 15 if quick else 60)
+    storm_room_size = env_int("BENCH_STORM_ROOM_SIZE", 50)
+    # A storm user not connected with its room open by then has failed.
+    storm_timeout_s = env_float("BENCH_STORM_TIMEOUT_S", 600)
     # py-spy records the webchat worker during its socket scenarios (BENCH_PROFILE=1; =all:
     # the bare peers too), collapsed stacks in bench/profiles/ (see bench/pyspy_top.py),
     # BENCH_PROFILE_RATE samples a second (50).
@@ -444,6 +456,7 @@ def socket_scenarios(name):
     kinds = ["rtt", "fanout"] if name == "webchat-sqlite" else ["idle", "rtt", "fanout"]
     if name.startswith("webchat"):
         kinds += ["relay", "capacity"]  # capacity last: it leaves the most behind in the database
+        kinds.append("login_storm")  # on a server of its own (main)
     scenarios = []
     for kind in kinds:
         if kind not in wanted:
@@ -502,7 +515,55 @@ def socket_scenarios(name):
                     "lost_wait_s": S.lost_wait_s,
                 }
             )
+        elif kind == "login_storm":
+            scenarios.append(
+                {
+                    "name": "login_storm",
+                    "background": S.storm_background,
+                    "storm": S.storm_users,
+                    "quiet_s": S.storm_quiet_s,
+                    "idle_mean_s": S.capacity_idle_s,
+                    "settle_s": S.capacity_settle_s,
+                    "timeout_s": S.storm_timeout_s,
+                    "room_size": S.storm_room_size,
+                    "drain_s": S.drain_s,
+                    "lost_wait_s": S.lost_wait_s,
+                    "argon2": {k: int(v) for k, v in STORM_ENV.items()},
+                    "threadpool": threadpool_size(WEBCHAT[name][0]),
+                }
+            )
     return scenarios
+
+
+# The login storm's server hashes as production does (config.py's ARGON2_* defaults; the
+# launcher makes hashing cheap for every other target). Rate limits stay off as for every
+# bench target (the launcher's RATELIMIT_ENABLED=false): a storm from one address would
+# meet RATELIMIT_LOGIN_PER_IP, where real users come from many.
+STORM_ENV = {"ARGON2_TIME_COST": str(Config.ARGON2_TIME_COST), "ARGON2_MEMORY_COST": str(Config.ARGON2_MEMORY_COST)}
+
+
+def threadpool_size(mode):
+    """The OS threads webchat.offload hands argon2 to: eventlet's tpool (20 unless
+    EVENTLET_THREADPOOL_SIZE), gevent's hub pool (10)."""
+    if mode == "eventlet":
+        return int(os.environ.get("EVENTLET_THREADPOOL_SIZE") or 20)
+    return 10 if mode == "gevent" else None
+
+
+def storm_accounts(server, scenario):
+    """The storm's accounts and rooms in the server's database (bench/storm_users.py,
+    with the server's environment, before it starts)."""
+    t0 = time.perf_counter()
+    cmd = [str(BIN / "python"), str(BENCH / "storm_users.py"), "--prefix", f"s{uuid.uuid4().hex[:6]}"]
+    cmd += ["--background", str(scenario["background"]), "--storm", str(scenario["storm"])]
+    cmd += ["--room-size", str(scenario["room_size"]), "--password", PASSWORD]
+    env = dict(server.environment(), WEBCHAT_NO_PATCH="1")
+    done = subprocess.run(cmd, cwd=server.cwd, env=env, capture_output=True, text=True, timeout=900)
+    if done.returncode:
+        raise RuntimeError(f"storm_users.py failed: {done.stderr[-2000:]}")
+    accounts = json.loads(done.stdout.strip().splitlines()[-1])
+    log(f"{scenario['background'] + scenario['storm']} accounts made in {time.perf_counter() - t0:.1f}s")
+    return {**scenario, "accounts": accounts, "accounts_s": round(time.perf_counter() - t0, 1)}
 
 
 def service_pids():
@@ -980,32 +1041,13 @@ def main():
                 # a change above all).
                 for name in S.targets if rep % 2 else S.targets[::-1]:
                     scenarios = socket_scenarios(name)
-                    if not scenarios:
-                        continue
-                    log(f"rep {rep}/{S.reps}: {name}")
-                    server = make_server(name, workdir, res)
-                    try:
-                        server.start(timeout=60)
-                        profiler = (
-                            start_profiler(server, workdir, rep)
-                            if S.profile and (name.startswith("webchat") or S.profile_all and name != "node")
-                            else None
-                        )
-                        run_loadgen(
-                            server,
-                            "webchat" if name.startswith("webchat") else "bare",
-                            scenarios,
-                            workdir,
-                            lambda r: emit(r, rep),
-                        )
-                        if profiler:
-                            stop_profiler(profiler)
-                    except Exception as exc:  # noqa: BLE001 - one target failing must not end the run
-                        log(f"{name} failed: {exc}")
-                        emit({"target": name, "scenario": "error", "error": str(exc)[:2000]}, rep)
-                    finally:
-                        server.stop()
-                    time.sleep(2)
+                    # The login storm gets a server of its own (production argon2, its accounts).
+                    storm = [sc for sc in scenarios if sc["name"] == "login_storm"]
+                    scenarios = [sc for sc in scenarios if sc["name"] != "login_storm"]
+                    if scenarios:
+                        run_target(name, scenarios, workdir, res, rep, emit)
+                    for sc in storm:
+                        run_target(name, [sc], workdir, res, rep, emit, STORM_ENV, storm_accounts)
             if {"history", "roomlist"} & set(S.scenarios):
                 log("history and room list on MariaDB (webchat-eventlet)")
                 server = make_server("webchat-eventlet", workdir, res, DELETE_WINDOW)
@@ -1031,6 +1073,34 @@ def main():
     print(out)
 
 
+def run_target(name, scenarios, workdir, res, rep, emit, settings=None, prepare=None):
+    """One server of target `name` (with `settings`), the load generator's `scenarios`
+    against it (after `prepare(server, scenario)` made what each needs), then stopped."""
+    kinds = ", ".join(sc["name"] for sc in scenarios)
+    log(f"rep {rep}/{S.reps}: {name} ({kinds})")
+    server = make_server(name, workdir, res, settings)
+    try:
+        if prepare:
+            scenarios = [prepare(server, sc) for sc in scenarios]
+        server.start(timeout=60)
+        profiler = (
+            start_profiler(server, workdir, rep, "-storm" if prepare else "")
+            if S.profile and (name.startswith("webchat") or S.profile_all and name != "node")
+            else None
+        )
+        run_loadgen(
+            server, "webchat" if name.startswith("webchat") else "bare", scenarios, workdir, lambda r: emit(r, rep)
+        )
+        if profiler:
+            stop_profiler(profiler)
+    except Exception as exc:  # noqa: BLE001 - one target failing must not end the run
+        log(f"{name} failed: {exc}")
+        emit({"target": name, "scenario": "error", "error": str(exc)[:2000]}, rep)
+    finally:
+        server.stop()
+    time.sleep(2)
+
+
 def search_scenario(size, emit):
     """Issue 21: search at `size` messages on MariaDB (bench/search_cost.py builds them
     with the send path's own index functions and times services.search), once per run:
@@ -1049,9 +1119,9 @@ def search_scenario(size, emit):
             emit({"target": "webchat-eventlet", **json.loads(line)})
 
 
-def start_profiler(server, workdir, rep):
+def start_profiler(server, workdir, rep, suffix=""):
     """py-spy records the worker for the whole socket run (collapsed stacks, raw format)."""
-    path = BENCH / "profiles" / f"{server.name}-rep{rep}.txt"
+    path = BENCH / "profiles" / f"{server.name}{suffix}-rep{rep}.txt"
     path.parent.mkdir(exist_ok=True)
     proc = subprocess.Popen(
         [
