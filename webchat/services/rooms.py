@@ -20,7 +20,6 @@ from ..models import Membership, Message, Room, RoomBan, User, utcnow
 from ..payloads import iso, member_payload, message_payload, room_payload, user_payload
 from . import accounts, audit, files, mentions, message_rows, names
 from .access import lock_room, membership_of, next_rev, next_seq, parse_id, require_member
-from .message_rows import Joined
 from .reads import UNREAD, read_up_to_latest
 
 ROOM_TYPES = ("public", "private")
@@ -236,7 +235,7 @@ def public_rooms(user):
 
 # A room's owner, for the lists (None for a direct room, which has none).
 _owner = aliased(User)
-_OWNER = Joined("owner", _owner.id, _owner.username)
+_OWNER = message_rows.Joined("owner", _owner.id, _owner.username)
 # A room's last message, for the room list.
 _LAST_MESSAGE = message_rows.MESSAGE.label("last_message")
 
