@@ -173,6 +173,10 @@ class Config:
     # argon2id parameters (RFC 9106's second recommended option).
     ARGON2_TIME_COST = env_int("ARGON2_TIME_COST", 3)
     ARGON2_MEMORY_COST = env_int("ARGON2_MEMORY_COST", 64 * 1024)
+    # At most this many password hashes (logins, signups, password changes) at once per
+    # process, each on four threads: the event loop keeps its share of the cores while a
+    # storm of logins waits its turn. Default: half the cores, at least one.
+    PASSWORD_HASH_CONCURRENCY = env_int("PASSWORD_HASH_CONCURRENCY", max(1, (os.cpu_count() or 2) // 2))
 
     # Rate limits (Flask-Limiter syntax). RATELIMIT_ENABLED=false switches all of them off
     # (typing's coalescing and the socket cap below too), as load tests and benchmarks

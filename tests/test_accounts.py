@@ -1,6 +1,7 @@
 """Account rules in the service layer: names, passwords, hashing, tokens, revocation."""
 
 import threading
+import time
 
 import pytest
 from zxcvbn import zxcvbn
@@ -132,6 +133,36 @@ def test_the_password_check_holds_no_database_connection(app, alice, monkeypatch
         except ChatError:
             pass
     assert held == [0, 0, 0]
+
+
+def test_password_hashes_take_turns(app, monkeypatch):
+    """At most PASSWORD_HASH_CONCURRENCY argon2 computations at once per process, so that a
+    storm of logins cannot take every core from the event loop."""
+    app.config["PASSWORD_HASH_CONCURRENCY"] = 2
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    class SlowHasher:
+        def verify(self, _hash, _password):
+            with lock:
+                running[0] += 1
+                most[0] = max(most[0], running[0])
+            time.sleep(0.05)
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(accounts, "_hasher", SlowHasher)
+
+    def login():
+        with app.app_context():
+            accounts._verify("hash", "password")
+
+    threads = [threading.Thread(target=login) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert most[0] == 2
 
 
 def test_access_token_identifies_user(app, alice):

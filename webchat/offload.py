@@ -10,6 +10,8 @@ still shares the GIL with the loop, which then gets its turn every few milliseco
 The one place that knows each library's pool: ASYNC_MODE stays a one-variable switch.
 """
 
+import threading
+
 from flask import current_app
 
 
@@ -25,3 +27,16 @@ def run(function, *args):
 
         return get_hub().threadpool.apply(function, args)
     return function(*args)  # threading: the caller is a thread already
+
+
+def turn(setting):
+    """A turn among this process's calls limited by the config value `setting` (at most
+    that many at once): `with offload.turn("IMAGE_DECODE_CONCURRENCY"): ...`. The
+    semaphore is the async library's own once it has patched `threading` (wsgi.py), so a
+    caller waiting its turn blocks only its own green thread."""
+    app = current_app._get_current_object()
+    key = f"webchat.turns.{setting}"
+    turns = app.extensions.get(key)
+    if turns is None:
+        turns = app.extensions.setdefault(key, threading.BoundedSemaphore(app.config[setting]))
+    return turns

@@ -41,12 +41,24 @@ def _hasher():
 
 def _hash(password):
     """An argon2 hash of `password`, computed off the event loop (about 0.1 s of CPU)."""
-    return offload.run(_hasher().hash, password)
+    with _hashing_turn():
+        return offload.run(_hasher().hash, password)
 
 
 def _verify(password_hash, password):
     """argon2's verify, off the event loop: raises VerificationError on a mismatch."""
-    return offload.run(_hasher().verify, password_hash, password)
+    with _hashing_turn():
+        return offload.run(_hasher().verify, password_hash, password)
+
+
+def _hashing_turn():
+    """A turn among this process's argon2 computations: at most PASSWORD_HASH_CONCURRENCY
+    at once. Each runs argon2's four lanes on OS threads; twenty at once (the thread pool's
+    size, in a storm of logins) left the event loop one runnable thread among eighty, and
+    every socket of the process waited (bench's login storm: the others' p99 went to tens
+    of seconds and logins queued past the database pool's timeout). Logins wait their turn
+    instead, on a green thread, holding no database connection."""
+    return offload.turn("PASSWORD_HASH_CONCURRENCY")
 
 
 def normalize_username(username):

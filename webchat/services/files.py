@@ -10,7 +10,6 @@ commit that drops its row, so a rollback never loses a file. What a crash leaves
 import codecs
 import io
 import re
-import threading
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -164,16 +163,9 @@ def check_image_config(config):
 def examine_image(data, content_type, strip=True):
     """`images.examine` on an OS thread (decoding takes up to a second), waiting its turn:
     at most IMAGE_DECODE_CONCURRENCY decodes at once in this process, since each can hold
-    8 bytes a pixel. The semaphore is the async library's own once it has patched
-    `threading` (wsgi.py), so a waiting upload blocks only its own green thread."""
-    app = current_app._get_current_object()
-    decodes = app.extensions.get("webchat.image_decodes")
-    if decodes is None:
-        decodes = app.extensions.setdefault(
-            "webchat.image_decodes", threading.BoundedSemaphore(app.config["IMAGE_DECODE_CONCURRENCY"])
-        )
-    with decodes:
-        return offload.run(images.examine, data, content_type, app.config["MAX_IMAGE_PIXELS"], strip)
+    8 bytes a pixel; a waiting upload blocks only its own green thread."""
+    with offload.turn("IMAGE_DECODE_CONCURRENCY"):
+        return offload.run(images.examine, data, content_type, current_app.config["MAX_IMAGE_PIXELS"], strip)
 
 
 def _existing(user, client_id, room_id):
