@@ -37,9 +37,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
-from send_cost import SERVER, Counter  # noqa: E402
+from send_cost import Counter, mariadb_schema  # noqa: E402
 
-from config import Config, database_uri  # noqa: E402
+from config import Config  # noqa: E402
 
 SIZES = (2, 10, 50, 200)
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -59,15 +59,8 @@ def main():
         with tempfile.TemporaryDirectory(dir=ROOT / "bench") as folder:
             report(args, measure(args, f"sqlite:///{folder}/webchat.db"))
         return
-    schema = f"webchat_actioncost_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(database_uri(SERVER))
-    with admin.begin() as conn:
-        conn.execute(sa.text(f"CREATE DATABASE {schema} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
-    try:
-        report(args, measure(args, database_uri(f"{SERVER}/{schema}")))
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {schema}"))
+    with mariadb_schema("actioncost") as uri:
+        report(args, measure(args, uri))
 
 
 def measure(args, uri):

@@ -35,6 +35,7 @@ time), of the sends only.
 
 import argparse
 import collections
+import contextlib
 import gc
 import os
 import sys
@@ -117,15 +118,23 @@ def main():
         with tempfile.TemporaryDirectory(dir=ROOT / "bench") as folder:
             run(args, f"sqlite:///{folder}/webchat.db")
         return
-    schema = f"webchat_sendcost_{uuid.uuid4().hex[:8]}"
+    with mariadb_schema("sendcost") as uri:
+        run(args, uri)
+
+
+@contextlib.contextmanager
+def mariadb_schema(name):
+    """The URI of a new, empty MariaDB schema on SERVER, dropped afterwards."""
+    schema = f"webchat_{name}_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(database_uri(SERVER))
     with admin.begin() as conn:
         conn.execute(sa.text(f"CREATE DATABASE {schema} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
     try:
-        run(args, database_uri(f"{SERVER}/{schema}"))
+        yield database_uri(f"{SERVER}/{schema}")
     finally:
         with admin.begin() as conn:
             conn.execute(sa.text(f"DROP DATABASE IF EXISTS {schema}"))
+        admin.dispose()
 
 
 def run(args, uri):
