@@ -165,6 +165,11 @@ def test_password_hashes_take_turns(app, monkeypatch):
     assert most[0] == 2
 
 
+def test_no_turn_for_password_hashes_is_refused_at_startup(app_with):
+    with pytest.raises(RuntimeError, match="PASSWORD_HASH_CONCURRENCY"):
+        app_with(PASSWORD_HASH_CONCURRENCY=0)
+
+
 def test_access_token_identifies_user(app, alice):
     token = accounts.issue_access_token(alice)["access_token"]
     user, claims = accounts.user_for_access_token(token)

@@ -51,6 +51,14 @@ def _verify(password_hash, password):
         return offload.run(_hasher().verify, password_hash, password)
 
 
+def check_config(config):
+    """Refuse a hashing setting that would only fail at the first login: no turn at all
+    would leave every login waiting forever."""
+    value = config["PASSWORD_HASH_CONCURRENCY"]
+    if not isinstance(value, int) or value < 1:
+        raise RuntimeError(f"PASSWORD_HASH_CONCURRENCY must be a whole number of at least 1, not {value!r}")
+
+
 def _hashing_turn():
     """A turn among this process's argon2 computations: at most PASSWORD_HASH_CONCURRENCY
     at once. Each runs argon2's four lanes on OS threads; twenty at once (the thread pool's
