@@ -684,11 +684,7 @@ def generated(path, meta, end, rows, draw=True):
     for p in made:
         if not p.name.startswith("fanout"):
             lines += ["", f"![{p.stem}](bench/plots/{p.name})"]
-    errors = res.where(scenario="error")
-    if errors:
-        lines += ["", "### Errors in this run", ""] + [
-            f"- {e.get('target')}: {e.get('error', '')[:300]}" for e in errors
-        ]
+    lines += errors_lines(res, "###")
     lines += ["", END]
     return "\n".join(lines)
 
@@ -759,6 +755,16 @@ def capacity_section(path, meta, end, rows, draw=True):
         lines += ["", f"![{made.stem}](bench/plots/{made.name})"]
     lines += ["", END25]
     return "\n".join(lines)
+
+
+def errors_lines(res, level):
+    """The run's `error` records as a list under a heading of `level`, or nothing."""
+    errors = res.where(scenario="error")
+    if not errors:
+        return []
+    return ["", f"{level} Errors in this run", ""] + [
+        f"- {e.get('target')}: {e.get('error', '')[:300]}" for e in errors
+    ]
 
 
 def relay_figures(res, line):
@@ -866,11 +872,7 @@ def nodes_section(path, meta, rows):
         )
     lines += nodes_capacity(res, targets)
     lines += nodes_model(res, summary)
-    errors = res.where(scenario="error")
-    if errors:
-        lines += ["", "#### Errors in this run", ""] + [
-            f"- {e.get('target')}: {e.get('error', '')[:300]}" for e in errors
-        ]
+    lines += errors_lines(res, "####")
     lines += ["", END25N]
     return "\n".join(lines)
 
@@ -1176,11 +1178,7 @@ def pair_section(path, meta, end, rows, base, markers, against, checks_heading, 
     http = http_tables(res)
     if http:
         lines += ["#### History pages and the change feed, webchat on MariaDB", "", *http]
-    errors = res.where(scenario="error")
-    if errors:
-        lines += ["", "#### Errors in this run", ""] + [
-            f"- {e.get('target')}: {e.get('error', '')[:300]}" for e in errors
-        ]
+    lines += errors_lines(res, "####")
     lines += ["", end_marker]
     return "\n".join(lines)
 
@@ -1250,7 +1248,9 @@ def main():
     sections = []
     if full_run(meta) or "--no-write" in sys.argv:
         sections.append((BEGIN, END, generated(path, meta, end, rows, "--no-write" not in sys.argv), "## Results"))
-    if any(r.get("target") == BASE for r in rows):
+    # Issue 19's before/after is of the send path: a base run of other scenarios (the
+    # capacity ramp's before/after) has nothing for it and must not blank it.
+    if any(r.get("target") == BASE and r.get("scenario") in ("rtt", "fanout") for r in rows):
         sections.append((BEGIN19, END19, issue19_section(path, meta, end, rows), "## Issue 19: before and after"))
     if any(r.get("target") == NOINDEX or r.get("scenario") == "search" for r in rows):
         sections.append(
