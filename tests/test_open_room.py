@@ -1,10 +1,12 @@
-"""`open_room`'s latest page from this process's copy (services/page_cache.py): the page
-a socket gets is the one the database would give after every kind of change, the copy
-is used while nothing changed, and PAGE_CACHE_SECONDS / PAGE_CACHE_ROOMS bound it."""
+"""`open_room`: a kick that races the open is refused; the latest page comes from this
+process's copy (services/page_cache.py): the page a socket gets is the one the database
+would give after every kind of change, the copy is used while nothing changed, and
+PAGE_CACHE_SECONDS / PAGE_CACHE_ROOMS bound it."""
 
 import pytest
 import sqlalchemy as sa
 
+from webchat.chat import namespace
 from webchat.extensions import db
 from webchat.services import admin, edits, messages, page_cache, reactions, rooms
 
@@ -48,6 +50,29 @@ def room(app, alice, bob):
 
 def page_of(ack):
     return [(m["seq"], m["body"], m["deleted"], [r["emoji"] for r in m["reactions"]]) for m in ack["messages"]]
+
+
+def test_a_kick_committed_before_the_socket_joins_the_stream_is_refused(app, alice, bob, connect, monkeypatch):
+    """The namespace checks the membership, joins the room's stream, then `open_room`
+    reads the room's view: a kick committed between the check and the join (its cut ran
+    before the socket was in the stream) is refused there, and the socket leaves the
+    stream, so the room's next message does not reach it."""
+    private = rooms.create_room(alice, "Kicked", "private")
+    rooms.invite(alice, private["id"], "bob")
+    sock = connect(bob)
+    join = namespace.join_room
+
+    def kick_then_join(channel):
+        with app.app_context():
+            rooms.kick(alice, private["id"], "bob")
+        join(channel)
+
+    monkeypatch.setattr(namespace, "join_room", kick_then_join)
+    ack = sock.emit("open_room", {"room_id": private["id"]}, namespace=NS, callback=True)
+    assert ack["ok"] is False and ack["error"]["code"] == "USER_NOT_IN_CHAT_ROOM"
+    sock.get_received(NS)
+    messages.send_message(alice, private["id"], "비밀 회의록", "c1")
+    assert [p for p in sock.get_received(NS) if p["name"] == "new_message"] == []
 
 
 def test_every_change_is_in_the_next_page(app, alice, bob, room, connect, page_reads):

@@ -203,8 +203,7 @@ class ChatNamespace(Namespace):
 
     @event
     def on_open_room(self, connection, user, data):
-        room_id = access.parse_id(data.get("room_id"))
-        access.require_member(user, room_id)
+        room_id = access.check_member(user, data.get("room_id"))
         # Join before reading the latest page: a message committed in between is then
         # delivered live rather than missed by both. `open_room` checks the membership
         # again, read afresh: a kick committed before the join (whose cut could not see

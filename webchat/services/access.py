@@ -67,35 +67,57 @@ _MEMBERSHIP = (
     .where(Membership.room_id == sa.bindparam("room_id"), Membership.user_id == sa.bindparam("user_id"))
     .options(lazyload(Membership.user))  # the caller's own user, mostly: loaded only if read
 )
-_MEMBERSHIP_FRESH = _MEMBERSHIP.execution_options(populate_existing=True)
-_MEMBERSHIP_LOCKED = _MEMBERSHIP_FRESH.with_for_update()
+_MEMBERSHIP_LOCKED = _MEMBERSHIP.execution_options(populate_existing=True).with_for_update()
 
 
-def membership_of(user_id, room_id, lock=False, fresh=False):
+def membership_of(user_id, room_id, lock=False):
     """The user's membership of the room (active or not), or None; with `lock`, re-read
-    under its row lock, for a write that depends on its current state; with `fresh`,
-    re-read (what this session read before is replaced)."""
-    statement = _MEMBERSHIP_LOCKED if lock else _MEMBERSHIP_FRESH if fresh else _MEMBERSHIP
+    under its row lock, for a write that depends on its current state."""
+    statement = _MEMBERSHIP_LOCKED if lock else _MEMBERSHIP
     return db.session.scalar(statement, {"room_id": room_id, "user_id": user_id})
 
 
-def require_member(user, room_id, fresh=False):
-    """The room and the user's active membership, or the error the contract names:
-    ROOM_NOT_FOUND for a room the user may not see, USER_NOT_IN_CHAT_ROOM for one they see
-    but are not (or no longer) in. `fresh`: both re-read from the database, whatever this
-    session read of them before (and nothing else of it expired)."""
-    room_id = parse_id(room_id)
-    room = db.session.get(Room, room_id, populate_existing=fresh)
-    if room is None:
+def _refuse_unless_active(room_type, active):
+    """The contract's code for someone who may not read a room: ROOM_NOT_FOUND for a room
+    the user may not see (none, or a private or direct one they were never in),
+    USER_NOT_IN_CHAT_ROOM for one they see but are not (or no longer) in. `room_type`
+    None: no such room; `active` None: no membership."""
+    if room_type is None:
         raise ChatError("ROOM_NOT_FOUND")
-    membership = membership_of(user.id, room_id, fresh=fresh)
-    if membership is None:
-        if room.type != "public":
-            raise ChatError("ROOM_NOT_FOUND")
+    if active is None and room_type != "public":
+        raise ChatError("ROOM_NOT_FOUND")
+    if not active:
         raise ChatError("USER_NOT_IN_CHAT_ROOM")
-    if not membership.active:
-        raise ChatError("USER_NOT_IN_CHAT_ROOM")
+
+
+def require_member(user, room_id):
+    """The room and the user's active membership, or the code `_refuse_unless_active`
+    gives; `check_member` is the cheaper door when the objects are not needed."""
+    room_id = parse_id(room_id)
+    room = db.session.get(Room, room_id)
+    membership = membership_of(user.id, room_id) if room is not None else None
+    _refuse_unless_active(room.type if room is not None else None, membership.active if membership else None)
     return room, membership
+
+
+# The room's type and the user's membership state in one statement of two columns:
+# reading both as objects (every column of each, descriptors parsed per column) cost
+# four times as much, on every event of a socket.
+_MEMBER_STATE = (
+    sa.select(Room.type, Membership.active)
+    .outerjoin(Membership, (Membership.room_id == Room.id) & (Membership.user_id == sa.bindparam("user_id")))
+    .where(Room.id == sa.bindparam("room_id"))
+)
+
+
+def check_member(user, room_id):
+    """The room's id, if the user is an active member of it now, else the code
+    `require_member` gives: for reads that need no object of either, one narrow
+    statement, read fresh (READ COMMITTED; no identity map in between)."""
+    room_id = parse_id(room_id)
+    row = db.session.execute(_MEMBER_STATE, {"room_id": room_id, "user_id": user.id}).first()
+    _refuse_unless_active(row.type if row else None, row.active if row else None)
+    return room_id
 
 
 def active_memberships(pairs):
@@ -115,10 +137,10 @@ def active_memberships(pairs):
 
 
 def require_member_or_hide(user, room_id, code):
-    """`require_member` for something inside a room (a message, a file): anyone outside
+    """`check_member` for something inside a room (a message, a file): anyone outside
     the room is told only `code`, a not-found: whether it exists is not theirs to know."""
     try:
-        return require_member(user, room_id)
+        check_member(user, room_id)
     except ChatError:
         raise ChatError(code) from None
 

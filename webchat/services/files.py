@@ -28,7 +28,7 @@ from ..extensions import db
 from ..models import Attachment, utcnow
 from ..storage import MissingObject, StorageError, get_storage, new_key
 from . import images
-from .access import parse_id, require_member, require_member_or_hide
+from .access import check_member, parse_id, require_member_or_hide
 from .posting import clean_client_id, clean_reply_to, existing_message, post_message
 
 THUMBNAIL_BOX = images.THUMBNAIL_BOX
@@ -187,7 +187,7 @@ def upload(user, room_id, stream, filename, client_id=None, reply_to=None):
     reply_to = clean_reply_to(reply_to)
     if stream is None:
         raise validation_error(file=_l("Attach a file."))
-    require_member(user, room_id)
+    check_member(user, room_id)
     if (existing := _existing(user, client_id, room_id)) is not None:
         return existing, False
     ratelimit.check("RATELIMIT_UPLOADS_PER_USER", user.id)  # retries above never count

@@ -17,6 +17,7 @@ from ..models import Message, MessageRevision, Reaction, utcnow
 from ..payloads import message_payload
 from . import audit, feed, mentions, reads, search_index
 from .access import (
+    check_member,
     is_moderator,
     lock_message,
     lock_room,
@@ -25,7 +26,6 @@ from .access import (
     parse_cursor,
     parse_id,
     parse_limit,
-    require_member,
 )
 from .files import discard_message_file
 from .message_rows import message_rows
@@ -87,16 +87,16 @@ def history(user, room_id, before_seq=None, after_seq=None, limit=None):
     back, `after_seq` catches up after a reconnect. The messages are rows for their
     payloads (`message_rows`), not objects to change.
     """
-    room, _membership = require_member(user, room_id)
+    room_id = check_member(user, room_id)
     limit = parse_limit(limit, PAGE_DEFAULT, PAGE_MAX)
     if before_seq is not None and after_seq is not None:
         raise validation_error(before_seq=_l("Use before_seq or after_seq, not both."))
     if after_seq is not None:
         after_seq = parse_cursor(after_seq, "after_seq")
-        rows = message_rows(Message.room_id == room.id, Message.seq > after_seq, order_by=Message.seq, limit=limit + 1)
+        rows = message_rows(Message.room_id == room_id, Message.seq > after_seq, order_by=Message.seq, limit=limit + 1)
         return rows[:limit], len(rows) > limit
     before_seq = parse_cursor(before_seq, "before_seq") if before_seq is not None else None
-    return latest_page(room.id, before_seq, limit)
+    return latest_page(room_id, before_seq, limit)
 
 
 def latest_page(room_id, before_seq=None, limit=PAGE_DEFAULT):
@@ -111,11 +111,11 @@ def around(user, room_id, around_seq, limit=None):
     """The page of `limit` messages centred on seq `around_seq` (to jump to a quoted
     message or a search hit), and whether more lie before and after it: (messages,
     has_more_before, has_more_after). Two keyset scans of (room_id, seq)."""
-    room, _membership = require_member(user, room_id)
+    room_id = check_member(user, room_id)
     limit = parse_limit(limit, PAGE_DEFAULT, PAGE_MAX)
     seq = parse_cursor(around_seq, "around_seq")
     wanted_before = (limit - 1) // 2
-    in_room = Message.room_id == room.id
+    in_room = Message.room_id == room_id
     before = message_rows(in_room, Message.seq < seq, order_by=Message.seq.desc(), limit=wanted_before + 1)
     before, more_before = before[:wanted_before], len(before) > wanted_before
     # What the start of history leaves unused goes to the messages after.

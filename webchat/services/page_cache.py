@@ -54,14 +54,14 @@ def init_app(app):
     app.extensions[_EXTENSION] = PageCache(app.config["PAGE_CACHE_ROOMS"], app.config["PAGE_CACHE_SECONDS"])
 
 
-def latest_payloads(room):
-    """(payloads, has_more) of `room`'s latest page; `room` was read in this request
-    (its `last_rev` is the key) and the caller has checked that the user may read it."""
+def latest_payloads(room_id, last_rev):
+    """(payloads, has_more) of the room's latest page; `last_rev` (the key) was read in
+    this request and the caller has checked that the user may read the room."""
     cache = current_app.extensions[_EXTENSION]
-    if cache.seconds > 0 and (kept := cache.get(room.id, room.last_rev)) is not None:
+    if cache.seconds > 0 and (kept := cache.get(room_id, last_rev)) is not None:
         return list(kept[0]), kept[1]
-    page, has_more = latest_page(room.id)
+    page, has_more = latest_page(room_id)
     payloads = [message_payload(m) for m in page]
     if cache.seconds > 0:
-        cache.put(room.id, room.last_rev, payloads, has_more)
+        cache.put(room_id, last_rev, payloads, has_more)
     return list(payloads), has_more

@@ -19,7 +19,7 @@ from ..extensions import db
 from ..models import Membership, Message, Room, RoomBan, User, utcnow
 from ..payloads import iso, member_payload, message_payload, room_payload, user_payload
 from . import accounts, audit, files, mentions, message_rows, names
-from .access import lock_room, membership_of, next_rev, next_seq, parse_id, require_member
+from .access import check_member, lock_room, membership_of, next_rev, next_seq, parse_id, require_member
 from .reads import UNREAD, read_up_to_latest
 
 ROOM_TYPES = ("public", "private")
@@ -128,8 +128,7 @@ def members(room_id):
 
 def member_list(user, room_id):
     """The members of a room the user is in."""
-    room, _membership = require_member(user, room_id)
-    return members(room.id)
+    return members(check_member(user, room_id))
 
 
 def members_event(room_id):
@@ -189,7 +188,7 @@ def room_view(user, room_id, online=None):
         return views[0]
     room = db.session.get(Room, room_id)
     if room is None or room.type != "public":
-        require_member(user, room_id)  # raises, unless they have just become a member
+        check_member(user, room_id)  # raises, unless they have just become a member
         return room_view(user, room_id)
     member_count = db.session.scalar(sa.select(_count_members()).select_from(Room).where(Room.id == room_id))
     owner = db.session.get(User, room.owner_id) if room.owner_id else None
@@ -346,8 +345,7 @@ def active_room_ids(user_id):
 
 def _require_locked_member(user, room_id):
     """Lock the room, then check the user's membership under the lock."""
-    room_id = parse_id(room_id)
-    require_member(user, room_id)
+    room_id = check_member(user, room_id)
     room = lock_room(room_id)
     membership = membership_of(user.id, room_id)
     if membership is None or not membership.active:
@@ -578,23 +576,23 @@ def search_users(user, query, limit=10):
 
 def open_room(user, room_id):
     """What a socket needs to start showing a room: the room, its members and the
-    latest page of messages (the `open_room` ack). The room and the membership are read
-    afresh (the socket may have joined the room's stream since it checked them: a kick
-    committed meanwhile is refused here). Presence is asked once, for the
-    member list; the room's online count is taken from it; the page is this process's
-    copy while the room has not changed (`page_cache`)."""
+    latest page of messages (the `open_room` ack), in two statements. The room's view
+    is read afresh and only for an active member (the socket may have joined the room's
+    stream since it checked: a kick committed meanwhile is refused here). Presence is
+    asked once, for the member list; the room's online count is taken from it; the page
+    is this process's copy while the room has not changed (`page_cache`)."""
     from .page_cache import latest_payloads
 
-    room, _membership = require_member(user, room_id, fresh=True)
-    listed = members(room.id)
-    page, has_more = latest_payloads(room)
-    return {
-        "room": room_view(user, room.id, online={m["id"] for m in listed if m["online"]}),
-        "members": listed,
-        "messages": page,
-        "has_more": has_more,
-        "last_rev": room.last_rev,
-    }
+    room_id = parse_id(room_id)
+    listed = members(room_id)
+    online = {m["id"] for m in listed if m["online"]}
+    views = room_views(user, [room_id], online=online)
+    if not views:  # not an active member when the view was read
+        check_member(user, room_id)  # the right code
+        raise ChatError("USER_NOT_IN_CHAT_ROOM")  # (they rejoined a moment after: open it again)
+    room = views[0]
+    page, has_more = latest_payloads(room_id, room["last_rev"])
+    return {"room": room, "members": listed, "messages": page, "has_more": has_more, "last_rev": room["last_rev"]}
 
 
 def set_notify(user, room_id, notify):
@@ -617,11 +615,11 @@ def typing(user, room_id, skip_sid=None):
     TYPING_INTERVAL_SECONDS for the user and room, from any of their sockets on any node:
     the signal means "for the next few seconds", so a repeat within them says nothing new
     (297 a second from one client reached every member before)."""
-    room, _membership = require_member(user, room_id)
-    if ratelimit.once_per("TYPING_INTERVAL_SECONDS", user.id, room.id):
+    room_id = check_member(user, room_id)
+    if ratelimit.once_per("TYPING_INTERVAL_SECONDS", user.id, room_id):
         realtime.emit_now(
             "typing",
-            {"room_id": room.id, "user": user_payload(user)},
-            to=realtime.room_channel(room.id),
+            {"room_id": room_id, "user": user_payload(user)},
+            to=realtime.room_channel(room_id),
             skip_sid=skip_sid,
         )

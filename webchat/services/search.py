@@ -19,7 +19,7 @@ from .. import ratelimit
 from ..errors import validation_error
 from ..extensions import db
 from ..models import Membership, Mention, Message, Room, SearchGram, User
-from .access import parse_id, parse_limit, require_member
+from .access import check_member, parse_id, parse_limit
 from .accounts import username_key
 from .search_index import fold, grams_of, normalise
 
@@ -137,7 +137,7 @@ def search(user, q, room_id=None, before_id=None, limit=None):
     ratelimit.check("RATELIMIT_SEARCH_PER_USER", user.id)
     before_id = None if before_id in (None, "") else parse_id(before_id, "before_id")
     if room_id not in (None, ""):
-        rooms = [require_member(user, room_id)[0].id]
+        rooms = [check_member(user, room_id)]
     else:
         rooms = list(
             db.session.scalars(
