@@ -22,6 +22,8 @@ Actions take turns in --rounds blocks, so that a shared machine's noise falls on
   react              a reaction added, then removed (each counted as one action)
   send <size>        send_message into the room (and the unread rounds it starts)
   rooms              GET /api/v1/rooms (the room list a page load and a reconnect read)
+  open_direct new    POST /api/v1/rooms/direct with someone new (201), then its open_room
+  open_direct again  the same with someone I have a direct room with (409 and its id)
 """
 
 import argparse
@@ -83,7 +85,7 @@ def measure(args, uri):
     counter = Counter()
     with app.app_context():
         upgrade()
-        world = build_world()
+        world = build_world(args.repeat)
         sa.event.listen(db.engine, "before_cursor_execute", counter.statement)
         db.session.remove()
     sock = socketio.test_client(app, namespace="/chat", auth={"token": world["token"]})
@@ -151,7 +153,7 @@ def measure(args, uri):
     }
 
 
-def build_world():
+def build_world(repeat):
     """The bench's user ("me"), 199 others, a room of each size with me in it and 60
     messages, half of everyone online; returns ids and my token."""
     from webchat import realtime
@@ -160,6 +162,8 @@ def build_world():
 
     me = accounts.signup("me", "tangerine kettle harbor me")
     others = [accounts.signup(f"user{i:03}", "tangerine kettle harbor user") for i in range(max(SIZES) - 1)]
+    # Someone new for each `open_direct new` (the warm-up's and every repeat's).
+    strangers = [accounts.signup(f"new{i:04}", "tangerine kettle harbor new").username for i in range(repeat + 20)]
     room_ids = {}
     for size in SIZES:
         room = rooms.create_room(me, f"room of {size}")
@@ -178,12 +182,14 @@ def build_world():
                 for j, emoji in enumerate(("👍", "🎉", "✅")):
                     reactions.react(people[(i + j) % len(people)], message.id, emoji, add=True)
         room_ids[size] = room["id"]
+    rooms.create_direct(me, [others[0].username])  # for `open_direct again`
     presence = realtime.current_presence()
     for user in others[::2]:
         presence.add(Connection(sid=f"bench-{user.id}", user_id=user.id, username=user.username, expires_at=2e9))
     latest = {size: messages.history(me, room_id)[0][-1] for size, room_id in room_ids.items()}
     return {
         "token": accounts.issue_tokens(me)["access_token"],
+        "strangers": strangers,
         "rooms": room_ids,
         "latest": {size: (m.id, m.seq) for size, m in latest.items()},
     }
@@ -224,6 +230,14 @@ def define_actions(sock, http, headers, world):
         response = http.get("/api/v1/rooms", headers=headers)
         assert response.status_code == 200, response.text
 
+    strangers = iter(world["strangers"])
+
+    def open_direct(usernames, status):
+        response = http.post("/api/v1/rooms/direct", json={"usernames": usernames()}, headers=headers)
+        assert response.status_code == status, response.text
+        body = response.get_json()
+        ack("open_room", {"room_id": body["room"]["id"] if status == 201 else body["error"]["room_id"]})
+
     actions = {f"open_room {size}": opener(size) for size in SIZES}
     actions["mark_read"] = lambda: ack(
         "mark_read", {"room_id": world["rooms"][50], "message_id": world["latest"][50][0]}
@@ -232,6 +246,8 @@ def define_actions(sock, http, headers, world):
     actions["history"] = history
     actions["react"] = react
     actions["rooms"] = room_list
+    actions["open_direct new"] = lambda: open_direct(lambda: [next(strangers)], 201)
+    actions["open_direct again"] = lambda: open_direct(lambda: ["user000"], 409)
     for size in (2, 50, 200):
         actions[f"send {size}"] = sender(size)
     return actions

@@ -1,6 +1,7 @@
 """Messages: send (validation, idempotency), history, delete, announcements. Writing
 posts (sequencing, group commit) is `posting`'s."""
 
+import operator
 from functools import partial
 
 import sqlalchemy as sa
@@ -28,7 +29,7 @@ from .access import (
     parse_limit,
 )
 from .files import discard_message_file
-from .message_rows import message_rows
+from .message_rows import page_rows
 from .posting import clean_client_id, clean_reply_to, existing_message, post_message
 
 PAGE_DEFAULT, PAGE_MAX = 50, 100
@@ -93,7 +94,7 @@ def history(user, room_id, before_seq=None, after_seq=None, limit=None):
         raise validation_error(before_seq=_l("Use before_seq or after_seq, not both."))
     if after_seq is not None:
         after_seq = parse_cursor(after_seq, "after_seq")
-        rows = message_rows(Message.room_id == room_id, Message.seq > after_seq, order_by=Message.seq, limit=limit + 1)
+        rows = page_rows(room_id, operator.gt, after_seq, descending=False, limit=limit + 1)
         return rows[:limit], len(rows) > limit
     before_seq = parse_cursor(before_seq, "before_seq") if before_seq is not None else None
     return latest_page(room_id, before_seq, limit)
@@ -102,8 +103,8 @@ def history(user, room_id, before_seq=None, after_seq=None, limit=None):
 def latest_page(room_id, before_seq=None, limit=PAGE_DEFAULT):
     """The room's `limit` latest messages (those before seq `before_seq`), ascending,
     and whether more lie before them; the caller has checked that the user may read."""
-    where = [Message.room_id == room_id] + ([Message.seq < before_seq] if before_seq is not None else [])
-    rows = message_rows(*where, order_by=Message.seq.desc(), limit=limit + 1)
+    bound = operator.lt if before_seq is not None else None
+    rows = page_rows(room_id, bound, before_seq, descending=True, limit=limit + 1)
     return list(reversed(rows[:limit])), len(rows) > limit
 
 
@@ -115,12 +116,11 @@ def around(user, room_id, around_seq, limit=None):
     limit = parse_limit(limit, PAGE_DEFAULT, PAGE_MAX)
     seq = parse_cursor(around_seq, "around_seq")
     wanted_before = (limit - 1) // 2
-    in_room = Message.room_id == room_id
-    before = message_rows(in_room, Message.seq < seq, order_by=Message.seq.desc(), limit=wanted_before + 1)
+    before = page_rows(room_id, operator.lt, seq, descending=True, limit=wanted_before + 1)
     before, more_before = before[:wanted_before], len(before) > wanted_before
     # What the start of history leaves unused goes to the messages after.
     wanted_after = limit - len(before)
-    after = message_rows(in_room, Message.seq >= seq, order_by=Message.seq, limit=wanted_after + 1)
+    after = page_rows(room_id, operator.ge, seq, descending=False, limit=wanted_after + 1)
     return [*reversed(before), *after[:wanted_after]], more_before, len(after) > wanted_after
 
 

@@ -70,8 +70,8 @@ def create_room(user, name, room_type="public"):
         session.add(membership)
         message = post_system_message(room, "created", user)
         read_up_to_latest(membership, room, message)
-        membership_changed(room, added_user_ids=[user.id])
-    return room_view(user, room.id)
+        views = membership_changed(room, added_user_ids=[user.id])
+    return views[user.id]
 
 
 def join_room(user, room_id):
@@ -97,8 +97,8 @@ def join_room(user, room_id):
         message = post_system_message(room, "joined", user)
         # A (re)joining member starts with nothing unread.
         read_up_to_latest(membership, room, message)
-        membership_changed(room, added_user_ids=[user.id])
-    return room_view(user, room_id)
+        views = membership_changed(room, added_user_ids=[user.id])
+    return views[user.id]
 
 
 def active_memberships(room_id):
@@ -164,17 +164,17 @@ def init_app(app):
 
 def membership_changed(room, added_user_ids=()):
     """After a membership change, once committed: `members` to the room, `room_added` to
-    newcomers."""
+    newcomers. Returns the newcomers' views of the room by user id (what the call that
+    added them answers), read with the members' presence asked once."""
     db.session.flush()
-    realtime.emit_after_commit("members", members_event(room.id), to=realtime.room_channel(room.id))
+    event = members_event(room.id)
+    realtime.emit_after_commit("members", event, to=realtime.room_channel(room.id))
+    online = {m["id"] for m in event["members"] if m["online"]}
+    views = {}
     for user_id in added_user_ids:
-        realtime.emit_after_commit(
-            "room_added", {"room": room_view_for_id(user_id, room.id)}, to=realtime.user_channel(user_id)
-        )
-
-
-def room_view_for_id(user_id, room_id):
-    return room_view(accounts.get_user(user_id), room_id)
+        views[user_id] = room_view(accounts.get_user(user_id), room.id, online=online)
+        realtime.emit_after_commit("room_added", {"room": views[user_id]}, to=realtime.user_channel(user_id))
+    return views
 
 
 def room_view(user, room_id, online=None):
@@ -525,14 +525,13 @@ def create_direct(user, usernames):
             session.flush()
             # No "created" notice: a direct room starts with its first message (its
             # members' read pointers start before it, at nothing).
-            for p in participants:
-                _activate(room.id, p.id)
-            membership_changed(room, added_user_ids=[p.id for p in participants])
+            session.add_all(Membership(room_id=room.id, user_id=p.id, role="member") for p in participants)
+            views = membership_changed(room, added_user_ids=[p.id for p in participants])
     except IntegrityError:
         db.session.rollback()
         _raise_if_direct_exists(user, key)  # another request created it a moment ago
         raise
-    return room_view(user, room.id)
+    return views[user.id]
 
 
 def _raise_if_direct_exists(user, key):
