@@ -75,6 +75,25 @@ def test_a_kick_committed_before_the_socket_joins_the_stream_is_refused(app, ali
     assert [p for p in sock.get_received(NS) if p["name"] == "new_message"] == []
 
 
+def test_the_room_in_the_ack_is_the_room_lists_view(app, alice, bob, room, connect):
+    """The ack's room is read without its last message (the page ends with it): it is
+    the room list's view all the same, empty, with a reply, after a delete."""
+    sock = connect(bob)
+    direct = rooms.create_direct(bob, ["alice"])
+
+    def same(room_id):
+        listed = next(r for r in rooms.my_rooms(bob) if r["id"] == room_id)
+        assert open_room(sock, room_id)["room"] == listed
+
+    same(direct["id"])  # nothing posted yet
+    first, _ = messages.send_message(alice, room["id"], "회의 10시", "c1")
+    messages.send_message(bob, room["id"], "네 👍", "c2", reply_to=first.id)
+    same(room["id"])
+    last, _ = messages.send_message(alice, room["id"], "취소합니다", "c3")
+    messages.delete_message(alice, last.id)
+    same(room["id"])
+
+
 def test_every_change_is_in_the_next_page(app, alice, bob, room, connect, page_reads):
     sock = connect(bob)
     first = open_room(sock, room["id"])

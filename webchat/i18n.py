@@ -6,8 +6,10 @@ A request speaks, in this order: its user's setting; the `lang` asked for in the
 socket's acks speak what its handshake settled (`locale_for`), kept on the connection. Error codes never change with the language; only their messages do.
 """
 
+import functools
 import hashlib
 import json
+import os
 
 from babel.messages.pofile import read_po
 from flask import current_app, g, has_request_context, request
@@ -83,6 +85,13 @@ def _js_catalog(app, locale):
     A plural message is its list of forms (Korean has one, English two); the page picks
     one with `Intl.PluralRules`."""
     path = f"{app.root_path}/translations/{locale}/LC_MESSAGES/messages.po"
+    return _js_catalog_of(path, locale, os.stat(path).st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _js_catalog_of(path, locale, _version):
+    """`_js_catalog` of one version of the file (its mtime), read once per process:
+    parsing the .po file was half of building an app, and the tests build one a test."""
     with open(path, encoding="utf-8") as handle:
         catalog = read_po(handle, locale=locale)
     messages = {}
