@@ -24,6 +24,9 @@ Actions take turns in --rounds blocks, so that a shared machine's noise falls on
   rooms              GET /api/v1/rooms (the room list a page load and a reconnect read)
   open_direct new    POST /api/v1/rooms/direct with someone new (201), then its open_room
   open_direct again  the same with someone I have a direct room with (409 and its id)
+
+(The open_direct actions are another user's, "dm", with a socket of their own: the
+direct rooms they make would otherwise lengthen my room list between rounds.)
 """
 
 import argparse
@@ -89,14 +92,14 @@ def measure(args, uri):
         sa.event.listen(db.engine, "before_cursor_execute", counter.statement)
         db.session.remove()
     sock = socketio.test_client(app, namespace="/chat", auth={"token": world["token"]})
-    assert sock.is_connected("/chat"), "the bench's socket was refused"
+    dm_sock = socketio.test_client(app, namespace="/chat", auth={"token": world["dm_token"]})
+    assert sock.is_connected("/chat") and dm_sock.is_connected("/chat"), "the bench's socket was refused"
     http = app.test_client()
-    headers = {"Authorization": f"Bearer {world['token']}"}
-    actions = define_actions(sock, http, headers, world)
+    actions = define_actions(sock, dm_sock, http, world)
     for run in actions.values():  # warm-up: pools, caches, compiled statements
         for _ in range(10):
             run()
-    sock.get_received("/chat")
+    sock.get_received("/chat"), dm_sock.get_received("/chat")
 
     profiler = None
     if args.profile:
@@ -120,7 +123,7 @@ def measure(args, uri):
             if profiling:
                 profiler.disable()
             counter.on = False
-            sock.get_received("/chat")
+            sock.get_received("/chat"), dm_sock.get_received("/chat")
             total = totals[name]
             total["cpu"] += spent
             total["n"] += block
@@ -134,6 +137,7 @@ def measure(args, uri):
                 int(os.environ.get("TOP", "50"))
             )
     sock.disconnect("/chat")
+    dm_sock.disconnect("/chat")
     time.sleep(1)  # the last sends' unread rounds, before the schema goes
     with app.app_context():
         db.engine.dispose()
@@ -182,7 +186,8 @@ def build_world(repeat):
                 for j, emoji in enumerate(("👍", "🎉", "✅")):
                     reactions.react(people[(i + j) % len(people)], message.id, emoji, add=True)
         room_ids[size] = room["id"]
-    rooms.create_direct(me, [others[0].username])  # for `open_direct again`
+    dm = accounts.signup("dm", "tangerine kettle harbor dm")
+    rooms.create_direct(dm, [others[0].username])  # for `open_direct again`
     presence = realtime.current_presence()
     for user in others[::2]:
         presence.add(Connection(sid=f"bench-{user.id}", user_id=user.id, username=user.username, expires_at=2e9))
@@ -190,16 +195,19 @@ def build_world(repeat):
     return {
         "token": accounts.issue_tokens(me)["access_token"],
         "strangers": strangers,
+        "dm_token": accounts.issue_tokens(dm)["access_token"],
         "rooms": room_ids,
         "latest": {size: (m.id, m.seq) for size, m in latest.items()},
     }
 
 
-def define_actions(sock, http, headers, world):
+def define_actions(sock, dm_sock, http, world):
     """name -> a function doing the action once (and checking its answer)."""
+    headers = {"Authorization": f"Bearer {world['token']}"}
+    dm_headers = {"Authorization": f"Bearer {world['dm_token']}"}
 
-    def ack(event, data):
-        answer = sock.emit(event, data, namespace="/chat", callback=True)
+    def ack(event, data, socket=sock):
+        answer = socket.emit(event, data, namespace="/chat", callback=True)
         assert answer and answer.get("ok"), (event, answer)
         return answer
 
@@ -233,10 +241,10 @@ def define_actions(sock, http, headers, world):
     strangers = iter(world["strangers"])
 
     def open_direct(usernames, status):
-        response = http.post("/api/v1/rooms/direct", json={"usernames": usernames()}, headers=headers)
+        response = http.post("/api/v1/rooms/direct", json={"usernames": usernames()}, headers=dm_headers)
         assert response.status_code == status, response.text
         body = response.get_json()
-        ack("open_room", {"room_id": body["room"]["id"] if status == 201 else body["error"]["room_id"]})
+        ack("open_room", {"room_id": body["room"]["id"] if status == 201 else body["error"]["room_id"]}, dm_sock)
 
     actions = {f"open_room {size}": opener(size) for size in SIZES}
     actions["mark_read"] = lambda: ack(
