@@ -582,7 +582,8 @@ def search_users(user, query, limit=10):
 
 def open_room(user, room_id):
     """What a socket needs to start showing a room: the room, its members and the
-    latest page of messages (the `open_room` ack), in two statements. The room's view
+    latest page of messages (the `open_room` ack), in two statements (three when the page
+    is not in this process's copy). The room's view
     is read afresh and only for an active member (the socket may have joined the room's
     stream since it checked: a kick committed meanwhile is refused here). Presence is
     asked once, for the member list; the room's online count is taken from it; the page
