@@ -159,7 +159,8 @@ def measure(args, uri):
 
 def build_world(repeat):
     """The bench's user ("me"), 199 others, a room of each size with me in it and 60
-    messages, half of everyone online; returns ids and my token."""
+    messages, half of everyone online; "dm", with a direct room with user000, and
+    `repeat` + 20 strangers for dm's new direct rooms. Returns ids, names and tokens."""
     from webchat import realtime
     from webchat.realtime import Connection
     from webchat.services import accounts, messages, reactions, rooms
@@ -240,8 +241,8 @@ def define_actions(sock, dm_sock, http, world):
 
     strangers = iter(world["strangers"])
 
-    def open_direct(usernames, status):
-        response = http.post("/api/v1/rooms/direct", json={"usernames": usernames()}, headers=dm_headers)
+    def open_direct(username, status):
+        response = http.post("/api/v1/rooms/direct", json={"usernames": [username]}, headers=dm_headers)
         assert response.status_code == status, response.text
         body = response.get_json()
         ack("open_room", {"room_id": body["room"]["id"] if status == 201 else body["error"]["room_id"]}, dm_sock)
@@ -254,8 +255,8 @@ def define_actions(sock, dm_sock, http, world):
     actions["history"] = history
     actions["react"] = react
     actions["rooms"] = room_list
-    actions["open_direct new"] = lambda: open_direct(lambda: [next(strangers)], 201)
-    actions["open_direct again"] = lambda: open_direct(lambda: ["user000"], 409)
+    actions["open_direct new"] = lambda: open_direct(next(strangers), 201)
+    actions["open_direct again"] = lambda: open_direct("user000", 409)
     for size in (2, 50, 200):
         actions[f"send {size}"] = sender(size)
     return actions
